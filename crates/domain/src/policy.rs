@@ -1,0 +1,515 @@
+//! The policy book: dated, cited parameters per region. A value is looked up for a region on a
+//! date: the region's own entries first, then its parent's, up to the root; within a region the
+//! latest entry in force on the date wins. Derived parameters carry a rule over other parameters
+//! (evaluated for the asked region, so "1.5 × the local 低保" is local) and a rounding rule; when
+//! the document also publishes the figure, the rule must reproduce it or loading fails.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Duration, NaiveDate};
+use rust_decimal::Decimal;
+
+use crate::{
+    calendar::WorkingCalendar,
+    explanation::{ParameterUse, SourceRef},
+    expr::Expr,
+    load::{rows, LoadError},
+    region::{RegionCode, RegionTree},
+    rounding::Rounding,
+    DomainError,
+};
+
+#[derive(Debug, Clone)]
+pub struct Definition {
+    pub key: String,
+    pub name: String,
+    pub unit: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub number: String,
+    pub title: String,
+    pub issuer: String,
+    pub issued_on: Option<NaiveDate>,
+}
+
+/// A rule of computation (not a figure) and the clause that states it.
+#[derive(Debug, Clone)]
+pub struct RuleCitation {
+    pub id: String,
+    pub description: String,
+    pub document: String,
+    pub clause: String,
+    pub effective_from: Option<NaiveDate>,
+}
+
+/// One dated value (or rule) of a parameter for one region.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: String,
+    pub region: RegionCode,
+    /// None: in force before its successor; the source does not state since when.
+    pub effective_from: Option<NaiveDate>,
+    /// A literal value, or for a derived entry the figure the document publishes.
+    pub value: Option<Decimal>,
+    pub rule: Option<Expr>,
+    pub rounding: Option<Rounding>,
+    pub document: String,
+    pub clause: String,
+    pub note: String,
+    /// Where the entry was read from ("policies/values/benxi.csv:12" or "published via API").
+    pub origin: String,
+}
+
+/// A parameter as in force for a region on a date, with everything needed to cite it.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub key: String,
+    pub name: String,
+    pub unit: String,
+    pub region: RegionCode,
+    pub defined_for: RegionCode,
+    pub value: Decimal,
+    pub source: SourceRef,
+    pub rule: Option<String>,
+    pub rounding: Option<Rounding>,
+    pub published: Option<Decimal>,
+    /// For a derived value: the arithmetic with figures and rounding, e.g. "1.5 × 583 = 874.5 → 875".
+    pub derivation: Option<String>,
+    /// The parameters the rule read, resolved for the same region and date.
+    pub operands: Vec<Resolved>,
+}
+
+impl Resolved {
+    pub fn to_use(&self) -> ParameterUse {
+        ParameterUse {
+            key: self.key.clone(),
+            name: self.name.clone(),
+            region: self.defined_for.to_string(),
+            value: self.value,
+            unit: self.unit.clone(),
+            source: self.source.clone(),
+        }
+    }
+
+    /// This parameter and, for derived ones, every parameter it was derived from.
+    pub fn uses(&self) -> Vec<ParameterUse> {
+        let mut v = vec![self.to_use()];
+        for o in &self.operands {
+            v.extend(o.uses());
+        }
+        v
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PolicyBook {
+    pub regions: RegionTree,
+    pub calendar: WorkingCalendar,
+    definitions: BTreeMap<String, Definition>,
+    documents: HashMap<String, Document>,
+    rules: HashMap<String, RuleCitation>,
+    /// (key, region) → entries sorted by effective_from (None first).
+    entries: HashMap<(String, RegionCode), Vec<Entry>>,
+}
+
+#[derive(serde::Deserialize)]
+struct DefinitionRow {
+    key: String,
+    name: String,
+    unit: String,
+    description: String,
+}
+
+#[derive(serde::Deserialize)]
+struct DocumentRow {
+    document: String,
+    title: String,
+    issuer: String,
+    issued_on: String,
+}
+
+#[derive(serde::Deserialize)]
+struct RuleRow {
+    rule_id: String,
+    description: String,
+    document: String,
+    clause: String,
+    effective_from: String,
+}
+
+#[derive(serde::Deserialize)]
+struct EntryRow {
+    key: String,
+    region: String,
+    effective_from: String,
+    value: String,
+    rule: String,
+    rounding: String,
+    document: String,
+    clause: String,
+    note: String,
+}
+
+pub fn parse_date(s: &str) -> Result<NaiveDate, DomainError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| DomainError::InvalidDate(s.to_string()))
+}
+
+fn optional_date(s: &str) -> Result<Option<NaiveDate>, DomainError> {
+    if s.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_date(s).map(Some)
+    }
+}
+
+const MAX_RULE_DEPTH: usize = 8;
+
+impl PolicyBook {
+    pub fn new(regions: RegionTree, calendar: WorkingCalendar) -> Self {
+        PolicyBook { regions, calendar, ..Default::default() }
+    }
+
+    pub fn load_definitions(&mut self, file: &str, text: &str) -> Result<(), LoadError> {
+        for (line, r) in rows::<DefinitionRow>(file, text)? {
+            if r.key.is_empty() || !r.key.contains('.') {
+                return Err(LoadError::new(file, line, format!("key '{}' must be dotted, e.g. assistance.dibao.urban", r.key)));
+            }
+            if r.unit.is_empty() {
+                return Err(LoadError::new(file, line, "unit is required"));
+            }
+            let def = Definition { key: r.key.clone(), name: r.name, unit: r.unit, description: r.description };
+            if self.definitions.insert(r.key.clone(), def).is_some() {
+                return Err(LoadError::new(file, line, format!("parameter '{}' is defined twice", r.key)));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn load_documents(&mut self, file: &str, text: &str) -> Result<(), LoadError> {
+        for (line, r) in rows::<DocumentRow>(file, text)? {
+            let issued_on = optional_date(&r.issued_on).map_err(|e| LoadError::new(file, line, e.to_string()))?;
+            if r.document.is_empty() || r.title.is_empty() {
+                return Err(LoadError::new(file, line, "document and title are required"));
+            }
+            let doc = Document { number: r.document.clone(), title: r.title, issuer: r.issuer, issued_on };
+            if self.documents.insert(r.document.clone(), doc).is_some() {
+                return Err(LoadError::new(file, line, format!("document '{}' is listed twice", r.document)));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn load_rules(&mut self, file: &str, text: &str) -> Result<(), LoadError> {
+        for (line, r) in rows::<RuleRow>(file, text)? {
+            let err = |m: String| LoadError::new(file, line, m);
+            if !self.documents.contains_key(&r.document) {
+                return Err(err(format!("document '{}' is not in documents.csv", r.document)));
+            }
+            let effective_from = optional_date(&r.effective_from).map_err(|e| err(e.to_string()))?;
+            let rule = RuleCitation { id: r.rule_id.clone(), description: r.description, document: r.document, clause: r.clause, effective_from };
+            if self.rules.insert(r.rule_id.clone(), rule).is_some() {
+                return Err(err(format!("rule '{}' is listed twice", r.rule_id)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Read value rows; call [`PolicyBook::validate`] once every file is in.
+    pub fn load_entries(&mut self, file: &str, text: &str) -> Result<(), LoadError> {
+        for (line, r) in rows::<EntryRow>(file, text)? {
+            let err = |m: String| LoadError::new(file, line, m);
+            let region = RegionCode::parse(&r.region).map_err(|e| err(e.to_string()))?;
+            let effective_from = optional_date(&r.effective_from).map_err(|e| err(e.to_string()))?;
+            let value = if r.value.is_empty() {
+                None
+            } else {
+                Some(r.value.parse::<Decimal>().map_err(|_| err(format!("value '{}' is not an exact decimal", r.value)))?)
+            };
+            let rule = if r.rule.is_empty() { None } else { Some(Expr::parse(&r.rule).map_err(|e| err(e.to_string()))?) };
+            let rounding = if r.rounding.is_empty() { None } else { Some(r.rounding.parse::<Rounding>().map_err(|e| err(e.to_string()))?) };
+            let entry = Entry {
+                key: r.key,
+                region,
+                effective_from,
+                value,
+                rule,
+                rounding,
+                document: r.document,
+                clause: r.clause,
+                note: r.note,
+                origin: format!("{file}:{line}"),
+            };
+            self.add_entry(entry).map_err(|e| err(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Add one entry after checking it on its own (the cross-checks are in `validate`).
+    pub fn add_entry(&mut self, entry: Entry) -> Result<(), DomainError> {
+        if !self.definitions.contains_key(&entry.key) {
+            return Err(DomainError::UnknownParameter(entry.key.clone()));
+        }
+        self.regions.get(entry.region)?;
+        if !self.documents.contains_key(&entry.document) {
+            return Err(DomainError::Inconsistent(format!("document '{}' is not in documents.csv", entry.document)));
+        }
+        if entry.value.is_none() && entry.rule.is_none() {
+            return Err(DomainError::Inconsistent("an entry needs a value, a rule, or both".into()));
+        }
+        if entry.rule.is_some() != entry.rounding.is_some() {
+            return Err(DomainError::Inconsistent("a rule needs a rounding (e.g. half_up:1) and a rounding needs a rule".into()));
+        }
+        if let Some(rule) = &entry.rule {
+            for k in rule.parameters() {
+                if !self.definitions.contains_key(k) {
+                    return Err(DomainError::UnknownParameter(k.to_string()));
+                }
+            }
+        }
+        let list = self.entries.entry((entry.key.clone(), entry.region)).or_default();
+        if list.iter().any(|e| e.effective_from == entry.effective_from) {
+            return Err(DomainError::Inconsistent(format!(
+                "{} for {} already has an entry effective from {}",
+                entry.key,
+                entry.region,
+                entry.effective_from.map(|d| d.to_string()).unwrap_or_else(|| "(open start)".into())
+            )));
+        }
+        list.push(entry);
+        list.sort_by_key(|e| e.effective_from);
+        Ok(())
+    }
+
+    /// Cross-checks once everything is loaded: every derived entry evaluates, and where the
+    /// document publishes the figure, the rule reproduces it. Returns every problem found.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for list in self.entries.values() {
+            for (i, e) in list.iter().enumerate() {
+                let Some(_) = &e.rule else { continue };
+                // Check at the entry's first day; for an open start, at the day before its successor.
+                let date = match (e.effective_from, list.get(i + 1).and_then(|n| n.effective_from)) {
+                    (Some(d), _) => d,
+                    (None, Some(next)) => next - Duration::days(1),
+                    (None, None) => continue,
+                };
+                match self.derive(e, e.region, date, 0) {
+                    Ok(r) => {
+                        if let Some(published) = e.value {
+                            if published != r.value {
+                                problems.push(format!(
+                                    "{}: {} for {} on {}: the document publishes {} but its rule gives {}",
+                                    e.origin,
+                                    e.key,
+                                    e.region,
+                                    date,
+                                    published.normalize(),
+                                    r.derivation.unwrap_or_default()
+                                ));
+                            }
+                        }
+                    }
+                    Err(err) => problems.push(format!("{}: {} for {} on {}: {}", e.origin, e.key, e.region, date, err)),
+                }
+            }
+        }
+        problems.sort();
+        problems
+    }
+
+    pub fn definition(&self, key: &str) -> Result<&Definition, DomainError> {
+        self.definitions.get(key).ok_or_else(|| DomainError::UnknownParameter(key.to_string()))
+    }
+
+    pub fn definitions(&self) -> impl Iterator<Item = &Definition> {
+        self.definitions.values()
+    }
+
+    pub fn document(&self, number: &str) -> Option<&Document> {
+        self.documents.get(number)
+    }
+
+    pub fn has_rule(&self, id: &str) -> bool {
+        self.rules.contains_key(id)
+    }
+
+    /// The citation of a computation rule, e.g. "dibao.gap_payment".
+    pub fn rule(&self, id: &str) -> Result<&RuleCitation, DomainError> {
+        self.rules.get(id).ok_or_else(|| DomainError::Inconsistent(format!("rule '{id}' is not in policies/rules.csv")))
+    }
+
+    pub fn rule_source(&self, id: &str) -> Result<SourceRef, DomainError> {
+        let r = self.rule(id)?;
+        Ok(SourceRef {
+            document: r.document.clone(),
+            title: self.documents.get(&r.document).map(|d| d.title.clone()).unwrap_or_default(),
+            clause: r.clause.clone(),
+            effective_from: r.effective_from,
+            effective_to: None,
+            note: String::new(),
+        })
+    }
+
+    /// Entries for one key and region, in date order (the region's own, not inherited).
+    pub fn entries_for(&self, key: &str, region: RegionCode) -> &[Entry] {
+        self.entries.get(&(key.to_string(), region)).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Every (key, region) pair that has entries.
+    pub fn entry_keys(&self) -> impl Iterator<Item = &(String, RegionCode)> {
+        self.entries.keys()
+    }
+
+    /// The entry in force for `key` at `region` (or the nearest ancestor that has one) on `date`,
+    /// with the date its successor takes over.
+    fn entry_in_force(&self, key: &str, region: RegionCode, date: NaiveDate) -> Option<(&Entry, Option<NaiveDate>)> {
+        for r in self.regions.lineage(region) {
+            let Some(list) = self.entries.get(&(key.to_string(), r)) else { continue };
+            let idx = list.iter().rposition(|e| e.effective_from.is_none_or(|d| d <= date));
+            if let Some(i) = idx {
+                let next = list.get(i + 1).and_then(|n| n.effective_from);
+                return Some((&list[i], next));
+            }
+        }
+        None
+    }
+
+    /// The value of `key` for `region` on `date`, with its source and, if derived, its derivation.
+    pub fn value(&self, key: &str, region: RegionCode, date: NaiveDate) -> Result<Resolved, DomainError> {
+        self.value_at_depth(key, region, date, 0)
+    }
+
+    fn value_at_depth(&self, key: &str, region: RegionCode, date: NaiveDate, depth: usize) -> Result<Resolved, DomainError> {
+        self.definition(key)?;
+        self.regions.get(region)?;
+        let (entry, next) = self.entry_in_force(key, region, date).ok_or_else(|| DomainError::NoValueInForce {
+            key: key.to_string(),
+            region: region.to_string(),
+            date: date.to_string(),
+        })?;
+        let mut resolved = if entry.rule.is_some() {
+            self.derive(entry, region, date, depth)?
+        } else {
+            self.literal(entry, region)?
+        };
+        resolved.source.effective_to = next.map(|n| n - Duration::days(1));
+        Ok(resolved)
+    }
+
+    fn source_of(&self, e: &Entry) -> SourceRef {
+        SourceRef {
+            document: e.document.clone(),
+            title: self.documents.get(&e.document).map(|d| d.title.clone()).unwrap_or_default(),
+            clause: e.clause.clone(),
+            effective_from: e.effective_from,
+            effective_to: None,
+            note: if e.effective_from.is_none() && e.note.is_empty() {
+                "start date not stated in the source".to_string()
+            } else {
+                e.note.clone()
+            },
+        }
+    }
+
+    fn literal(&self, e: &Entry, region: RegionCode) -> Result<Resolved, DomainError> {
+        let def = self.definition(&e.key)?;
+        let value = e.value.ok_or_else(|| DomainError::Inconsistent(format!("{} has no value", e.origin)))?;
+        Ok(Resolved {
+            key: e.key.clone(),
+            name: def.name.clone(),
+            unit: def.unit.clone(),
+            region,
+            defined_for: e.region,
+            value: value.normalize(),
+            source: self.source_of(e),
+            rule: None,
+            rounding: None,
+            published: None,
+            derivation: None,
+            operands: Vec::new(),
+        })
+    }
+
+    fn derive(&self, e: &Entry, region: RegionCode, date: NaiveDate, depth: usize) -> Result<Resolved, DomainError> {
+        let def = self.definition(&e.key)?;
+        let (Some(rule), Some(rounding)) = (&e.rule, &e.rounding) else {
+            return self.literal(e, region);
+        };
+        if depth >= MAX_RULE_DEPTH {
+            return Err(DomainError::InvalidRule { rule: rule.to_string(), reason: "rules refer to each other in a cycle".into() });
+        }
+        let mut operands = Vec::new();
+        let (raw, text) = rule.evaluate(|k| {
+            let r = self.value_at_depth(k, region, date, depth + 1)?;
+            let v = r.value;
+            operands.push(r);
+            Ok(v)
+        })?;
+        let value = rounding.apply(raw)?;
+        let derivation = if value == raw { text } else { format!("{text} → {value} ({})", rounding.describe()) };
+        Ok(Resolved {
+            key: e.key.clone(),
+            name: def.name.clone(),
+            unit: def.unit.clone(),
+            region,
+            defined_for: e.region,
+            value,
+            source: self.source_of(e),
+            rule: Some(rule.to_string()),
+            rounding: Some(*rounding),
+            published: e.value.map(|v| v.normalize()),
+            derivation: Some(derivation),
+            operands,
+        })
+    }
+
+    /// Every parameter under `prefix` in force for `region` on `date` (those with no value in
+    /// force are left out).
+    pub fn in_force(&self, prefix: &str, region: RegionCode, date: NaiveDate) -> Result<Vec<Resolved>, DomainError> {
+        let mut out = Vec::new();
+        for def in self.definitions.values().filter(|d| d.key.starts_with(prefix)) {
+            match self.value(&def.key, region, date) {
+                Ok(r) => out.push(r),
+                Err(DomainError::NoValueInForce { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every version of `key` that applies to `region` over time: its own entries, or those it
+    /// inherits where it has none, each resolved on its first day.
+    pub fn history(&self, key: &str, region: RegionCode) -> Result<Vec<Resolved>, DomainError> {
+        self.definition(key)?;
+        let mut dates: Vec<Option<NaiveDate>> = Vec::new();
+        for r in self.regions.lineage(region) {
+            for e in self.entries_for(key, r) {
+                if !dates.contains(&e.effective_from) {
+                    dates.push(e.effective_from);
+                }
+            }
+        }
+        dates.sort();
+        let mut out: Vec<Resolved> = Vec::new();
+        for (i, d) in dates.iter().enumerate() {
+            let date = match (d, dates.get(i + 1)) {
+                (Some(d), _) => *d,
+                (None, Some(Some(next))) => *next - Duration::days(1),
+                _ => continue,
+            };
+            if let Ok(r) = self.value(key, region, date) {
+                let same = out.last().is_some_and(|p| p.value == r.value && p.source == r.source);
+                if !same {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests;

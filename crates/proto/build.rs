@@ -1,0 +1,33 @@
+//! Compiles `proto/` with protox (a pure-Rust protobuf compiler), so no system `protoc` is needed,
+//! then writes the descriptor set used by server reflection next to the generated code.
+
+use std::{env, path::PathBuf};
+
+use prost::Message;
+
+const FILES: &[&str] = &[
+    "civic/common/v1/policy.proto",
+    "civic/common/v1/explanation.proto",
+    "civic/common/v1/audit.proto",
+    "civic/common/v1/identity.proto",
+    "civic/budget/v1/budget.proto",
+    "civic/land/v1/land.proto",
+    "civic/assistance/v1/standards.proto",
+    "civic/assistance/v1/benefits.proto",
+    "civic/assistance/v1/service.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
+    let out = PathBuf::from(env::var("OUT_DIR")?);
+    println!("cargo:rerun-if-changed={}", root.display());
+
+    let fds = protox::compile(FILES, [&root])?;
+    std::fs::write(out.join("civic_descriptor.bin"), fds.encode_to_vec())?;
+
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(fds)?;
+    Ok(())
+}
