@@ -1,1 +1,21 @@
+//! What the three civic services share: configuration, telemetry, identity, middleware, error
+//! mapping, storage and the audit log, the policy book on disk, the common gRPC services, and
+//! server start-up with graceful shutdown.
+#![forbid(unsafe_code)]
 
+pub mod app;
+pub mod audit;
+pub mod common_api;
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod mapping;
+pub mod middleware;
+pub mod outgoing;
+pub mod policy_book;
+pub mod request;
+pub mod server;
+pub mod storage;
+pub mod telemetry;
+
+pub use error::{ApiError, ApiResult};

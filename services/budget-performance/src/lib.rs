@@ -1,1 +1,36 @@
+//! budget-performance (预算绩效管理): performance goals, assessment, monitoring, evaluation grades
+//! and what results do to next year's budget.
+#![forbid(unsafe_code)]
 
+pub mod api;
+pub mod grades;
+
+use std::future::Future;
+
+use civic_proto::budget::v1::budget_performance_server::BudgetPerformanceServer;
+use civic_runtime::{
+    app::{Foundation, StartupError},
+    config::{ServiceDefaults, Settings},
+    server::Running,
+    storage::Migrations,
+};
+
+pub const DEFAULTS: ServiceDefaults = ServiceDefaults { name: "budget-performance", grpc_port: 50051, metrics_port: 9101 };
+pub const SERVICE_NAME: &str = "civic.budget.v1.BudgetPerformance";
+/// Parameter keys this service uses.
+pub const PARAMETER_PREFIXES: &[&str] = &["budget."];
+/// Rules this service cites; start-up fails if `policies/rules.csv` lacks one.
+pub const RULES: &[&str] = &["budget.grade"];
+
+pub fn migrations() -> Migrations {
+    Migrations { sqlite: sqlx::migrate!("migrations/sqlite"), postgres: sqlx::migrate!("migrations/postgres") }
+}
+
+/// Prepare storage and the policy book, then serve until `shutdown` resolves.
+pub async fn start(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<Running, StartupError> {
+    let f = Foundation::prepare(settings, &migrations(), RULES).await?;
+    let routes = f
+        .common_routes(PARAMETER_PREFIXES.to_vec())
+        .add_service(BudgetPerformanceServer::new(api::BudgetApi { book: f.book.clone() }));
+    f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown).await
+}

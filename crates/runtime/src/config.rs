@@ -1,0 +1,264 @@
+//! Configuration: built-in defaults per service, then an optional TOML file (`CIVIC_CONFIG`),
+//! then environment variables (`CIVIC_*`), each layer overriding the one before.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `CIVIC_LISTEN_ADDR` | `127.0.0.1:<service port>` | gRPC address (port 0 picks a free one) |
+//! | `CIVIC_METRICS_ADDR` | `127.0.0.1:<metrics port>` | Prometheus `/metrics`; empty disables it |
+//! | `CIVIC_DATABASE_URL` | `sqlite://data/<service>.db?mode=rwc` | SQLite file or `postgres://…` |
+//! | `CIVIC_POLICIES_DIR` | `policies` | the policy book |
+//! | `CIVIC_SIGNING_KEY` | development key (warned about) | HS256 key for bearer tokens |
+//! | `CIVIC_LOG_FORMAT` | `human` | `human` or `json` |
+//! | `CIVIC_LOG` | `info` | tracing filter, e.g. `info,sqlx=warn` |
+//! | `CIVIC_REQUEST_TIMEOUT_SECS` | `30` | longest a call may run (a shorter `grpc-timeout` wins) |
+//! | `CIVIC_CONCURRENCY_LIMIT` | `256` | calls served at once; more are shed with UNAVAILABLE |
+//! | `CIVIC_SHUTDOWN_GRACE_SECS` | `20` | how long in-flight calls may finish after SIGTERM |
+//! | `CIVIC_DB_MAX_CONNECTIONS` | `10` | database pool size |
+
+use std::{fmt, path::PathBuf, time::Duration};
+
+use serde::Deserialize;
+
+use crate::identity::{TokenKey, DEVELOPMENT_SIGNING_KEY};
+
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub listen_addr: String,
+    pub metrics_addr: String,
+    pub database_url: String,
+    pub policies_dir: PathBuf,
+    pub signing_key: String,
+    pub log_format: LogFormat,
+    pub log: String,
+    pub request_timeout_secs: u64,
+    pub concurrency_limit: usize,
+    pub shutdown_grace_secs: u64,
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// What a service contributes to the defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceDefaults {
+    pub name: &'static str,
+    pub grpc_port: u16,
+    pub metrics_port: u16,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen_addr: "127.0.0.1:0".into(),
+            metrics_addr: String::new(),
+            database_url: "sqlite::memory:".into(),
+            policies_dir: PathBuf::from("policies"),
+            signing_key: DEVELOPMENT_SIGNING_KEY.into(),
+            log_format: LogFormat::Human,
+            log: "info".into(),
+            request_timeout_secs: 30,
+            concurrency_limit: 256,
+            shutdown_grace_secs: 20,
+            db_max_connections: 10,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen_addr", &self.listen_addr)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("policies_dir", &self.policies_dir)
+            .field("signing_key", &"<secret>")
+            .field("log_format", &self.log_format)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("concurrency_limit", &self.concurrency_limit)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .finish()
+    }
+}
+
+/// Hide a password in a database URL before it reaches a log.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path}: {source}")]
+    Parse { path: String, source: toml::de::Error },
+    #[error("environment variable {name}: {message}")]
+    Env { name: &'static str, message: String },
+}
+
+impl Settings {
+    pub fn defaults_for(service: ServiceDefaults) -> Self {
+        Settings {
+            listen_addr: format!("127.0.0.1:{}", service.grpc_port),
+            metrics_addr: format!("127.0.0.1:{}", service.metrics_port),
+            database_url: format!("sqlite://data/{}.db?mode=rwc", service.name),
+            ..Settings::default()
+        }
+    }
+
+    /// Defaults, then `CIVIC_CONFIG` (a TOML file of the same field names), then `CIVIC_*`.
+    pub fn load(service: ServiceDefaults) -> Result<Self, ConfigError> {
+        let mut s = Self::defaults_for(service);
+        if let Ok(path) = std::env::var("CIVIC_CONFIG") {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+            s = s.overlay_toml(&text).map_err(|source| ConfigError::Parse { path, source })?;
+        }
+        s.overlay_env(|k| std::env::var(k).ok())?;
+        Ok(s)
+    }
+
+    fn overlay_toml(self, text: &str) -> Result<Self, toml::de::Error> {
+        // Fields absent from the file keep this layer's values.
+        let mut table: toml::Table = toml::from_str(text)?;
+        let base = toml::Table::try_from(SettingsMirror::from(&self)).unwrap_or_default();
+        for (k, v) in base {
+            table.entry(k).or_insert(v);
+        }
+        toml::Value::Table(table).try_into()
+    }
+
+    pub fn overlay_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn num<T: std::str::FromStr>(name: &'static str, v: String) -> Result<T, ConfigError> {
+            v.trim().parse().map_err(|_| ConfigError::Env { name, message: format!("'{v}' is not a number") })
+        }
+        if let Some(v) = get("CIVIC_LISTEN_ADDR") {
+            self.listen_addr = v;
+        }
+        if let Some(v) = get("CIVIC_METRICS_ADDR") {
+            self.metrics_addr = v;
+        }
+        if let Some(v) = get("CIVIC_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("CIVIC_POLICIES_DIR") {
+            self.policies_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("CIVIC_SIGNING_KEY") {
+            self.signing_key = v;
+        }
+        if let Some(v) = get("CIVIC_LOG") {
+            self.log = v;
+        }
+        if let Some(v) = get("CIVIC_LOG_FORMAT") {
+            self.log_format = match v.as_str() {
+                "human" => LogFormat::Human,
+                "json" => LogFormat::Json,
+                _ => return Err(ConfigError::Env { name: "CIVIC_LOG_FORMAT", message: format!("'{v}': use human or json") }),
+            };
+        }
+        if let Some(v) = get("CIVIC_REQUEST_TIMEOUT_SECS") {
+            self.request_timeout_secs = num("CIVIC_REQUEST_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = get("CIVIC_CONCURRENCY_LIMIT") {
+            self.concurrency_limit = num("CIVIC_CONCURRENCY_LIMIT", v)?;
+        }
+        if let Some(v) = get("CIVIC_SHUTDOWN_GRACE_SECS") {
+            self.shutdown_grace_secs = num("CIVIC_SHUTDOWN_GRACE_SECS", v)?;
+        }
+        if let Some(v) = get("CIVIC_DB_MAX_CONNECTIONS") {
+            self.db_max_connections = num("CIVIC_DB_MAX_CONNECTIONS", v)?;
+        }
+        Ok(())
+    }
+
+    pub fn token_key(&self) -> TokenKey {
+        TokenKey::new(&self.signing_key)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs.max(1))
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+/// The serializable view of `Settings` used to fill in fields a config file leaves out.
+#[derive(serde::Serialize)]
+struct SettingsMirror {
+    listen_addr: String,
+    metrics_addr: String,
+    database_url: String,
+    policies_dir: String,
+    signing_key: String,
+    log_format: &'static str,
+    log: String,
+    request_timeout_secs: u64,
+    concurrency_limit: usize,
+    shutdown_grace_secs: u64,
+    db_max_connections: u32,
+}
+
+impl From<&Settings> for SettingsMirror {
+    fn from(s: &Settings) -> Self {
+        SettingsMirror {
+            listen_addr: s.listen_addr.clone(),
+            metrics_addr: s.metrics_addr.clone(),
+            database_url: s.database_url.clone(),
+            policies_dir: s.policies_dir.display().to_string(),
+            signing_key: s.signing_key.clone(),
+            log_format: match s.log_format {
+                LogFormat::Human => "human",
+                LogFormat::Json => "json",
+            },
+            log: s.log.clone(),
+            request_timeout_secs: s.request_timeout_secs,
+            concurrency_limit: s.concurrency_limit,
+            shutdown_grace_secs: s.shutdown_grace_secs,
+            db_max_connections: s.db_max_connections,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SVC: ServiceDefaults = ServiceDefaults { name: "social-assistance", grpc_port: 50053, metrics_port: 9103 };
+
+    #[test]
+    fn layers_override_in_order() {
+        let s = Settings::defaults_for(SVC);
+        assert_eq!(s.listen_addr, "127.0.0.1:50053");
+        let mut s = s.overlay_toml("listen_addr = \"0.0.0.0:6000\"\nconcurrency_limit = 8\n").unwrap();
+        assert_eq!(s.listen_addr, "0.0.0.0:6000");
+        assert_eq!(s.database_url, "sqlite://data/social-assistance.db?mode=rwc");
+        s.overlay_env(|k| (k == "CIVIC_CONCURRENCY_LIMIT").then(|| "4".to_string())).unwrap();
+        assert_eq!(s.concurrency_limit, 4);
+        assert!(s.clone().overlay_env(|k| (k == "CIVIC_LOG_FORMAT").then(|| "xml".to_string())).is_err());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let mut s = Settings::defaults_for(SVC);
+        s.database_url = "postgres://civic:s3cret@db:5432/civic".into();
+        let text = format!("{s:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(!text.contains(DEVELOPMENT_SIGNING_KEY));
+    }
+}

@@ -1,0 +1,145 @@
+//! One error type for every handler and one exhaustive mapping to `tonic::Status` with
+//! google.rpc details. No wildcard arms: a new variant does not compile until it is mapped.
+//! Internal details are logged with the request id and never sent to the client.
+
+use civic_domain::{policy_files::BookError, DomainError};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::identity::{Denied, TokenError};
+
+/// The domain name placed in google.rpc.ErrorInfo.
+pub const ERROR_DOMAIN: &str = "civic.gov.cn";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Bad input: each violation names the request field and what is wrong with it.
+    #[error("invalid argument: {}", .0.iter().map(|(f, d)| format!("{f}: {d}")).collect::<Vec<_>>().join("; "))]
+    InvalidArgument(Vec<(String, String)>),
+    /// A rule forbids this now (e.g. a workflow step out of order); `reason` is machine-readable.
+    #[error("{message}")]
+    FailedPrecondition { reason: &'static str, message: String },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("{what} already exists")]
+    AlreadyExists { what: String },
+    #[error(transparent)]
+    Unauthenticated(#[from] TokenError),
+    #[error(transparent)]
+    PermissionDenied(#[from] Denied),
+    /// Another service or the database cannot be reached; retrying later may help.
+    #[error("{0} is unavailable")]
+    Unavailable(String),
+    /// A bug or an unexpected failure: logged in full, reported to the client as a bare INTERNAL.
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error(transparent)]
+    Storage(#[from] sqlx::Error),
+    #[error(transparent)]
+    Book(#[from] BookError),
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        ApiError::InvalidArgument(vec![(field.into(), description.into())])
+    }
+
+    pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
+        ApiError::FailedPrecondition { reason, message: message.into() }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ApiError::NotFound { what: what.into() }
+    }
+
+    /// A domain error arising from the value of `field`.
+    pub fn domain(field: &str, e: DomainError) -> Self {
+        match e {
+            DomainError::Overflow(_)
+            | DomainError::NotWholeFen(_)
+            | DomainError::InvalidNumber(_)
+            | DomainError::Negative(_)
+            | DomainError::ZeroDenominator
+            | DomainError::InvalidRounding(_)
+            | DomainError::InvalidRegionCode(_)
+            | DomainError::UnknownRegion(_)
+            | DomainError::InvalidDate(_)
+            | DomainError::UnknownParameter(_)
+            | DomainError::InvalidRule { .. } => ApiError::invalid(field, e.to_string()),
+            DomainError::NoValueInForce { .. } => ApiError::precondition("NO_VALUE_IN_FORCE", e.to_string()),
+            DomainError::Inconsistent(_) => ApiError::precondition("INCONSISTENT_POLICY", e.to_string()),
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            ApiError::InvalidArgument(_) => "INVALID_ARGUMENT",
+            ApiError::FailedPrecondition { reason, .. } => reason,
+            ApiError::NotFound { .. } => "NOT_FOUND",
+            ApiError::AlreadyExists { .. } => "ALREADY_EXISTS",
+            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ApiError::PermissionDenied(Denied::Role { .. }) => "ROLE_NOT_ALLOWED",
+            ApiError::PermissionDenied(Denied::Region { .. }) => "REGION_OUT_OF_SCOPE",
+            ApiError::PermissionDenied(Denied::AuditorWrite) => "AUDITOR_READ_ONLY",
+            ApiError::Unavailable(_) => "UNAVAILABLE",
+            ApiError::Internal(_) => "INTERNAL",
+            ApiError::Storage(_) => "STORAGE",
+            ApiError::Book(_) => "POLICY_BOOK",
+        }
+    }
+}
+
+fn storage_code(e: &sqlx::Error) -> Code {
+    match e {
+        sqlx::Error::RowNotFound => Code::NotFound,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => Code::Unavailable,
+        sqlx::Error::Database(db) if db.is_unique_violation() => Code::AlreadyExists,
+        _ => Code::Internal,
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(e: ApiError) -> Status {
+        let reason = e.reason();
+        let mut details = ErrorDetails::new();
+        details.set_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
+        let (code, message) = match &e {
+            ApiError::InvalidArgument(violations) => {
+                for (field, description) in violations {
+                    details.add_bad_request_violation(field.clone(), description.clone());
+                }
+                (Code::InvalidArgument, e.to_string())
+            }
+            ApiError::FailedPrecondition { message, .. } => {
+                details.add_precondition_failure_violation(reason, "", message.clone());
+                (Code::FailedPrecondition, message.clone())
+            }
+            ApiError::NotFound { .. } => (Code::NotFound, e.to_string()),
+            ApiError::AlreadyExists { .. } => (Code::AlreadyExists, e.to_string()),
+            ApiError::Unauthenticated(_) => (Code::Unauthenticated, e.to_string()),
+            ApiError::PermissionDenied(_) => (Code::PermissionDenied, e.to_string()),
+            ApiError::Unavailable(_) => {
+                details.set_retry_info(Some(std::time::Duration::from_secs(1)));
+                (Code::Unavailable, e.to_string())
+            }
+            ApiError::Internal(_) | ApiError::Book(_) => {
+                tracing::error!(error = %e, "internal error");
+                (Code::Internal, "internal error; see the server log".to_string())
+            }
+            ApiError::Storage(s) => {
+                let code = storage_code(s);
+                tracing::error!(error = %e, ?code, "storage error");
+                let msg = match code {
+                    Code::Unavailable => "the database is unavailable; retry later".to_string(),
+                    Code::AlreadyExists => "the record already exists".to_string(),
+                    Code::NotFound => "not found".to_string(),
+                    _ => "internal storage error; see the server log".to_string(),
+                };
+                (code, msg)
+            }
+        };
+        Status::with_error_details(code, message, details)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,63 @@
+//! Domain → wire conversions shared by all services: parameters, sources, explanations.
+
+use civic_domain::{
+    explanation::{ParameterUse, SourceRef, Step, Trace},
+    policy::Resolved,
+};
+use civic_proto::common::v1 as pb;
+
+fn date(d: Option<chrono::NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+pub fn source(s: &SourceRef) -> pb::Source {
+    pb::Source {
+        document: s.document.clone(),
+        clause: s.clause.clone(),
+        title: s.title.clone(),
+        effective_from: date(s.effective_from),
+        effective_to: date(s.effective_to),
+        note: s.note.clone(),
+    }
+}
+
+pub fn parameter(r: &Resolved) -> pb::Parameter {
+    pb::Parameter {
+        key: r.key.clone(),
+        name: r.name.clone(),
+        region_code: r.region.to_string(),
+        defined_for_region: r.defined_for.to_string(),
+        value: r.value.normalize().to_string(),
+        unit: r.unit.clone(),
+        source: Some(source(&r.source)),
+        rule: r.rule.clone().unwrap_or_default(),
+        rounding: r.rounding.map(|x| x.to_string()).unwrap_or_default(),
+        published_value: r.published.map(|v| v.to_string()).unwrap_or_default(),
+    }
+}
+
+pub fn parameter_use(u: &ParameterUse) -> pb::ParameterUse {
+    pb::ParameterUse {
+        key: u.key.clone(),
+        name: u.name.clone(),
+        region_code: u.region.clone(),
+        value: u.value.normalize().to_string(),
+        unit: u.unit.clone(),
+        source: Some(source(&u.source)),
+    }
+}
+
+pub fn step(s: &Step) -> pb::TraceStep {
+    pb::TraceStep {
+        rule_id: s.rule_id.clone(),
+        description: s.description.clone(),
+        formula: s.formula.clone(),
+        result: s.result.clone(),
+        parameters: s.parameters.iter().map(parameter_use).collect(),
+        source: s.source.as_ref().map(source),
+    }
+}
+
+pub fn explanation(t: &Trace) -> pb::Explanation {
+    pb::Explanation { steps: t.steps.iter().map(step).collect() }
+}

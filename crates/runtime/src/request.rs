@@ -1,0 +1,67 @@
+//! Helpers handlers use on every request: who is calling, the request id, and parsing common
+//! fields into domain types with field-named errors.
+
+use chrono::NaiveDate;
+use civic_domain::{policy::parse_date, region::Region, policy::PolicyBook, RegionCode};
+
+use crate::{
+    error::{ApiError, ApiResult},
+    identity::Caller,
+    middleware::RequestId,
+};
+
+pub fn caller<T>(req: &tonic::Request<T>) -> ApiResult<Caller> {
+    req.extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or(ApiError::Unauthenticated(crate::identity::TokenError::Missing))
+}
+
+pub fn request_id<T>(req: &tonic::Request<T>) -> String {
+    req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
+}
+
+/// An ISO date; empty means today (in China Standard Time, where the documents apply).
+pub fn date_or_today(field: &str, s: &str) -> ApiResult<NaiveDate> {
+    if s.trim().is_empty() {
+        let beijing = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| ApiError::Internal("offset".into()))?;
+        return Ok(chrono::Utc::now().with_timezone(&beijing).date_naive());
+    }
+    parse_date(s).map_err(|e| ApiError::domain(field, e))
+}
+
+pub fn required_date(field: &str, s: &str) -> ApiResult<NaiveDate> {
+    if s.trim().is_empty() {
+        return Err(ApiError::invalid(field, "required (YYYY-MM-DD)"));
+    }
+    parse_date(s).map_err(|e| ApiError::domain(field, e))
+}
+
+/// A region code the book knows.
+pub fn region<'a>(book: &'a PolicyBook, field: &str, s: &str) -> ApiResult<&'a Region> {
+    if s.trim().is_empty() {
+        return Err(ApiError::invalid(field, "required (a GB/T 2260 code such as 210502)"));
+    }
+    book.regions.resolve(s).map_err(|e| ApiError::domain(field, e))
+}
+
+pub fn region_code(book: &PolicyBook, field: &str, s: &str) -> ApiResult<RegionCode> {
+    region(book, field, s).map(|r| r.code)
+}
+
+/// Page size: default 50, at most 1000, never negative.
+pub fn page_size(field: &str, n: i32) -> ApiResult<usize> {
+    match n {
+        0 => Ok(50),
+        n if n < 0 => Err(ApiError::invalid(field, "must not be negative")),
+        n => Ok((n as usize).min(1000)),
+    }
+}
+
+/// Page tokens are opaque to clients; here they are an offset or a last id.
+pub fn page_token(field: &str, s: &str) -> ApiResult<i64> {
+    if s.is_empty() {
+        return Ok(0);
+    }
+    s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| ApiError::invalid(field, "not a token this service issued"))
+}

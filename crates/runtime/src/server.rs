@@ -1,0 +1,183 @@
+//! Starting a service: bind first (so port 0 works and tests learn the port), then serve until
+//! the shutdown future resolves, then drain in-flight calls for at most the grace period.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{service::Routes, transport::Server};
+use tonic_health::ServingStatus;
+use tower::{limit::GlobalConcurrencyLimitLayer, ServiceBuilder};
+
+use crate::{
+    config::Settings,
+    middleware::{AuthLayer, ContextLayer},
+    telemetry::{serve_metrics, Metrics},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("reflection: {0}")]
+    Reflection(String),
+}
+
+/// A bound, running server.
+pub struct Running {
+    pub grpc_addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Wait until the server has drained and stopped.
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+async fn bind(addr: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr: addr.to_string(), source })
+}
+
+/// Serve `routes` (the service's own gRPC services plus the common ones) with reflection,
+/// health, identity and the shared middleware. `service_names` are the fully qualified gRPC
+/// service names shown by reflection and reported by health.
+pub async fn serve(
+    settings: &Settings,
+    service_label: &str,
+    service_names: &[&str],
+    routes: Routes,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running, StartError> {
+    let key = settings.token_key();
+    if key.is_development_default() {
+        tracing::warn!("CIVIC_SIGNING_KEY is not set: using the development signing key. Anyone can mint tokens for this server. Set CIVIC_SIGNING_KEY in production.");
+    }
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter.set_service_status("", ServingStatus::Serving).await;
+    for name in service_names {
+        health_reporter.set_service_status(*name, ServingStatus::Serving).await;
+    }
+
+    let mut v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(civic_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+    let mut v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(civic_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+    // List only this service's own services (the descriptor set holds the whole suite).
+    for name in service_names.iter().chain(["grpc.health.v1.Health"].iter()) {
+        v1 = v1.with_service_name(*name);
+        v1alpha = v1alpha.with_service_name(*name);
+    }
+    let v1 = v1.build_v1().map_err(|e| StartError::Reflection(e.to_string()))?;
+    let v1alpha = v1alpha.build_v1alpha().map_err(|e| StartError::Reflection(e.to_string()))?;
+    let routes = routes.add_service(health_service).add_service(v1).add_service(v1alpha);
+
+    let metrics = Metrics::new(service_label);
+    let listener = bind(&settings.listen_addr).await?;
+    let grpc_addr = listener.local_addr().map_err(|source| StartError::Bind { addr: settings.listen_addr.clone(), source })?;
+
+    let (stop_metrics_tx, stop_metrics_rx) = oneshot::channel::<()>();
+    let metrics_addr = if settings.metrics_addr.is_empty() {
+        None
+    } else {
+        let ml = bind(&settings.metrics_addr).await?;
+        let addr = ml.local_addr().ok();
+        let m = metrics.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve_metrics(ml, m, async move {
+                let _ = stop_metrics_rx.await;
+            })
+            .await
+            {
+                tracing::error!(error = %e, "metrics server failed");
+            }
+        });
+        addr
+    };
+
+    // Layers, outermost first:
+    // 1. ContextLayer: request id, tracing span and metrics see every call, including those
+    //    refused below, so refusals show up in the error counts.
+    // 2. GlobalConcurrencyLimit + load shedding: more than `concurrency_limit` calls at once are
+    //    refused at once with UNAVAILABLE (load_shed turns "not ready" into an error) rather
+    //    than queued until their deadlines pass. Sits before auth so that a flood of bad tokens
+    //    cannot take more than its share.
+    // 3. AuthLayer: verifies the bearer token and hands the caller to handlers.
+    // The deadline (`timeout`, the smaller of ours and the client's grpc-timeout) is applied by
+    // tonic around each handler, inside all of these.
+    let layers = ServiceBuilder::new()
+        .layer(ContextLayer::new(metrics))
+        .load_shed()
+        .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit.max(1)))
+        .layer(AuthLayer::new(key));
+
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let server = Server::builder()
+        .timeout(settings.request_timeout())
+        .layer(layers)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            let _ = stop_rx.await;
+        });
+    let mut server = tokio::spawn(server);
+
+    let grace = settings.shutdown_grace();
+    let label = service_label.to_string();
+    let names: Vec<String> = service_names.iter().map(|s| s.to_string()).collect();
+    tracing::info!(service = %label, %grpc_addr, ?metrics_addr, "serving");
+    let task = tokio::spawn(async move {
+        tokio::select! {
+            _ = shutdown => {}
+            res = &mut server => {
+                tracing::error!(?res, "server stopped on its own");
+                let _ = stop_metrics_tx.send(());
+                return;
+            }
+        }
+        tracing::info!(grace_secs = grace.as_secs(), "shutting down: refusing new calls, letting in-flight calls finish");
+        health_reporter.set_service_status("", ServingStatus::NotServing).await;
+        for n in &names {
+            health_reporter.set_service_status(n.as_str(), ServingStatus::NotServing).await;
+        }
+        let _ = stop_tx.send(());
+        match tokio::time::timeout(grace, &mut server).await {
+            Ok(_) => tracing::info!(service = %label, "stopped cleanly"),
+            Err(_) => {
+                tracing::warn!(service = %label, "grace period over; abandoning calls still running");
+                server.abort();
+            }
+        }
+        let _ = stop_metrics_tx.send(());
+    });
+    Ok(Running { grpc_addr, metrics_addr, task })
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received"),
+        _ = term => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// A small pause used by clients that retry a safe call.
+pub const RETRY_BACKOFF: Duration = Duration::from_millis(200);

@@ -1,0 +1,106 @@
+//! Storage: one sqlx pool over either an embedded SQLite file (the default) or PostgreSQL
+//! (production). SQL is written once in the subset both accept (`$n` placeholders, TEXT dates,
+//! BIGINT fen); each service has its own migrations per backend.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    any::{AnyConnectOptions, AnyPoolOptions},
+    migrate::Migrator,
+    AnyPool, ConnectOptions,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+/// A service's migrations, one set per backend.
+pub struct Migrations {
+    pub sqlite: Migrator,
+    pub postgres: Migrator,
+}
+
+static RUNTIME_SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static RUNTIME_POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Database {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Database, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(sqlx::Error::Configuration(format!("unsupported database URL scheme in '{}'", crate::config::redact_url(url)).into()));
+        };
+        if backend == Backend::Sqlite {
+            ensure_sqlite_dir(url)?;
+        }
+        let options = AnyConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { max_connections.min(4) } else { max_connections })
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; the busy timeout makes a second
+                        // writer wait instead of failing; foreign keys are off by default in SQLite.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Database { pool, backend })
+    }
+
+    /// Apply the shared (audit) migrations, then the service's own. Versions never collide:
+    /// shared ones are small numbers, services use timestamps.
+    pub async fn migrate(&self, service: &Migrations) -> Result<(), sqlx::migrate::MigrateError> {
+        let (shared, own) = match self.backend {
+            Backend::Sqlite => (&RUNTIME_SQLITE, &service.sqlite),
+            Backend::Postgres => (&RUNTIME_POSTGRES, &service.postgres),
+        };
+        let mut shared = clone_migrator(shared);
+        shared.set_ignore_missing(true);
+        shared.run(&self.pool).await?;
+        let mut own = clone_migrator(own);
+        own.set_ignore_missing(true);
+        own.run(&self.pool).await
+    }
+}
+
+fn clone_migrator(m: &Migrator) -> Migrator {
+    Migrator {
+        migrations: m.migrations.clone(),
+        ignore_missing: m.ignore_missing,
+        locking: m.locking,
+        no_tx: m.no_tx,
+    }
+}
+
+fn ensure_sqlite_dir(url: &str) -> Result<(), sqlx::Error> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Ok(());
+    }
+    if let Some(dir) = Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+        }
+    }
+    Ok(())
+}
