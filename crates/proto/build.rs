@@ -15,6 +15,10 @@ const FILES: &[&str] = &[
     "civic/land/v1/land.proto",
     "civic/assistance/v1/standards.proto",
     "civic/assistance/v1/benefits.proto",
+    "civic/assistance/v1/subsidy.proto",
+    "civic/assistance/v1/roll.proto",
+    "civic/assistance/v1/recalculation.proto",
+    "civic/assistance/v1/analysis.proto",
     "civic/assistance/v1/service.proto",
 ];
 

@@ -247,6 +247,17 @@ impl PolicyBook {
         Ok(())
     }
 
+    /// Add a document (e.g. one a city publishes new standards under). An existing number keeps
+    /// its first title.
+    pub fn add_document(&mut self, doc: Document) {
+        self.documents.entry(doc.number.clone()).or_insert(doc);
+    }
+
+    /// The entry in force for `key` at `region` or its nearest ancestor on `date`.
+    pub fn governing_entry(&self, key: &str, region: RegionCode, date: NaiveDate) -> Option<&Entry> {
+        self.entry_in_force(key, region, date).map(|(e, _)| e)
+    }
+
     /// Add one entry after checking it on its own (the cross-checks are in `validate`).
     pub fn add_entry(&mut self, entry: Entry) -> Result<(), DomainError> {
         if !self.definitions.contains_key(&entry.key) {

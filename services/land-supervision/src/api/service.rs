@@ -1,0 +1,59 @@
+use civic_domain::area::Mu;
+use civic_proto::land::v1::{self as pb, land_supervision_server::LandSupervision};
+use civic_runtime::{
+    identity::{Access, Role},
+    mapping,
+    policy_book::BookHandle,
+    request::{self, caller},
+    ApiError,
+};
+use rust_decimal::Decimal;
+use tonic::{Request, Response, Status};
+
+use crate::farmland::{self, FarmlandError};
+
+#[derive(Clone)]
+pub struct LandApi {
+    pub book: BookHandle,
+}
+
+const LAND_ROLES: &[Role] = &[Role::NaturalResources];
+
+fn mu(field: &str, s: &str) -> Result<Mu, ApiError> {
+    if s.trim().is_empty() {
+        return Err(ApiError::invalid(field, "required: an area in 亩 such as 120.5"));
+    }
+    Mu::parse(s).map_err(|e| ApiError::domain(field, e))
+}
+
+#[tonic::async_trait]
+impl LandSupervision for LandApi {
+    #[tracing::instrument(skip_all)]
+    async fn assess_farmland_occupation(
+        &self,
+        req: Request<pb::AssessFarmlandOccupationRequest>,
+    ) -> Result<Response<pb::AssessFarmlandOccupationResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.get_ref();
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        who.authorize(&book.regions, Access::Read, LAND_ROLES, "assess farmland occupation", region).map_err(ApiError::from)?;
+        if !(2000..=2100).contains(&r.year) {
+            return Err(ApiError::invalid("year", "a calendar year between 2000 and 2100").into());
+        }
+        let illegal = mu("illegal_occupation_mu", &r.illegal_occupation_mu)?;
+        let total = mu("new_construction_occupation_mu", &r.new_construction_occupation_mu)?;
+        let a = farmland::assess(&book, region, r.year, illegal, total).map_err(|e| match e {
+            FarmlandError::IllegalExceedsTotal { .. } => ApiError::invalid("illegal_occupation_mu", e.to_string()),
+            FarmlandError::NoNewConstruction => ApiError::invalid("new_construction_occupation_mu", e.to_string()),
+            FarmlandError::Domain(d) => ApiError::domain("region_code", d),
+        })?;
+        Ok(Response::new(pb::AssessFarmlandOccupationResponse {
+            ratio: a.ratio.round_dp(6).normalize().to_string(),
+            ratio_percent: (a.ratio * Decimal::ONE_HUNDRED).round_dp(2).to_string(),
+            outcome: a.outcome.code().into(),
+            outcome_name: a.outcome.chinese().into(),
+            explanation: Some(mapping::explanation(&a.trace)),
+        }))
+    }
+}

@@ -1,0 +1,24 @@
+#![forbid(unsafe_code)]
+
+use civic_runtime::{config::Settings, server::shutdown_signal, telemetry};
+
+#[tokio::main]
+async fn main() {
+    let settings = match Settings::load(land_supervision::DEFAULTS) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("land-supervision: configuration: {e}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init_tracing(&settings);
+    tracing::info!(?settings, "starting land-supervision");
+    match land_supervision::start(settings, shutdown_signal()).await {
+        Ok(running) => running.wait().await,
+        Err(e) => {
+            tracing::error!("land-supervision cannot start: {e}");
+            eprintln!("land-supervision cannot start: {e}");
+            std::process::exit(1);
+        }
+    }
+}

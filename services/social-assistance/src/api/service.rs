@@ -1,0 +1,187 @@
+//! The service object and the trait implementation; each handler authenticates, then delegates.
+
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc,
+};
+
+use civic_domain::policy::PolicyBook;
+use civic_proto::assistance::v1::{self as pb, social_assistance_server::SocialAssistance};
+use civic_runtime::{
+    policy_book::BookHandle,
+    request::{caller, request_id},
+    storage::Database,
+    ApiResult,
+};
+use tonic::{Request, Response, Status};
+
+use super::recalculation::JobStream;
+use crate::{population::Population, recalc::Recalculator, store};
+
+/// The roll of one region in compact form, reloaded after this replica changes the roll, when
+/// the policy book changes, or after a minute (other replicas' changes).
+#[derive(Default)]
+pub struct RollCache {
+    generation: AtomicU64,
+    entry: tokio::sync::Mutex<Option<CacheEntry>>,
+}
+
+struct CacheEntry {
+    prefix: String,
+    generation: u64,
+    book: usize,
+    loaded: std::time::Instant,
+    population: Arc<Population>,
+}
+
+const CACHE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl RollCache {
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub async fn get(&self, db: &Database, book: &Arc<PolicyBook>, prefix: &str) -> ApiResult<Arc<Population>> {
+        let mut guard = self.entry.lock().await;
+        let generation = self.generation.load(Ordering::SeqCst);
+        let book_id = Arc::as_ptr(book) as usize;
+        if let Some(e) = guard.as_ref() {
+            if e.prefix == prefix && e.generation == generation && e.book == book_id && e.loaded.elapsed() < CACHE_MAX_AGE {
+                return Ok(e.population.clone());
+            }
+        }
+        let records = store::roll::all(db, prefix).await?;
+        let kinds: Vec<String> = book
+            .definitions()
+            .filter_map(|d| d.key.strip_prefix("assistance.income_excluded.").map(str::to_string))
+            .collect();
+        let population = Arc::new(Population::build(&records, &kinds));
+        *guard = Some(CacheEntry { prefix: prefix.to_string(), generation, book: book_id, loaded: std::time::Instant::now(), population: population.clone() });
+        Ok(population)
+    }
+}
+
+#[derive(Clone)]
+pub struct AssistanceApi {
+    pub book: BookHandle,
+    pub db: Database,
+    pub recalculator: Recalculator,
+    pub roll_cache: Arc<RollCache>,
+}
+
+fn respond<T>(r: ApiResult<T>) -> Result<Response<T>, Status> {
+    r.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl SocialAssistance for AssistanceApi {
+    #[tracing::instrument(skip_all)]
+    async fn list_standards(&self, req: Request<pb::ListStandardsRequest>) -> Result<Response<pb::ListStandardsResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.list_standards(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn publish_standards(&self, req: Request<pb::PublishStandardsRequest>) -> Result<Response<pb::PublishStandardsResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.publish_standards(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn compute_household_benefit(&self, req: Request<pb::ComputeHouseholdBenefitRequest>) -> Result<Response<pb::HouseholdBenefit>, Status> {
+        let who = caller(&req)?;
+        respond(self.household_benefit(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn compute_person_benefit(&self, req: Request<pb::ComputePersonBenefitRequest>) -> Result<Response<pb::PersonBenefit>, Status> {
+        let who = caller(&req)?;
+        respond(self.person_benefit(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn identify_low_income(&self, req: Request<pb::IdentifyLowIncomeRequest>) -> Result<Response<pb::LowIncomeIdentification>, Status> {
+        let who = caller(&req)?;
+        respond(self.low_income(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn split_city_subsidy(&self, req: Request<pb::SplitCitySubsidyRequest>) -> Result<Response<pb::SplitCitySubsidyResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.split_subsidy(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn upsert_household(&self, req: Request<pb::UpsertHouseholdRequest>) -> Result<Response<pb::RollHousehold>, Status> {
+        let who = caller(&req)?;
+        respond(self.upsert_household(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_household(&self, req: Request<pb::GetHouseholdRequest>) -> Result<Response<pb::RollHousehold>, Status> {
+        let who = caller(&req)?;
+        respond(self.get_household(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_households(&self, req: Request<pb::ListHouseholdsRequest>) -> Result<Response<pb::ListHouseholdsResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.list_households(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn import_roll(&self, req: Request<pb::ImportRollRequest>) -> Result<Response<pb::ImportRollResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.import_roll(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn export_roll(&self, req: Request<pb::ExportRollRequest>) -> Result<Response<pb::ExportRollResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.export_roll(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn record_payments(&self, req: Request<pb::RecordPaymentsRequest>) -> Result<Response<pb::RecordPaymentsResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.record_payments(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn start_recalculation(&self, req: Request<pb::StartRecalculationRequest>) -> Result<Response<pb::RecalculationJob>, Status> {
+        let who = caller(&req)?;
+        respond(self.start_recalculation(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_recalculation(&self, req: Request<pb::GetRecalculationRequest>) -> Result<Response<pb::RecalculationJob>, Status> {
+        let who = caller(&req)?;
+        respond(self.get_recalculation(&who, req.get_ref()).await)
+    }
+
+    type WatchRecalculationStream = JobStream;
+
+    #[tracing::instrument(skip_all)]
+    async fn watch_recalculation(&self, req: Request<pb::GetRecalculationRequest>) -> Result<Response<Self::WatchRecalculationStream>, Status> {
+        let who = caller(&req)?;
+        respond(self.watch_recalculation(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_recalculation_cases(&self, req: Request<pb::ListRecalculationCasesRequest>) -> Result<Response<pb::ListRecalculationCasesResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.list_cases(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn estimate_funding_need(&self, req: Request<pb::FundingNeedRequest>) -> Result<Response<pb::FundingNeedResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.funding_need(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn what_if(&self, req: Request<pb::WhatIfRequest>) -> Result<Response<pb::WhatIfResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.what_if(&who, req.get_ref()).await)
+    }
+}

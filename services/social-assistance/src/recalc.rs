@@ -1,0 +1,152 @@
+//! Recalculation workers (提标重新核算, 本政办发〔2019〕25号 二): existing recipients are
+//! recomputed under the standards in force from the effective date; for each case the old and
+//! new amounts, the difference, and back pay for months already paid at the old amount.
+//!
+//! Work is split into chunks stored with the job. Any replica's worker claims a chunk, computes
+//! it and commits its cases, household updates, back-pay payments and the chunk's completion in
+//! one transaction. Killing a process loses at most the chunks in flight, which another worker
+//! (or the restarted process) takes over once their claim is stale.
+
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate};
+use civic_domain::policy::parse_date;
+use civic_runtime::{audit::region_prefix, policy_book::BookHandle, storage::Database, ApiError};
+
+use crate::{
+    rules::benefit,
+    store::jobs::{self, Case, Chunk},
+};
+
+#[derive(Clone, Debug)]
+pub struct RecalcSettings {
+    /// A claim older than this is taken over (its worker is presumed dead).
+    pub stale_after: Duration,
+    /// Pause between chunks, to spare a busy database (0 = none).
+    pub pause: Duration,
+}
+
+impl RecalcSettings {
+    /// `CIVIC_RECALC_STALE_SECS` (default 60) and `CIVIC_RECALC_PAUSE_MS` (default 0).
+    pub fn from_env() -> Self {
+        let num = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+        RecalcSettings {
+            stale_after: Duration::from_secs(num("CIVIC_RECALC_STALE_SECS", 60)),
+            pause: Duration::from_millis(num("CIVIC_RECALC_PAUSE_MS", 0)),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Recalculator {
+    pub db: Database,
+    pub book: BookHandle,
+    pub worker: String,
+    pub settings: RecalcSettings,
+}
+
+fn month_of(d: NaiveDate) -> String {
+    format!("{:04}-{:02}", d.year(), d.month())
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl Recalculator {
+    pub fn new(db: Database, book: BookHandle, settings: RecalcSettings) -> Self {
+        Recalculator { db, book, worker: uuid::Uuid::new_v4().to_string(), settings }
+    }
+
+    /// Work on `job_id` in the background until it is complete.
+    pub fn spawn(&self, job_id: String) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = me.run(&job_id).await {
+                tracing::error!(job = %job_id, error = %e, "recalculation failed");
+                let _ = jobs::fail(&me.db, &job_id, &e.to_string()).await;
+            }
+        });
+    }
+
+    /// Pick up every running job (after a restart, or on a replica that did not start them).
+    pub async fn resume_all(&self) -> Result<usize, ApiError> {
+        let running = jobs::running(&self.db).await?;
+        for j in &running {
+            tracing::info!(job = %j.id, "resuming recalculation");
+            self.spawn(j.id.clone());
+        }
+        Ok(running.len())
+    }
+
+    async fn run(&self, job_id: &str) -> Result<(), ApiError> {
+        let job = jobs::get(&self.db, job_id).await?.ok_or_else(|| ApiError::not_found(format!("job {job_id}")))?;
+        let effective = parse_date(&job.effective_from).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let region = civic_domain::RegionCode::parse(&job.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let prefix = region_prefix(region);
+        loop {
+            let stale_before = now_secs() - self.settings.stale_after.as_secs() as i64;
+            match jobs::claim(&self.db, job_id, &self.worker, now_secs(), stale_before).await? {
+                Some(chunk) => {
+                    let cases = self.compute_chunk(&chunk, &prefix, effective).await?;
+                    let n = cases.len();
+                    if jobs::complete_chunk(&self.db, &chunk, &self.worker, &cases).await? {
+                        tracing::debug!(job = %job_id, chunk = chunk.chunk_no, cases = n, "chunk done");
+                    } else {
+                        tracing::warn!(job = %job_id, chunk = chunk.chunk_no, "claim lost to another worker; its work is discarded");
+                    }
+                    if !self.settings.pause.is_zero() {
+                        tokio::time::sleep(self.settings.pause).await;
+                    }
+                }
+                None => {
+                    if jobs::finish_if_done(&self.db, job_id).await? {
+                        tracing::info!(job = %job_id, "recalculation completed");
+                        return Ok(());
+                    }
+                    // Chunks are claimed by other workers: wait, and take over any that go stale.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+
+    async fn compute_chunk(&self, chunk: &Chunk, prefix: &str, effective: NaiveDate) -> Result<Vec<Case>, ApiError> {
+        let book = self.book.current();
+        let households = jobs::chunk_households(&self.db, chunk, prefix).await?;
+        let from_month = month_of(effective);
+        let paid = jobs::paid_months(&self.db, chunk, &from_month).await?;
+        let mut paid_by: std::collections::HashMap<&str, Vec<(&str, i64)>> = std::collections::HashMap::new();
+        for (h, month, amount) in &paid {
+            paid_by.entry(h.as_str()).or_default().push((month.as_str(), *amount));
+        }
+        let mut cases = Vec::with_capacity(households.len());
+        for mut rec in households {
+            let b = benefit::compute(&book, &rec.household, effective)
+                .map_err(|e| ApiError::precondition("RECALCULATION_BLOCKED", format!("household {}: {e}", rec.household.id)))?;
+            let old = rec.monthly_benefit.get();
+            let new = b.monthly.get();
+            let mut back_payments = Vec::new();
+            for (month, amount) in paid_by.get(rec.household.id.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
+                if new != *amount {
+                    back_payments.push((month.to_string(), new - amount));
+                }
+            }
+            let months_back_paid = back_payments.len() as i64;
+            let back_pay_fen = back_payments.iter().map(|(_, a)| a).sum();
+            rec.monthly_benefit = b.monthly;
+            rec.computed_on = effective;
+            cases.push(Case {
+                household_id: rec.household.id.clone(),
+                region_code: rec.household.region.to_string(),
+                old_fen: old,
+                new_fen: new,
+                months_back_paid,
+                back_pay_fen,
+                back_payments,
+                updated: rec,
+            });
+        }
+        Ok(cases)
+    }
+}

@@ -1,0 +1,332 @@
+//! Recalculation jobs, their chunks and their cases. A chunk is processed in one transaction
+//! that records its cases, updates the households, writes the back pay and marks the chunk done,
+//! so an interrupted worker leaves either all of a chunk or none of it; the cases' primary key
+//! (job, household) makes recording a case twice impossible.
+
+use civic_runtime::{audit, identity::Caller, storage::Database, ApiError};
+use sqlx::Row;
+
+use crate::roll::RollRecord;
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub region_code: String,
+    pub effective_from: String,
+    pub state: String,
+    pub total: i64,
+    pub created_by: String,
+    pub created_at: String,
+    pub finished_at: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub done: i64,
+    pub difference: i64,
+    pub back_pay: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub job_id: String,
+    pub chunk_no: i64,
+    pub first_id: String,
+    pub last_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub household_id: String,
+    pub region_code: String,
+    pub old_fen: i64,
+    pub new_fen: i64,
+    pub months_back_paid: i64,
+    pub back_pay_fen: i64,
+    /// (month, amount) back-pay payments to record.
+    pub back_payments: Vec<(String, i64)>,
+    /// The household as stored after recalculation.
+    pub updated: RollRecord,
+}
+
+/// Households per chunk: big enough to amortise a transaction, small enough to lose little work.
+pub const CHUNK_SIZE: usize = 2000;
+
+pub async fn create(
+    db: &Database,
+    caller: &Caller,
+    request_id: &str,
+    id: &str,
+    region: &str,
+    prefix: &str,
+    effective_from: &str,
+    reason: &str,
+) -> Result<Job, ApiError> {
+    let ids: Vec<String> = sqlx::query("SELECT id FROM households WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao' ORDER BY id")
+        .bind(format!("{prefix}%"))
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("id"))
+        .collect::<Result<_, _>>()?;
+    let now = super::now();
+    let mut tx = db.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO recalc_jobs (id, region_code, effective_from, state, total, reason, created_by, created_at) VALUES ($1, $2, $3, 'running', $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(region)
+    .bind(effective_from)
+    .bind(ids.len() as i64)
+    .bind(reason)
+    .bind(&caller.subject)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await?;
+    for (n, chunk) in ids.chunks(CHUNK_SIZE).enumerate() {
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else { continue };
+        sqlx::query("INSERT INTO recalc_chunks (job_id, chunk_no, first_id, last_id, size, state) VALUES ($1, $2, $3, $4, $5, 'pending')")
+            .bind(id)
+            .bind(n as i64)
+            .bind(first)
+            .bind(last)
+            .bind(chunk.len() as i64)
+            .execute(&mut *tx)
+            .await?;
+    }
+    audit::record(
+        &mut tx,
+        caller,
+        request_id,
+        &audit::Change {
+            action: "recalculation.start".into(),
+            entity: "recalculation".into(),
+            entity_id: id.to_string(),
+            region: region.to_string(),
+            before: None,
+            after: Some(serde_json::json!({ "effective_from": effective_from, "households": ids.len() })),
+            reason: reason.to_string(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, id).await?.ok_or_else(|| ApiError::Internal("job vanished after creation".into()))
+}
+
+fn job_from(r: &sqlx::any::AnyRow) -> Result<Job, sqlx::Error> {
+    Ok(Job {
+        id: r.try_get("id")?,
+        region_code: r.try_get("region_code")?,
+        effective_from: r.try_get("effective_from")?,
+        state: r.try_get("state")?,
+        total: r.try_get("total")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        finished_at: r.try_get("finished_at")?,
+        error: r.try_get("error")?,
+    })
+}
+
+pub async fn get(db: &Database, id: &str) -> Result<Option<Job>, ApiError> {
+    let row = sqlx::query("SELECT id, region_code, effective_from, state, total, created_by, created_at, finished_at, error FROM recalc_jobs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.as_ref().map(job_from).transpose()?)
+}
+
+pub async fn running(db: &Database) -> Result<Vec<Job>, ApiError> {
+    let rows = sqlx::query("SELECT id, region_code, effective_from, state, total, created_by, created_at, finished_at, error FROM recalc_jobs WHERE state = 'running'")
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(job_from).collect::<Result<_, _>>()?)
+}
+
+pub async fn progress(db: &Database, id: &str) -> Result<Progress, ApiError> {
+    let r = sqlx::query(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(diff_fen), 0) AS BIGINT) AS d, CAST(COALESCE(SUM(back_pay_fen), 0) AS BIGINT) AS b FROM recalc_cases WHERE job_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(Progress { done: r.try_get("n")?, difference: r.try_get("d")?, back_pay: r.try_get("b")? })
+}
+
+/// Claim the next chunk that is pending or whose claim is older than `stale_before` (a worker
+/// that died). The conditional UPDATE makes a claim exclusive on both databases.
+pub async fn claim(db: &Database, job_id: &str, worker: &str, now_secs: i64, stale_before: i64) -> Result<Option<Chunk>, ApiError> {
+    loop {
+        let candidate = sqlx::query(
+            "SELECT chunk_no, first_id, last_id FROM recalc_chunks WHERE job_id = $1 AND (state = 'pending' OR (state = 'claimed' AND claimed_at < $2)) ORDER BY chunk_no LIMIT 1",
+        )
+        .bind(job_id)
+        .bind(stale_before)
+        .fetch_optional(&db.pool)
+        .await?;
+        let Some(c) = candidate else { return Ok(None) };
+        let chunk_no: i64 = c.try_get("chunk_no")?;
+        let taken = sqlx::query(
+            "UPDATE recalc_chunks SET state = 'claimed', claimed_by = $3, claimed_at = $4 \
+             WHERE job_id = $1 AND chunk_no = $2 AND (state = 'pending' OR (state = 'claimed' AND claimed_at < $5))",
+        )
+        .bind(job_id)
+        .bind(chunk_no)
+        .bind(worker)
+        .bind(now_secs)
+        .bind(stale_before)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+        if taken == 1 {
+            return Ok(Some(Chunk { job_id: job_id.to_string(), chunk_no, first_id: c.try_get("first_id")?, last_id: c.try_get("last_id")? }));
+        }
+        // Another worker took it between our read and our update: try the next one.
+    }
+}
+
+/// The households of a chunk.
+pub async fn chunk_households(db: &Database, chunk: &Chunk, prefix: &str) -> Result<Vec<RollRecord>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT id, region_code, residence, category, status, member_count, members_json, monthly_benefit_fen, computed_on, version FROM households \
+         WHERE id >= $1 AND id <= $2 AND region_code LIKE $3 AND status = 'active' AND category = 'dibao' ORDER BY id",
+    )
+    .bind(&chunk.first_id)
+    .bind(&chunk.last_id)
+    .bind(format!("{prefix}%"))
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(super::roll::from_row).collect()
+}
+
+/// Months already paid regularly to these households from `from_month` on: (household, month, amount).
+pub async fn paid_months(db: &Database, chunk: &Chunk, from_month: &str) -> Result<Vec<(String, String, i64)>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT household_id, month, amount_fen FROM payments WHERE household_id >= $1 AND household_id <= $2 AND kind = 'regular' AND month >= $3 ORDER BY household_id, month",
+    )
+    .bind(&chunk.first_id)
+    .bind(&chunk.last_id)
+    .bind(from_month)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("household_id")?, r.try_get("month")?, r.try_get("amount_fen")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(ApiError::from)
+}
+
+/// Record a chunk's cases and their effects, all or nothing. Returns false when the claim was
+/// lost to another worker (nothing is written then).
+pub async fn complete_chunk(db: &Database, chunk: &Chunk, worker: &str, cases: &[Case]) -> Result<bool, ApiError> {
+    let mut tx = db.pool.begin().await?;
+    let owned = sqlx::query("UPDATE recalc_chunks SET state = 'done' WHERE job_id = $1 AND chunk_no = $2 AND state = 'claimed' AND claimed_by = $3")
+        .bind(&chunk.job_id)
+        .bind(chunk.chunk_no)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if owned != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let now = super::now();
+    let back_pay_kind = format!("back_pay:{}", chunk.job_id);
+    for c in cases {
+        sqlx::query(
+            "INSERT INTO recalc_cases (job_id, household_id, region_code, old_fen, new_fen, diff_fen, months_back_paid, back_pay_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&chunk.job_id)
+        .bind(&c.household_id)
+        .bind(&c.region_code)
+        .bind(c.old_fen)
+        .bind(c.new_fen)
+        .bind(c.new_fen - c.old_fen)
+        .bind(c.months_back_paid)
+        .bind(c.back_pay_fen)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE households SET monthly_benefit_fen = $2, computed_on = $3, version = version + 1, updated_at = $4 WHERE id = $1")
+            .bind(&c.household_id)
+            .bind(c.updated.monthly_benefit.get())
+            .bind(c.updated.computed_on.to_string())
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        for (month, amount) in &c.back_payments {
+            sqlx::query("INSERT INTO payments (household_id, month, kind, amount_fen, paid_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&c.household_id)
+                .bind(month)
+                .bind(&back_pay_kind)
+                .bind(amount)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Mark the job completed once no chunk is left; idempotent.
+pub async fn finish_if_done(db: &Database, job_id: &str) -> Result<bool, ApiError> {
+    let left: i64 = sqlx::query("SELECT COUNT(*) AS n FROM recalc_chunks WHERE job_id = $1 AND state <> 'done'")
+        .bind(job_id)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
+    if left > 0 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE recalc_jobs SET state = 'completed', finished_at = $2 WHERE id = $1 AND state = 'running'")
+        .bind(job_id)
+        .bind(super::now())
+        .execute(&db.pool)
+        .await?;
+    Ok(true)
+}
+
+pub async fn fail(db: &Database, job_id: &str, error: &str) -> Result<(), ApiError> {
+    sqlx::query("UPDATE recalc_jobs SET state = 'failed', finished_at = $2, error = $3 WHERE id = $1 AND state = 'running'")
+        .bind(job_id)
+        .bind(super::now())
+        .bind(error)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// A recorded case, as listed.
+#[derive(Debug, Clone)]
+pub struct CaseRow {
+    pub household_id: String,
+    pub region_code: String,
+    pub old_fen: i64,
+    pub new_fen: i64,
+    pub months_back_paid: i64,
+    pub back_pay_fen: i64,
+}
+
+pub async fn cases(db: &Database, job_id: &str, after: &str, limit: i64) -> Result<Vec<CaseRow>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT household_id, region_code, old_fen, new_fen, months_back_paid, back_pay_fen FROM recalc_cases WHERE job_id = $1 AND household_id > $2 ORDER BY household_id LIMIT $3",
+    )
+    .bind(job_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CaseRow {
+                household_id: r.try_get("household_id")?,
+                region_code: r.try_get("region_code")?,
+                old_fen: r.try_get("old_fen")?,
+                new_fen: r.try_get("new_fen")?,
+                months_back_paid: r.try_get("months_back_paid")?,
+                back_pay_fen: r.try_get("back_pay_fen")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(ApiError::from)
+}
