@@ -17,5 +17,6 @@ pub mod request;
 pub mod server;
 pub mod storage;
 pub mod telemetry;
+pub mod testing;
 
 pub use error::{ApiError, ApiResult};
