@@ -52,6 +52,9 @@ pub struct Entry {
     pub region: RegionCode,
     /// None: in force before its successor; the source does not state since when.
     pub effective_from: Option<NaiveDate>,
+    /// For an open start: the earliest date the value is documented as in force (e.g. the date
+    /// of the notice that quotes it). Earlier dates have no value rather than a guessed one.
+    pub known_from: Option<NaiveDate>,
     /// A literal value, or for a derived entry the figure the document publishes.
     pub value: Option<Decimal>,
     pub rule: Option<Expr>,
@@ -145,6 +148,8 @@ struct EntryRow {
     key: String,
     region: String,
     effective_from: String,
+    #[serde(default)]
+    known_from: String,
     value: String,
     rule: String,
     rounding: String,
@@ -153,8 +158,14 @@ struct EntryRow {
     note: String,
 }
 
+/// A strict ISO date, YYYY-MM-DD with two-digit month and day.
 pub fn parse_date(s: &str) -> Result<NaiveDate, DomainError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| DomainError::InvalidDate(s.to_string()))
+    let t = s.trim();
+    let b = t.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(DomainError::InvalidDate(s.to_string()));
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| DomainError::InvalidDate(s.to_string()))
 }
 
 fn optional_date(s: &str) -> Result<Option<NaiveDate>, DomainError> {
@@ -223,6 +234,10 @@ impl PolicyBook {
             let err = |m: String| LoadError::new(file, line, m);
             let region = RegionCode::parse(&r.region).map_err(|e| err(e.to_string()))?;
             let effective_from = optional_date(&r.effective_from).map_err(|e| err(e.to_string()))?;
+            let known_from = optional_date(&r.known_from).map_err(|e| err(e.to_string()))?;
+            if known_from.is_some() && effective_from.is_some() {
+                return Err(err("known_from is only for entries whose effective_from is not stated".into()));
+            }
             let value = if r.value.is_empty() {
                 None
             } else {
@@ -234,6 +249,7 @@ impl PolicyBook {
                 key: r.key,
                 region,
                 effective_from,
+                known_from,
                 value,
                 rule,
                 rounding,
@@ -256,6 +272,18 @@ impl PolicyBook {
     /// The entry in force for `key` at `region` or its nearest ancestor on `date`.
     pub fn governing_entry(&self, key: &str, region: RegionCode, date: NaiveDate) -> Option<&Entry> {
         self.entry_in_force(key, region, date).map(|(e, _)| e)
+    }
+
+    /// Remove the entry for (key, region, effective_from), if any (a what-if replaces figures).
+    pub fn remove_entry(&mut self, key: &str, region: RegionCode, effective_from: Option<NaiveDate>) -> bool {
+        match self.entries.get_mut(&(key.to_string(), region)) {
+            Some(list) => {
+                let before = list.len();
+                list.retain(|e| e.effective_from != effective_from);
+                before != list.len()
+            }
+            None => false,
+        }
     }
 
     /// Add one entry after checking it on its own (the cross-checks are in `validate`).
@@ -381,6 +409,9 @@ impl PolicyBook {
             let Some(list) = self.entries.get(&(key.to_string(), r)) else { continue };
             let idx = list.iter().rposition(|e| e.effective_from.is_none_or(|d| d <= date));
             if let Some(i) = idx {
+                if list[i].known_from.is_some_and(|k| date < k) {
+                    return None;
+                }
                 let next = list.get(i + 1).and_then(|n| n.effective_from);
                 return Some((&list[i], next));
             }
@@ -417,10 +448,11 @@ impl PolicyBook {
             clause: e.clause.clone(),
             effective_from: e.effective_from,
             effective_to: None,
-            note: if e.effective_from.is_none() && e.note.is_empty() {
-                "start date not stated in the source".to_string()
-            } else {
-                e.note.clone()
+            note: match (e.effective_from, e.known_from) {
+                (None, Some(k)) if e.note.is_empty() => format!("start date not stated in the source; documented as in force on {k}"),
+                (None, Some(k)) => format!("{}; documented as in force on {k}", e.note),
+                (None, None) if e.note.is_empty() => "start date not stated in the source".to_string(),
+                _ => e.note.clone(),
             },
         }
     }

@@ -48,6 +48,15 @@ pub fn migrations() -> Migrations {
 /// Prepare storage and the policy book (with standards published earlier), resume unfinished
 /// recalculations, then serve until `shutdown` resolves.
 pub async fn start(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<Running, StartupError> {
+    start_with(settings, recalc::RecalcSettings::from_env(), shutdown).await
+}
+
+/// `start` with explicit recalculation settings.
+pub async fn start_with(
+    settings: Settings,
+    recalc_settings: recalc::RecalcSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running, StartupError> {
     let f = Foundation::prepare(settings, &migrations(), RULES).await?;
     let mut book = (*f.book.current()).clone();
     let n = store::standards::load_into(&f.db, &mut book).await.map_err(StartupError::Policy)?;
@@ -57,7 +66,7 @@ pub async fn start(settings: Settings, shutdown: impl Future<Output = ()> + Send
     }
     f.book.replace(book);
     tracing::info!(published = n, "published standards loaded");
-    let recalculator = recalc::Recalculator::new(f.db.clone(), f.book.clone(), recalc::RecalcSettings::from_env());
+    let recalculator = recalc::Recalculator::new(f.db.clone(), f.book.clone(), recalc_settings);
     let resumed = recalculator.resume_all().await.map_err(|e| StartupError::Policy(e.to_string()))?;
     if resumed > 0 {
         tracing::info!(jobs = resumed, "unfinished recalculations resumed");

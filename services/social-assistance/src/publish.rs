@@ -26,6 +26,8 @@ pub struct Publication {
     pub document: String,
     pub title: String,
     pub figures: Vec<Figure>,
+    /// A what-if replaces figures already in force from the same date instead of refusing them.
+    pub replace: bool,
 }
 
 /// The entries a publication adds, as stored and as added to the book.
@@ -82,6 +84,7 @@ pub fn apply(book: &PolicyBook, p: &Publication) -> Result<Accepted, Problems> {
             key: f.key.clone(),
             region: f.region,
             effective_from: Some(p.effective_from),
+            known_from: None,
             value: Some(f.value),
             rule,
             rounding,
@@ -90,6 +93,9 @@ pub fn apply(book: &PolicyBook, p: &Publication) -> Result<Accepted, Problems> {
             note: String::new(),
             origin: format!("{} (values[{i}])", p.document),
         };
+        if p.replace {
+            next.remove_entry(&entry.key, entry.region, entry.effective_from);
+        }
         if let Err(e) = next.add_entry(entry.clone()) {
             problems.push((field("key"), e.to_string()));
             continue;

@@ -22,17 +22,21 @@ use crate::{
 pub struct RecalcSettings {
     /// A claim older than this is taken over (its worker is presumed dead).
     pub stale_after: Duration,
-    /// Pause between chunks, to spare a busy database (0 = none).
+    /// Pause after claiming each chunk, to spare a busy database (0 = none).
     pub pause: Duration,
+    /// Households per chunk: big enough to amortise a transaction, small enough to lose little work.
+    pub chunk_size: usize,
 }
 
 impl RecalcSettings {
-    /// `CIVIC_RECALC_STALE_SECS` (default 60) and `CIVIC_RECALC_PAUSE_MS` (default 0).
+    /// `CIVIC_RECALC_STALE_SECS` (default 60), `CIVIC_RECALC_PAUSE_MS` (default 0) and
+    /// `CIVIC_RECALC_CHUNK_SIZE` (default 2000).
     pub fn from_env() -> Self {
         let num = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
         RecalcSettings {
             stale_after: Duration::from_secs(num("CIVIC_RECALC_STALE_SECS", 60)),
             pause: Duration::from_millis(num("CIVIC_RECALC_PAUSE_MS", 0)),
+            chunk_size: num("CIVIC_RECALC_CHUNK_SIZE", 2000).max(1) as usize,
         }
     }
 }
@@ -88,15 +92,15 @@ impl Recalculator {
             let stale_before = now_secs() - self.settings.stale_after.as_secs() as i64;
             match jobs::claim(&self.db, job_id, &self.worker, now_secs(), stale_before).await? {
                 Some(chunk) => {
+                    if !self.settings.pause.is_zero() {
+                        tokio::time::sleep(self.settings.pause).await;
+                    }
                     let cases = self.compute_chunk(&chunk, &prefix, effective).await?;
                     let n = cases.len();
                     if jobs::complete_chunk(&self.db, &chunk, &self.worker, &cases).await? {
                         tracing::debug!(job = %job_id, chunk = chunk.chunk_no, cases = n, "chunk done");
                     } else {
                         tracing::warn!(job = %job_id, chunk = chunk.chunk_no, "claim lost to another worker; its work is discarded");
-                    }
-                    if !self.settings.pause.is_zero() {
-                        tokio::time::sleep(self.settings.pause).await;
                     }
                 }
                 None => {

@@ -96,7 +96,6 @@ fn low_income_thresholds_are_120_percent() {
 #[test]
 fn a_published_figure_that_disagrees_with_its_rule_stops_loading() {
     let mut files = real_files();
-    files.values[0].1 = files.values[0].1.replace("1.5 * assistance.dibao.urban,half_up:1,本政办发〔2019〕25号,一(二),\"两县; published figure; start date", "1.5 * assistance.dibao.urban,half_up:1,本政办发〔2019〕25号,一(二),\"x");
     files.values[0].1 = files.values[0].1.replacen(",800,1.5", ",801,1.5", 1);
     let err = PolicyBook::from_files(&files).unwrap_err().to_string();
     assert!(err.contains("publishes 801"), "{err}");
@@ -108,7 +107,7 @@ fn bad_value_names_file_and_line() {
     let mut files = real_files();
     files.values[0].1 = files.values[0].1.replacen(",583,", ",58x,", 1);
     let err = PolicyBook::from_files(&files).unwrap_err().to_string();
-    assert!(err.starts_with("values/benxi-assistance.csv:5:"), "{err}");
+    assert!(err.starts_with("values/benxi-assistance.csv:6:"), "{err}");
 }
 
 #[test]
@@ -119,6 +118,17 @@ fn nothing_in_force_before_the_first_entry() {
     assert_eq!(v(&b, "land.farmland.illegal_ratio.warning", "411221", "2017-01-01"), "0.10".parse::<Decimal>().unwrap());
     // Benxi has no land thresholds: they are Sanmenxia's.
     assert!(b.value("land.farmland.illegal_ratio.warning", RegionCode::parse("210521").unwrap(), d("2020-01-01")).is_err());
+}
+
+#[test]
+fn nothing_before_the_date_a_figure_is_documented() {
+    // 25号 is dated 2019-05-30 and quotes the old figures as current; earlier they are unknown.
+    let b = book();
+    assert_eq!(v(&b, "assistance.dibao.urban", "210502", "2019-05-30"), Decimal::from(583));
+    let e = b.value("assistance.dibao.urban", RegionCode::parse("210502").unwrap(), d("2019-05-29")).unwrap_err();
+    assert!(matches!(e, DomainError::NoValueInForce { .. }));
+    let r = b.value("assistance.dibao.urban", RegionCode::parse("210502").unwrap(), d("2019-06-01")).unwrap();
+    assert!(r.source.note.contains("documented as in force on 2019-05-30"), "{}", r.source.note);
 }
 
 #[test]

@@ -94,7 +94,7 @@ impl AssistanceApi {
         }
         // The proposal is a publication that is never stored: same checks, including derived
         // standards following their rules.
-        let p = Publication { region: civic_domain::RegionCode::NATIONAL, effective_from: date, document: "WHAT-IF".into(), title: "proposed parameters".into(), figures };
+        let p = Publication { region: civic_domain::RegionCode::NATIONAL, effective_from: date, document: "WHAT-IF".into(), title: "proposed parameters".into(), figures, replace: true };
         let proposed = publish::apply(&book, &p).map_err(|problems| {
             ApiError::InvalidArgument(problems.into_iter().map(|(f, m)| (f.replace("values[", "proposed["), m)).collect())
         })?;

@@ -6,7 +6,7 @@ use civic_proto::assistance::v1 as pb;
 use civic_runtime::{identity::Access, mapping, request, ApiError, ApiResult};
 use rust_decimal::Decimal;
 
-use super::{access, error::split_error, mapping as m, service::AssistanceApi};
+use super::{access, error::{on_date_error, split_error}, mapping as m, service::AssistanceApi};
 use crate::rules::{
     benefit, low_income,
     person::{self, PersonCategory},
@@ -19,7 +19,7 @@ impl AssistanceApi {
         let date = request::required_date("on_date", &r.on_date)?;
         let h = m::household(&book, "household", r.household.as_ref())?;
         access::check(who, &book, Access::Read, access::COMPUTE, "compute benefits", h.region)?;
-        let b = benefit::compute(&book, &h, date).map_err(|e| ApiError::domain("household", e))?;
+        let b = benefit::compute(&book, &h, date).map_err(|e| on_date_error("household", e))?;
         Ok(pb::HouseholdBenefit {
             monthly_benefit_fen: b.monthly.get(),
             standard_per_person_fen: b.standard.get(),
@@ -47,7 +47,7 @@ impl AssistanceApi {
             },
             _ => return Err(ApiError::invalid("category", "DESTITUTE, ORPHAN_* or DOWNSIZED_1960S_RETIREE is required")),
         };
-        let p = person::compute(&book, category, r.adult_in_school_not_employed, region, date).map_err(|e| ApiError::domain("region_code", e))?;
+        let p = person::compute(&book, category, r.adult_in_school_not_employed, region, date).map_err(|e| on_date_error("region_code", e))?;
         Ok(pb::PersonBenefit { monthly_amount_fen: p.monthly.get(), explanation: Some(mapping::explanation(&p.trace)) })
     }
 
@@ -56,7 +56,7 @@ impl AssistanceApi {
         let date = request::required_date("on_date", &r.on_date)?;
         let h = m::household(&book, "household", r.household.as_ref())?;
         access::check(who, &book, Access::Read, access::COMPUTE, "identify low-income families", h.region)?;
-        let l = low_income::identify(&book, &h, date, r.is_dibao_household).map_err(|e| ApiError::domain("household", e))?;
+        let l = low_income::identify(&book, &h, date, r.is_dibao_household).map_err(|e| on_date_error("household", e))?;
         Ok(pb::LowIncomeIdentification {
             low_income: l.low_income,
             threshold_per_person_fen: l.threshold.get(),

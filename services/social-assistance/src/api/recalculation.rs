@@ -55,7 +55,7 @@ impl AssistanceApi {
             }
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let job = jobs::create(&self.db, who, request_id, &id, region.as_str(), &region_prefix(region), &effective.to_string(), &r.reason).await?;
+        let job = jobs::create(&self.db, who, request_id, &id, region.as_str(), &region_prefix(region), &effective.to_string(), &r.reason, self.recalculator.settings.chunk_size).await?;
         self.recalculator.spawn(id);
         self.roll_cache.invalidate();
         self.job_view(&job).await

@@ -66,7 +66,7 @@ impl AssistanceApi {
         if !problems.is_empty() {
             return Err(ApiError::InvalidArgument(problems));
         }
-        let p = Publication { region, effective_from, document: r.document.trim().to_string(), title: r.title.trim().to_string(), figures };
+        let p = Publication { region, effective_from, document: r.document.trim().to_string(), title: r.title.trim().to_string(), figures, replace: false };
         let accepted = publish::apply(&book, &p).map_err(ApiError::InvalidArgument)?;
         // The resulting standards for every region a figure touched.
         let mut regions: Vec<RegionCode> = p.figures.iter().map(|f| f.region).collect();

@@ -50,9 +50,6 @@ pub struct Case {
     pub updated: RollRecord,
 }
 
-/// Households per chunk: big enough to amortise a transaction, small enough to lose little work.
-pub const CHUNK_SIZE: usize = 2000;
-
 pub async fn create(
     db: &Database,
     caller: &Caller,
@@ -62,6 +59,7 @@ pub async fn create(
     prefix: &str,
     effective_from: &str,
     reason: &str,
+    chunk_size: usize,
 ) -> Result<Job, ApiError> {
     let ids: Vec<String> = sqlx::query("SELECT id FROM households WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao' ORDER BY id")
         .bind(format!("{prefix}%"))
@@ -84,7 +82,7 @@ pub async fn create(
     .bind(&now)
     .execute(&mut *tx)
     .await?;
-    for (n, chunk) in ids.chunks(CHUNK_SIZE).enumerate() {
+    for (n, chunk) in ids.chunks(chunk_size.max(1)).enumerate() {
         let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else { continue };
         sqlx::query("INSERT INTO recalc_chunks (job_id, chunk_no, first_id, last_id, size, state) VALUES ($1, $2, $3, $4, $5, 'pending')")
             .bind(id)
@@ -199,10 +197,14 @@ pub async fn chunk_households(db: &Database, chunk: &Chunk, prefix: &str) -> Res
     rows.iter().map(super::roll::from_row).collect()
 }
 
-/// Months already paid regularly to these households from `from_month` on: (household, month, amount).
+/// What has been paid per household and month from `from_month` on (regular payments plus
+/// any earlier back pay), for the months with a regular payment: (household, month, total).
 pub async fn paid_months(db: &Database, chunk: &Chunk, from_month: &str) -> Result<Vec<(String, String, i64)>, ApiError> {
     let rows = sqlx::query(
-        "SELECT household_id, month, amount_fen FROM payments WHERE household_id >= $1 AND household_id <= $2 AND kind = 'regular' AND month >= $3 ORDER BY household_id, month",
+        "SELECT household_id, month, CAST(SUM(amount_fen) AS BIGINT) AS total FROM payments \
+         WHERE household_id >= $1 AND household_id <= $2 AND month >= $3 \
+         AND EXISTS (SELECT 1 FROM payments r WHERE r.household_id = payments.household_id AND r.month = payments.month AND r.kind = 'regular') \
+         GROUP BY household_id, month ORDER BY household_id, month",
     )
     .bind(&chunk.first_id)
     .bind(&chunk.last_id)
@@ -210,7 +212,7 @@ pub async fn paid_months(db: &Database, chunk: &Chunk, from_month: &str) -> Resu
     .fetch_all(&db.pool)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("household_id")?, r.try_get("month")?, r.try_get("amount_fen")?)))
+        .map(|r| Ok((r.try_get("household_id")?, r.try_get("month")?, r.try_get("total")?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(ApiError::from)
 }

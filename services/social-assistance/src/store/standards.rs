@@ -78,6 +78,7 @@ pub async fn load_into(db: &Database, book: &mut PolicyBook) -> Result<usize, St
             key: key.clone(),
             region: RegionCode::parse(&region).map_err(|e| e.to_string())?,
             effective_from: Some(parse_date(&eff).map_err(|e| e.to_string())?),
+            known_from: None,
             value: if value.is_empty() { None } else { Some(value.parse().map_err(|_| format!("stored value '{value}' of {key}"))?) },
             rule: if rule.is_empty() { None } else { Some(Expr::parse(&rule).map_err(|e| e.to_string())?) },
             rounding: if rounding.is_empty() { None } else { Some(rounding.parse::<Rounding>().map_err(|e| e.to_string())?) },

@@ -1,0 +1,83 @@
+//! Start the real service on port 0 with a fresh database; typed clients with tokens.
+
+use std::net::SocketAddr;
+
+use civic_proto::{
+    assistance::v1::{self as pb, social_assistance_client::SocialAssistanceClient},
+    common::v1::audit_log_client::AuditLogClient,
+};
+use civic_runtime::{
+    identity::Role,
+    server::Running,
+    storage::Backend,
+    testing::{authed, channel, fresh_database, settings, token},
+};
+use tonic::transport::Channel;
+
+pub struct App {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    running: Option<Running>,
+}
+
+impl App {
+    pub async fn spawn(backend: Backend) -> App {
+        let url = fresh_database(backend).await;
+        Self::spawn_on(url, social_assistance::recalc::RecalcSettings::from_env()).await
+    }
+
+    pub async fn spawn_on(database_url: String, recalc: social_assistance::recalc::RecalcSettings) -> App {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let running = social_assistance::start_with(settings(database_url.clone()), recalc, async move {
+            let _ = rx.await;
+        })
+        .await
+        .expect("social-assistance starts");
+        App { addr: running.grpc_addr, database_url, stop: Some(tx), running: Some(running) }
+    }
+
+    pub async fn client(&self) -> SocialAssistanceClient<Channel> {
+        SocialAssistanceClient::new(channel(self.addr).await)
+    }
+
+    pub async fn audit(&self) -> AuditLogClient<Channel> {
+        AuditLogClient::new(channel(self.addr).await)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(r) = self.running.take() {
+            r.wait().await;
+        }
+    }
+}
+
+pub fn t(role: Role, region: &str) -> String {
+    token(role, region)
+}
+
+pub fn req<T>(token: &str, m: T) -> tonic::Request<T> {
+    authed(token, m)
+}
+
+pub fn member(age: i32, incomes: &[(&str, i64)]) -> pb::Member {
+    pb::Member {
+        id: String::new(),
+        age,
+        able_bodied: false,
+        has_income_proof: true,
+        incomes: incomes.iter().map(|(k, f)| pb::IncomeItem { kind: k.to_string(), monthly_fen: *f }).collect(),
+    }
+}
+
+/// A household of `n` members whose first member earns `income_fen` a month.
+pub fn household(id: &str, region: &str, residence: pb::Residence, n: usize, income_fen: i64) -> pb::Household {
+    let mut members = vec![member(45, &[("wage", income_fen)])];
+    for i in 1..n {
+        members.push(member(10 + i as i32, &[]));
+    }
+    pb::Household { id: id.into(), region_code: region.into(), residence: residence as i32, members }
+}

@@ -1,0 +1,204 @@
+//! Recalculation when standards rise: old and new amounts, difference and back pay per case,
+//! progress, exactly once, resumed after a killed process, shared by two replicas.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use civic_proto::assistance::v1::{self as pb, social_assistance_client::SocialAssistanceClient};
+use civic_runtime::{
+    identity::Role,
+    storage::Backend,
+    testing::{channel, fresh_database, policies_dir, TEST_SIGNING_KEY},
+};
+use social_assistance::recalc::RecalcSettings;
+use tokio_stream::StreamExt;
+
+use crate::{
+    both_backends,
+    harness::{req, t, App},
+    roll::{import, CSV},
+};
+
+fn start_req() -> pb::StartRecalculationRequest {
+    pb::StartRecalculationRequest { region_code: "210500".into(), effective_from: "2019-07-01".into(), reason: "本政办发〔2019〕25号 二".into() }
+}
+
+async fn pay(c: &mut SocialAssistanceClient<tonic::transport::Channel>, month: &str) -> pb::RecordPaymentsResponse {
+    c.record_payments(req(&t(Role::CivilAffairs, "210500"), pb::RecordPaymentsRequest { region_code: "210500".into(), month: month.into() }))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The expected cases of CSV computed on 2019-06-15, paid for July and August, recalculated
+/// from 2019-07-01: (household, old, new, back pay).
+const EXPECTED: &[(&str, i64, i64, i64)] = &[
+    ("H001", 84_900, 96_600, 2 * 11_700),
+    ("H002", 106_600, 124_400, 2 * 17_800),
+    ("H003", 48_400, 66_800, 2 * 18_400),
+];
+
+async fn check_cases(c: &mut SocialAssistanceClient<tonic::transport::Channel>, job_id: &str) {
+    let tok = t(Role::CivilAffairs, "210500");
+    let cases = c
+        .list_recalculation_cases(req(&tok, pb::ListRecalculationCasesRequest { job_id: job_id.into(), ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .cases;
+    let got: Vec<(&str, i64, i64, i64)> = cases.iter().map(|c| (c.household_id.as_str(), c.old_monthly_fen, c.new_monthly_fen, c.back_pay_fen)).collect();
+    assert_eq!(got, EXPECTED);
+    assert!(cases.iter().all(|c| c.months_back_paid == 2 && c.difference_fen == c.new_monthly_fen - c.old_monthly_fen));
+    let job = c.get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job_id.into() })).await.unwrap().into_inner();
+    assert_eq!(job.state, pb::JobState::Completed as i32);
+    assert_eq!((job.total, job.done), (3, 3));
+    assert_eq!(job.back_pay_fen, EXPECTED.iter().map(|e| e.3).sum::<i64>());
+    for (id, _, new, _) in EXPECTED {
+        let h = c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: id.to_string() })).await.unwrap().into_inner();
+        assert_eq!((h.monthly_benefit_fen, h.computed_on.as_str()), (*new, "2019-07-01"), "{id}");
+    }
+}
+
+async fn prepare(app: &App) {
+    let r = import(app, "210500", "csv", CSV.as_bytes().to_vec(), "2019-06-15").await;
+    assert!(r.stored, "{:?}", r.errors);
+    let mut c = app.client().await;
+    assert_eq!(pay(&mut c, "2019-07").await.paid, 3);
+    assert_eq!(pay(&mut c, "2019-08").await.paid, 3);
+    // Paying a month twice pays nobody twice.
+    let again = pay(&mut c, "2019-08").await;
+    assert_eq!((again.paid, again.already_paid), (0, 3));
+}
+
+async fn recalculation_with_progress(backend: Backend) {
+    let app = App::spawn(backend).await;
+    prepare(&app).await;
+    let mut c = app.client().await;
+    let tok = t(Role::CivilAffairs, "210500");
+    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    assert_eq!(job.total, 3);
+    let mut watch = c.watch_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() })).await.unwrap().into_inner();
+    let mut last = None;
+    while let Some(update) = tokio::time::timeout(Duration::from_secs(30), watch.next()).await.expect("progress arrives") {
+        let u = update.unwrap();
+        assert!(u.done <= u.total);
+        last = Some(u);
+    }
+    assert_eq!(last.unwrap().state, pb::JobState::Completed as i32);
+    check_cases(&mut c, &job.job_id).await;
+    // A second run finds nothing more to pay: back pay already includes what was paid.
+    let second = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    let done = wait_completed(&mut c, &second.job_id, Duration::from_secs(30)).await;
+    assert_eq!((done.difference_fen, done.back_pay_fen), (0, 0));
+    // A county cannot watch or start a city job; standards must exist on the date.
+    let county = t(Role::CivilAffairs, "210521");
+    assert_eq!(c.get_recalculation(req(&county, pb::GetRecalculationRequest { job_id: job.job_id })).await.unwrap_err().code(), tonic::Code::PermissionDenied);
+    let mut early = start_req();
+    early.effective_from = "2010-01-01".into();
+    assert_eq!(c.start_recalculation(req(&tok, early)).await.unwrap_err().code(), tonic::Code::FailedPrecondition);
+    app.stop().await;
+}
+both_backends!(recalculation_with_progress, super::recalculation_with_progress);
+
+async fn wait_completed(c: &mut SocialAssistanceClient<tonic::transport::Channel>, job_id: &str, limit: Duration) -> pb::RecalculationJob {
+    let tok = t(Role::CivilAffairs, "210500");
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let j = c.get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job_id.into() })).await.unwrap().into_inner();
+        if j.state != pb::JobState::Running as i32 {
+            return j;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "job did not finish: {j:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The real binary, on the given database, with small slow chunks; returns its gRPC address.
+fn spawn_binary(database_url: &str) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_social-assistance"))
+        .env("CIVIC_LISTEN_ADDR", "127.0.0.1:0")
+        .env("CIVIC_METRICS_ADDR", "")
+        .env("CIVIC_DATABASE_URL", database_url)
+        .env("CIVIC_POLICIES_DIR", policies_dir())
+        .env("CIVIC_SIGNING_KEY", TEST_SIGNING_KEY)
+        .env("CIVIC_LOG_FORMAT", "json")
+        .env("CIVIC_RECALC_CHUNK_SIZE", "1")
+        .env("CIVIC_RECALC_PAUSE_MS", "700")
+        .env("CIVIC_RECALC_STALE_SECS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(i) = line.find("\"grpc_addr\":\"") {
+                let rest = &line[i + 13..];
+                if let Some(end) = rest.find('"') {
+                    let _ = tx.send(rest[..end].to_string());
+                }
+            }
+        }
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(30)).expect("the binary reports its address");
+    (child, addr.parse().unwrap())
+}
+
+async fn killed_and_resumed(backend: Backend) {
+    let url = fresh_database(backend).await;
+    let (mut first, addr) = spawn_binary(&url);
+    let mut c = SocialAssistanceClient::new(channel(addr).await);
+    let tok = t(Role::CivilAffairs, "210500");
+    // Prepare through the binary itself.
+    let r = c
+        .import_roll(req(&tok, pb::ImportRollRequest { region_code: "210500".into(), format: "csv".into(), content: CSV.as_bytes().to_vec(), on_date: "2019-06-15".into(), ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.stored);
+    pay(&mut c, "2019-07").await;
+    pay(&mut c, "2019-08").await;
+    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    // Kill -9 after the first chunk, in the middle of the second.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let j = c.get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() })).await.unwrap().into_inner();
+        if j.done >= 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // A new process resumes the job and takes over the abandoned chunk.
+    let (mut second, addr) = spawn_binary(&url);
+    let mut c = SocialAssistanceClient::new(channel(addr).await);
+    let before = c.get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() })).await.unwrap().into_inner();
+    assert!(before.done < 3, "killed before the end: {before:?}");
+    wait_completed(&mut c, &job.job_id, Duration::from_secs(30)).await;
+    check_cases(&mut c, &job.job_id).await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
+both_backends!(killed_and_resumed, super::killed_and_resumed);
+
+async fn two_replicas_share_the_work(backend: Backend) {
+    let slow = RecalcSettings { stale_after: Duration::from_secs(60), pause: Duration::from_millis(300), chunk_size: 1 };
+    let a = App::spawn_on(fresh_database(backend).await, slow.clone()).await;
+    prepare(&a).await;
+    let mut c = a.client().await;
+    let job = c.start_recalculation(req(&t(Role::CivilAffairs, "210500"), start_req())).await.unwrap().into_inner();
+    // A second replica on the same database picks up the running job.
+    let b = App::spawn_on(a.database_url.clone(), slow).await;
+    wait_completed(&mut c, &job.job_id, Duration::from_secs(30)).await;
+    check_cases(&mut b.client().await, &job.job_id).await;
+    b.stop().await;
+    a.stop().await;
+}
+both_backends!(two_replicas_share_the_work, super::two_replicas_share_the_work);
