@@ -198,3 +198,42 @@ async fn sigterm_lets_an_in_flight_call_finish_then_stops() {
     // New connections are refused once it has stopped.
     assert!(tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await.is_err());
 }
+
+/// The audit log is append-only on both databases: rows can be added, never changed or removed.
+async fn audit_log_is_append_only(backend: Backend) {
+    use civic_runtime::storage::Database;
+    let db = Database::connect(&fresh_database(backend).await, 2).await.unwrap();
+    db.migrate(&budget_performance::migrations()).await.unwrap();
+    let caller = civic_runtime::identity::TokenKey::new("k")
+        .verify(&civic_runtime::identity::TokenKey::new("k").mint("a", Role::Finance, civic_domain::RegionCode::NATIONAL, chrono::Duration::hours(1)), chrono::Utc::now())
+        .unwrap();
+    let mut conn = db.pool.acquire().await.unwrap();
+    let change = civic_runtime::audit::Change { action: "x".into(), entity: "e".into(), entity_id: "1".into(), region: "210521".into(), ..Default::default() };
+    civic_runtime::audit::record(&mut conn, &caller, "rid", &change).await.unwrap();
+    assert!(sqlx_exec(&db, "UPDATE audit_log SET actor = 'mallory'").await.is_err(), "{backend:?}: update refused");
+    assert!(sqlx_exec(&db, "DELETE FROM audit_log").await.is_err(), "{backend:?}: delete refused");
+    let rows = civic_runtime::audit::list(
+        &db,
+        &civic_runtime::audit::AuditFilter { region_prefix: "2105".into(), entity: None, entity_id: None, after_id: 0, limit: 10 },
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].actor, "a");
+    // Migrating again is a no-op.
+    db.migrate(&budget_performance::migrations()).await.unwrap();
+}
+
+async fn sqlx_exec(db: &civic_runtime::storage::Database, sql: &str) -> Result<(), String> {
+    civic_runtime::storage::execute(db, sql).await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn audit_log_is_append_only_on_sqlite() {
+    audit_log_is_append_only(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn audit_log_is_append_only_on_postgres() {
+    audit_log_is_append_only(Backend::Postgres).await;
+}

@@ -104,3 +104,8 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), sqlx::Error> {
     }
     Ok(())
 }
+
+/// Run one statement; for tests and maintenance commands.
+pub async fn execute(db: &Database, sql: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(sql).execute(&db.pool).await?.rows_affected())
+}
