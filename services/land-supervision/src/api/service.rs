@@ -50,7 +50,7 @@ impl LandSupervision for LandApi {
         })?;
         Ok(Response::new(pb::AssessFarmlandOccupationResponse {
             ratio: a.ratio.round_dp(6).normalize().to_string(),
-            ratio_percent: (a.ratio * Decimal::ONE_HUNDRED).round_dp(2).to_string(),
+            ratio_percent: format!("{:.2}", (a.ratio * Decimal::ONE_HUNDRED).round_dp(2)),
             outcome: a.outcome.code().into(),
             outcome_name: a.outcome.chinese().into(),
             explanation: Some(mapping::explanation(&a.trace)),
