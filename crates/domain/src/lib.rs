@@ -8,6 +8,7 @@
 //! - [`policy::PolicyBook`]: dated, cited parameters, derived ones with their rule and rounding.
 //! - [`explanation::Trace`]: what every computation returns alongside its figure.
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod area;
 pub mod calendar;

@@ -14,7 +14,11 @@ pub struct LoadError {
 
 impl LoadError {
     pub fn new(file: &str, line: u64, message: impl Into<String>) -> Self {
-        LoadError { file: file.to_string(), line, message: message.into() }
+        LoadError {
+            file: file.to_string(),
+            line,
+            message: message.into(),
+        }
     }
 }
 
@@ -24,7 +28,10 @@ pub fn rows<T: DeserializeOwned>(file: &str, text: &str) -> Result<Vec<(u64, T)>
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| LoadError::new(file, 1, e.to_string()))?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|e| LoadError::new(file, 1, e.to_string()))?
+        .clone();
     let mut out = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {

@@ -36,8 +36,14 @@ pub struct AuditRow {
     pub request_id: String,
 }
 
-pub async fn record(conn: &mut AnyConnection, caller: &Caller, request_id: &str, change: &Change) -> Result<(), sqlx::Error> {
-    let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+pub async fn record(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    request_id: &str,
+    change: &Change,
+) -> Result<(), sqlx::Error> {
+    let json =
+        |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
     sqlx::query(
         "INSERT INTO audit_log (at, actor, actor_role, actor_region, action, entity, entity_id, region_code, before_json, after_json, reason, request_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",

@@ -35,7 +35,13 @@ impl ParametersApi {
         if key.is_empty() || self.prefixes.iter().any(|p| key.starts_with(p)) {
             Ok(())
         } else {
-            Err(ApiError::invalid(field, format!("this service uses parameters under {}", self.prefixes.join(", "))))
+            Err(ApiError::invalid(
+                field,
+                format!(
+                    "this service uses parameters under {}",
+                    self.prefixes.join(", ")
+                ),
+            ))
         }
     }
 }
@@ -43,7 +49,10 @@ impl ParametersApi {
 #[tonic::async_trait]
 impl PolicyParameters for ParametersApi {
     #[tracing::instrument(skip_all)]
-    async fn list_parameters(&self, req: Request<pb::ListParametersRequest>) -> Result<Response<pb::ListParametersResponse>, Status> {
+    async fn list_parameters(
+        &self,
+        req: Request<pb::ListParametersRequest>,
+    ) -> Result<Response<pb::ListParametersResponse>, Status> {
         caller(&req)?;
         let r = req.get_ref();
         let book = self.book.current();
@@ -54,16 +63,41 @@ impl PolicyParameters for ParametersApi {
         let offset = request::page_token("page_token", &r.page_token)? as usize;
         let mut all = Vec::new();
         for p in &self.prefixes {
-            let prefix = if r.key_prefix.starts_with(p) { r.key_prefix.as_str() } else if r.key_prefix.is_empty() { p } else { continue };
-            all.extend(book.in_force(prefix, region, date).map_err(|e| ApiError::domain("region_code", e))?);
+            let prefix = if r.key_prefix.starts_with(p) {
+                r.key_prefix.as_str()
+            } else if r.key_prefix.is_empty() {
+                p
+            } else {
+                continue;
+            };
+            all.extend(
+                book.in_force(prefix, region, date)
+                    .map_err(|e| ApiError::domain("region_code", e))?,
+            );
         }
-        let next = if offset + size < all.len() { (offset + size).to_string() } else { String::new() };
-        let parameters = all.iter().skip(offset).take(size).map(mapping::parameter).collect();
-        Ok(Response::new(pb::ListParametersResponse { parameters, next_page_token: next, on_date: date.to_string() }))
+        let next = if offset + size < all.len() {
+            (offset + size).to_string()
+        } else {
+            String::new()
+        };
+        let parameters = all
+            .iter()
+            .skip(offset)
+            .take(size)
+            .map(mapping::parameter)
+            .collect();
+        Ok(Response::new(pb::ListParametersResponse {
+            parameters,
+            next_page_token: next,
+            on_date: date.to_string(),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_parameter(&self, req: Request<pb::GetParameterRequest>) -> Result<Response<pb::Parameter>, Status> {
+    async fn get_parameter(
+        &self,
+        req: Request<pb::GetParameterRequest>,
+    ) -> Result<Response<pb::Parameter>, Status> {
         caller(&req)?;
         let r = req.get_ref();
         let book = self.book.current();
@@ -74,7 +108,9 @@ impl PolicyParameters for ParametersApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         let date = request::date_or_today("on_date", &r.on_date)?;
         let v = book.value(&r.key, region, date).map_err(|e| match e {
-            civic_domain::DomainError::UnknownParameter(_) => ApiError::not_found(format!("parameter '{}'", r.key)),
+            civic_domain::DomainError::UnknownParameter(_) => {
+                ApiError::not_found(format!("parameter '{}'", r.key))
+            }
             e => ApiError::domain("key", e),
         })?;
         Ok(Response::new(mapping::parameter(&v)))
@@ -91,10 +127,14 @@ impl PolicyParameters for ParametersApi {
         self.check_prefix("key", &r.key)?;
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         let h = book.history(&r.key, region).map_err(|e| match e {
-            civic_domain::DomainError::UnknownParameter(_) => ApiError::not_found(format!("parameter '{}'", r.key)),
+            civic_domain::DomainError::UnknownParameter(_) => {
+                ApiError::not_found(format!("parameter '{}'", r.key))
+            }
             e => ApiError::domain("key", e),
         })?;
-        Ok(Response::new(pb::ParameterHistoryResponse { versions: h.iter().map(mapping::parameter).collect() }))
+        Ok(Response::new(pb::ParameterHistoryResponse {
+            versions: h.iter().map(mapping::parameter).collect(),
+        }))
     }
 }
 
@@ -120,9 +160,19 @@ impl AuditLog for AuditApi {
         let who = caller(&req)?;
         let r = req.get_ref();
         let book = self.book.current();
-        let region = if r.region_code.is_empty() { who.scope } else { request::region_code(&book, "region_code", &r.region_code)? };
-        who.authorize(&book.regions, Access::Read, &[Role::Auditor, Role::Admin], "read the audit log", region)
-            .map_err(ApiError::from)?;
+        let region = if r.region_code.is_empty() {
+            who.scope
+        } else {
+            request::region_code(&book, "region_code", &r.region_code)?
+        };
+        who.authorize(
+            &book.regions,
+            Access::Read,
+            &[Role::Auditor, Role::Admin],
+            "read the audit log",
+            region,
+        )
+        .map_err(ApiError::from)?;
         let limit = request::page_size("page_size", r.page_size)? as i64;
         let after_id = request::page_token("page_token", &r.page_token)?;
         let rows = audit::list(
@@ -137,7 +187,11 @@ impl AuditLog for AuditApi {
         )
         .await
         .map_err(ApiError::from)?;
-        let next = if rows.len() as i64 == limit { rows.last().map(|r| r.id.to_string()).unwrap_or_default() } else { String::new() };
+        let next = if rows.len() as i64 == limit {
+            rows.last().map(|r| r.id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
         let entries = rows
             .into_iter()
             .map(|a| pb::AuditEntry {
@@ -156,7 +210,10 @@ impl AuditLog for AuditApi {
                 request_id: a.request_id,
             })
             .collect();
-        Ok(Response::new(pb::ListAuditEntriesResponse { entries, next_page_token: next }))
+        Ok(Response::new(pb::ListAuditEntriesResponse {
+            entries,
+            next_page_token: next,
+        }))
     }
 }
 
@@ -173,7 +230,10 @@ impl IdentityApi {
 
 #[tonic::async_trait]
 impl Identity for IdentityApi {
-    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {
+    async fn who_am_i(
+        &self,
+        req: Request<pb::WhoAmIRequest>,
+    ) -> Result<Response<pb::WhoAmIResponse>, Status> {
         let who = caller(&req)?;
         let book = self.book.current();
         Ok(Response::new(pb::WhoAmIResponse {

@@ -2,6 +2,7 @@
 //! mapping, storage and the audit log, the policy book on disk, the common gRPC services, and
 //! server start-up with graceful shutdown.
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod app;
 pub mod audit;

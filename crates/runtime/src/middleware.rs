@@ -43,7 +43,10 @@ impl ContextLayer {
 impl<S> Layer<S> for ContextLayer {
     type Service = ContextService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        ContextService { inner, metrics: self.metrics.clone() }
+        ContextService {
+            inner,
+            metrics: self.metrics.clone(),
+        }
     }
 }
 
@@ -55,7 +58,11 @@ pub struct ContextService<S> {
 
 fn valid_request_id(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
-    (!s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))).then(|| s.to_string())
+    (!s.is_empty()
+        && s.len() <= 128
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)))
+    .then(|| s.to_string())
 }
 
 impl<S, B, RB> Service<Request<B>> for ContextService<S>
@@ -90,7 +97,8 @@ where
             async move {
                 let started = Instant::now();
                 let result = inner.call(req).await;
-                let elapsed = started.elapsed().as_secs_f64();
+                let took = started.elapsed();
+                let elapsed = took.as_secs_f64();
                 match result {
                     Ok(mut resp) => {
                         // Unary errors carry grpc-status in the headers (trailers-only); success
@@ -106,7 +114,7 @@ where
                             resp.headers_mut().insert(REQUEST_ID_HEADER, v);
                         }
                         metrics.record(&method, &code, elapsed);
-                        tracing::debug!(%code, elapsed_ms = elapsed * 1000.0, "call finished");
+                        tracing::debug!(%code, elapsed_us = took.as_micros() as u64, "call finished");
                         Ok(resp)
                     }
                     Err(e) => {
@@ -136,7 +144,10 @@ impl AuthLayer {
 impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService { inner, key: self.key.clone() }
+        AuthService {
+            inner,
+            key: self.key.clone(),
+        }
     }
 }
 
@@ -168,7 +179,10 @@ where
                 .headers()
                 .get(http::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
                 .map(str::trim);
             let verified = match token {
                 None => Err(crate::identity::TokenError::Missing),

@@ -6,7 +6,12 @@ use tonic::metadata::MetadataValue;
 use crate::{identity::Caller, middleware::REQUEST_ID_HEADER};
 
 /// Wrap `message` for an outgoing call on behalf of `caller`, with a deadline.
-pub fn on_behalf_of<T>(caller: &Caller, request_id: &str, message: T, deadline: std::time::Duration) -> tonic::Request<T> {
+pub fn on_behalf_of<T>(
+    caller: &Caller,
+    request_id: &str,
+    message: T,
+    deadline: std::time::Duration,
+) -> tonic::Request<T> {
     let mut req = tonic::Request::new(message);
     req.set_timeout(deadline);
     if let Ok(v) = MetadataValue::try_from(format!("Bearer {}", caller.token)) {

@@ -2,7 +2,7 @@
 //! fields into domain types with field-named errors.
 
 use chrono::NaiveDate;
-use civic_domain::{policy::parse_date, region::Region, policy::PolicyBook, RegionCode};
+use civic_domain::{policy::parse_date, policy::PolicyBook, region::Region, RegionCode};
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -14,17 +14,23 @@ pub fn caller<T>(req: &tonic::Request<T>) -> ApiResult<Caller> {
     req.extensions()
         .get::<Caller>()
         .cloned()
-        .ok_or(ApiError::Unauthenticated(crate::identity::TokenError::Missing))
+        .ok_or(ApiError::Unauthenticated(
+            crate::identity::TokenError::Missing,
+        ))
 }
 
 pub fn request_id<T>(req: &tonic::Request<T>) -> String {
-    req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
+    req.extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
 }
 
 /// An ISO date; empty means today (in China Standard Time, where the documents apply).
 pub fn date_or_today(field: &str, s: &str) -> ApiResult<NaiveDate> {
     if s.trim().is_empty() {
-        let beijing = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| ApiError::Internal("offset".into()))?;
+        let beijing = chrono::FixedOffset::east_opt(8 * 3600)
+            .ok_or_else(|| ApiError::Internal("offset".into()))?;
         return Ok(chrono::Utc::now().with_timezone(&beijing).date_naive());
     }
     parse_date(s).map_err(|e| ApiError::domain(field, e))
@@ -40,9 +46,14 @@ pub fn required_date(field: &str, s: &str) -> ApiResult<NaiveDate> {
 /// A region code the book knows.
 pub fn region<'a>(book: &'a PolicyBook, field: &str, s: &str) -> ApiResult<&'a Region> {
     if s.trim().is_empty() {
-        return Err(ApiError::invalid(field, "required (a GB/T 2260 code such as 210502)"));
+        return Err(ApiError::invalid(
+            field,
+            "required (a GB/T 2260 code such as 210502)",
+        ));
     }
-    book.regions.resolve(s).map_err(|e| ApiError::domain(field, e))
+    book.regions
+        .resolve(s)
+        .map_err(|e| ApiError::domain(field, e))
 }
 
 pub fn region_code(book: &PolicyBook, field: &str, s: &str) -> ApiResult<RegionCode> {
@@ -63,5 +74,8 @@ pub fn page_token(field: &str, s: &str) -> ApiResult<i64> {
     if s.is_empty() {
         return Ok(0);
     }
-    s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| ApiError::invalid(field, "not a token this service issued"))
+    s.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| ApiError::invalid(field, "not a token this service issued"))
 }

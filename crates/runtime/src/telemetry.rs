@@ -17,7 +17,12 @@ pub fn init_tracing(settings: &Settings) {
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
     let result = match settings.log_format {
         LogFormat::Human => fmt().with_env_filter(filter).with_target(false).try_init(),
-        LogFormat::Json => fmt().json().flatten_event(true).with_current_span(true).with_env_filter(filter).try_init(),
+        LogFormat::Json => fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_env_filter(filter)
+            .try_init(),
     };
     let _ = result;
 }
@@ -47,16 +52,39 @@ impl Metrics {
         let calls = Family::<CallLabels, Counter>::default();
         // Buckets from 0.25 ms to ~8 s: most calls here are sub-millisecond computations.
         let latency = Family::<MethodLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.000_25, 2.0, 16))
+            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+                0.000_25, 2.0, 16,
+            ))
         });
-        registry.register("grpc_server_handled", format!("gRPC calls handled by {service}, by method and status code"), calls.clone());
-        registry.register("grpc_server_handling_seconds", format!("gRPC call latency of {service}, by method"), latency.clone());
-        Metrics { registry: Arc::new(registry), calls, latency }
+        registry.register(
+            "grpc_server_handled",
+            format!("gRPC calls handled by {service}, by method and status code"),
+            calls.clone(),
+        );
+        registry.register(
+            "grpc_server_handling_seconds",
+            format!("gRPC call latency of {service}, by method"),
+            latency.clone(),
+        );
+        Metrics {
+            registry: Arc::new(registry),
+            calls,
+            latency,
+        }
     }
 
     pub fn record(&self, method: &str, code: &str, seconds: f64) {
-        self.calls.get_or_create(&CallLabels { method: method.to_string(), code: code.to_string() }).inc();
-        self.latency.get_or_create(&MethodLabels { method: method.to_string() }).observe(seconds);
+        self.calls
+            .get_or_create(&CallLabels {
+                method: method.to_string(),
+                code: code.to_string(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&MethodLabels {
+                method: method.to_string(),
+            })
+            .observe(seconds);
     }
 
     pub fn render(&self) -> String {
@@ -79,8 +107,18 @@ pub async fn serve_metrics(
         "/metrics",
         get(move || {
             let m = metrics.clone();
-            async move { ([("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")], m.render()) }
+            async move {
+                (
+                    [(
+                        "content-type",
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    m.render(),
+                )
+            }
         }),
     );
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

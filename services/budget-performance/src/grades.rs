@@ -38,7 +38,12 @@ impl Grade {
 }
 
 /// Grade `score` (0–100) under the scale in force for `region` on `date`.
-pub fn grade(book: &PolicyBook, region: RegionCode, date: NaiveDate, score: Decimal) -> Result<(Grade, Trace), DomainError> {
+pub fn grade(
+    book: &PolicyBook,
+    region: RegionCode,
+    date: NaiveDate,
+    score: Decimal,
+) -> Result<(Grade, Trace), DomainError> {
     let excellent = book.value("budget.grade.excellent_min", region, date)?;
     let good = book.value("budget.grade.good_min", region, date)?;
     let fair = book.value("budget.grade.fair_min", region, date)?;

@@ -55,16 +55,27 @@ pub enum FarmlandError {
 }
 
 /// Assess one county's year; thresholds are those in force on the last day of the year.
-pub fn assess(book: &PolicyBook, region: RegionCode, year: i32, illegal: Mu, total: Mu) -> Result<Assessment, FarmlandError> {
+pub fn assess(
+    book: &PolicyBook,
+    region: RegionCode,
+    year: i32,
+    illegal: Mu,
+    total: Mu,
+) -> Result<Assessment, FarmlandError> {
     if total.value().is_zero() {
         return Err(FarmlandError::NoNewConstruction);
     }
     if illegal > total {
         return Err(FarmlandError::IllegalExceedsTotal { illegal, total });
     }
-    let year_end = NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(|| DomainError::InvalidDate(year.to_string()))?;
+    let year_end = NaiveDate::from_ymd_opt(year, 12, 31)
+        .ok_or_else(|| DomainError::InvalidDate(year.to_string()))?;
     let warning = book.value("land.farmland.illegal_ratio.warning", region, year_end)?;
-    let accountability = book.value("land.farmland.illegal_ratio.accountability", region, year_end)?;
+    let accountability = book.value(
+        "land.farmland.illegal_ratio.accountability",
+        region,
+        year_end,
+    )?;
     let r = ratio(illegal.value(), total.value())?;
     let outcome = if r >= accountability.value {
         Outcome::Accountability
@@ -95,5 +106,9 @@ pub fn assess(book: &PolicyBook, region: RegionCode, year: i32, illegal: Mu, tot
         parameters: vec![warning.to_use(), accountability.to_use()],
         source: Some(book.rule_source("land.farmland.illegal_ratio")?),
     });
-    Ok(Assessment { ratio: r, outcome, trace })
+    Ok(Assessment {
+        ratio: r,
+        outcome,
+        trace,
+    })
 }

@@ -1,6 +1,7 @@
 //! land-supervision (产业集聚区用地提质增效): "标准地" indicators, acceptance, low-efficiency and idle
 //! land, per-mu evaluation, rectification campaigns, farmland ratios.
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
 pub mod farmland;
@@ -15,7 +16,11 @@ use civic_runtime::{
     storage::Migrations,
 };
 
-pub const DEFAULTS: ServiceDefaults = ServiceDefaults { name: "land-supervision", grpc_port: 50052, metrics_port: 9102 };
+pub const DEFAULTS: ServiceDefaults = ServiceDefaults {
+    name: "land-supervision",
+    grpc_port: 50052,
+    metrics_port: 9102,
+};
 pub const SERVICE_NAME: &str = "civic.land.v1.LandSupervision";
 /// Parameter keys this service uses.
 pub const PARAMETER_PREFIXES: &[&str] = &["land."];
@@ -23,14 +28,23 @@ pub const PARAMETER_PREFIXES: &[&str] = &["land."];
 pub const RULES: &[&str] = &["land.farmland.illegal_ratio"];
 
 pub fn migrations() -> Migrations {
-    Migrations { sqlite: sqlx::migrate!("migrations/sqlite"), postgres: sqlx::migrate!("migrations/postgres") }
+    Migrations {
+        sqlite: sqlx::migrate!("migrations/sqlite"),
+        postgres: sqlx::migrate!("migrations/postgres"),
+    }
 }
 
 /// Prepare storage and the policy book, then serve until `shutdown` resolves.
-pub async fn start(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<Running, StartupError> {
+pub async fn start(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running, StartupError> {
     let f = Foundation::prepare(settings, &migrations(), RULES).await?;
-    let routes = f
-        .common_routes(PARAMETER_PREFIXES.to_vec())
-        .add_service(LandSupervisionServer::new(api::LandApi { book: f.book.clone() }));
-    f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown).await
+    let routes =
+        f.common_routes(PARAMETER_PREFIXES.to_vec())
+            .add_service(LandSupervisionServer::new(api::LandApi {
+                book: f.book.clone(),
+            }));
+    f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown)
+        .await
 }

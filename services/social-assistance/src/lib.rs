@@ -2,6 +2,7 @@
 //! standards rise, funding need, the city subsidy split and what-if reforms, for the rules of
 //! 本政办发〔2019〕25号 and the national 低保 frame.
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod analysis;
 pub mod api;
@@ -23,7 +24,11 @@ use civic_runtime::{
     storage::Migrations,
 };
 
-pub const DEFAULTS: ServiceDefaults = ServiceDefaults { name: "social-assistance", grpc_port: 50053, metrics_port: 9103 };
+pub const DEFAULTS: ServiceDefaults = ServiceDefaults {
+    name: "social-assistance",
+    grpc_port: 50053,
+    metrics_port: 9103,
+};
 pub const SERVICE_NAME: &str = "civic.assistance.v1.SocialAssistance";
 pub const PARAMETER_PREFIXES: &[&str] = &["assistance."];
 /// Rules this service cites; start-up fails if `policies/rules.csv` lacks one.
@@ -42,12 +47,18 @@ pub const RULES: &[&str] = &[
 ];
 
 pub fn migrations() -> Migrations {
-    Migrations { sqlite: sqlx::migrate!("migrations/sqlite"), postgres: sqlx::migrate!("migrations/postgres") }
+    Migrations {
+        sqlite: sqlx::migrate!("migrations/sqlite"),
+        postgres: sqlx::migrate!("migrations/postgres"),
+    }
 }
 
 /// Prepare storage and the policy book (with standards published earlier), resume unfinished
 /// recalculations, then serve until `shutdown` resolves.
-pub async fn start(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<Running, StartupError> {
+pub async fn start(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running, StartupError> {
     start_with(settings, recalc::RecalcSettings::from_env(), shutdown).await
 }
 
@@ -59,19 +70,35 @@ pub async fn start_with(
 ) -> Result<Running, StartupError> {
     let f = Foundation::prepare(settings, &migrations(), RULES).await?;
     let mut book = (*f.book.current()).clone();
-    let n = store::standards::load_into(&f.db, &mut book).await.map_err(StartupError::Policy)?;
+    let n = store::standards::load_into(&f.db, &mut book)
+        .await
+        .map_err(StartupError::Policy)?;
     let problems = book.validate();
     if !problems.is_empty() {
-        return Err(StartupError::Policy(format!("published standards disagree with the book:\n  {}", problems.join("\n  "))));
+        return Err(StartupError::Policy(format!(
+            "published standards disagree with the book:\n  {}",
+            problems.join("\n  ")
+        )));
     }
     f.book.replace(book);
     tracing::info!(published = n, "published standards loaded");
     let recalculator = recalc::Recalculator::new(f.db.clone(), f.book.clone(), recalc_settings);
-    let resumed = recalculator.resume_all().await.map_err(|e| StartupError::Policy(e.to_string()))?;
+    let resumed = recalculator
+        .resume_all()
+        .await
+        .map_err(|e| StartupError::Policy(e.to_string()))?;
     if resumed > 0 {
         tracing::info!(jobs = resumed, "unfinished recalculations resumed");
     }
-    let api = api::AssistanceApi { book: f.book.clone(), db: f.db.clone(), recalculator, roll_cache: Arc::new(api::RollCache::default()) };
-    let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(SocialAssistanceServer::new(api));
-    f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown).await
+    let api = api::AssistanceApi {
+        book: f.book.clone(),
+        db: f.db.clone(),
+        recalculator,
+        roll_cache: Arc::new(api::RollCache::default()),
+    };
+    let routes = f
+        .common_routes(PARAMETER_PREFIXES.to_vec())
+        .add_service(SocialAssistanceServer::new(api));
+    f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown)
+        .await
 }

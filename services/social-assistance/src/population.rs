@@ -49,8 +49,15 @@ impl Population {
     /// `excludable_kinds`: income kinds that have an `assistance.income_excluded.<kind>` parameter.
     pub fn build(records: &[RollRecord], excludable_kinds: &[String]) -> Population {
         let mut region_index: HashMap<RegionCode, u32> = HashMap::new();
-        let mut p = Population { kinds: excludable_kinds.to_vec(), ..Default::default() };
-        let kind_index: HashMap<&str, u16> = excludable_kinds.iter().enumerate().map(|(i, k)| (k.as_str(), i as u16)).collect();
+        let mut p = Population {
+            kinds: excludable_kinds.to_vec(),
+            ..Default::default()
+        };
+        let kind_index: HashMap<&str, u16> = excludable_kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i as u16))
+            .collect();
         for r in records {
             let h = &r.household;
             let idx = *region_index.entry(h.region).or_insert_with(|| {
@@ -69,7 +76,12 @@ impl Population {
                             None => plain = plain.saturating_add(inc.monthly.get()),
                         }
                     }
-                    CompactMember { age: m.age, imputable: m.able_bodied && !m.has_income_proof, plain_income: plain, excludable: excl.into_boxed_slice() }
+                    CompactMember {
+                        age: m.age,
+                        imputable: m.able_bodied && !m.has_income_proof,
+                        plain_income: plain,
+                        excludable: excl.into_boxed_slice(),
+                    }
                 })
                 .collect();
             p.households.push(CompactHousehold {
@@ -108,7 +120,9 @@ pub struct Scenario {
     params: Vec<RegionParams>,
 }
 
-fn optional(r: Result<civic_domain::policy::Resolved, DomainError>) -> Result<Option<Decimal>, DomainError> {
+fn optional(
+    r: Result<civic_domain::policy::Resolved, DomainError>,
+) -> Result<Option<Decimal>, DomainError> {
     match r {
         Ok(v) => Ok(Some(v.value)),
         Err(DomainError::NoValueInForce { .. }) => Ok(None),
@@ -117,7 +131,11 @@ fn optional(r: Result<civic_domain::policy::Resolved, DomainError>) -> Result<Op
 }
 
 impl Scenario {
-    pub fn resolve(pop: &Population, book: &PolicyBook, date: NaiveDate) -> Result<Scenario, DomainError> {
+    pub fn resolve(
+        pop: &Population,
+        book: &PolicyBook,
+        date: NaiveDate,
+    ) -> Result<Scenario, DomainError> {
         let mut params = Vec::with_capacity(pop.regions.len());
         for &region in &pop.regions {
             let std_of = |res| match standards::dibao(book, res, region, date) {
@@ -127,7 +145,12 @@ impl Scenario {
             };
             let mut excluded = 0u64;
             for (i, kind) in pop.kinds.iter().enumerate().take(64) {
-                if optional(book.value(&format!("assistance.income_excluded.{kind}"), region, date))? == Some(Decimal::ONE) {
+                if optional(book.value(
+                    &format!("assistance.income_excluded.{kind}"),
+                    region,
+                    date,
+                ))? == Some(Decimal::ONE)
+                {
                     excluded |= 1 << i;
                 }
             }
@@ -143,7 +166,11 @@ impl Scenario {
                 )),
                 _ => None,
             };
-            params.push(RegionParams { standard: [std_of(Residence::Urban)?, std_of(Residence::Rural)?], excluded, casual });
+            params.push(RegionParams {
+                standard: [std_of(Residence::Urban)?, std_of(Residence::Rural)?],
+                excluded,
+                casual,
+            });
         }
         Ok(Scenario { params })
     }

@@ -43,7 +43,12 @@ pub type Problems = Vec<(String, String)>;
 pub fn apply(book: &PolicyBook, p: &Publication) -> Result<Accepted, Problems> {
     let mut problems = Problems::new();
     let mut next = book.clone();
-    next.add_document(Document { number: p.document.clone(), title: p.title.clone(), issuer: String::new(), issued_on: None });
+    next.add_document(Document {
+        number: p.document.clone(),
+        title: p.title.clone(),
+        issuer: String::new(),
+        issued_on: None,
+    });
     let mut entries = Vec::new();
     for (i, f) in p.figures.iter().enumerate() {
         let field = |name: &str| format!("values[{i}].{name}");
@@ -55,11 +60,20 @@ pub fn apply(book: &PolicyBook, p: &Publication) -> Result<Accepted, Problems> {
             }
         };
         if !f.key.starts_with("assistance.") {
-            problems.push((field("key"), "only assistance.* parameters are published here".into()));
+            problems.push((
+                field("key"),
+                "only assistance.* parameters are published here".into(),
+            ));
             continue;
         }
         if !book.regions.is_within(f.region, p.region) {
-            problems.push((field("region_code"), format!("{} is not within the publishing region {}", f.region, p.region)));
+            problems.push((
+                field("region_code"),
+                format!(
+                    "{} is not within the publishing region {}",
+                    f.region, p.region
+                ),
+            ));
             continue;
         }
         if f.value < Decimal::ZERO {
@@ -67,7 +81,10 @@ pub fn apply(book: &PolicyBook, p: &Publication) -> Result<Accepted, Problems> {
             continue;
         }
         if def.unit.starts_with("yuan") && Fen::from_yuan_decimal(f.value).is_err() {
-            problems.push((field("value"), "an amount in yuan must be a whole number of fen".into()));
+            problems.push((
+                field("value"),
+                "an amount in yuan must be a whole number of fen".into(),
+            ));
             continue;
         }
         if def.unit == "flag" && f.value != Decimal::ZERO && f.value != Decimal::ONE {
@@ -114,7 +131,13 @@ pub fn apply(book: &PolicyBook, p: &Publication) -> Result<Accepted, Problems> {
                     if published != r.value {
                         problems.push((
                             format!("values[{i}].value"),
-                            format!("{} for {}: the published figure {} disagrees with its rule: {}", f.key, f.region, published, r.derivation.unwrap_or_default()),
+                            format!(
+                                "{} for {}: the published figure {} disagrees with its rule: {}",
+                                f.key,
+                                f.region,
+                                published,
+                                r.derivation.unwrap_or_default()
+                            ),
                         ));
                     }
                 }
@@ -123,7 +146,10 @@ pub fn apply(book: &PolicyBook, p: &Publication) -> Result<Accepted, Problems> {
         }
     }
     if problems.is_empty() {
-        Ok(Accepted { book: next, entries })
+        Ok(Accepted {
+            book: next,
+            entries,
+        })
     } else {
         Err(problems)
     }

@@ -11,8 +11,18 @@ use crate::{
     rules::household::{Household, Income, Member, Residence},
 };
 
-pub const COLUMNS: [&str; 10] =
-    ["household_id", "region_code", "residence", "category", "status", "member_id", "age", "able_bodied", "has_income_proof", "incomes"];
+pub const COLUMNS: [&str; 10] = [
+    "household_id",
+    "region_code",
+    "residence",
+    "category",
+    "status",
+    "member_id",
+    "age",
+    "able_bodied",
+    "has_income_proof",
+    "incomes",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
@@ -50,16 +60,28 @@ impl Format {
 pub fn read_cells(format: Format, content: &[u8]) -> Result<Vec<Vec<String>>, String> {
     match format {
         Format::Csv => {
-            let text = std::str::from_utf8(content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content)).map_err(|_| "the CSV file is not UTF-8".to_string())?;
-            let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+            let text =
+                std::str::from_utf8(content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content))
+                    .map_err(|_| "the CSV file is not UTF-8".to_string())?;
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text.as_bytes());
             rdr.records()
-                .map(|r| r.map(|rec| rec.iter().map(|c| c.trim().to_string()).collect()).map_err(|e| format!("CSV: {e}")))
+                .map(|r| {
+                    r.map(|rec| rec.iter().map(|c| c.trim().to_string()).collect())
+                        .map_err(|e| format!("CSV: {e}"))
+                })
                 .collect()
         }
         Format::Xlsx => {
             use calamine::{Data, Reader, Xlsx};
-            let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(content.to_vec())).map_err(|e| format!("not a readable XLSX file: {e}"))?;
-            let range = book.worksheet_range_at(0).ok_or("the workbook has no sheet")?.map_err(|e| format!("XLSX: {e}"))?;
+            let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(content.to_vec()))
+                .map_err(|e| format!("not a readable XLSX file: {e}"))?;
+            let range = book
+                .worksheet_range_at(0)
+                .ok_or("the workbook has no sheet")?
+                .map_err(|e| format!("XLSX: {e}"))?;
             Ok(range
                 .rows()
                 .map(|row| {
@@ -100,30 +122,50 @@ fn residence(s: &str) -> Option<Residence> {
 fn incomes(s: &str) -> Result<Vec<Income>, String> {
     let mut out = Vec::new();
     for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-        let (kind, amount) = part.split_once(':').ok_or_else(|| format!("'{part}': write kind:yuan, e.g. wage:900"))?;
+        let (kind, amount) = part
+            .split_once(':')
+            .ok_or_else(|| format!("'{part}': write kind:yuan, e.g. wage:900"))?;
         let monthly = Fen::parse_yuan(amount).map_err(|e| format!("'{part}': {e}"))?;
         if monthly.is_negative() {
             return Err(format!("'{part}': income must not be negative"));
         }
-        out.push(Income { kind: kind.trim().to_string(), monthly });
+        out.push(Income {
+            kind: kind.trim().to_string(),
+            monthly,
+        });
     }
     Ok(out)
 }
 
 /// Parse rows into households, all within `scope`; every error is collected.
-pub fn parse(cells: &[Vec<String>], tree: &RegionTree, scope: RegionCode) -> Result<Vec<ParsedHousehold>, Vec<RowError>> {
+pub fn parse(
+    cells: &[Vec<String>],
+    tree: &RegionTree,
+    scope: RegionCode,
+) -> Result<Vec<ParsedHousehold>, Vec<RowError>> {
     let mut errors = Vec::new();
     let Some(header) = cells.first() else {
-        return Err(vec![RowError { row: 1, field: String::new(), message: "the file is empty".into() }]);
+        return Err(vec![RowError {
+            row: 1,
+            field: String::new(),
+            message: "the file is empty".into(),
+        }]);
     };
     let mut col = BTreeMap::new();
     for name in COLUMNS {
-        match header.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name) {
+        match header
+            .iter()
+            .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
+        {
             Some(i) => {
                 col.insert(name, i);
             }
             None if name == "status" => {}
-            None => errors.push(RowError { row: 1, field: name.into(), message: "missing column".into() }),
+            None => errors.push(RowError {
+                row: 1,
+                field: name.into(),
+                message: "missing column".into(),
+            }),
         }
     }
     if !errors.is_empty() {
@@ -143,8 +185,19 @@ pub fn parse(cells: &[Vec<String>], tree: &RegionTree, scope: RegionCode) -> Res
         if row.iter().all(|c| c.is_empty()) {
             continue;
         }
-        let get = |name: &str| col.get(name).and_then(|&c| row.get(c)).map(String::as_str).unwrap_or("");
-        let mut err = |field: &str, message: String| errors.push(RowError { row: rn, field: field.into(), message });
+        let get = |name: &str| {
+            col.get(name)
+                .and_then(|&c| row.get(c))
+                .map(String::as_str)
+                .unwrap_or("")
+        };
+        let mut err = |field: &str, message: String| {
+            errors.push(RowError {
+                row: rn,
+                field: field.into(),
+                message,
+            })
+        };
         let id = get("household_id");
         if id.is_empty() || id.len() > 64 {
             err("household_id", "required, at most 64 characters".into());
@@ -153,7 +206,10 @@ pub fn parse(cells: &[Vec<String>], tree: &RegionTree, scope: RegionCode) -> Res
         let region = match tree.resolve(get("region_code")) {
             Ok(r) if tree.is_within(r.code, scope) => Some(r.code),
             Ok(r) => {
-                err("region_code", format!("{} is outside the import region {scope}", r.code));
+                err(
+                    "region_code",
+                    format!("{} is outside the import region {scope}", r.code),
+                );
                 None
             }
             Err(e) => {
@@ -163,15 +219,28 @@ pub fn parse(cells: &[Vec<String>], tree: &RegionTree, scope: RegionCode) -> Res
         };
         let res = residence(get("residence"));
         if res.is_none() {
-            err("residence", format!("'{}': urban/rural or 城市/农村", get("residence")));
+            err(
+                "residence",
+                format!("'{}': urban/rural or 城市/农村", get("residence")),
+            );
         }
         let cat = Category::parse(get("category"));
         if cat.is_none() {
-            err("category", format!("'{}': dibao or low_income", get("category")));
+            err(
+                "category",
+                format!("'{}': dibao or low_income", get("category")),
+            );
         }
-        let status = if get("status").is_empty() { Some(Status::Active) } else { Status::parse(get("status")) };
+        let status = if get("status").is_empty() {
+            Some(Status::Active)
+        } else {
+            Status::parse(get("status"))
+        };
         if status.is_none() {
-            err("status", format!("'{}': active, suspended or closed", get("status")));
+            err(
+                "status",
+                format!("'{}': active, suspended or closed", get("status")),
+            );
         }
         let age = get("age").parse::<u32>().ok().filter(|a| *a <= 130);
         if age.is_none() {
@@ -179,11 +248,17 @@ pub fn parse(cells: &[Vec<String>], tree: &RegionTree, scope: RegionCode) -> Res
         }
         let able = yes_no(get("able_bodied"));
         if able.is_none() {
-            err("able_bodied", format!("'{}': true/false or 是/否", get("able_bodied")));
+            err(
+                "able_bodied",
+                format!("'{}': true/false or 是/否", get("able_bodied")),
+            );
         }
         let proof = yes_no(get("has_income_proof"));
         if proof.is_none() {
-            err("has_income_proof", format!("'{}': true/false or 是/否", get("has_income_proof")));
+            err(
+                "has_income_proof",
+                format!("'{}': true/false or 是/否", get("has_income_proof")),
+            );
         }
         let inc = match incomes(get("incomes")) {
             Ok(v) => Some(v),
@@ -192,30 +267,67 @@ pub fn parse(cells: &[Vec<String>], tree: &RegionTree, scope: RegionCode) -> Res
                 None
             }
         };
-        let (Some(region), Some(res), Some(cat), Some(status), Some(age), Some(able), Some(proof), Some(inc)) =
-            (region, res, cat, status, age, able, proof, inc)
+        let (
+            Some(region),
+            Some(res),
+            Some(cat),
+            Some(status),
+            Some(age),
+            Some(able),
+            Some(proof),
+            Some(inc),
+        ) = (region, res, cat, status, age, able, proof, inc)
         else {
             continue;
         };
-        let member = Member { id: get("member_id").to_string(), age, able_bodied: able, has_income_proof: proof, incomes: inc };
+        let member = Member {
+            id: get("member_id").to_string(),
+            age,
+            able_bodied: able,
+            has_income_proof: proof,
+            incomes: inc,
+        };
         match households.get_mut(id) {
             Some(acc) => {
-                if acc.region != region || acc.residence != res || acc.category != cat || acc.status != status {
+                if acc.region != region
+                    || acc.residence != res
+                    || acc.category != cat
+                    || acc.status != status
+                {
                     err("household_id", format!("household {id} has different region, residence, category or status than on row {}", acc.first_row));
                     continue;
                 }
                 acc.members.push(member);
             }
             None => {
-                households.insert(id.to_string(), Acc { region, residence: res, category: cat, status, members: vec![member], first_row: rn });
+                households.insert(
+                    id.to_string(),
+                    Acc {
+                        region,
+                        residence: res,
+                        category: cat,
+                        status,
+                        members: vec![member],
+                        first_row: rn,
+                    },
+                );
             }
         }
     }
     let mut out = Vec::with_capacity(households.len());
     for (id, acc) in households {
         match Household::new(id, acc.region, acc.residence, acc.members, "household") {
-            Ok(h) => out.push(ParsedHousehold { household: h, category: acc.category, status: acc.status, first_row: acc.first_row }),
-            Err(v) => errors.extend(v.into_iter().map(|v| RowError { row: acc.first_row, field: v.field, message: v.description })),
+            Ok(h) => out.push(ParsedHousehold {
+                household: h,
+                category: acc.category,
+                status: acc.status,
+                first_row: acc.first_row,
+            }),
+            Err(v) => errors.extend(v.into_iter().map(|v| RowError {
+                row: acc.first_row,
+                field: v.field,
+                message: v.description,
+            })),
         }
     }
     if errors.is_empty() {
@@ -241,7 +353,11 @@ fn member_cells(r: &RollRecord) -> Vec<[String; 12]> {
                 m.age.to_string(),
                 m.able_bodied.to_string(),
                 m.has_income_proof.to_string(),
-                m.incomes.iter().map(|i| format!("{}:{}", i.kind, i.monthly)).collect::<Vec<_>>().join(";"),
+                m.incomes
+                    .iter()
+                    .map(|i| format!("{}:{}", i.kind, i.monthly))
+                    .collect::<Vec<_>>()
+                    .join(";"),
                 r.monthly_benefit.to_string(),
                 r.computed_on.to_string(),
             ]
@@ -270,13 +386,15 @@ pub fn export(format: Format, records: &[RollRecord]) -> Result<Vec<u8>, String>
             let ws = wb.add_worksheet();
             ws.set_name("roll").map_err(|e| e.to_string())?;
             for (c, h) in header.iter().enumerate() {
-                ws.write_string(0, c as u16, *h).map_err(|e| e.to_string())?;
+                ws.write_string(0, c as u16, *h)
+                    .map_err(|e| e.to_string())?;
             }
             let mut row = 1u32;
             for r in records {
                 for cells in member_cells(r) {
                     for (c, v) in cells.iter().enumerate() {
-                        ws.write_string(row, c as u16, v).map_err(|e| e.to_string())?;
+                        ws.write_string(row, c as u16, v)
+                            .map_err(|e| e.to_string())?;
                     }
                     row += 1;
                 }

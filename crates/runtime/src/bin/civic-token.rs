@@ -26,19 +26,29 @@ fn main() {
         let mut value = || args.next().unwrap_or_else(|| usage());
         match a.as_str() {
             "--subject" => subject = Some(value()),
-            "--role" => role = Some(value().parse::<Role>().unwrap_or_else(|e| {
-                eprintln!("{e}");
-                usage()
-            })),
-            "--region" => region = Some(RegionCode::parse(&value()).unwrap_or_else(|e| {
-                eprintln!("{e}");
-                usage()
-            })),
+            "--role" => {
+                role = Some(value().parse::<Role>().unwrap_or_else(|e| {
+                    eprintln!("{e}");
+                    usage()
+                }))
+            }
+            "--region" => {
+                region = Some(RegionCode::parse(&value()).unwrap_or_else(|e| {
+                    eprintln!("{e}");
+                    usage()
+                }))
+            }
             "--hours" => hours = value().parse().unwrap_or_else(|_| usage()),
             _ => usage(),
         }
     }
-    let (Some(subject), Some(role), Some(region)) = (subject, role, region) else { usage() };
-    let key = std::env::var("CIVIC_SIGNING_KEY").unwrap_or_else(|_| DEVELOPMENT_SIGNING_KEY.to_string());
-    println!("{}", TokenKey::new(&key).mint(&subject, role, region, chrono::Duration::hours(hours)));
+    let (Some(subject), Some(role), Some(region)) = (subject, role, region) else {
+        usage()
+    };
+    let key =
+        std::env::var("CIVIC_SIGNING_KEY").unwrap_or_else(|_| DEVELOPMENT_SIGNING_KEY.to_string());
+    println!(
+        "{}",
+        TokenKey::new(&key).mint(&subject, role, region, chrono::Duration::hours(hours))
+    );
 }

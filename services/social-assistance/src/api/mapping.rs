@@ -21,7 +21,11 @@ pub fn residence_to_pb(r: Residence) -> pb::Residence {
     }
 }
 
-pub fn household(book: &PolicyBook, field: &str, h: Option<&pb::Household>) -> ApiResult<Household> {
+pub fn household(
+    book: &PolicyBook,
+    field: &str,
+    h: Option<&pb::Household>,
+) -> ApiResult<Household> {
     let h = h.ok_or_else(|| ApiError::invalid(field, "required"))?;
     let region = request::region_code(book, &format!("{field}.region_code"), &h.region_code)?;
     let residence = residence(&format!("{field}.residence"), h.residence)?;
@@ -32,14 +36,24 @@ pub fn household(book: &PolicyBook, field: &str, h: Option<&pb::Household>) -> A
         .enumerate()
         .map(|(i, m)| {
             if m.age < 0 {
-                violations.push((format!("{field}.members[{i}].age"), "age must not be negative".to_string()));
+                violations.push((
+                    format!("{field}.members[{i}].age"),
+                    "age must not be negative".to_string(),
+                ));
             }
             Member {
                 id: m.id.clone(),
                 age: u32::try_from(m.age).unwrap_or(0),
                 able_bodied: m.able_bodied,
                 has_income_proof: m.has_income_proof,
-                incomes: m.incomes.iter().map(|x| Income { kind: x.kind.trim().to_string(), monthly: Fen::new(x.monthly_fen) }).collect(),
+                incomes: m
+                    .incomes
+                    .iter()
+                    .map(|x| Income {
+                        kind: x.kind.trim().to_string(),
+                        monthly: Fen::new(x.monthly_fen),
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -67,7 +81,14 @@ pub fn household_to_pb(h: &Household) -> pb::Household {
                 age: i32::try_from(m.age).unwrap_or(i32::MAX),
                 able_bodied: m.able_bodied,
                 has_income_proof: m.has_income_proof,
-                incomes: m.incomes.iter().map(|i| pb::IncomeItem { kind: i.kind.clone(), monthly_fen: i.monthly.get() }).collect(),
+                incomes: m
+                    .incomes
+                    .iter()
+                    .map(|i| pb::IncomeItem {
+                        kind: i.kind.clone(),
+                        monthly_fen: i.monthly.get(),
+                    })
+                    .collect(),
             })
             .collect(),
     }

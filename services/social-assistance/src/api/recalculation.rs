@@ -13,7 +13,8 @@ use tokio_stream::Stream;
 use super::{access, service::AssistanceApi};
 use crate::store::jobs;
 
-pub type JobStream = Pin<Box<dyn Stream<Item = Result<pb::RecalculationJob, tonic::Status>> + Send>>;
+pub type JobStream =
+    Pin<Box<dyn Stream<Item = Result<pb::RecalculationJob, tonic::Status>> + Send>>;
 
 fn state_pb(s: &str) -> pb::JobState {
     match s {
@@ -43,25 +44,63 @@ impl AssistanceApi {
         })
     }
 
-    pub(super) async fn start_recalculation(&self, who: &Caller, request_id: &str, r: &pb::StartRecalculationRequest) -> ApiResult<pb::RecalculationJob> {
+    pub(super) async fn start_recalculation(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        r: &pb::StartRecalculationRequest,
+    ) -> ApiResult<pb::RecalculationJob> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(who, &book, Access::Write, access::ROLL, "recalculate the roll", region)?;
+        access::check(
+            who,
+            &book,
+            Access::Write,
+            access::ROLL,
+            "recalculate the roll",
+            region,
+        )?;
         let effective = request::required_date("effective_from", &r.effective_from)?;
         // The standards must exist on the date, or every case would fail.
-        for res in [crate::rules::household::Residence::Urban, crate::rules::household::Residence::Rural] {
+        for res in [
+            crate::rules::household::Residence::Urban,
+            crate::rules::household::Residence::Rural,
+        ] {
             if let Err(e) = crate::rules::standards::dibao(&book, res, region, effective) {
-                return Err(ApiError::precondition("NO_STANDARD", format!("no {} 低保 standard on {effective} for {region}: {e}", res.chinese())));
+                return Err(ApiError::precondition(
+                    "NO_STANDARD",
+                    format!(
+                        "no {} 低保 standard on {effective} for {region}: {e}",
+                        res.chinese()
+                    ),
+                ));
             }
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let job = jobs::create(&self.db, who, request_id, &id, region.as_str(), &region_prefix(region), &effective.to_string(), &r.reason, self.recalculator.settings.chunk_size).await?;
+        let job = jobs::create(
+            &self.db,
+            who,
+            request_id,
+            jobs::NewJob {
+                id: &id,
+                region: region.as_str(),
+                prefix: &region_prefix(region),
+                effective_from: &effective.to_string(),
+                reason: &r.reason,
+                chunk_size: self.recalculator.settings.chunk_size,
+            },
+        )
+        .await?;
         self.recalculator.spawn(id);
         self.roll_cache.invalidate();
         self.job_view(&job).await
     }
 
-    pub(super) async fn get_recalculation(&self, who: &Caller, r: &pb::GetRecalculationRequest) -> ApiResult<pb::RecalculationJob> {
+    pub(super) async fn get_recalculation(
+        &self,
+        who: &Caller,
+        r: &pb::GetRecalculationRequest,
+    ) -> ApiResult<pb::RecalculationJob> {
         let job = self.visible_job(who, &r.job_id).await?;
         self.job_view(&job).await
     }
@@ -71,13 +110,26 @@ impl AssistanceApi {
         if id.is_empty() {
             return Err(ApiError::invalid("job_id", "required"));
         }
-        let job = jobs::get(&self.db, id).await?.ok_or_else(|| ApiError::not_found(format!("recalculation job {id}")))?;
+        let job = jobs::get(&self.db, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("recalculation job {id}")))?;
         let region = request::region_code(&book, "job.region_code", &job.region_code)?;
-        access::check(who, &book, Access::Read, access::ROLL, "read recalculations", region)?;
+        access::check(
+            who,
+            &book,
+            Access::Read,
+            access::ROLL,
+            "read recalculations",
+            region,
+        )?;
         Ok(job)
     }
 
-    pub(super) async fn watch_recalculation(&self, who: &Caller, r: &pb::GetRecalculationRequest) -> ApiResult<JobStream> {
+    pub(super) async fn watch_recalculation(
+        &self,
+        who: &Caller,
+        r: &pb::GetRecalculationRequest,
+    ) -> ApiResult<JobStream> {
         let job = self.visible_job(who, &r.job_id).await?;
         let me = self.clone();
         let id = job.id.clone();
@@ -115,11 +167,21 @@ impl AssistanceApi {
         Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }
 
-    pub(super) async fn list_cases(&self, who: &Caller, r: &pb::ListRecalculationCasesRequest) -> ApiResult<pb::ListRecalculationCasesResponse> {
+    pub(super) async fn list_cases(
+        &self,
+        who: &Caller,
+        r: &pb::ListRecalculationCasesRequest,
+    ) -> ApiResult<pb::ListRecalculationCasesResponse> {
         self.visible_job(who, &r.job_id).await?;
         let limit = request::page_size("page_size", r.page_size)? as i64;
         let rows = jobs::cases(&self.db, &r.job_id, &r.page_token, limit).await?;
-        let next = if rows.len() as i64 == limit { rows.last().map(|c| c.household_id.clone()).unwrap_or_default() } else { String::new() };
+        let next = if rows.len() as i64 == limit {
+            rows.last()
+                .map(|c| c.household_id.clone())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
         Ok(pb::ListRecalculationCasesResponse {
             cases: rows
                 .into_iter()

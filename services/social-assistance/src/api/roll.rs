@@ -46,61 +46,146 @@ pub fn record_to_pb(r: &RollRecord) -> pb::RollHousehold {
 
 impl AssistanceApi {
     /// The 低保 benefit a record gets on `date` (low-income households are not paid).
-    fn benefit_of(&self, book: &civic_domain::policy::PolicyBook, category: Category, h: &crate::rules::household::Household, date: NaiveDate) -> ApiResult<civic_domain::Fen> {
+    fn benefit_of(
+        &self,
+        book: &civic_domain::policy::PolicyBook,
+        category: Category,
+        h: &crate::rules::household::Household,
+        date: NaiveDate,
+    ) -> ApiResult<civic_domain::Fen> {
         match category {
-            Category::Dibao => benefit::compute(book, h, date).map(|b| b.monthly).map_err(|e| ApiError::domain("household", e)),
+            Category::Dibao => benefit::compute(book, h, date)
+                .map(|b| b.monthly)
+                .map_err(|e| ApiError::domain("household", e)),
             Category::LowIncome => Ok(civic_domain::Fen::ZERO),
         }
     }
 
-    pub(super) async fn upsert_household(&self, who: &Caller, request_id: &str, r: &pb::UpsertHouseholdRequest) -> ApiResult<pb::RollHousehold> {
+    pub(super) async fn upsert_household(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        r: &pb::UpsertHouseholdRequest,
+    ) -> ApiResult<pb::RollHousehold> {
         let book = self.book.current();
-        let rh = r.household.as_ref().ok_or_else(|| ApiError::invalid("household", "required"))?;
+        let rh = r
+            .household
+            .as_ref()
+            .ok_or_else(|| ApiError::invalid("household", "required"))?;
         let h = m::household(&book, "household.household", rh.household.as_ref())?;
         if h.id.trim().is_empty() || h.id.len() > 64 {
-            return Err(ApiError::invalid("household.household.id", "required, at most 64 characters"));
+            return Err(ApiError::invalid(
+                "household.household.id",
+                "required, at most 64 characters",
+            ));
         }
-        access::check(who, &book, Access::Write, access::ROLL, "change the roll", h.region)?;
+        access::check(
+            who,
+            &book,
+            Access::Write,
+            access::ROLL,
+            "change the roll",
+            h.region,
+        )?;
         let category = match pb::RollCategory::try_from(rh.category) {
             Ok(pb::RollCategory::Dibao) => Category::Dibao,
             Ok(pb::RollCategory::LowIncome) => Category::LowIncome,
-            _ => return Err(ApiError::invalid("household.category", "DIBAO or LOW_INCOME")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "household.category",
+                    "DIBAO or LOW_INCOME",
+                ))
+            }
         };
         let status = match pb::RollStatus::try_from(rh.status) {
             Ok(pb::RollStatus::Active) | Ok(pb::RollStatus::Unspecified) => Status::Active,
             Ok(pb::RollStatus::Suspended) => Status::Suspended,
             Ok(pb::RollStatus::Closed) => Status::Closed,
-            Err(_) => return Err(ApiError::invalid("household.status", "ACTIVE, SUSPENDED or CLOSED")),
+            Err(_) => {
+                return Err(ApiError::invalid(
+                    "household.status",
+                    "ACTIVE, SUSPENDED or CLOSED",
+                ))
+            }
         };
         if r.expected_version < 0 {
-            return Err(ApiError::invalid("expected_version", "0 to create, or the stored version"));
+            return Err(ApiError::invalid(
+                "expected_version",
+                "0 to create, or the stored version",
+            ));
         }
         let date = request::date_or_today("on_date", &r.on_date)?;
         let monthly_benefit = self.benefit_of(&book, category, &h, date)?;
-        let record = RollRecord { household: h, category, status, monthly_benefit, computed_on: date, version: 0 };
+        let record = RollRecord {
+            household: h,
+            category,
+            status,
+            monthly_benefit,
+            computed_on: date,
+            version: 0,
+        };
         let regions = book.regions.clone();
-        let saved = store::roll::upsert(&self.db, who, request_id, record, r.expected_version, &r.reason, |stored_region| {
-            who.authorize(&regions, Access::Write, access::ROLL, "change the roll", stored_region).map_err(ApiError::from)
-        })
+        let saved = store::roll::upsert(
+            &self.db,
+            who,
+            request_id,
+            record,
+            r.expected_version,
+            &r.reason,
+            |stored_region| {
+                who.authorize(
+                    &regions,
+                    Access::Write,
+                    access::ROLL,
+                    "change the roll",
+                    stored_region,
+                )
+                .map_err(ApiError::from)
+            },
+        )
         .await?;
         self.roll_cache.invalidate();
         Ok(record_to_pb(&saved))
     }
 
-    pub(super) async fn get_household(&self, who: &Caller, r: &pb::GetHouseholdRequest) -> ApiResult<pb::RollHousehold> {
+    pub(super) async fn get_household(
+        &self,
+        who: &Caller,
+        r: &pb::GetHouseholdRequest,
+    ) -> ApiResult<pb::RollHousehold> {
         let book = self.book.current();
         if r.household_id.is_empty() {
             return Err(ApiError::invalid("household_id", "required"));
         }
-        let rec = store::roll::get(&self.db, &r.household_id).await?.ok_or_else(|| ApiError::not_found(format!("household {}", r.household_id)))?;
-        access::check(who, &book, Access::Read, access::ROLL, "read the roll", rec.household.region)?;
+        let rec = store::roll::get(&self.db, &r.household_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("household {}", r.household_id)))?;
+        access::check(
+            who,
+            &book,
+            Access::Read,
+            access::ROLL,
+            "read the roll",
+            rec.household.region,
+        )?;
         Ok(record_to_pb(&rec))
     }
 
-    pub(super) async fn list_households(&self, who: &Caller, r: &pb::ListHouseholdsRequest) -> ApiResult<pb::ListHouseholdsResponse> {
+    pub(super) async fn list_households(
+        &self,
+        who: &Caller,
+        r: &pb::ListHouseholdsRequest,
+    ) -> ApiResult<pb::ListHouseholdsResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(who, &book, Access::Read, access::ROLL, "read the roll", region)?;
+        access::check(
+            who,
+            &book,
+            Access::Read,
+            access::ROLL,
+            "read the roll",
+            region,
+        )?;
         let status = match pb::RollStatus::try_from(r.status) {
             Ok(pb::RollStatus::Unspecified) => None,
             Ok(pb::RollStatus::Active) => Some(Status::Active),
@@ -109,25 +194,62 @@ impl AssistanceApi {
             Err(_) => return Err(ApiError::invalid("status", "unknown status")),
         };
         let limit = request::page_size("page_size", r.page_size)? as i64;
-        let rows = store::roll::list(&self.db, &region_prefix(region), status, &r.page_token, limit).await?;
-        let next = if rows.len() as i64 == limit { rows.last().map(|x| x.household.id.clone()).unwrap_or_default() } else { String::new() };
-        Ok(pb::ListHouseholdsResponse { households: rows.iter().map(record_to_pb).collect(), next_page_token: next })
+        let rows = store::roll::list(
+            &self.db,
+            &region_prefix(region),
+            status,
+            &r.page_token,
+            limit,
+        )
+        .await?;
+        let next = if rows.len() as i64 == limit {
+            rows.last()
+                .map(|x| x.household.id.clone())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(pb::ListHouseholdsResponse {
+            households: rows.iter().map(record_to_pb).collect(),
+            next_page_token: next,
+        })
     }
 
-    pub(super) async fn import_roll(&self, who: &Caller, request_id: &str, r: &pb::ImportRollRequest) -> ApiResult<pb::ImportRollResponse> {
+    pub(super) async fn import_roll(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        r: &pb::ImportRollRequest,
+    ) -> ApiResult<pb::ImportRollResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(who, &book, Access::Write, access::ROLL, "import the roll", region)?;
-        let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
+        access::check(
+            who,
+            &book,
+            Access::Write,
+            access::ROLL,
+            "import the roll",
+            region,
+        )?;
+        let format =
+            Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
         if r.content.is_empty() {
             return Err(ApiError::invalid("content", "the file is empty"));
         }
         let date = request::date_or_today("on_date", &r.on_date)?;
-        let cells = spreadsheet::read_cells(format, &r.content).map_err(|e| ApiError::invalid("content", e))?;
+        let cells = spreadsheet::read_cells(format, &r.content)
+            .map_err(|e| ApiError::invalid("content", e))?;
         let row_errors = |errs: Vec<spreadsheet::RowError>| pb::ImportRollResponse {
             households: 0,
             members: 0,
-            errors: errs.into_iter().map(|e| pb::RowError { row: e.row, field: e.field, message: e.message }).collect(),
+            errors: errs
+                .into_iter()
+                .map(|e| pb::RowError {
+                    row: e.row,
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect(),
             stored: false,
         };
         let parsed = match spreadsheet::parse(&cells, &book.regions, region) {
@@ -140,8 +262,19 @@ impl AssistanceApi {
         for p in parsed {
             members += p.household.size();
             match self.benefit_of(&book, p.category, &p.household, date) {
-                Ok(b) => records.push(RollRecord { household: p.household, category: p.category, status: p.status, monthly_benefit: b, computed_on: date, version: 1 }),
-                Err(e) => errors.push(spreadsheet::RowError { row: p.first_row, field: "household_id".into(), message: format!("{}: {e}", p.household.id) }),
+                Ok(b) => records.push(RollRecord {
+                    household: p.household,
+                    category: p.category,
+                    status: p.status,
+                    monthly_benefit: b,
+                    computed_on: date,
+                    version: 1,
+                }),
+                Err(e) => errors.push(spreadsheet::RowError {
+                    row: p.first_row,
+                    field: "household_id".into(),
+                    message: format!("{}: {e}", p.household.id),
+                }),
             }
         }
         if !errors.is_empty() {
@@ -150,35 +283,88 @@ impl AssistanceApi {
         let households = records.len() as i64;
         if !r.dry_run {
             let digest = format!("{:x}", Sha256::digest(&r.content));
-            store::roll::import(&self.db, who, request_id, &records, region, &digest, &r.reason).await?;
+            store::roll::import(
+                &self.db, who, request_id, &records, region, &digest, &r.reason,
+            )
+            .await?;
             self.roll_cache.invalidate();
         }
-        Ok(pb::ImportRollResponse { households, members, errors: vec![], stored: !r.dry_run })
+        Ok(pb::ImportRollResponse {
+            households,
+            members,
+            errors: vec![],
+            stored: !r.dry_run,
+        })
     }
 
-    pub(super) async fn export_roll(&self, who: &Caller, r: &pb::ExportRollRequest) -> ApiResult<pb::ExportRollResponse> {
+    pub(super) async fn export_roll(
+        &self,
+        who: &Caller,
+        r: &pb::ExportRollRequest,
+    ) -> ApiResult<pb::ExportRollResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(who, &book, Access::Read, access::ROLL, "export the roll", region)?;
-        let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
+        access::check(
+            who,
+            &book,
+            Access::Read,
+            access::ROLL,
+            "export the roll",
+            region,
+        )?;
+        let format =
+            Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
         let records = store::roll::all(&self.db, &region_prefix(region)).await?;
         let content = spreadsheet::export(format, &records).map_err(ApiError::Internal)?;
         let (ext, ct) = match format {
             Format::Csv => ("csv", "text/csv; charset=utf-8"),
-            Format::Xlsx => ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            Format::Xlsx => (
+                "xlsx",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
         };
-        Ok(pb::ExportRollResponse { content, filename: format!("roll-{region}.{ext}"), content_type: ct.into(), households: records.len() as i64 })
+        Ok(pb::ExportRollResponse {
+            content,
+            filename: format!("roll-{region}.{ext}"),
+            content_type: ct.into(),
+            households: records.len() as i64,
+        })
     }
 
-    pub(super) async fn record_payments(&self, who: &Caller, request_id: &str, r: &pb::RecordPaymentsRequest) -> ApiResult<pb::RecordPaymentsResponse> {
+    pub(super) async fn record_payments(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        r: &pb::RecordPaymentsRequest,
+    ) -> ApiResult<pb::RecordPaymentsResponse> {
         let book = self.book.current();
         let region: RegionCode = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(who, &book, Access::Write, access::ROLL, "record payments", region)?;
-        let valid_month = r.month.len() == 7 && NaiveDate::parse_from_str(&format!("{}-01", r.month), "%Y-%m-%d").is_ok();
+        access::check(
+            who,
+            &book,
+            Access::Write,
+            access::ROLL,
+            "record payments",
+            region,
+        )?;
+        let valid_month = r.month.len() == 7
+            && NaiveDate::parse_from_str(&format!("{}-01", r.month), "%Y-%m-%d").is_ok();
         if !valid_month {
             return Err(ApiError::invalid("month", "YYYY-MM"));
         }
-        let (paid, already, total) = store::roll::record_payments(&self.db, who, request_id, &region_prefix(region), region, &r.month).await?;
-        Ok(pb::RecordPaymentsResponse { paid, already_paid: already, total_fen: total })
+        let (paid, already, total) = store::roll::record_payments(
+            &self.db,
+            who,
+            request_id,
+            &region_prefix(region),
+            region,
+            &r.month,
+        )
+        .await?;
+        Ok(pb::RecordPaymentsResponse {
+            paid,
+            already_paid: already,
+            total_fen: total,
+        })
     }
 }

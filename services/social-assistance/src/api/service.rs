@@ -41,22 +41,41 @@ impl RollCache {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub async fn get(&self, db: &Database, book: &Arc<PolicyBook>, prefix: &str) -> ApiResult<Arc<Population>> {
+    pub async fn get(
+        &self,
+        db: &Database,
+        book: &Arc<PolicyBook>,
+        prefix: &str,
+    ) -> ApiResult<Arc<Population>> {
         let mut guard = self.entry.lock().await;
         let generation = self.generation.load(Ordering::SeqCst);
         let book_id = Arc::as_ptr(book) as usize;
         if let Some(e) = guard.as_ref() {
-            if e.prefix == prefix && e.generation == generation && e.book == book_id && e.loaded.elapsed() < CACHE_MAX_AGE {
+            if e.prefix == prefix
+                && e.generation == generation
+                && e.book == book_id
+                && e.loaded.elapsed() < CACHE_MAX_AGE
+            {
                 return Ok(e.population.clone());
             }
         }
         let records = store::roll::all(db, prefix).await?;
         let kinds: Vec<String> = book
             .definitions()
-            .filter_map(|d| d.key.strip_prefix("assistance.income_excluded.").map(str::to_string))
+            .filter_map(|d| {
+                d.key
+                    .strip_prefix("assistance.income_excluded.")
+                    .map(str::to_string)
+            })
             .collect();
         let population = Arc::new(Population::build(&records, &kinds));
-        *guard = Some(CacheEntry { prefix: prefix.to_string(), generation, book: book_id, loaded: std::time::Instant::now(), population: population.clone() });
+        *guard = Some(CacheEntry {
+            prefix: prefix.to_string(),
+            generation,
+            book: book_id,
+            loaded: std::time::Instant::now(),
+            population: population.clone(),
+        });
         Ok(population)
     }
 }
@@ -76,85 +95,142 @@ fn respond<T>(r: ApiResult<T>) -> Result<Response<T>, Status> {
 #[tonic::async_trait]
 impl SocialAssistance for AssistanceApi {
     #[tracing::instrument(skip_all)]
-    async fn list_standards(&self, req: Request<pb::ListStandardsRequest>) -> Result<Response<pb::ListStandardsResponse>, Status> {
+    async fn list_standards(
+        &self,
+        req: Request<pb::ListStandardsRequest>,
+    ) -> Result<Response<pb::ListStandardsResponse>, Status> {
         let who = caller(&req)?;
         respond(self.list_standards(&who, req.get_ref()))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn publish_standards(&self, req: Request<pb::PublishStandardsRequest>) -> Result<Response<pb::PublishStandardsResponse>, Status> {
+    async fn publish_standards(
+        &self,
+        req: Request<pb::PublishStandardsRequest>,
+    ) -> Result<Response<pb::PublishStandardsResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.publish_standards(&who, &request_id(&req), req.get_ref()).await)
+        respond(
+            self.publish_standards(&who, &request_id(&req), req.get_ref())
+                .await,
+        )
     }
 
     #[tracing::instrument(skip_all)]
-    async fn compute_household_benefit(&self, req: Request<pb::ComputeHouseholdBenefitRequest>) -> Result<Response<pb::HouseholdBenefit>, Status> {
+    async fn compute_household_benefit(
+        &self,
+        req: Request<pb::ComputeHouseholdBenefitRequest>,
+    ) -> Result<Response<pb::HouseholdBenefit>, Status> {
         let who = caller(&req)?;
         respond(self.household_benefit(&who, req.get_ref()))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn compute_person_benefit(&self, req: Request<pb::ComputePersonBenefitRequest>) -> Result<Response<pb::PersonBenefit>, Status> {
+    async fn compute_person_benefit(
+        &self,
+        req: Request<pb::ComputePersonBenefitRequest>,
+    ) -> Result<Response<pb::PersonBenefit>, Status> {
         let who = caller(&req)?;
         respond(self.person_benefit(&who, req.get_ref()))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn identify_low_income(&self, req: Request<pb::IdentifyLowIncomeRequest>) -> Result<Response<pb::LowIncomeIdentification>, Status> {
+    async fn identify_low_income(
+        &self,
+        req: Request<pb::IdentifyLowIncomeRequest>,
+    ) -> Result<Response<pb::LowIncomeIdentification>, Status> {
         let who = caller(&req)?;
         respond(self.low_income(&who, req.get_ref()))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn split_city_subsidy(&self, req: Request<pb::SplitCitySubsidyRequest>) -> Result<Response<pb::SplitCitySubsidyResponse>, Status> {
+    async fn split_city_subsidy(
+        &self,
+        req: Request<pb::SplitCitySubsidyRequest>,
+    ) -> Result<Response<pb::SplitCitySubsidyResponse>, Status> {
         let who = caller(&req)?;
         respond(self.split_subsidy(&who, req.get_ref()))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn upsert_household(&self, req: Request<pb::UpsertHouseholdRequest>) -> Result<Response<pb::RollHousehold>, Status> {
+    async fn upsert_household(
+        &self,
+        req: Request<pb::UpsertHouseholdRequest>,
+    ) -> Result<Response<pb::RollHousehold>, Status> {
         let who = caller(&req)?;
-        respond(self.upsert_household(&who, &request_id(&req), req.get_ref()).await)
+        respond(
+            self.upsert_household(&who, &request_id(&req), req.get_ref())
+                .await,
+        )
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_household(&self, req: Request<pb::GetHouseholdRequest>) -> Result<Response<pb::RollHousehold>, Status> {
+    async fn get_household(
+        &self,
+        req: Request<pb::GetHouseholdRequest>,
+    ) -> Result<Response<pb::RollHousehold>, Status> {
         let who = caller(&req)?;
         respond(self.get_household(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list_households(&self, req: Request<pb::ListHouseholdsRequest>) -> Result<Response<pb::ListHouseholdsResponse>, Status> {
+    async fn list_households(
+        &self,
+        req: Request<pb::ListHouseholdsRequest>,
+    ) -> Result<Response<pb::ListHouseholdsResponse>, Status> {
         let who = caller(&req)?;
         respond(self.list_households(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
-    async fn import_roll(&self, req: Request<pb::ImportRollRequest>) -> Result<Response<pb::ImportRollResponse>, Status> {
+    async fn import_roll(
+        &self,
+        req: Request<pb::ImportRollRequest>,
+    ) -> Result<Response<pb::ImportRollResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.import_roll(&who, &request_id(&req), req.get_ref()).await)
+        respond(
+            self.import_roll(&who, &request_id(&req), req.get_ref())
+                .await,
+        )
     }
 
     #[tracing::instrument(skip_all)]
-    async fn export_roll(&self, req: Request<pb::ExportRollRequest>) -> Result<Response<pb::ExportRollResponse>, Status> {
+    async fn export_roll(
+        &self,
+        req: Request<pb::ExportRollRequest>,
+    ) -> Result<Response<pb::ExportRollResponse>, Status> {
         let who = caller(&req)?;
         respond(self.export_roll(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
-    async fn record_payments(&self, req: Request<pb::RecordPaymentsRequest>) -> Result<Response<pb::RecordPaymentsResponse>, Status> {
+    async fn record_payments(
+        &self,
+        req: Request<pb::RecordPaymentsRequest>,
+    ) -> Result<Response<pb::RecordPaymentsResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.record_payments(&who, &request_id(&req), req.get_ref()).await)
+        respond(
+            self.record_payments(&who, &request_id(&req), req.get_ref())
+                .await,
+        )
     }
 
     #[tracing::instrument(skip_all)]
-    async fn start_recalculation(&self, req: Request<pb::StartRecalculationRequest>) -> Result<Response<pb::RecalculationJob>, Status> {
+    async fn start_recalculation(
+        &self,
+        req: Request<pb::StartRecalculationRequest>,
+    ) -> Result<Response<pb::RecalculationJob>, Status> {
         let who = caller(&req)?;
-        respond(self.start_recalculation(&who, &request_id(&req), req.get_ref()).await)
+        respond(
+            self.start_recalculation(&who, &request_id(&req), req.get_ref())
+                .await,
+        )
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_recalculation(&self, req: Request<pb::GetRecalculationRequest>) -> Result<Response<pb::RecalculationJob>, Status> {
+    async fn get_recalculation(
+        &self,
+        req: Request<pb::GetRecalculationRequest>,
+    ) -> Result<Response<pb::RecalculationJob>, Status> {
         let who = caller(&req)?;
         respond(self.get_recalculation(&who, req.get_ref()).await)
     }
@@ -162,25 +238,37 @@ impl SocialAssistance for AssistanceApi {
     type WatchRecalculationStream = JobStream;
 
     #[tracing::instrument(skip_all)]
-    async fn watch_recalculation(&self, req: Request<pb::GetRecalculationRequest>) -> Result<Response<Self::WatchRecalculationStream>, Status> {
+    async fn watch_recalculation(
+        &self,
+        req: Request<pb::GetRecalculationRequest>,
+    ) -> Result<Response<Self::WatchRecalculationStream>, Status> {
         let who = caller(&req)?;
         respond(self.watch_recalculation(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list_recalculation_cases(&self, req: Request<pb::ListRecalculationCasesRequest>) -> Result<Response<pb::ListRecalculationCasesResponse>, Status> {
+    async fn list_recalculation_cases(
+        &self,
+        req: Request<pb::ListRecalculationCasesRequest>,
+    ) -> Result<Response<pb::ListRecalculationCasesResponse>, Status> {
         let who = caller(&req)?;
         respond(self.list_cases(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
-    async fn estimate_funding_need(&self, req: Request<pb::FundingNeedRequest>) -> Result<Response<pb::FundingNeedResponse>, Status> {
+    async fn estimate_funding_need(
+        &self,
+        req: Request<pb::FundingNeedRequest>,
+    ) -> Result<Response<pb::FundingNeedResponse>, Status> {
         let who = caller(&req)?;
         respond(self.funding_need(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
-    async fn what_if(&self, req: Request<pb::WhatIfRequest>) -> Result<Response<pb::WhatIfResponse>, Status> {
+    async fn what_if(
+        &self,
+        req: Request<pb::WhatIfRequest>,
+    ) -> Result<Response<pb::WhatIfResponse>, Status> {
         let who = caller(&req)?;
         respond(self.what_if(&who, req.get_ref()).await)
     }

@@ -22,7 +22,12 @@ pub struct LowIncome {
     pub trace: Trace,
 }
 
-pub fn identify(book: &PolicyBook, h: &Household, date: NaiveDate, is_dibao_household: bool) -> Result<LowIncome, DomainError> {
+pub fn identify(
+    book: &PolicyBook,
+    h: &Household,
+    date: NaiveDate,
+    is_dibao_household: bool,
+) -> Result<LowIncome, DomainError> {
     let mut trace = Trace::default();
     let key = match h.residence {
         Residence::Urban => "assistance.low_income.urban",
@@ -34,7 +39,10 @@ pub fn identify(book: &PolicyBook, h: &Household, date: NaiveDate, is_dibao_hous
     let below = pc <= t.per_person;
     let low_income = below && !is_dibao_household;
     let mut formula = match &t.resolved.derivation {
-        Some(d) => format!("界定标准 = {} ({d})", t.resolved.rule.clone().unwrap_or_default()),
+        Some(d) => format!(
+            "界定标准 = {} ({d})",
+            t.resolved.rule.clone().unwrap_or_default()
+        ),
         None => format!("界定标准 {}", t.resolved.value),
     };
     if !t.conversion.is_empty() {
@@ -56,7 +64,14 @@ pub fn identify(book: &PolicyBook, h: &Household, date: NaiveDate, is_dibao_hous
     trace.push(Step {
         rule_id: "low_income.threshold".into(),
         description: "人均收入不高于界定标准且不属于低保家庭".into(),
-        formula: format!("{} ÷ {} = {} {} {}", income.yuan_text(), h.size(), pc.yuan_text(), if below { "≤" } else { ">" }, t.per_person.yuan_text()),
+        formula: format!(
+            "{} ÷ {} = {} {} {}",
+            income.yuan_text(),
+            h.size(),
+            pc.yuan_text(),
+            if below { "≤" } else { ">" },
+            t.per_person.yuan_text()
+        ),
         result: verdict.into(),
         parameters: vec![],
         source: Some(book.rule_source("low_income.threshold")?),
@@ -73,5 +88,10 @@ pub fn identify(book: &PolicyBook, h: &Household, date: NaiveDate, is_dibao_hous
             source: Some(book.rule_source("dibao.gap_payment")?),
         });
     }
-    Ok(LowIncome { low_income, threshold: t.per_person, per_capita_income: pc, trace })
+    Ok(LowIncome {
+        low_income,
+        threshold: t.per_person,
+        per_capita_income: pc,
+        trace,
+    })
 }

@@ -26,32 +26,63 @@ pub struct MonthlyStandard {
 }
 
 fn to_fen(r: &Resolved) -> Result<Fen, DomainError> {
-    Fen::from_yuan_decimal(r.value)
-        .map_err(|_| DomainError::Inconsistent(format!("{} = {} is not a whole number of fen", r.key, r.value)))
+    Fen::from_yuan_decimal(r.value).map_err(|_| {
+        DomainError::Inconsistent(format!(
+            "{} = {} is not a whole number of fen",
+            r.key, r.value
+        ))
+    })
 }
 
 /// An annual per-person figure as a monthly one: ÷ 12, half up to the fen.
 pub fn annual_to_monthly(annual_yuan: Decimal) -> Result<(Fen, String), DomainError> {
-    let monthly = Rounding::half_up_to(Decimal::new(1, 2))?.apply(annual_yuan / Decimal::from(12))?;
+    let monthly =
+        Rounding::half_up_to(Decimal::new(1, 2))?.apply(annual_yuan / Decimal::from(12))?;
     let fen = Fen::from_yuan_decimal(monthly)?;
     let exact = (annual_yuan / Decimal::from(12)).normalize();
-    let text = if exact == monthly { format!("{annual_yuan} ÷ 12 = {monthly}") } else { format!("{annual_yuan} ÷ 12 = {} → {monthly} (四舍五入到分)", exact.round_dp(6)) };
+    let text = if exact == monthly {
+        format!("{annual_yuan} ÷ 12 = {monthly}")
+    } else {
+        format!(
+            "{annual_yuan} ÷ 12 = {} → {monthly} (四舍五入到分)",
+            exact.round_dp(6)
+        )
+    };
     Ok((fen, text))
 }
 
 /// A per-person-per-month standard by key; annual keys (unit `yuan/person/year`) are divided by 12.
-pub fn monthly(book: &PolicyBook, key: &str, region: RegionCode, date: NaiveDate) -> Result<MonthlyStandard, DomainError> {
+pub fn monthly(
+    book: &PolicyBook,
+    key: &str,
+    region: RegionCode,
+    date: NaiveDate,
+) -> Result<MonthlyStandard, DomainError> {
     let r = book.value(key, region, date)?;
     let (per_person, conversion) = match r.unit.as_str() {
         "yuan/person/month" => (to_fen(&r)?, String::new()),
         "yuan/person/year" => annual_to_monthly(r.value)?,
-        other => return Err(DomainError::Inconsistent(format!("{key} has unit {other}, not a per-person amount"))),
+        other => {
+            return Err(DomainError::Inconsistent(format!(
+                "{key} has unit {other}, not a per-person amount"
+            )))
+        }
     };
-    Ok(MonthlyStandard { per_person, uses: r.uses(), conversion, resolved: r })
+    Ok(MonthlyStandard {
+        per_person,
+        uses: r.uses(),
+        conversion,
+        resolved: r,
+    })
 }
 
 /// The 低保 standard for a residence type.
-pub fn dibao(book: &PolicyBook, residence: Residence, region: RegionCode, date: NaiveDate) -> Result<MonthlyStandard, DomainError> {
+pub fn dibao(
+    book: &PolicyBook,
+    residence: Residence,
+    region: RegionCode,
+    date: NaiveDate,
+) -> Result<MonthlyStandard, DomainError> {
     let key = match residence {
         Residence::Urban => "assistance.dibao.urban",
         Residence::Rural => "assistance.dibao.rural",

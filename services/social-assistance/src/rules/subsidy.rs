@@ -47,10 +47,18 @@ pub enum SplitError {
 }
 
 fn input(field: impl Into<String>, message: impl Into<String>) -> SplitError {
-    SplitError::Input { field: field.into(), message: message.into() }
+    SplitError::Input {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
-pub fn split(pot: Fen, factors: &[Factor], counties: &[CountyInput], rule: SourceRef) -> Result<(Vec<CountyShare>, Trace), SplitError> {
+pub fn split(
+    pot: Fen,
+    factors: &[Factor],
+    counties: &[CountyInput],
+    rule: SourceRef,
+) -> Result<(Vec<CountyShare>, Trace), SplitError> {
     if pot.is_negative() {
         return Err(input("pot_fen", "the pot must not be negative"));
     }
@@ -63,19 +71,35 @@ pub fn split(pot: Fen, factors: &[Factor], counties: &[CountyInput], rule: Sourc
     let mut weight_sum = Decimal::ZERO;
     for (i, f) in factors.iter().enumerate() {
         if f.weight <= Decimal::ZERO || f.weight > Decimal::ONE {
-            return Err(input(format!("factors[{i}].weight"), "a weight is a fraction in (0, 1]"));
+            return Err(input(
+                format!("factors[{i}].weight"),
+                "a weight is a fraction in (0, 1]",
+            ));
         }
         weight_sum += f.weight;
     }
     if weight_sum != Decimal::ONE {
-        return Err(input("factors", format!("weights must sum to exactly 1, not {weight_sum}")));
+        return Err(input(
+            "factors",
+            format!("weights must sum to exactly 1, not {weight_sum}"),
+        ));
     }
     for (c, county) in counties.iter().enumerate() {
         if county.values.len() != factors.len() {
-            return Err(input(format!("counties[{c}].values"), format!("{} values for {} factors", county.values.len(), factors.len())));
+            return Err(input(
+                format!("counties[{c}].values"),
+                format!(
+                    "{} values for {} factors",
+                    county.values.len(),
+                    factors.len()
+                ),
+            ));
         }
         if counties[..c].iter().any(|o| o.region == county.region) {
-            return Err(input(format!("counties[{c}].region_code"), "each county appears once"));
+            return Err(input(
+                format!("counties[{c}].region_code"),
+                "each county appears once",
+            ));
         }
     }
     let mut trace = Trace::default();
@@ -86,7 +110,10 @@ pub fn split(pot: Fen, factors: &[Factor], counties: &[CountyInput], rule: Sourc
         for (ci, c) in counties.iter().enumerate() {
             let v = c.values[fi];
             if v < Decimal::ZERO {
-                return Err(input(format!("counties[{ci}].values[{fi}]"), "factor values must not be negative"));
+                return Err(input(
+                    format!("counties[{ci}].values[{fi}]"),
+                    "factor values must not be negative",
+                ));
             }
             basis.push(match f.direction {
                 Direction::MoreGetsMore => v,
@@ -100,11 +127,16 @@ pub fn split(pot: Fen, factors: &[Factor], counties: &[CountyInput], rule: Sourc
         }
         let total: Decimal = basis.iter().copied().sum();
         if total.is_zero() {
-            return Err(input(format!("factors[{fi}]"), "every county has 0 for this factor: it cannot divide anything"));
+            return Err(input(
+                format!("factors[{fi}]"),
+                "every county has 0 for this factor: it cannot divide anything",
+            ));
         }
         let mut lines = Vec::new();
         for ci in 0..n {
-            let s = basis[ci].checked_div(total).ok_or(DomainError::Overflow("factor share"))?;
+            let s = basis[ci]
+                .checked_div(total)
+                .ok_or(DomainError::Overflow("factor share"))?;
             factor_shares[ci][fi] = s;
             lines.push(format!("{} {}", counties[ci].region, s.round_dp(6)));
         }
@@ -116,7 +148,8 @@ pub fn split(pot: Fen, factors: &[Factor], counties: &[CountyInput], rule: Sourc
                 f.weight,
                 match f.direction {
                     Direction::MoreGetsMore => "数值越大分配越多,份额 = 本县数值 ÷ 各县合计",
-                    Direction::LessGetsMore => "数值越小分配越多,份额 = 本县数值倒数 ÷ 各县倒数合计",
+                    Direction::LessGetsMore =>
+                        "数值越小分配越多,份额 = 本县数值倒数 ÷ 各县倒数合计",
                 }
             ),
             formula: lines.join("; "),
@@ -130,13 +163,26 @@ pub fn split(pot: Fen, factors: &[Factor], counties: &[CountyInput], rule: Sourc
     let mut floors_sum: i64 = 0;
     let mut remainders = Vec::with_capacity(n);
     for (ci, c) in counties.iter().enumerate() {
-        let share: Decimal = factors.iter().zip(&factor_shares[ci]).map(|(f, s)| f.weight * s).sum();
-        let exact = pot_d.checked_mul(share).ok_or(DomainError::Overflow("subsidy amount"))?;
+        let share: Decimal = factors
+            .iter()
+            .zip(&factor_shares[ci])
+            .map(|(f, s)| f.weight * s)
+            .sum();
+        let exact = pot_d
+            .checked_mul(share)
+            .ok_or(DomainError::Overflow("subsidy amount"))?;
         let floor = exact.floor();
         let fen = i64::try_from(floor).map_err(|_| DomainError::Overflow("subsidy amount"))?;
-        floors_sum = floors_sum.checked_add(fen).ok_or(DomainError::Overflow("subsidy sum"))?;
+        floors_sum = floors_sum
+            .checked_add(fen)
+            .ok_or(DomainError::Overflow("subsidy sum"))?;
         remainders.push((exact - floor, c.region, ci));
-        out.push(CountyShare { region: c.region, factor_shares: factor_shares[ci].clone(), share, amount: Fen::new(fen) });
+        out.push(CountyShare {
+            region: c.region,
+            factor_shares: factor_shares[ci].clone(),
+            share,
+            amount: Fen::new(fen),
+        });
     }
     let mut left = pot.get() - floors_sum;
     remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -184,8 +230,18 @@ mod tests {
 
     #[test]
     fn thirds_sum_to_the_pot_by_largest_remainder() {
-        let factors = vec![Factor { name: "保障任务".into(), weight: Decimal::ONE, direction: Direction::MoreGetsMore }];
-        let counties: Vec<CountyInput> = ["210502", "210503", "210504"].iter().map(|c| CountyInput { region: code(c), values: vec![Decimal::ONE] }).collect();
+        let factors = vec![Factor {
+            name: "保障任务".into(),
+            weight: Decimal::ONE,
+            direction: Direction::MoreGetsMore,
+        }];
+        let counties: Vec<CountyInput> = ["210502", "210503", "210504"]
+            .iter()
+            .map(|c| CountyInput {
+                region: code(c),
+                values: vec![Decimal::ONE],
+            })
+            .collect();
         let (shares, _) = split(Fen::new(100), &factors, &counties, SourceRef::default()).unwrap();
         let amounts: Vec<i64> = shares.iter().map(|s| s.amount.get()).collect();
         assert_eq!(amounts, vec![34, 33, 33]);
@@ -194,14 +250,34 @@ mod tests {
     #[test]
     fn weaker_finances_get_more() {
         let factors = vec![
-            Factor { name: "财力".into(), weight: d("0.4"), direction: Direction::LessGetsMore },
-            Factor { name: "保障任务".into(), weight: d("0.6"), direction: Direction::MoreGetsMore },
+            Factor {
+                name: "财力".into(),
+                weight: d("0.4"),
+                direction: Direction::LessGetsMore,
+            },
+            Factor {
+                name: "保障任务".into(),
+                weight: d("0.6"),
+                direction: Direction::MoreGetsMore,
+            },
         ];
         let counties = vec![
-            CountyInput { region: code("210521"), values: vec![d("100"), d("1000")] },
-            CountyInput { region: code("210522"), values: vec![d("300"), d("1000")] },
+            CountyInput {
+                region: code("210521"),
+                values: vec![d("100"), d("1000")],
+            },
+            CountyInput {
+                region: code("210522"),
+                values: vec![d("300"), d("1000")],
+            },
         ];
-        let (s, _) = split(Fen::new(1_000_000), &factors, &counties, SourceRef::default()).unwrap();
+        let (s, _) = split(
+            Fen::new(1_000_000),
+            &factors,
+            &counties,
+            SourceRef::default(),
+        )
+        .unwrap();
         // 财力 shares: (1/100)/(1/100+1/300) = 0.75 and 0.25; workload 0.5 each.
         // 0.4×0.75 + 0.6×0.5 = 0.6; 0.4×0.25 + 0.3 = 0.4.
         assert_eq!(s[0].amount, Fen::new(600_000));
@@ -210,8 +286,17 @@ mod tests {
 
     #[test]
     fn refuses_bad_weights_and_values() {
-        let f = |w: &str| vec![Factor { name: "x".into(), weight: d(w), direction: Direction::LessGetsMore }];
-        let c = vec![CountyInput { region: code("210521"), values: vec![Decimal::ZERO] }];
+        let f = |w: &str| {
+            vec![Factor {
+                name: "x".into(),
+                weight: d(w),
+                direction: Direction::LessGetsMore,
+            }]
+        };
+        let c = vec![CountyInput {
+            region: code("210521"),
+            values: vec![Decimal::ZERO],
+        }];
         assert!(split(Fen::new(1), &f("0.9"), &c, SourceRef::default()).is_err());
         assert!(split(Fen::new(1), &f("1"), &c, SourceRef::default()).is_err());
         assert!(split(Fen::new(-1), &f("1"), &c, SourceRef::default()).is_err());

@@ -50,17 +50,31 @@ pub struct Case {
     pub updated: RollRecord,
 }
 
+/// What a new job is for.
+pub struct NewJob<'a> {
+    pub id: &'a str,
+    pub region: &'a str,
+    /// Code prefix of the region (see `audit::region_prefix`).
+    pub prefix: &'a str,
+    pub effective_from: &'a str,
+    pub reason: &'a str,
+    pub chunk_size: usize,
+}
+
 pub async fn create(
     db: &Database,
     caller: &Caller,
     request_id: &str,
-    id: &str,
-    region: &str,
-    prefix: &str,
-    effective_from: &str,
-    reason: &str,
-    chunk_size: usize,
+    new: NewJob<'_>,
 ) -> Result<Job, ApiError> {
+    let NewJob {
+        id,
+        region,
+        prefix,
+        effective_from,
+        reason,
+        chunk_size,
+    } = new;
     let ids: Vec<String> = sqlx::query("SELECT id FROM households WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao' ORDER BY id")
         .bind(format!("{prefix}%"))
         .fetch_all(&db.pool)
@@ -83,7 +97,9 @@ pub async fn create(
     .execute(&mut *tx)
     .await?;
     for (n, chunk) in ids.chunks(chunk_size.max(1)).enumerate() {
-        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else { continue };
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+            continue;
+        };
         sqlx::query("INSERT INTO recalc_chunks (job_id, chunk_no, first_id, last_id, size, state) VALUES ($1, $2, $3, $4, $5, 'pending')")
             .bind(id)
             .bind(n as i64)
@@ -103,13 +119,17 @@ pub async fn create(
             entity_id: id.to_string(),
             region: region.to_string(),
             before: None,
-            after: Some(serde_json::json!({ "effective_from": effective_from, "households": ids.len() })),
+            after: Some(
+                serde_json::json!({ "effective_from": effective_from, "households": ids.len() }),
+            ),
             reason: reason.to_string(),
         },
     )
     .await?;
     tx.commit().await?;
-    get(db, id).await?.ok_or_else(|| ApiError::Internal("job vanished after creation".into()))
+    get(db, id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("job vanished after creation".into()))
 }
 
 fn job_from(r: &sqlx::any::AnyRow) -> Result<Job, sqlx::Error> {
@@ -148,12 +168,22 @@ pub async fn progress(db: &Database, id: &str) -> Result<Progress, ApiError> {
     .bind(id)
     .fetch_one(&db.pool)
     .await?;
-    Ok(Progress { done: r.try_get("n")?, difference: r.try_get("d")?, back_pay: r.try_get("b")? })
+    Ok(Progress {
+        done: r.try_get("n")?,
+        difference: r.try_get("d")?,
+        back_pay: r.try_get("b")?,
+    })
 }
 
 /// Claim the next chunk that is pending or whose claim is older than `stale_before` (a worker
 /// that died). The conditional UPDATE makes a claim exclusive on both databases.
-pub async fn claim(db: &Database, job_id: &str, worker: &str, now_secs: i64, stale_before: i64) -> Result<Option<Chunk>, ApiError> {
+pub async fn claim(
+    db: &Database,
+    job_id: &str,
+    worker: &str,
+    now_secs: i64,
+    stale_before: i64,
+) -> Result<Option<Chunk>, ApiError> {
     loop {
         let candidate = sqlx::query(
             "SELECT chunk_no, first_id, last_id FROM recalc_chunks WHERE job_id = $1 AND (state = 'pending' OR (state = 'claimed' AND claimed_at < $2)) ORDER BY chunk_no LIMIT 1",
@@ -177,14 +207,23 @@ pub async fn claim(db: &Database, job_id: &str, worker: &str, now_secs: i64, sta
         .await?
         .rows_affected();
         if taken == 1 {
-            return Ok(Some(Chunk { job_id: job_id.to_string(), chunk_no, first_id: c.try_get("first_id")?, last_id: c.try_get("last_id")? }));
+            return Ok(Some(Chunk {
+                job_id: job_id.to_string(),
+                chunk_no,
+                first_id: c.try_get("first_id")?,
+                last_id: c.try_get("last_id")?,
+            }));
         }
         // Another worker took it between our read and our update: try the next one.
     }
 }
 
 /// The households of a chunk.
-pub async fn chunk_households(db: &Database, chunk: &Chunk, prefix: &str) -> Result<Vec<RollRecord>, ApiError> {
+pub async fn chunk_households(
+    db: &Database,
+    chunk: &Chunk,
+    prefix: &str,
+) -> Result<Vec<RollRecord>, ApiError> {
     let rows = sqlx::query(
         "SELECT id, region_code, residence, category, status, member_count, members_json, monthly_benefit_fen, computed_on, version FROM households \
          WHERE id >= $1 AND id <= $2 AND region_code LIKE $3 AND status = 'active' AND category = 'dibao' ORDER BY id",
@@ -199,7 +238,11 @@ pub async fn chunk_households(db: &Database, chunk: &Chunk, prefix: &str) -> Res
 
 /// What has been paid per household and month from `from_month` on (regular payments plus
 /// any earlier back pay), for the months with a regular payment: (household, month, total).
-pub async fn paid_months(db: &Database, chunk: &Chunk, from_month: &str) -> Result<Vec<(String, String, i64)>, ApiError> {
+pub async fn paid_months(
+    db: &Database,
+    chunk: &Chunk,
+    from_month: &str,
+) -> Result<Vec<(String, String, i64)>, ApiError> {
     let rows = sqlx::query(
         "SELECT household_id, month, CAST(SUM(amount_fen) AS BIGINT) AS total FROM payments \
          WHERE household_id >= $1 AND household_id <= $2 AND month >= $3 \
@@ -212,14 +255,25 @@ pub async fn paid_months(db: &Database, chunk: &Chunk, from_month: &str) -> Resu
     .fetch_all(&db.pool)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("household_id")?, r.try_get("month")?, r.try_get("total")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("household_id")?,
+                r.try_get("month")?,
+                r.try_get("total")?,
+            ))
+        })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(ApiError::from)
 }
 
 /// Record a chunk's cases and their effects, all or nothing. Returns false when the claim was
 /// lost to another worker (nothing is written then).
-pub async fn complete_chunk(db: &Database, chunk: &Chunk, worker: &str, cases: &[Case]) -> Result<bool, ApiError> {
+pub async fn complete_chunk(
+    db: &Database,
+    chunk: &Chunk,
+    worker: &str,
+    cases: &[Case],
+) -> Result<bool, ApiError> {
     let mut tx = db.pool.begin().await?;
     let owned = sqlx::query("UPDATE recalc_chunks SET state = 'done' WHERE job_id = $1 AND chunk_no = $2 AND state = 'claimed' AND claimed_by = $3")
         .bind(&chunk.job_id)
@@ -272,11 +326,13 @@ pub async fn complete_chunk(db: &Database, chunk: &Chunk, worker: &str, cases: &
 
 /// Mark the job completed once no chunk is left; idempotent.
 pub async fn finish_if_done(db: &Database, job_id: &str) -> Result<bool, ApiError> {
-    let left: i64 = sqlx::query("SELECT COUNT(*) AS n FROM recalc_chunks WHERE job_id = $1 AND state <> 'done'")
-        .bind(job_id)
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("n")?;
+    let left: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM recalc_chunks WHERE job_id = $1 AND state <> 'done'",
+    )
+    .bind(job_id)
+    .fetch_one(&db.pool)
+    .await?
+    .try_get("n")?;
     if left > 0 {
         return Ok(false);
     }
@@ -309,7 +365,12 @@ pub struct CaseRow {
     pub back_pay_fen: i64,
 }
 
-pub async fn cases(db: &Database, job_id: &str, after: &str, limit: i64) -> Result<Vec<CaseRow>, ApiError> {
+pub async fn cases(
+    db: &Database,
+    job_id: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<CaseRow>, ApiError> {
     let rows = sqlx::query(
         "SELECT household_id, region_code, old_fen, new_fen, months_back_paid, back_pay_fen FROM recalc_cases WHERE job_id = $1 AND household_id > $2 ORDER BY household_id LIMIT $3",
     )

@@ -23,14 +23,20 @@ pub fn from_row(r: &AnyRow) -> Result<RollRecord, ApiError> {
     let members_json: String = r.try_get("members_json")?;
     let members = members_from_json(&members_json).map_err(|e| corrupt(format!("{id}: {e}")))?;
     let region = RegionCode::parse(&region).map_err(|e| corrupt(e.to_string()))?;
-    let residence = if residence == "urban" { Residence::Urban } else { Residence::Rural };
-    let household = Household::new(id.clone(), region, residence, members, "household").map_err(|_| corrupt(id.clone()))?;
+    let residence = if residence == "urban" {
+        Residence::Urban
+    } else {
+        Residence::Rural
+    };
+    let household = Household::new(id.clone(), region, residence, members, "household")
+        .map_err(|_| corrupt(id.clone()))?;
     let category: String = r.try_get("category")?;
     let status: String = r.try_get("status")?;
     let computed_on: String = r.try_get("computed_on")?;
     Ok(RollRecord {
         household,
-        category: Category::parse(&category).ok_or_else(|| corrupt(format!("{id}: category {category}")))?,
+        category: Category::parse(&category)
+            .ok_or_else(|| corrupt(format!("{id}: category {category}")))?,
         status: Status::parse(&status).ok_or_else(|| corrupt(format!("{id}: status {status}")))?,
         monthly_benefit: Fen::new(r.try_get("monthly_benefit_fen")?),
         computed_on: parse_date(&computed_on).map_err(|e| corrupt(e.to_string()))?,
@@ -53,12 +59,18 @@ pub fn to_json(r: &RollRecord) -> serde_json::Value {
 }
 
 pub async fn get(db: &Database, id: &str) -> Result<Option<RollRecord>, ApiError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM households WHERE id = $1")).bind(id).fetch_optional(&db.pool).await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM households WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 async fn get_in(conn: &mut AnyConnection, id: &str) -> Result<Option<RollRecord>, ApiError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM households WHERE id = $1")).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM households WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -101,8 +113,17 @@ pub async fn upsert(
     let mut tx = db.pool.begin().await?;
     let existing = get_in(&mut tx, &record.household.id).await?;
     let before = match (&existing, expected_version) {
-        (Some(_), 0) => return Err(ApiError::AlreadyExists { what: format!("household {}", record.household.id) }),
-        (None, v) if v != 0 => return Err(ApiError::not_found(format!("household {}", record.household.id))),
+        (Some(_), 0) => {
+            return Err(ApiError::AlreadyExists {
+                what: format!("household {}", record.household.id),
+            })
+        }
+        (None, v) if v != 0 => {
+            return Err(ApiError::not_found(format!(
+                "household {}",
+                record.household.id
+            )))
+        }
         (None, _) => None,
         (Some(e), v) => {
             allowed(e.household.region)?;
@@ -122,7 +143,11 @@ pub async fn upsert(
         caller,
         request_id,
         &audit::Change {
-            action: if before.is_none() { "roll.create".into() } else { "roll.update".into() },
+            action: if before.is_none() {
+                "roll.create".into()
+            } else {
+                "roll.update".into()
+            },
             entity: "household".into(),
             entity_id: record.household.id.clone(),
             region: record.household.region.to_string(),
@@ -137,7 +162,13 @@ pub async fn upsert(
 }
 
 /// Households of a region (by code prefix), keyset-paginated by id.
-pub async fn list(db: &Database, prefix: &str, status: Option<Status>, after_id: &str, limit: i64) -> Result<Vec<RollRecord>, ApiError> {
+pub async fn list(
+    db: &Database,
+    prefix: &str,
+    status: Option<Status>,
+    after_id: &str,
+    limit: i64,
+) -> Result<Vec<RollRecord>, ApiError> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM households WHERE region_code LIKE $1 AND ($2 = '' OR status = $2) AND id > $3 ORDER BY id LIMIT $4"
     ))
@@ -177,7 +208,17 @@ pub async fn import(
             }
             sql.push_str(&format!(
                 "(${},${},${},${},${},${},${},${},${},${},${})",
-                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10,
+                b + 11
             ));
         }
         sql.push_str(
@@ -223,7 +264,14 @@ pub async fn import(
 }
 
 /// Pay `month` to every active 低保 household of the region with a positive benefit, once.
-pub async fn record_payments(db: &Database, caller: &Caller, request_id: &str, prefix: &str, region: RegionCode, month: &str) -> Result<(i64, i64, i64), ApiError> {
+pub async fn record_payments(
+    db: &Database,
+    caller: &Caller,
+    request_id: &str,
+    prefix: &str,
+    region: RegionCode,
+    month: &str,
+) -> Result<(i64, i64, i64), ApiError> {
     let mut tx = db.pool.begin().await?;
     let eligible: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM households WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao' AND monthly_benefit_fen > 0",
@@ -263,7 +311,9 @@ pub async fn record_payments(db: &Database, caller: &Caller, request_id: &str, p
             entity_id: format!("{region}/{month}"),
             region: region.to_string(),
             before: None,
-            after: Some(serde_json::json!({ "month": month, "paid": inserted, "total_fen": total })),
+            after: Some(
+                serde_json::json!({ "month": month, "paid": inserted, "total_fen": total }),
+            ),
             reason: String::new(),
         },
     )
@@ -274,10 +324,12 @@ pub async fn record_payments(db: &Database, caller: &Caller, request_id: &str, p
 
 /// Every household of a region (by prefix), in id order: for analyses over the whole roll.
 pub async fn all(db: &Database, prefix: &str) -> Result<Vec<RollRecord>, ApiError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM households WHERE region_code LIKE $1 ORDER BY id"))
-        .bind(format!("{prefix}%"))
-        .fetch_all(&db.pool)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM households WHERE region_code LIKE $1 ORDER BY id"
+    ))
+    .bind(format!("{prefix}%"))
+    .fetch_all(&db.pool)
+    .await?;
     rows.iter().map(from_row).collect()
 }
 

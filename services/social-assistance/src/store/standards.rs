@@ -11,7 +11,14 @@ use sqlx::Row;
 
 use crate::publish::{Accepted, Publication};
 
-pub async fn save(db: &Database, caller: &Caller, request_id: &str, p: &Publication, accepted: &Accepted, reason: &str) -> Result<(), sqlx::Error> {
+pub async fn save(
+    db: &Database,
+    caller: &Caller,
+    request_id: &str,
+    p: &Publication,
+    accepted: &Accepted,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     for e in &accepted.entries {
         sqlx::query(
@@ -71,23 +78,52 @@ pub async fn load_into(db: &Database, book: &mut PolicyBook) -> Result<usize, St
     let n = rows.len();
     for r in rows {
         let get = |c: &str| r.try_get::<String, _>(c).map_err(|e| e.to_string());
-        let (key, region, eff, value, rule, rounding) = (get("key")?, get("region_code")?, get("effective_from")?, get("value")?, get("rule")?, get("rounding")?);
+        let (key, region, eff, value, rule, rounding) = (
+            get("key")?,
+            get("region_code")?,
+            get("effective_from")?,
+            get("value")?,
+            get("rule")?,
+            get("rounding")?,
+        );
         let document = get("document")?;
-        book.add_document(Document { number: document.clone(), title: get("title")?, issuer: String::new(), issued_on: None });
+        book.add_document(Document {
+            number: document.clone(),
+            title: get("title")?,
+            issuer: String::new(),
+            issued_on: None,
+        });
         let entry = Entry {
             key: key.clone(),
             region: RegionCode::parse(&region).map_err(|e| e.to_string())?,
             effective_from: Some(parse_date(&eff).map_err(|e| e.to_string())?),
             known_from: None,
-            value: if value.is_empty() { None } else { Some(value.parse().map_err(|_| format!("stored value '{value}' of {key}"))?) },
-            rule: if rule.is_empty() { None } else { Some(Expr::parse(&rule).map_err(|e| e.to_string())?) },
-            rounding: if rounding.is_empty() { None } else { Some(rounding.parse::<Rounding>().map_err(|e| e.to_string())?) },
+            value: if value.is_empty() {
+                None
+            } else {
+                Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("stored value '{value}' of {key}"))?,
+                )
+            },
+            rule: if rule.is_empty() {
+                None
+            } else {
+                Some(Expr::parse(&rule).map_err(|e| e.to_string())?)
+            },
+            rounding: if rounding.is_empty() {
+                None
+            } else {
+                Some(rounding.parse::<Rounding>().map_err(|e| e.to_string())?)
+            },
             document,
             clause: get("clause")?,
             note: get("note")?,
             origin: "published via API".into(),
         };
-        book.add_entry(entry).map_err(|e| format!("stored standard {key} for {region} from {eff}: {e}"))?;
+        book.add_entry(entry)
+            .map_err(|e| format!("stored standard {key} for {region} from {eff}: {e}"))?;
     }
     Ok(n)
 }

@@ -24,14 +24,27 @@ use crate::{
 };
 
 fn start_req() -> pb::StartRecalculationRequest {
-    pb::StartRecalculationRequest { region_code: "210500".into(), effective_from: "2019-07-01".into(), reason: "本政办发〔2019〕25号 二".into() }
+    pb::StartRecalculationRequest {
+        region_code: "210500".into(),
+        effective_from: "2019-07-01".into(),
+        reason: "本政办发〔2019〕25号 二".into(),
+    }
 }
 
-async fn pay(c: &mut SocialAssistanceClient<tonic::transport::Channel>, month: &str) -> pb::RecordPaymentsResponse {
-    c.record_payments(req(&t(Role::CivilAffairs, "210500"), pb::RecordPaymentsRequest { region_code: "210500".into(), month: month.into() }))
-        .await
-        .unwrap()
-        .into_inner()
+async fn pay(
+    c: &mut SocialAssistanceClient<tonic::transport::Channel>,
+    month: &str,
+) -> pb::RecordPaymentsResponse {
+    c.record_payments(req(
+        &t(Role::CivilAffairs, "210500"),
+        pb::RecordPaymentsRequest {
+            region_code: "210500".into(),
+            month: month.into(),
+        },
+    ))
+    .await
+    .unwrap()
+    .into_inner()
 }
 
 /// The expected cases of CSV computed on 2019-06-15, paid for July and August, recalculated
@@ -45,21 +58,62 @@ const EXPECTED: &[(&str, i64, i64, i64)] = &[
 async fn check_cases(c: &mut SocialAssistanceClient<tonic::transport::Channel>, job_id: &str) {
     let tok = t(Role::CivilAffairs, "210500");
     let cases = c
-        .list_recalculation_cases(req(&tok, pb::ListRecalculationCasesRequest { job_id: job_id.into(), ..Default::default() }))
+        .list_recalculation_cases(req(
+            &tok,
+            pb::ListRecalculationCasesRequest {
+                job_id: job_id.into(),
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap()
         .into_inner()
         .cases;
-    let got: Vec<(&str, i64, i64, i64)> = cases.iter().map(|c| (c.household_id.as_str(), c.old_monthly_fen, c.new_monthly_fen, c.back_pay_fen)).collect();
+    let got: Vec<(&str, i64, i64, i64)> = cases
+        .iter()
+        .map(|c| {
+            (
+                c.household_id.as_str(),
+                c.old_monthly_fen,
+                c.new_monthly_fen,
+                c.back_pay_fen,
+            )
+        })
+        .collect();
     assert_eq!(got, EXPECTED);
-    assert!(cases.iter().all(|c| c.months_back_paid == 2 && c.difference_fen == c.new_monthly_fen - c.old_monthly_fen));
-    let job = c.get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job_id.into() })).await.unwrap().into_inner();
+    assert!(cases
+        .iter()
+        .all(|c| c.months_back_paid == 2
+            && c.difference_fen == c.new_monthly_fen - c.old_monthly_fen));
+    let job = c
+        .get_recalculation(req(
+            &tok,
+            pb::GetRecalculationRequest {
+                job_id: job_id.into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(job.state, pb::JobState::Completed as i32);
     assert_eq!((job.total, job.done), (3, 3));
     assert_eq!(job.back_pay_fen, EXPECTED.iter().map(|e| e.3).sum::<i64>());
     for (id, _, new, _) in EXPECTED {
-        let h = c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: id.to_string() })).await.unwrap().into_inner();
-        assert_eq!((h.monthly_benefit_fen, h.computed_on.as_str()), (*new, "2019-07-01"), "{id}");
+        let h = c
+            .get_household(req(
+                &tok,
+                pb::GetHouseholdRequest {
+                    household_id: id.to_string(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (h.monthly_benefit_fen, h.computed_on.as_str()),
+            (*new, "2019-07-01"),
+            "{id}"
+        );
     }
 }
 
@@ -79,11 +133,27 @@ async fn recalculation_with_progress(backend: Backend) {
     prepare(&app).await;
     let mut c = app.client().await;
     let tok = t(Role::CivilAffairs, "210500");
-    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    let job = c
+        .start_recalculation(req(&tok, start_req()))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(job.total, 3);
-    let mut watch = c.watch_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() })).await.unwrap().into_inner();
+    let mut watch = c
+        .watch_recalculation(req(
+            &tok,
+            pb::GetRecalculationRequest {
+                job_id: job.job_id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
     let mut last = None;
-    while let Some(update) = tokio::time::timeout(Duration::from_secs(30), watch.next()).await.expect("progress arrives") {
+    while let Some(update) = tokio::time::timeout(Duration::from_secs(30), watch.next())
+        .await
+        .expect("progress arrives")
+    {
         let u = update.unwrap();
         assert!(u.done <= u.total);
         last = Some(u);
@@ -91,28 +161,66 @@ async fn recalculation_with_progress(backend: Backend) {
     assert_eq!(last.unwrap().state, pb::JobState::Completed as i32);
     check_cases(&mut c, &job.job_id).await;
     // A second run finds nothing more to pay: back pay already includes what was paid.
-    let second = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    let second = c
+        .start_recalculation(req(&tok, start_req()))
+        .await
+        .unwrap()
+        .into_inner();
     let done = wait_completed(&mut c, &second.job_id, Duration::from_secs(30)).await;
     assert_eq!((done.difference_fen, done.back_pay_fen), (0, 0));
     // A county cannot watch or start a city job; standards must exist on the date.
     let county = t(Role::CivilAffairs, "210521");
-    assert_eq!(c.get_recalculation(req(&county, pb::GetRecalculationRequest { job_id: job.job_id })).await.unwrap_err().code(), tonic::Code::PermissionDenied);
+    assert_eq!(
+        c.get_recalculation(req(
+            &county,
+            pb::GetRecalculationRequest { job_id: job.job_id }
+        ))
+        .await
+        .unwrap_err()
+        .code(),
+        tonic::Code::PermissionDenied
+    );
     let mut early = start_req();
     early.effective_from = "2010-01-01".into();
-    assert_eq!(c.start_recalculation(req(&tok, early)).await.unwrap_err().code(), tonic::Code::FailedPrecondition);
+    assert_eq!(
+        c.start_recalculation(req(&tok, early))
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::FailedPrecondition
+    );
     app.stop().await;
 }
-both_backends!(recalculation_with_progress, super::recalculation_with_progress);
+both_backends!(
+    recalculation_with_progress,
+    super::recalculation_with_progress
+);
 
-async fn wait_completed(c: &mut SocialAssistanceClient<tonic::transport::Channel>, job_id: &str, limit: Duration) -> pb::RecalculationJob {
+async fn wait_completed(
+    c: &mut SocialAssistanceClient<tonic::transport::Channel>,
+    job_id: &str,
+    limit: Duration,
+) -> pb::RecalculationJob {
     let tok = t(Role::CivilAffairs, "210500");
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        let j = c.get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job_id.into() })).await.unwrap().into_inner();
+        let j = c
+            .get_recalculation(req(
+                &tok,
+                pb::GetRecalculationRequest {
+                    job_id: job_id.into(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
         if j.state != pb::JobState::Running as i32 {
             return j;
         }
-        assert!(tokio::time::Instant::now() < deadline, "job did not finish: {j:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "job did not finish: {j:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -145,7 +253,9 @@ fn spawn_binary(database_url: &str) -> (Child, SocketAddr) {
             }
         }
     });
-    let addr = rx.recv_timeout(Duration::from_secs(30)).expect("the binary reports its address");
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the binary reports its address");
     (child, addr.parse().unwrap())
 }
 
@@ -156,18 +266,40 @@ async fn killed_and_resumed(backend: Backend) {
     let tok = t(Role::CivilAffairs, "210500");
     // Prepare through the binary itself.
     let r = c
-        .import_roll(req(&tok, pb::ImportRollRequest { region_code: "210500".into(), format: "csv".into(), content: CSV.as_bytes().to_vec(), on_date: "2019-06-15".into(), ..Default::default() }))
+        .import_roll(req(
+            &tok,
+            pb::ImportRollRequest {
+                region_code: "210500".into(),
+                format: "csv".into(),
+                content: CSV.as_bytes().to_vec(),
+                on_date: "2019-06-15".into(),
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
     assert!(r.stored);
     pay(&mut c, "2019-07").await;
     pay(&mut c, "2019-08").await;
-    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    let job = c
+        .start_recalculation(req(&tok, start_req()))
+        .await
+        .unwrap()
+        .into_inner();
     // Kill -9 after the first chunk, in the middle of the second.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let j = c.get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() })).await.unwrap().into_inner();
+        let j = c
+            .get_recalculation(req(
+                &tok,
+                pb::GetRecalculationRequest {
+                    job_id: job.job_id.clone(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
         if j.done >= 1 {
             break;
         }
@@ -179,7 +311,16 @@ async fn killed_and_resumed(backend: Backend) {
     // A new process resumes the job and takes over the abandoned chunk.
     let (mut second, addr) = spawn_binary(&url);
     let mut c = SocialAssistanceClient::new(channel(addr).await);
-    let before = c.get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() })).await.unwrap().into_inner();
+    let before = c
+        .get_recalculation(req(
+            &tok,
+            pb::GetRecalculationRequest {
+                job_id: job.job_id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(before.done < 3, "killed before the end: {before:?}");
     wait_completed(&mut c, &job.job_id, Duration::from_secs(30)).await;
     check_cases(&mut c, &job.job_id).await;
@@ -189,11 +330,19 @@ async fn killed_and_resumed(backend: Backend) {
 both_backends!(killed_and_resumed, super::killed_and_resumed);
 
 async fn two_replicas_share_the_work(backend: Backend) {
-    let slow = RecalcSettings { stale_after: Duration::from_secs(60), pause: Duration::from_millis(300), chunk_size: 1 };
+    let slow = RecalcSettings {
+        stale_after: Duration::from_secs(60),
+        pause: Duration::from_millis(300),
+        chunk_size: 1,
+    };
     let a = App::spawn_on(fresh_database(backend).await, slow.clone()).await;
     prepare(&a).await;
     let mut c = a.client().await;
-    let job = c.start_recalculation(req(&t(Role::CivilAffairs, "210500"), start_req())).await.unwrap().into_inner();
+    let job = c
+        .start_recalculation(req(&t(Role::CivilAffairs, "210500"), start_req()))
+        .await
+        .unwrap()
+        .into_inner();
     // A second replica on the same database picks up the running job.
     let b = App::spawn_on(a.database_url.clone(), slow).await;
     wait_completed(&mut c, &job.job_id, Duration::from_secs(30)).await;
@@ -201,4 +350,7 @@ async fn two_replicas_share_the_work(backend: Backend) {
     b.stop().await;
     a.stop().await;
 }
-both_backends!(two_replicas_share_the_work, super::two_replicas_share_the_work);
+both_backends!(
+    two_replicas_share_the_work,
+    super::two_replicas_share_the_work
+);
