@@ -9,9 +9,8 @@ use std::{future::Future, net::SocketAddr, pin::Pin, time::Duration};
 use civic_proto::{
     assistance::v1::{social_assistance_client::SocialAssistanceClient, ListStandardsRequest},
     common::v1::{
-        identity_client::IdentityClient, identity_server::Identity,
-        policy_parameters_client::PolicyParametersClient, GetParameterRequest,
-        ListParametersRequest, WhoAmIRequest, WhoAmIResponse,
+        identity_client::IdentityClient, identity_server::Identity, policy_parameters_client::PolicyParametersClient,
+        GetParameterRequest, ListParametersRequest, WhoAmIRequest, WhoAmIResponse,
     },
 };
 use civic_runtime::{
@@ -23,46 +22,19 @@ use civic_runtime::{
 };
 use tonic::{service::Routes, Code, Request, Response, Status};
 
-type Starter = fn(
-    Settings,
-    Pin<Box<dyn Future<Output = ()> + Send>>,
-) -> Pin<Box<dyn Future<Output = Running> + Send>>;
+type Starter = fn(Settings, Pin<Box<dyn Future<Output = ()> + Send>>) -> Pin<Box<dyn Future<Output = Running> + Send>>;
 
 fn starters() -> Vec<(&'static str, &'static str, Starter)> {
     vec![
-        (
-            "budget-performance",
-            budget_performance::SERVICE_NAME,
-            |s, stop| {
-                Box::pin(async move {
-                    budget_performance::start(s, stop)
-                        .await
-                        .expect("start budget-performance")
-                })
-            },
-        ),
-        (
-            "land-supervision",
-            land_supervision::SERVICE_NAME,
-            |s, stop| {
-                Box::pin(async move {
-                    land_supervision::start(s, stop)
-                        .await
-                        .expect("start land-supervision")
-                })
-            },
-        ),
-        (
-            "social-assistance",
-            social_assistance::SERVICE_NAME,
-            |s, stop| {
-                Box::pin(async move {
-                    social_assistance::start(s, stop)
-                        .await
-                        .expect("start social-assistance")
-                })
-            },
-        ),
+        ("budget-performance", budget_performance::SERVICE_NAME, |s, stop| {
+            Box::pin(async move { budget_performance::start(s, stop).await.expect("start budget-performance") })
+        }),
+        ("land-supervision", land_supervision::SERVICE_NAME, |s, stop| {
+            Box::pin(async move { land_supervision::start(s, stop).await.expect("start land-supervision") })
+        }),
+        ("social-assistance", social_assistance::SERVICE_NAME, |s, stop| {
+            Box::pin(async move { social_assistance::start(s, stop).await.expect("start social-assistance") })
+        }),
     ]
 }
 
@@ -81,50 +53,36 @@ async fn start(starter: Starter) -> (SocketAddr, tokio::sync::oneshot::Sender<()
 
 async fn reflection_services_v1(addr: SocketAddr) -> Vec<String> {
     use tonic_reflection::pb::v1::{
-        server_reflection_client::ServerReflectionClient,
-        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
-        ServerReflectionRequest,
+        server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
+        server_reflection_response::MessageResponse, ServerReflectionRequest,
     };
     let mut client = ServerReflectionClient::new(channel(addr).await);
     let req = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
     };
-    let mut stream = client
-        .server_reflection_info(tokio_stream::iter(vec![req]))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = client.server_reflection_info(tokio_stream::iter(vec![req])).await.unwrap().into_inner();
     let resp = stream.message().await.unwrap().unwrap();
     match resp.message_response {
-        Some(MessageResponse::ListServicesResponse(l)) => {
-            l.service.into_iter().map(|s| s.name).collect()
-        }
+        Some(MessageResponse::ListServicesResponse(l)) => l.service.into_iter().map(|s| s.name).collect(),
         other => panic!("unexpected reflection answer {other:?}"),
     }
 }
 
 async fn reflection_services_v1alpha(addr: SocketAddr) -> Vec<String> {
     use tonic_reflection::pb::v1alpha::{
-        server_reflection_client::ServerReflectionClient,
-        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
-        ServerReflectionRequest,
+        server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
+        server_reflection_response::MessageResponse, ServerReflectionRequest,
     };
     let mut client = ServerReflectionClient::new(channel(addr).await);
     let req = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
     };
-    let mut stream = client
-        .server_reflection_info(tokio_stream::iter(vec![req]))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = client.server_reflection_info(tokio_stream::iter(vec![req])).await.unwrap().into_inner();
     let resp = stream.message().await.unwrap().unwrap();
     match resp.message_response {
-        Some(MessageResponse::ListServicesResponse(l)) => {
-            l.service.into_iter().map(|s| s.name).collect()
-        }
+        Some(MessageResponse::ListServicesResponse(l)) => l.service.into_iter().map(|s| s.name).collect(),
         other => panic!("unexpected reflection answer {other:?}"),
     }
 }
@@ -135,10 +93,7 @@ async fn every_service_starts_on_port_0_with_reflection_health_and_identity() {
         let (addr, stop, running) = start(starter).await;
         assert_ne!(addr.port(), 0, "{label}");
 
-        for services in [
-            reflection_services_v1(addr).await,
-            reflection_services_v1alpha(addr).await,
-        ] {
+        for services in [reflection_services_v1(addr).await, reflection_services_v1alpha(addr).await] {
             for expected in [
                 own,
                 "civic.common.v1.PolicyParameters",
@@ -146,17 +101,11 @@ async fn every_service_starts_on_port_0_with_reflection_health_and_identity() {
                 "civic.common.v1.Identity",
                 "grpc.health.v1.Health",
             ] {
-                assert!(
-                    services.iter().any(|s| s == expected),
-                    "{label}: reflection lacks {expected}: {services:?}"
-                );
+                assert!(services.iter().any(|s| s == expected), "{label}: reflection lacks {expected}: {services:?}");
             }
             // Only this service's own API, not the whole suite's.
             assert_eq!(
-                services
-                    .iter()
-                    .filter(|s| s.starts_with("civic.") && !s.starts_with("civic.common"))
-                    .count(),
+                services.iter().filter(|s| s.starts_with("civic.") && !s.starts_with("civic.common")).count(),
                 1,
                 "{label}: {services:?}"
             );
@@ -164,13 +113,8 @@ async fn every_service_starts_on_port_0_with_reflection_health_and_identity() {
 
         let mut health = tonic_health::pb::health_client::HealthClient::new(channel(addr).await);
         for name in ["", own] {
-            let r = health
-                .check(tonic_health::pb::HealthCheckRequest {
-                    service: name.into(),
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let r =
+                health.check(tonic_health::pb::HealthCheckRequest { service: name.into() }).await.unwrap().into_inner();
             assert_eq!(
                 r.status,
                 tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
@@ -188,31 +132,15 @@ async fn every_service_starts_on_port_0_with_reflection_health_and_identity() {
             chrono::Duration::hours(1),
         );
         assert_eq!(
-            id.who_am_i(authed(&forged, WhoAmIRequest {}))
-                .await
-                .unwrap_err()
-                .code(),
+            id.who_am_i(authed(&forged, WhoAmIRequest {})).await.unwrap_err().code(),
             Code::Unauthenticated,
             "{label}"
         );
-        let me = id
-            .who_am_i(authed(
-                &token(Role::CivilAffairs, "210521"),
-                WhoAmIRequest {},
-            ))
-            .await
-            .unwrap();
-        assert!(
-            me.metadata().get("x-request-id").is_some(),
-            "{label}: no request id echoed"
-        );
+        let me = id.who_am_i(authed(&token(Role::CivilAffairs, "210521"), WhoAmIRequest {})).await.unwrap();
+        assert!(me.metadata().get("x-request-id").is_some(), "{label}: no request id echoed");
         let me = me.into_inner();
         assert_eq!(
-            (
-                me.role.as_str(),
-                me.region_code.as_str(),
-                me.region_name.as_str()
-            ),
+            (me.role.as_str(), me.region_code.as_str(), me.region_name.as_str()),
             ("civil-affairs", "210521", "本溪满族自治县")
         );
 
@@ -232,59 +160,28 @@ async fn parameter_query_shows_the_benxi_2019_figures_with_sources() {
         on_date: date.into(),
     };
 
-    let before = p
-        .get_parameter(authed(
-            &t,
-            get("assistance.tekun.urban", "210521", "2019-06-30"),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let after = p
-        .get_parameter(authed(
-            &t,
-            get("assistance.tekun.urban", "210521", "2019-07-01"),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        (before.value.as_str(), after.value.as_str()),
-        ("800", "933")
-    );
+    let before =
+        p.get_parameter(authed(&t, get("assistance.tekun.urban", "210521", "2019-06-30"))).await.unwrap().into_inner();
+    let after =
+        p.get_parameter(authed(&t, get("assistance.tekun.urban", "210521", "2019-07-01"))).await.unwrap().into_inner();
+    assert_eq!((before.value.as_str(), after.value.as_str()), ("800", "933"));
     assert_eq!(after.rule, "1.5 * assistance.dibao.urban");
     assert_eq!(after.rounding, "half_up:1");
     let src = after.source.unwrap();
-    assert_eq!(
-        (src.document.as_str(), src.effective_from.as_str()),
-        ("本政办发〔2019〕25号", "2019-07-01")
-    );
+    assert_eq!((src.document.as_str(), src.effective_from.as_str()), ("本政办发〔2019〕25号", "2019-07-01"));
     assert!(src.clause.starts_with("一(二)"));
 
     let list = p
         .list_parameters(authed(
             &t,
-            ListParametersRequest {
-                region_code: "210502".into(),
-                on_date: "2019-06-30".into(),
-                ..Default::default()
-            },
+            ListParametersRequest { region_code: "210502".into(), on_date: "2019-06-30".into(), ..Default::default() },
         ))
         .await
         .unwrap()
         .into_inner();
-    let dibao = list
-        .parameters
-        .iter()
-        .find(|x| x.key == "assistance.dibao.urban")
-        .unwrap();
+    let dibao = list.parameters.iter().find(|x| x.key == "assistance.dibao.urban").unwrap();
     assert_eq!(dibao.value, "583");
-    assert!(
-        list.parameters
-            .iter()
-            .all(|x| x.key.starts_with("assistance.")),
-        "only this service's parameters"
-    );
+    assert!(list.parameters.iter().all(|x| x.key.starts_with("assistance.")), "only this service's parameters");
 
     // Out of region: a county's staff cannot query another county's standards.
     let mut sa = SocialAssistanceClient::new(channel(addr).await);
@@ -292,49 +189,20 @@ async fn parameter_query_shows_the_benxi_2019_figures_with_sources() {
     let denied = sa
         .list_standards(authed(
             &county,
-            ListStandardsRequest {
-                region_code: "210522".into(),
-                on_date: "2019-07-01".into(),
-            },
+            ListStandardsRequest { region_code: "210522".into(), on_date: "2019-07-01".into() },
         ))
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
-    assert_eq!(
-        civic_runtime::testing::error_reason(&denied),
-        "REGION_OUT_OF_SCOPE"
-    );
+    assert_eq!(civic_runtime::testing::error_reason(&denied), "REGION_OUT_OF_SCOPE");
     // Unknown region, bad date: INVALID_ARGUMENT naming the field.
-    let bad = p
-        .get_parameter(authed(
-            &t,
-            get("assistance.dibao.urban", "219999", "2019-07-01"),
-        ))
-        .await
-        .unwrap_err();
+    let bad = p.get_parameter(authed(&t, get("assistance.dibao.urban", "219999", "2019-07-01"))).await.unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
-    assert_eq!(
-        civic_runtime::testing::violated_fields(&bad),
-        vec!["region_code"]
-    );
-    let bad = p
-        .get_parameter(authed(
-            &t,
-            get("assistance.dibao.urban", "210521", "2019-13-01"),
-        ))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        civic_runtime::testing::violated_fields(&bad),
-        vec!["on_date"]
-    );
-    let none = p
-        .get_parameter(authed(
-            &t,
-            get("assistance.low_income.urban", "210521", "2019-06-30"),
-        ))
-        .await
-        .unwrap_err();
+    assert_eq!(civic_runtime::testing::violated_fields(&bad), vec!["region_code"]);
+    let bad = p.get_parameter(authed(&t, get("assistance.dibao.urban", "210521", "2019-13-01"))).await.unwrap_err();
+    assert_eq!(civic_runtime::testing::violated_fields(&bad), vec!["on_date"]);
+    let none =
+        p.get_parameter(authed(&t, get("assistance.low_income.urban", "210521", "2019-06-30"))).await.unwrap_err();
     assert_eq!(none.code(), Code::FailedPrecondition);
 
     let _ = stop.send(());
@@ -346,15 +214,9 @@ struct SlowIdentity;
 
 #[tonic::async_trait]
 impl Identity for SlowIdentity {
-    async fn who_am_i(
-        &self,
-        _req: Request<WhoAmIRequest>,
-    ) -> Result<Response<WhoAmIResponse>, Status> {
+    async fn who_am_i(&self, _req: Request<WhoAmIRequest>) -> Result<Response<WhoAmIResponse>, Status> {
         tokio::time::sleep(Duration::from_millis(800)).await;
-        Ok(Response::new(WhoAmIResponse {
-            subject: "finished".into(),
-            ..Default::default()
-        }))
+        Ok(Response::new(WhoAmIResponse { subject: "finished".into(), ..Default::default() }))
     }
 }
 
@@ -362,8 +224,7 @@ impl Identity for SlowIdentity {
 async fn sigterm_lets_an_in_flight_call_finish_then_stops() {
     let mut s = settings(fresh_database(Backend::Sqlite).await);
     s.shutdown_grace_secs = 5;
-    let routes =
-        Routes::new(civic_proto::common::v1::identity_server::IdentityServer::new(SlowIdentity));
+    let routes = Routes::new(civic_proto::common::v1::identity_server::IdentityServer::new(SlowIdentity));
     let running = civic_runtime::server::serve(
         &s,
         "test",
@@ -379,32 +240,19 @@ async fn sigterm_lets_an_in_flight_call_finish_then_stops() {
     let call = tokio::spawn(async move { client.who_am_i(authed(&t, WhoAmIRequest {})).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let pid = std::process::id().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());
     let answer = call.await.unwrap().expect("the in-flight call finishes");
     assert_eq!(answer.into_inner().subject, "finished");
-    tokio::time::timeout(Duration::from_secs(5), running.wait())
-        .await
-        .expect("server stops after draining");
+    tokio::time::timeout(Duration::from_secs(5), running.wait()).await.expect("server stops after draining");
     // New connections are refused once it has stopped.
-    assert!(
-        tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .is_err()
-    );
+    assert!(tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await.is_err());
 }
 
 /// The audit log is append-only on both databases: rows can be added, never changed or removed.
 async fn audit_log_is_append_only(backend: Backend) {
     use civic_runtime::storage::Database;
-    let db = Database::connect(&fresh_database(backend).await, 2)
-        .await
-        .unwrap();
+    let db = Database::connect(&fresh_database(backend).await, 2).await.unwrap();
     db.migrate(&budget_performance::migrations()).await.unwrap();
     let caller = civic_runtime::identity::TokenKey::new("k")
         .verify(
@@ -425,19 +273,9 @@ async fn audit_log_is_append_only(backend: Backend) {
         region: "210521".into(),
         ..Default::default()
     };
-    civic_runtime::audit::record(&mut conn, &caller, "rid", &change)
-        .await
-        .unwrap();
-    assert!(
-        sqlx_exec(&db, "UPDATE audit_log SET actor = 'mallory'")
-            .await
-            .is_err(),
-        "{backend:?}: update refused"
-    );
-    assert!(
-        sqlx_exec(&db, "DELETE FROM audit_log").await.is_err(),
-        "{backend:?}: delete refused"
-    );
+    civic_runtime::audit::record(&mut conn, &caller, "rid", &change).await.unwrap();
+    assert!(sqlx_exec(&db, "UPDATE audit_log SET actor = 'mallory'").await.is_err(), "{backend:?}: update refused");
+    assert!(sqlx_exec(&db, "DELETE FROM audit_log").await.is_err(), "{backend:?}: delete refused");
     let rows = civic_runtime::audit::list(
         &db,
         &civic_runtime::audit::AuditFilter {
@@ -457,10 +295,7 @@ async fn audit_log_is_append_only(backend: Backend) {
 }
 
 async fn sqlx_exec(db: &civic_runtime::storage::Database, sql: &str) -> Result<(), String> {
-    civic_runtime::storage::execute(db, sql)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    civic_runtime::storage::execute(db, sql).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
 #[tokio::test]

@@ -31,10 +31,7 @@ impl Mu {
     }
 
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        let d: Decimal = s
-            .trim()
-            .parse()
-            .map_err(|_| DomainError::InvalidNumber(s.to_string()))?;
+        let d: Decimal = s.trim().parse().map_err(|_| DomainError::InvalidNumber(s.to_string()))?;
         Self::new(d)
     }
 
@@ -91,8 +88,7 @@ pub fn ratio(part: Decimal, whole: Decimal) -> Result<Decimal, DomainError> {
     if whole <= Decimal::ZERO {
         return Err(DomainError::ZeroDenominator);
     }
-    part.checked_div(whole)
-        .ok_or(DomainError::Overflow("ratio"))
+    part.checked_div(whole).ok_or(DomainError::Overflow("ratio"))
 }
 
 #[cfg(test)]
@@ -103,20 +99,14 @@ mod tests {
     #[test]
     fn fifteen_mu_is_one_hectare() {
         let mu = Mu::parse("15").unwrap();
-        assert_eq!(
-            mu.to_square_metres().unwrap().value(),
-            Decimal::from(10_000)
-        );
+        assert_eq!(mu.to_square_metres().unwrap().value(), Decimal::from(10_000));
         let sqm = SquareMetres::new(Decimal::from(10_000)).unwrap();
         assert_eq!(sqm.to_mu().unwrap(), mu);
     }
 
     #[test]
     fn one_mu_is_rounded_and_says_so() {
-        assert_eq!(
-            Mu::parse("1").unwrap().to_square_metres().unwrap().value(),
-            "666.6667".parse::<Decimal>().unwrap()
-        );
+        assert_eq!(Mu::parse("1").unwrap().to_square_metres().unwrap().value(), "666.6667".parse::<Decimal>().unwrap());
     }
 
     #[test]
@@ -129,10 +119,7 @@ mod tests {
     #[test]
     fn ratio_needs_a_positive_whole() {
         assert!(ratio(Decimal::ONE, Decimal::ZERO).is_err());
-        assert_eq!(
-            ratio(Decimal::from(15), Decimal::from(100)).unwrap(),
-            "0.15".parse::<Decimal>().unwrap()
-        );
+        assert_eq!(ratio(Decimal::from(15), Decimal::from(100)).unwrap(), "0.15".parse::<Decimal>().unwrap());
     }
 
     proptest! {

@@ -50,11 +50,7 @@ pub struct Deadline {
 
 impl WorkingCalendar {
     pub fn from_csv(file: &str, text: &str) -> Result<Self, LoadError> {
-        let mut cal = WorkingCalendar {
-            first_year: i32::MAX,
-            last_year: i32::MIN,
-            ..Default::default()
-        };
+        let mut cal = WorkingCalendar { first_year: i32::MAX, last_year: i32::MIN, ..Default::default() };
         for (line, row) in rows::<DayRow>(file, text)? {
             let date = NaiveDate::parse_from_str(&row.date, "%Y-%m-%d")
                 .map_err(|_| LoadError::new(file, line, format!("invalid date '{}'", row.date)))?;
@@ -70,33 +66,14 @@ impl WorkingCalendar {
                     ))
                 }
                 other => {
-                    return Err(LoadError::new(
-                        file,
-                        line,
-                        format!("unknown kind '{other}' (holiday or workday)"),
-                    ))
+                    return Err(LoadError::new(file, line, format!("unknown kind '{other}' (holiday or workday)")))
                 }
             };
             if row.document.is_empty() {
                 return Err(LoadError::new(file, line, "document is required"));
             }
-            if cal
-                .days
-                .insert(
-                    date,
-                    SpecialDay {
-                        kind,
-                        name: row.name,
-                        document: row.document,
-                    },
-                )
-                .is_some()
-            {
-                return Err(LoadError::new(
-                    file,
-                    line,
-                    format!("{date} is listed twice"),
-                ));
+            if cal.days.insert(date, SpecialDay { kind, name: row.name, document: row.document }).is_some() {
+                return Err(LoadError::new(file, line, format!("{date} is listed twice")));
             }
             cal.first_year = cal.first_year.min(date.year());
             cal.last_year = cal.last_year.max(date.year());
@@ -138,12 +115,7 @@ impl WorkingCalendar {
                 skipped.push((date, self.why_not_working(date)));
             }
         }
-        Deadline {
-            start,
-            working_days: n,
-            due: date,
-            skipped,
-        }
+        Deadline { start, working_days: n, due: date, skipped }
     }
 }
 
@@ -178,10 +150,7 @@ mod tests {
         assert_eq!(due.due, d("2019-10-08"));
         assert_eq!(due.skipped.len(), 8); // Sat 28 and Oct 1–7
                                           // 10 working days from 2019-09-27: 29, 30, Oct 8–12 (12 is a make-up Saturday), 14, 15, 16.
-        assert_eq!(
-            cal.add_working_days(d("2019-09-27"), 10).due,
-            d("2019-10-16")
-        );
+        assert_eq!(cal.add_working_days(d("2019-09-27"), 10).due, d("2019-10-16"));
     }
 
     #[test]

@@ -22,11 +22,7 @@ pub enum DomainError {
     #[error("invalid date '{0}': expected YYYY-MM-DD")]
     InvalidDate(String),
     #[error("no value of '{key}' is in force for region {region} on {date}")]
-    NoValueInForce {
-        key: String,
-        region: String,
-        date: String,
-    },
+    NoValueInForce { key: String, region: String, date: String },
     #[error("unknown parameter '{0}'")]
     UnknownParameter(String),
     #[error("invalid rule '{rule}': {reason}")]

@@ -29,29 +29,19 @@ pub struct Expr {
 }
 
 fn operand(token: &str, rule: &str) -> Result<Operand, DomainError> {
-    let invalid = |reason: &str| DomainError::InvalidRule {
-        rule: rule.to_string(),
-        reason: reason.to_string(),
-    };
+    let invalid = |reason: &str| DomainError::InvalidRule { rule: rule.to_string(), reason: reason.to_string() };
     let t = token.trim();
     if t.is_empty() {
         return Err(invalid("missing operand"));
     }
     if t.starts_with(|c: char| c.is_ascii_digit()) {
-        let d: Decimal = t
-            .parse()
-            .map_err(|_| invalid(&format!("'{t}' is not a decimal")))?;
+        let d: Decimal = t.parse().map_err(|_| invalid(&format!("'{t}' is not a decimal")))?;
         return Ok(Operand::Literal(d));
     }
-    if t.chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
-        && t.contains('.')
-    {
+    if t.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_') && t.contains('.') {
         return Ok(Operand::Parameter(t.to_string()));
     }
-    Err(invalid(&format!(
-        "'{t}' is neither a decimal nor a parameter key"
-    )))
+    Err(invalid(&format!("'{t}' is neither a decimal nor a parameter key")))
 }
 
 impl Expr {
@@ -84,11 +74,7 @@ impl Expr {
         if let Some(p) = pending {
             rest.push((p, operand(&current, rule)?));
         }
-        Ok(Expr {
-            first,
-            rest,
-            source: rule.trim().to_string(),
-        })
+        Ok(Expr { first, rest, source: rule.trim().to_string() })
     }
 
     /// The parameter keys this rule reads.
@@ -117,15 +103,12 @@ impl Expr {
         for (op, o) in &self.rest {
             let v = value_of(o)?;
             acc = match op {
-                Op::Mul => acc
-                    .checked_mul(v)
-                    .ok_or(DomainError::Overflow("rule evaluation"))?,
+                Op::Mul => acc.checked_mul(v).ok_or(DomainError::Overflow("rule evaluation"))?,
                 Op::Div => {
                     if v.is_zero() {
                         return Err(DomainError::ZeroDenominator);
                     }
-                    acc.checked_div(v)
-                        .ok_or(DomainError::Overflow("rule evaluation"))?
+                    acc.checked_div(v).ok_or(DomainError::Overflow("rule evaluation"))?
                 }
             };
             text.push_str(match op {
@@ -165,16 +148,10 @@ mod tests {
 
     #[test]
     fn single_operand_and_errors() {
-        assert_eq!(
-            Expr::parse("assistance.x").unwrap().parameters(),
-            vec!["assistance.x"]
-        );
+        assert_eq!(Expr::parse("assistance.x").unwrap().parameters(), vec!["assistance.x"]);
         assert!(Expr::parse("1.5 * ").is_err());
         assert!(Expr::parse("1.5 ** a.b").is_err());
         assert!(Expr::parse("1.5 * nodot").is_err());
-        assert!(Expr::parse("1.5 / 0")
-            .unwrap()
-            .evaluate(|_| Ok(Decimal::ONE))
-            .is_err());
+        assert!(Expr::parse("1.5 / 0").unwrap().evaluate(|_| Ok(Decimal::ONE)).is_err());
     }
 }

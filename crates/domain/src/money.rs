@@ -24,30 +24,21 @@ impl Fen {
 
     /// Whole yuan to fen, checked.
     pub fn from_yuan(yuan: i64) -> Result<Self, DomainError> {
-        yuan.checked_mul(100)
-            .map(Fen)
-            .ok_or(DomainError::Overflow("yuan to fen"))
+        yuan.checked_mul(100).map(Fen).ok_or(DomainError::Overflow("yuan to fen"))
     }
 
     /// An exact decimal amount of yuan, which must be a whole number of fen.
     pub fn from_yuan_decimal(yuan: Decimal) -> Result<Self, DomainError> {
-        let fen = yuan
-            .checked_mul(Decimal::ONE_HUNDRED)
-            .ok_or(DomainError::Overflow("yuan to fen"))?;
+        let fen = yuan.checked_mul(Decimal::ONE_HUNDRED).ok_or(DomainError::Overflow("yuan to fen"))?;
         if !fen.fract().is_zero() {
             return Err(DomainError::NotWholeFen(yuan.to_string()));
         }
-        i64::try_from(fen)
-            .map(Fen)
-            .map_err(|_| DomainError::Overflow("yuan to fen"))
+        i64::try_from(fen).map(Fen).map_err(|_| DomainError::Overflow("yuan to fen"))
     }
 
     /// Parse a yuan string such as "622", "746.40" or "-12.5".
     pub fn parse_yuan(s: &str) -> Result<Self, DomainError> {
-        let d: Decimal = s
-            .trim()
-            .parse()
-            .map_err(|_| DomainError::InvalidNumber(s.to_string()))?;
+        let d: Decimal = s.trim().parse().map_err(|_| DomainError::InvalidNumber(s.to_string()))?;
         Self::from_yuan_decimal(d)
     }
 
@@ -56,24 +47,15 @@ impl Fen {
     }
 
     pub fn checked_add(self, other: Fen) -> Result<Fen, DomainError> {
-        self.0
-            .checked_add(other.0)
-            .map(Fen)
-            .ok_or(DomainError::Overflow("money addition"))
+        self.0.checked_add(other.0).map(Fen).ok_or(DomainError::Overflow("money addition"))
     }
 
     pub fn checked_sub(self, other: Fen) -> Result<Fen, DomainError> {
-        self.0
-            .checked_sub(other.0)
-            .map(Fen)
-            .ok_or(DomainError::Overflow("money subtraction"))
+        self.0.checked_sub(other.0).map(Fen).ok_or(DomainError::Overflow("money subtraction"))
     }
 
     pub fn checked_mul(self, n: i64) -> Result<Fen, DomainError> {
-        self.0
-            .checked_mul(n)
-            .map(Fen)
-            .ok_or(DomainError::Overflow("money multiplication"))
+        self.0.checked_mul(n).map(Fen).ok_or(DomainError::Overflow("money multiplication"))
     }
 
     /// Sum of amounts, checked.
@@ -132,10 +114,7 @@ mod tests {
     fn parses_yuan() {
         assert_eq!(Fen::parse_yuan("746.40").unwrap(), Fen::new(74640));
         assert_eq!(Fen::parse_yuan("622").unwrap(), Fen::new(62200));
-        assert!(matches!(
-            Fen::parse_yuan("0.005"),
-            Err(DomainError::NotWholeFen(_))
-        ));
+        assert!(matches!(Fen::parse_yuan("0.005"), Err(DomainError::NotWholeFen(_))));
         assert!(Fen::parse_yuan("abc").is_err());
         assert!(Fen::parse_yuan("999999999999999999999").is_err());
     }

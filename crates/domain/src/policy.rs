@@ -180,11 +180,7 @@ const MAX_RULE_DEPTH: usize = 8;
 
 impl PolicyBook {
     pub fn new(regions: RegionTree, calendar: WorkingCalendar) -> Self {
-        PolicyBook {
-            regions,
-            calendar,
-            ..Default::default()
-        }
+        PolicyBook { regions, calendar, ..Default::default() }
     }
 
     pub fn load_definitions(&mut self, file: &str, text: &str) -> Result<(), LoadError> {
@@ -193,27 +189,15 @@ impl PolicyBook {
                 return Err(LoadError::new(
                     file,
                     line,
-                    format!(
-                        "key '{}' must be dotted, e.g. assistance.dibao.urban",
-                        r.key
-                    ),
+                    format!("key '{}' must be dotted, e.g. assistance.dibao.urban", r.key),
                 ));
             }
             if r.unit.is_empty() {
                 return Err(LoadError::new(file, line, "unit is required"));
             }
-            let def = Definition {
-                key: r.key.clone(),
-                name: r.name,
-                unit: r.unit,
-                description: r.description,
-            };
+            let def = Definition { key: r.key.clone(), name: r.name, unit: r.unit, description: r.description };
             if self.definitions.insert(r.key.clone(), def).is_some() {
-                return Err(LoadError::new(
-                    file,
-                    line,
-                    format!("parameter '{}' is defined twice", r.key),
-                ));
+                return Err(LoadError::new(file, line, format!("parameter '{}' is defined twice", r.key)));
             }
         }
         Ok(())
@@ -221,27 +205,13 @@ impl PolicyBook {
 
     pub fn load_documents(&mut self, file: &str, text: &str) -> Result<(), LoadError> {
         for (line, r) in rows::<DocumentRow>(file, text)? {
-            let issued_on = optional_date(&r.issued_on)
-                .map_err(|e| LoadError::new(file, line, e.to_string()))?;
+            let issued_on = optional_date(&r.issued_on).map_err(|e| LoadError::new(file, line, e.to_string()))?;
             if r.document.is_empty() || r.title.is_empty() {
-                return Err(LoadError::new(
-                    file,
-                    line,
-                    "document and title are required",
-                ));
+                return Err(LoadError::new(file, line, "document and title are required"));
             }
-            let doc = Document {
-                number: r.document.clone(),
-                title: r.title,
-                issuer: r.issuer,
-                issued_on,
-            };
+            let doc = Document { number: r.document.clone(), title: r.title, issuer: r.issuer, issued_on };
             if self.documents.insert(r.document.clone(), doc).is_some() {
-                return Err(LoadError::new(
-                    file,
-                    line,
-                    format!("document '{}' is listed twice", r.document),
-                ));
+                return Err(LoadError::new(file, line, format!("document '{}' is listed twice", r.document)));
             }
         }
         Ok(())
@@ -251,13 +221,9 @@ impl PolicyBook {
         for (line, r) in rows::<RuleRow>(file, text)? {
             let err = |m: String| LoadError::new(file, line, m);
             if !self.documents.contains_key(&r.document) {
-                return Err(err(format!(
-                    "document '{}' is not in documents.csv",
-                    r.document
-                )));
+                return Err(err(format!("document '{}' is not in documents.csv", r.document)));
             }
-            let effective_from =
-                optional_date(&r.effective_from).map_err(|e| err(e.to_string()))?;
+            let effective_from = optional_date(&r.effective_from).map_err(|e| err(e.to_string()))?;
             let rule = RuleCitation {
                 id: r.rule_id.clone(),
                 description: r.description,
@@ -277,13 +243,10 @@ impl PolicyBook {
         for (line, r) in rows::<EntryRow>(file, text)? {
             let err = |m: String| LoadError::new(file, line, m);
             let region = RegionCode::parse(&r.region).map_err(|e| err(e.to_string()))?;
-            let effective_from =
-                optional_date(&r.effective_from).map_err(|e| err(e.to_string()))?;
+            let effective_from = optional_date(&r.effective_from).map_err(|e| err(e.to_string()))?;
             let known_from = optional_date(&r.known_from).map_err(|e| err(e.to_string()))?;
             if known_from.is_some() && effective_from.is_some() {
-                return Err(err(
-                    "known_from is only for entries whose effective_from is not stated".into(),
-                ));
+                return Err(err("known_from is only for entries whose effective_from is not stated".into()));
             }
             let value = if r.value.is_empty() {
                 None
@@ -294,19 +257,12 @@ impl PolicyBook {
                         .map_err(|_| err(format!("value '{}' is not an exact decimal", r.value)))?,
                 )
             };
-            let rule = if r.rule.is_empty() {
-                None
-            } else {
-                Some(Expr::parse(&r.rule).map_err(|e| err(e.to_string()))?)
-            };
+            let rule =
+                if r.rule.is_empty() { None } else { Some(Expr::parse(&r.rule).map_err(|e| err(e.to_string()))?) };
             let rounding = if r.rounding.is_empty() {
                 None
             } else {
-                Some(
-                    r.rounding
-                        .parse::<Rounding>()
-                        .map_err(|e| err(e.to_string()))?,
-                )
+                Some(r.rounding.parse::<Rounding>().map_err(|e| err(e.to_string()))?)
             };
             let entry = Entry {
                 key: r.key,
@@ -333,22 +289,12 @@ impl PolicyBook {
     }
 
     /// The entry in force for `key` at `region` or its nearest ancestor on `date`.
-    pub fn governing_entry(
-        &self,
-        key: &str,
-        region: RegionCode,
-        date: NaiveDate,
-    ) -> Option<&Entry> {
+    pub fn governing_entry(&self, key: &str, region: RegionCode, date: NaiveDate) -> Option<&Entry> {
         self.entry_in_force(key, region, date).map(|(e, _)| e)
     }
 
     /// Remove the entry for (key, region, effective_from), if any (a what-if replaces figures).
-    pub fn remove_entry(
-        &mut self,
-        key: &str,
-        region: RegionCode,
-        effective_from: Option<NaiveDate>,
-    ) -> bool {
+    pub fn remove_entry(&mut self, key: &str, region: RegionCode, effective_from: Option<NaiveDate>) -> bool {
         match self.entries.get_mut(&(key.to_string(), region)) {
             Some(list) => {
                 let before = list.len();
@@ -366,15 +312,10 @@ impl PolicyBook {
         }
         self.regions.get(entry.region)?;
         if !self.documents.contains_key(&entry.document) {
-            return Err(DomainError::Inconsistent(format!(
-                "document '{}' is not in documents.csv",
-                entry.document
-            )));
+            return Err(DomainError::Inconsistent(format!("document '{}' is not in documents.csv", entry.document)));
         }
         if entry.value.is_none() && entry.rule.is_none() {
-            return Err(DomainError::Inconsistent(
-                "an entry needs a value, a rule, or both".into(),
-            ));
+            return Err(DomainError::Inconsistent("an entry needs a value, a rule, or both".into()));
         }
         if entry.rule.is_some() != entry.rounding.is_some() {
             return Err(DomainError::Inconsistent(
@@ -388,22 +329,13 @@ impl PolicyBook {
                 }
             }
         }
-        let list = self
-            .entries
-            .entry((entry.key.clone(), entry.region))
-            .or_default();
-        if list
-            .iter()
-            .any(|e| e.effective_from == entry.effective_from)
-        {
+        let list = self.entries.entry((entry.key.clone(), entry.region)).or_default();
+        if list.iter().any(|e| e.effective_from == entry.effective_from) {
             return Err(DomainError::Inconsistent(format!(
                 "{} for {} already has an entry effective from {}",
                 entry.key,
                 entry.region,
-                entry
-                    .effective_from
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| "(open start)".into())
+                entry.effective_from.map(|d| d.to_string()).unwrap_or_else(|| "(open start)".into())
             )));
         }
         list.push(entry);
@@ -419,10 +351,7 @@ impl PolicyBook {
             for (i, e) in list.iter().enumerate() {
                 let Some(_) = &e.rule else { continue };
                 // Check at the entry's first day; for an open start, at the day before its successor.
-                let date = match (
-                    e.effective_from,
-                    list.get(i + 1).and_then(|n| n.effective_from),
-                ) {
+                let date = match (e.effective_from, list.get(i + 1).and_then(|n| n.effective_from)) {
                     (Some(d), _) => d,
                     (None, Some(next)) => next - Duration::days(1),
                     (None, None) => continue,
@@ -443,10 +372,7 @@ impl PolicyBook {
                             }
                         }
                     }
-                    Err(err) => problems.push(format!(
-                        "{}: {} for {} on {}: {}",
-                        e.origin, e.key, e.region, date, err
-                    )),
+                    Err(err) => problems.push(format!("{}: {} for {} on {}: {}", e.origin, e.key, e.region, date, err)),
                 }
             }
         }
@@ -455,9 +381,7 @@ impl PolicyBook {
     }
 
     pub fn definition(&self, key: &str) -> Result<&Definition, DomainError> {
-        self.definitions
-            .get(key)
-            .ok_or_else(|| DomainError::UnknownParameter(key.to_string()))
+        self.definitions.get(key).ok_or_else(|| DomainError::UnknownParameter(key.to_string()))
     }
 
     pub fn definitions(&self) -> impl Iterator<Item = &Definition> {
@@ -474,20 +398,14 @@ impl PolicyBook {
 
     /// The citation of a computation rule, e.g. "dibao.gap_payment".
     pub fn rule(&self, id: &str) -> Result<&RuleCitation, DomainError> {
-        self.rules.get(id).ok_or_else(|| {
-            DomainError::Inconsistent(format!("rule '{id}' is not in policies/rules.csv"))
-        })
+        self.rules.get(id).ok_or_else(|| DomainError::Inconsistent(format!("rule '{id}' is not in policies/rules.csv")))
     }
 
     pub fn rule_source(&self, id: &str) -> Result<SourceRef, DomainError> {
         let r = self.rule(id)?;
         Ok(SourceRef {
             document: r.document.clone(),
-            title: self
-                .documents
-                .get(&r.document)
-                .map(|d| d.title.clone())
-                .unwrap_or_default(),
+            title: self.documents.get(&r.document).map(|d| d.title.clone()).unwrap_or_default(),
             clause: r.clause.clone(),
             effective_from: r.effective_from,
             effective_to: None,
@@ -497,10 +415,7 @@ impl PolicyBook {
 
     /// Entries for one key and region, in date order (the region's own, not inherited).
     pub fn entries_for(&self, key: &str, region: RegionCode) -> &[Entry] {
-        self.entries
-            .get(&(key.to_string(), region))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.entries.get(&(key.to_string(), region)).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Every (key, region) pair that has entries.
@@ -510,19 +425,12 @@ impl PolicyBook {
 
     /// The entry in force for `key` at `region` (or the nearest ancestor that has one) on `date`,
     /// with the date its successor takes over.
-    fn entry_in_force(
-        &self,
-        key: &str,
-        region: RegionCode,
-        date: NaiveDate,
-    ) -> Option<(&Entry, Option<NaiveDate>)> {
+    fn entry_in_force(&self, key: &str, region: RegionCode, date: NaiveDate) -> Option<(&Entry, Option<NaiveDate>)> {
         for r in self.regions.lineage(region) {
             let Some(list) = self.entries.get(&(key.to_string(), r)) else {
                 continue;
             };
-            let idx = list
-                .iter()
-                .rposition(|e| e.effective_from.is_none_or(|d| d <= date));
+            let idx = list.iter().rposition(|e| e.effective_from.is_none_or(|d| d <= date));
             if let Some(i) = idx {
                 if list[i].known_from.is_some_and(|k| date < k) {
                     return None;
@@ -535,12 +443,7 @@ impl PolicyBook {
     }
 
     /// The value of `key` for `region` on `date`, with its source and, if derived, its derivation.
-    pub fn value(
-        &self,
-        key: &str,
-        region: RegionCode,
-        date: NaiveDate,
-    ) -> Result<Resolved, DomainError> {
+    pub fn value(&self, key: &str, region: RegionCode, date: NaiveDate) -> Result<Resolved, DomainError> {
         self.value_at_depth(key, region, date, 0)
     }
 
@@ -553,18 +456,13 @@ impl PolicyBook {
     ) -> Result<Resolved, DomainError> {
         self.definition(key)?;
         self.regions.get(region)?;
-        let (entry, next) =
-            self.entry_in_force(key, region, date)
-                .ok_or_else(|| DomainError::NoValueInForce {
-                    key: key.to_string(),
-                    region: region.to_string(),
-                    date: date.to_string(),
-                })?;
-        let mut resolved = if entry.rule.is_some() {
-            self.derive(entry, region, date, depth)?
-        } else {
-            self.literal(entry, region)?
-        };
+        let (entry, next) = self.entry_in_force(key, region, date).ok_or_else(|| DomainError::NoValueInForce {
+            key: key.to_string(),
+            region: region.to_string(),
+            date: date.to_string(),
+        })?;
+        let mut resolved =
+            if entry.rule.is_some() { self.derive(entry, region, date, depth)? } else { self.literal(entry, region)? };
         resolved.source.effective_to = next.map(|n| n - Duration::days(1));
         Ok(resolved)
     }
@@ -572,11 +470,7 @@ impl PolicyBook {
     fn source_of(&self, e: &Entry) -> SourceRef {
         SourceRef {
             document: e.document.clone(),
-            title: self
-                .documents
-                .get(&e.document)
-                .map(|d| d.title.clone())
-                .unwrap_or_default(),
+            title: self.documents.get(&e.document).map(|d| d.title.clone()).unwrap_or_default(),
             clause: e.clause.clone(),
             effective_from: e.effective_from,
             effective_to: None,
@@ -585,9 +479,7 @@ impl PolicyBook {
                     format!("start date not stated in the source; documented as in force on {k}")
                 }
                 (None, Some(k)) => format!("{}; documented as in force on {k}", e.note),
-                (None, None) if e.note.is_empty() => {
-                    "start date not stated in the source".to_string()
-                }
+                (None, None) if e.note.is_empty() => "start date not stated in the source".to_string(),
                 _ => e.note.clone(),
             },
         }
@@ -595,9 +487,7 @@ impl PolicyBook {
 
     fn literal(&self, e: &Entry, region: RegionCode) -> Result<Resolved, DomainError> {
         let def = self.definition(&e.key)?;
-        let value = e
-            .value
-            .ok_or_else(|| DomainError::Inconsistent(format!("{} has no value", e.origin)))?;
+        let value = e.value.ok_or_else(|| DomainError::Inconsistent(format!("{} has no value", e.origin)))?;
         Ok(Resolved {
             key: e.key.clone(),
             name: def.name.clone(),
@@ -614,13 +504,7 @@ impl PolicyBook {
         })
     }
 
-    fn derive(
-        &self,
-        e: &Entry,
-        region: RegionCode,
-        date: NaiveDate,
-        depth: usize,
-    ) -> Result<Resolved, DomainError> {
+    fn derive(&self, e: &Entry, region: RegionCode, date: NaiveDate, depth: usize) -> Result<Resolved, DomainError> {
         let def = self.definition(&e.key)?;
         let (Some(rule), Some(rounding)) = (&e.rule, &e.rounding) else {
             return self.literal(e, region);
@@ -639,11 +523,7 @@ impl PolicyBook {
             Ok(v)
         })?;
         let value = rounding.apply(raw)?;
-        let derivation = if value == raw {
-            text
-        } else {
-            format!("{text} → {value} ({})", rounding.describe())
-        };
+        let derivation = if value == raw { text } else { format!("{text} → {value} ({})", rounding.describe()) };
         Ok(Resolved {
             key: e.key.clone(),
             name: def.name.clone(),
@@ -662,18 +542,9 @@ impl PolicyBook {
 
     /// Every parameter under `prefix` in force for `region` on `date` (those with no value in
     /// force are left out).
-    pub fn in_force(
-        &self,
-        prefix: &str,
-        region: RegionCode,
-        date: NaiveDate,
-    ) -> Result<Vec<Resolved>, DomainError> {
+    pub fn in_force(&self, prefix: &str, region: RegionCode, date: NaiveDate) -> Result<Vec<Resolved>, DomainError> {
         let mut out = Vec::new();
-        for def in self
-            .definitions
-            .values()
-            .filter(|d| d.key.starts_with(prefix))
-        {
+        for def in self.definitions.values().filter(|d| d.key.starts_with(prefix)) {
             match self.value(&def.key, region, date) {
                 Ok(r) => out.push(r),
                 Err(DomainError::NoValueInForce { .. }) => {}
@@ -704,9 +575,7 @@ impl PolicyBook {
                 _ => continue,
             };
             if let Ok(r) = self.value(key, region, date) {
-                let same = out
-                    .last()
-                    .is_some_and(|p| p.value == r.value && p.source == r.source);
+                let same = out.last().is_some_and(|p| p.value == r.value && p.source == r.source);
                 if !same {
                     out.push(r);
                 }

@@ -14,9 +14,7 @@ impl RegionCode {
 
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let bytes = s.trim().as_bytes();
-        let arr: [u8; 6] = bytes
-            .try_into()
-            .map_err(|_| DomainError::InvalidRegionCode(s.to_string()))?;
+        let arr: [u8; 6] = bytes.try_into().map_err(|_| DomainError::InvalidRegionCode(s.to_string()))?;
         if !arr.iter().all(u8::is_ascii_digit) {
             return Err(DomainError::InvalidRegionCode(s.to_string()));
         }
@@ -81,10 +79,7 @@ impl RegionKind {
     pub fn is_county_level(self) -> bool {
         matches!(
             self,
-            RegionKind::District
-                | RegionKind::County
-                | RegionKind::CountyLevelCity
-                | RegionKind::FunctionalZone
+            RegionKind::District | RegionKind::County | RegionKind::CountyLevelCity | RegionKind::FunctionalZone
         )
     }
 }
@@ -124,9 +119,7 @@ impl RegionTree {
             } else {
                 let p = RegionCode::parse(&row.parent).map_err(|e| err(e.to_string()))?;
                 if !tree.regions.contains_key(&p) {
-                    return Err(err(format!(
-                        "parent {p} of {code} is not defined on an earlier line"
-                    )));
+                    return Err(err(format!("parent {p} of {code} is not defined on an earlier line")));
                 }
                 Some(p)
             };
@@ -139,23 +132,13 @@ impl RegionTree {
             if tree.regions.contains_key(&code) {
                 return Err(err(format!("region {code} is defined twice")));
             }
-            tree.regions.insert(
-                code,
-                Region {
-                    code,
-                    name: row.name.trim().to_string(),
-                    kind,
-                    parent,
-                },
-            );
+            tree.regions.insert(code, Region { code, name: row.name.trim().to_string(), kind, parent });
         }
         Ok(tree)
     }
 
     pub fn get(&self, code: RegionCode) -> Result<&Region, DomainError> {
-        self.regions
-            .get(&code)
-            .ok_or_else(|| DomainError::UnknownRegion(code.to_string()))
+        self.regions.get(&code).ok_or_else(|| DomainError::UnknownRegion(code.to_string()))
     }
 
     /// Parse a code and check that the tree knows it.
@@ -183,11 +166,7 @@ impl RegionTree {
     }
 
     pub fn children(&self, code: RegionCode) -> Vec<&Region> {
-        let mut v: Vec<&Region> = self
-            .regions
-            .values()
-            .filter(|r| r.parent == Some(code))
-            .collect();
+        let mut v: Vec<&Region> = self.regions.values().filter(|r| r.parent == Some(code)).collect();
         v.sort_by_key(|r| r.code);
         v
     }
@@ -201,10 +180,7 @@ impl RegionTree {
     }
 
     pub fn name(&self, code: RegionCode) -> &str {
-        self.regions
-            .get(&code)
-            .map(|r| r.name.as_str())
-            .unwrap_or("")
+        self.regions.get(&code).map(|r| r.name.as_str()).unwrap_or("")
     }
 }
 

@@ -29,14 +29,9 @@ pub struct Rounding {
 impl Rounding {
     pub fn new(mode: RoundingMode, quantum: Decimal) -> Result<Self, DomainError> {
         if quantum <= Decimal::ZERO {
-            return Err(DomainError::InvalidRounding(format!(
-                "quantum {quantum} must be positive"
-            )));
+            return Err(DomainError::InvalidRounding(format!("quantum {quantum} must be positive")));
         }
-        Ok(Rounding {
-            mode,
-            quantum: quantum.normalize(),
-        })
+        Ok(Rounding { mode, quantum: quantum.normalize() })
     }
 
     pub fn half_up_to(quantum: Decimal) -> Result<Self, DomainError> {
@@ -58,14 +53,9 @@ impl Rounding {
             RoundingMode::Down => RoundingStrategy::ToZero,
             RoundingMode::Up => RoundingStrategy::AwayFromZero,
         };
-        let units = value
-            .checked_div(self.quantum)
-            .ok_or(DomainError::Overflow("rounding"))?;
+        let units = value.checked_div(self.quantum).ok_or(DomainError::Overflow("rounding"))?;
         let rounded = units.round_dp_with_strategy(0, strategy);
-        rounded
-            .checked_mul(self.quantum)
-            .map(|d| d.normalize())
-            .ok_or(DomainError::Overflow("rounding"))
+        rounded.checked_mul(self.quantum).map(|d| d.normalize()).ok_or(DomainError::Overflow("rounding"))
     }
 
     /// Chinese description used in explanations, e.g. "四舍五入到 1".
@@ -85,19 +75,15 @@ impl FromStr for Rounding {
     type Err = DomainError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (mode, quantum) = s.split_once(':').ok_or_else(|| {
-            DomainError::InvalidRounding(format!("'{s}': expected MODE:QUANTUM, e.g. half_up:1"))
-        })?;
+        let (mode, quantum) = s
+            .split_once(':')
+            .ok_or_else(|| DomainError::InvalidRounding(format!("'{s}': expected MODE:QUANTUM, e.g. half_up:1")))?;
         let mode = match mode.trim() {
             "half_up" => RoundingMode::HalfUp,
             "half_even" => RoundingMode::HalfEven,
             "down" => RoundingMode::Down,
             "up" => RoundingMode::Up,
-            other => {
-                return Err(DomainError::InvalidRounding(format!(
-                    "unknown mode '{other}'"
-                )))
-            }
+            other => return Err(DomainError::InvalidRounding(format!("unknown mode '{other}'"))),
         };
         let quantum: Decimal = quantum
             .trim()
@@ -142,41 +128,11 @@ mod tests {
     #[test]
     fn modes_differ_on_halves() {
         let q = d("0.01");
-        assert_eq!(
-            Rounding::new(RoundingMode::HalfUp, q)
-                .unwrap()
-                .apply(d("0.125"))
-                .unwrap(),
-            d("0.13")
-        );
-        assert_eq!(
-            Rounding::new(RoundingMode::HalfEven, q)
-                .unwrap()
-                .apply(d("0.125"))
-                .unwrap(),
-            d("0.12")
-        );
-        assert_eq!(
-            Rounding::new(RoundingMode::Down, q)
-                .unwrap()
-                .apply(d("0.129"))
-                .unwrap(),
-            d("0.12")
-        );
-        assert_eq!(
-            Rounding::new(RoundingMode::Up, q)
-                .unwrap()
-                .apply(d("0.121"))
-                .unwrap(),
-            d("0.13")
-        );
-        assert_eq!(
-            Rounding::new(RoundingMode::HalfUp, d("1"))
-                .unwrap()
-                .apply(d("-2.5"))
-                .unwrap(),
-            d("-3")
-        );
+        assert_eq!(Rounding::new(RoundingMode::HalfUp, q).unwrap().apply(d("0.125")).unwrap(), d("0.13"));
+        assert_eq!(Rounding::new(RoundingMode::HalfEven, q).unwrap().apply(d("0.125")).unwrap(), d("0.12"));
+        assert_eq!(Rounding::new(RoundingMode::Down, q).unwrap().apply(d("0.129")).unwrap(), d("0.12"));
+        assert_eq!(Rounding::new(RoundingMode::Up, q).unwrap().apply(d("0.121")).unwrap(), d("0.13"));
+        assert_eq!(Rounding::new(RoundingMode::HalfUp, d("1")).unwrap().apply(d("-2.5")).unwrap(), d("-3"));
     }
 
     #[test]
@@ -185,10 +141,7 @@ mod tests {
         assert!("sideways:1".parse::<Rounding>().is_err());
         assert!("half_up:0".parse::<Rounding>().is_err());
         assert!("half_up:x".parse::<Rounding>().is_err());
-        assert_eq!(
-            "half_up:1.00".parse::<Rounding>().unwrap().to_string(),
-            "half_up:1"
-        );
+        assert_eq!("half_up:1.00".parse::<Rounding>().unwrap().to_string(), "half_up:1");
     }
 
     proptest! {

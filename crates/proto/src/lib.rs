@@ -4,8 +4,7 @@
 #![allow(clippy::all, clippy::unwrap_used, clippy::expect_used)]
 
 /// Encoded `FileDescriptorSet` of every civic proto, for `tonic-reflection`.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/civic_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/civic_descriptor.bin"));
 
 pub mod common {
     pub mod v1 {

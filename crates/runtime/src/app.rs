@@ -28,11 +28,8 @@ pub enum StartupError {
 }
 
 /// Names of the common services, for health and reflection.
-pub const COMMON_SERVICES: [&str; 3] = [
-    "civic.common.v1.PolicyParameters",
-    "civic.common.v1.AuditLog",
-    "civic.common.v1.Identity",
-];
+pub const COMMON_SERVICES: [&str; 3] =
+    ["civic.common.v1.PolicyParameters", "civic.common.v1.AuditLog", "civic.common.v1.Identity"];
 
 /// What a service is built on.
 #[derive(Clone)]
@@ -51,11 +48,7 @@ impl Foundation {
         required_rules: &[&str],
     ) -> Result<Foundation, StartupError> {
         let book = policy_book::load(&settings.policies_dir)?;
-        let missing: Vec<&str> = required_rules
-            .iter()
-            .copied()
-            .filter(|r| !book.has_rule(r))
-            .collect();
+        let missing: Vec<&str> = required_rules.iter().copied().filter(|r| !book.has_rule(r)).collect();
         if !missing.is_empty() {
             return Err(StartupError::Policy(format!(
                 "rules.csv lacks rules this service cites: {}",
@@ -63,42 +56,18 @@ impl Foundation {
             )));
         }
         tracing::info!(dir = %settings.policies_dir.display(), regions = book.regions.len(), "policy book loaded");
-        let db = Database::connect(&settings.database_url, settings.db_max_connections)
-            .await
-            .map_err(|source| StartupError::Database {
-                url: crate::config::redact_url(&settings.database_url),
-                source,
-            })?;
+        let db = Database::connect(&settings.database_url, settings.db_max_connections).await.map_err(|source| {
+            StartupError::Database { url: crate::config::redact_url(&settings.database_url), source }
+        })?;
         db.migrate(migrations).await?;
-        Ok(Foundation {
-            settings,
-            book: BookHandle::new(book),
-            db,
-        })
+        Ok(Foundation { settings, book: BookHandle::new(book), db })
     }
 
     /// The common services, to which a service adds its own.
     pub fn common_routes(&self, parameter_prefixes: Vec<&'static str>) -> Routes {
-        Routes::new(
-            ParametersApi {
-                book: self.book.clone(),
-                prefixes: parameter_prefixes,
-            }
-            .into_server(),
-        )
-        .add_service(
-            AuditApi {
-                db: self.db.clone(),
-                book: self.book.clone(),
-            }
-            .into_server(),
-        )
-        .add_service(
-            IdentityApi {
-                book: self.book.clone(),
-            }
-            .into_server(),
-        )
+        Routes::new(ParametersApi { book: self.book.clone(), prefixes: parameter_prefixes }.into_server())
+            .add_service(AuditApi { db: self.db.clone(), book: self.book.clone() }.into_server())
+            .add_service(IdentityApi { book: self.book.clone() }.into_server())
     }
 
     pub async fn serve(
@@ -108,11 +77,7 @@ impl Foundation {
         routes: Routes,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<Running, StartupError> {
-        let names: Vec<&str> = own_services
-            .iter()
-            .copied()
-            .chain(COMMON_SERVICES)
-            .collect();
+        let names: Vec<&str> = own_services.iter().copied().chain(COMMON_SERVICES).collect();
         Ok(server::serve(&self.settings, label, &names, routes, shutdown).await?)
     }
 }

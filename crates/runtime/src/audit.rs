@@ -42,8 +42,7 @@ pub async fn record(
     request_id: &str,
     change: &Change,
 ) -> Result<(), sqlx::Error> {
-    let json =
-        |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
     sqlx::query(
         "INSERT INTO audit_log (at, actor, actor_role, actor_region, action, entity, entity_id, region_code, before_json, after_json, reason, request_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",

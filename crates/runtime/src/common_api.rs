@@ -35,13 +35,7 @@ impl ParametersApi {
         if key.is_empty() || self.prefixes.iter().any(|p| key.starts_with(p)) {
             Ok(())
         } else {
-            Err(ApiError::invalid(
-                field,
-                format!(
-                    "this service uses parameters under {}",
-                    self.prefixes.join(", ")
-                ),
-            ))
+            Err(ApiError::invalid(field, format!("this service uses parameters under {}", self.prefixes.join(", "))))
         }
     }
 }
@@ -70,34 +64,15 @@ impl PolicyParameters for ParametersApi {
             } else {
                 continue;
             };
-            all.extend(
-                book.in_force(prefix, region, date)
-                    .map_err(|e| ApiError::domain("region_code", e))?,
-            );
+            all.extend(book.in_force(prefix, region, date).map_err(|e| ApiError::domain("region_code", e))?);
         }
-        let next = if offset + size < all.len() {
-            (offset + size).to_string()
-        } else {
-            String::new()
-        };
-        let parameters = all
-            .iter()
-            .skip(offset)
-            .take(size)
-            .map(mapping::parameter)
-            .collect();
-        Ok(Response::new(pb::ListParametersResponse {
-            parameters,
-            next_page_token: next,
-            on_date: date.to_string(),
-        }))
+        let next = if offset + size < all.len() { (offset + size).to_string() } else { String::new() };
+        let parameters = all.iter().skip(offset).take(size).map(mapping::parameter).collect();
+        Ok(Response::new(pb::ListParametersResponse { parameters, next_page_token: next, on_date: date.to_string() }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_parameter(
-        &self,
-        req: Request<pb::GetParameterRequest>,
-    ) -> Result<Response<pb::Parameter>, Status> {
+    async fn get_parameter(&self, req: Request<pb::GetParameterRequest>) -> Result<Response<pb::Parameter>, Status> {
         caller(&req)?;
         let r = req.get_ref();
         let book = self.book.current();
@@ -108,9 +83,7 @@ impl PolicyParameters for ParametersApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         let date = request::date_or_today("on_date", &r.on_date)?;
         let v = book.value(&r.key, region, date).map_err(|e| match e {
-            civic_domain::DomainError::UnknownParameter(_) => {
-                ApiError::not_found(format!("parameter '{}'", r.key))
-            }
+            civic_domain::DomainError::UnknownParameter(_) => ApiError::not_found(format!("parameter '{}'", r.key)),
             e => ApiError::domain("key", e),
         })?;
         Ok(Response::new(mapping::parameter(&v)))
@@ -127,14 +100,10 @@ impl PolicyParameters for ParametersApi {
         self.check_prefix("key", &r.key)?;
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         let h = book.history(&r.key, region).map_err(|e| match e {
-            civic_domain::DomainError::UnknownParameter(_) => {
-                ApiError::not_found(format!("parameter '{}'", r.key))
-            }
+            civic_domain::DomainError::UnknownParameter(_) => ApiError::not_found(format!("parameter '{}'", r.key)),
             e => ApiError::domain("key", e),
         })?;
-        Ok(Response::new(pb::ParameterHistoryResponse {
-            versions: h.iter().map(mapping::parameter).collect(),
-        }))
+        Ok(Response::new(pb::ParameterHistoryResponse { versions: h.iter().map(mapping::parameter).collect() }))
     }
 }
 
@@ -165,14 +134,8 @@ impl AuditLog for AuditApi {
         } else {
             request::region_code(&book, "region_code", &r.region_code)?
         };
-        who.authorize(
-            &book.regions,
-            Access::Read,
-            &[Role::Auditor, Role::Admin],
-            "read the audit log",
-            region,
-        )
-        .map_err(ApiError::from)?;
+        who.authorize(&book.regions, Access::Read, &[Role::Auditor, Role::Admin], "read the audit log", region)
+            .map_err(ApiError::from)?;
         let limit = request::page_size("page_size", r.page_size)? as i64;
         let after_id = request::page_token("page_token", &r.page_token)?;
         let rows = audit::list(
@@ -210,10 +173,7 @@ impl AuditLog for AuditApi {
                 request_id: a.request_id,
             })
             .collect();
-        Ok(Response::new(pb::ListAuditEntriesResponse {
-            entries,
-            next_page_token: next,
-        }))
+        Ok(Response::new(pb::ListAuditEntriesResponse { entries, next_page_token: next }))
     }
 }
 
@@ -230,10 +190,7 @@ impl IdentityApi {
 
 #[tonic::async_trait]
 impl Identity for IdentityApi {
-    async fn who_am_i(
-        &self,
-        req: Request<pb::WhoAmIRequest>,
-    ) -> Result<Response<pb::WhoAmIResponse>, Status> {
+    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {
         let who = caller(&req)?;
         let book = self.book.current();
         Ok(Response::new(pb::WhoAmIResponse {

@@ -103,15 +103,9 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("config file {path}: {source}")]
-    Parse {
-        path: String,
-        source: toml::de::Error,
-    },
+    Parse { path: String, source: toml::de::Error },
     #[error("environment variable {name}: {message}")]
     Env { name: &'static str, message: String },
 }
@@ -130,13 +124,9 @@ impl Settings {
     pub fn load(service: ServiceDefaults) -> Result<Self, ConfigError> {
         let mut s = Self::defaults_for(service);
         if let Ok(path) = std::env::var("CIVIC_CONFIG") {
-            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            s = s
-                .overlay_toml(&text)
-                .map_err(|source| ConfigError::Parse { path, source })?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+            s = s.overlay_toml(&text).map_err(|source| ConfigError::Parse { path, source })?;
         }
         s.overlay_env(|k| std::env::var(k).ok())?;
         Ok(s)
@@ -154,10 +144,7 @@ impl Settings {
 
     pub fn overlay_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn num<T: std::str::FromStr>(name: &'static str, v: String) -> Result<T, ConfigError> {
-            v.trim().parse().map_err(|_| ConfigError::Env {
-                name,
-                message: format!("'{v}' is not a number"),
-            })
+            v.trim().parse().map_err(|_| ConfigError::Env { name, message: format!("'{v}' is not a number") })
         }
         if let Some(v) = get("CIVIC_LISTEN_ADDR") {
             self.listen_addr = v;
@@ -258,31 +245,18 @@ impl From<&Settings> for SettingsMirror {
 mod tests {
     use super::*;
 
-    const SVC: ServiceDefaults = ServiceDefaults {
-        name: "social-assistance",
-        grpc_port: 50053,
-        metrics_port: 9103,
-    };
+    const SVC: ServiceDefaults = ServiceDefaults { name: "social-assistance", grpc_port: 50053, metrics_port: 9103 };
 
     #[test]
     fn layers_override_in_order() {
         let s = Settings::defaults_for(SVC);
         assert_eq!(s.listen_addr, "127.0.0.1:50053");
-        let mut s = s
-            .overlay_toml("listen_addr = \"0.0.0.0:6000\"\nconcurrency_limit = 8\n")
-            .unwrap();
+        let mut s = s.overlay_toml("listen_addr = \"0.0.0.0:6000\"\nconcurrency_limit = 8\n").unwrap();
         assert_eq!(s.listen_addr, "0.0.0.0:6000");
-        assert_eq!(
-            s.database_url,
-            "sqlite://data/social-assistance.db?mode=rwc"
-        );
-        s.overlay_env(|k| (k == "CIVIC_CONCURRENCY_LIMIT").then(|| "4".to_string()))
-            .unwrap();
+        assert_eq!(s.database_url, "sqlite://data/social-assistance.db?mode=rwc");
+        s.overlay_env(|k| (k == "CIVIC_CONCURRENCY_LIMIT").then(|| "4".to_string())).unwrap();
         assert_eq!(s.concurrency_limit, 4);
-        assert!(s
-            .clone()
-            .overlay_env(|k| (k == "CIVIC_LOG_FORMAT").then(|| "xml".to_string()))
-            .is_err());
+        assert!(s.clone().overlay_env(|k| (k == "CIVIC_LOG_FORMAT").then(|| "xml".to_string())).is_err());
     }
 
     #[test]

@@ -18,10 +18,7 @@ pub enum ApiError {
     InvalidArgument(Vec<(String, String)>),
     /// A rule forbids this now (e.g. a workflow step out of order); `reason` is machine-readable.
     #[error("{message}")]
-    FailedPrecondition {
-        reason: &'static str,
-        message: String,
-    },
+    FailedPrecondition { reason: &'static str, message: String },
     #[error("{what} not found")]
     NotFound { what: String },
     #[error("{what} already exists")]
@@ -48,10 +45,7 @@ impl ApiError {
     }
 
     pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError::FailedPrecondition {
-            reason,
-            message: message.into(),
-        }
+        ApiError::FailedPrecondition { reason, message: message.into() }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -72,12 +66,8 @@ impl ApiError {
             | DomainError::InvalidDate(_)
             | DomainError::UnknownParameter(_)
             | DomainError::InvalidRule { .. } => ApiError::invalid(field, e.to_string()),
-            DomainError::NoValueInForce { .. } => {
-                ApiError::precondition("NO_VALUE_IN_FORCE", e.to_string())
-            }
-            DomainError::Inconsistent(_) => {
-                ApiError::precondition("INCONSISTENT_POLICY", e.to_string())
-            }
+            DomainError::NoValueInForce { .. } => ApiError::precondition("NO_VALUE_IN_FORCE", e.to_string()),
+            DomainError::Inconsistent(_) => ApiError::precondition("INCONSISTENT_POLICY", e.to_string()),
         }
     }
 
@@ -102,10 +92,9 @@ impl ApiError {
 fn storage_code(e: &sqlx::Error) -> Code {
     match e {
         sqlx::Error::RowNotFound => Code::NotFound,
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_) => Code::Unavailable,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            Code::Unavailable
+        }
         sqlx::Error::Database(db) if db.is_unique_violation() => Code::AlreadyExists,
         _ => Code::Internal,
     }
@@ -137,10 +126,7 @@ impl From<ApiError> for Status {
             }
             ApiError::Internal(_) | ApiError::Book(_) => {
                 tracing::error!(error = %e, "internal error");
-                (
-                    Code::Internal,
-                    "internal error; see the server log".to_string(),
-                )
+                (Code::Internal, "internal error; see the server log".to_string())
             }
             ApiError::Storage(s) => {
                 let code = storage_code(s);

@@ -69,12 +69,7 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown role '{s}' (one of: {})",
-                    Role::ALL.map(Role::as_str).join(", ")
-                )
-            })
+            .ok_or_else(|| format!("unknown role '{s}' (one of: {})", Role::ALL.map(Role::as_str).join(", ")))
     }
 }
 
@@ -133,9 +128,7 @@ type HmacSha256 = Hmac<Sha256>;
 
 impl TokenKey {
     pub fn new(secret: &str) -> Self {
-        TokenKey {
-            key: secret.as_bytes().to_vec(),
-        }
+        TokenKey { key: secret.as_bytes().to_vec() }
     }
 
     pub fn is_development_default(&self) -> bool {
@@ -153,13 +146,7 @@ impl TokenKey {
         }
     }
 
-    pub fn mint(
-        &self,
-        subject: &str,
-        role: Role,
-        region: RegionCode,
-        ttl: chrono::Duration,
-    ) -> String {
+    pub fn mint(&self, subject: &str, role: Role, region: RegionCode, ttl: chrono::Duration) -> String {
         let now = Utc::now();
         let claims = Claims {
             sub: subject.to_string(),
@@ -182,34 +169,21 @@ impl TokenKey {
 
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Caller, TokenError> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(TokenError::Malformed);
         };
-        let header: serde_json::Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD
-                .decode(h)
-                .map_err(|_| TokenError::Malformed)?,
-        )
-        .map_err(|_| TokenError::Malformed)?;
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).map_err(|_| TokenError::Malformed)?)
+                .map_err(|_| TokenError::Malformed)?;
         if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
             return Err(TokenError::Malformed);
         }
-        let sig = URL_SAFE_NO_PAD
-            .decode(s)
-            .map_err(|_| TokenError::Malformed)?;
-        let mut mac =
-            HmacSha256::new_from_slice(&self.key).map_err(|_| TokenError::BadSignature)?;
+        let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| TokenError::Malformed)?;
+        let mut mac = HmacSha256::new_from_slice(&self.key).map_err(|_| TokenError::BadSignature)?;
         mac.update(format!("{h}.{p}").as_bytes());
-        mac.verify_slice(&sig)
-            .map_err(|_| TokenError::BadSignature)?;
-        let claims: Claims = serde_json::from_slice(
-            &URL_SAFE_NO_PAD
-                .decode(p)
-                .map_err(|_| TokenError::Malformed)?,
-        )
-        .map_err(|_| TokenError::Malformed)?;
+        mac.verify_slice(&sig).map_err(|_| TokenError::BadSignature)?;
+        let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).map_err(|_| TokenError::Malformed)?)
+            .map_err(|_| TokenError::Malformed)?;
         if claims.iss != ISSUER {
             return Err(TokenError::Malformed);
         }
@@ -218,13 +192,7 @@ impl TokenKey {
         }
         let scope = RegionCode::parse(&claims.region).map_err(|_| TokenError::BadScope)?;
         let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(TokenError::Malformed)?;
-        Ok(Caller {
-            subject: claims.sub,
-            role: claims.role,
-            scope,
-            expires_at,
-            token: token.to_string(),
-        })
+        Ok(Caller { subject: claims.sub, role: claims.role, scope, expires_at, token: token.to_string() })
     }
 }
 
@@ -240,10 +208,7 @@ pub enum Denied {
     #[error("role '{role}' may not {action}")]
     Role { role: Role, action: &'static str },
     #[error("region {target} is outside the caller's scope {scope}")]
-    Region {
-        target: RegionCode,
-        scope: RegionCode,
-    },
+    Region { target: RegionCode, scope: RegionCode },
     #[error("auditors read; they never change anything")]
     AuditorWrite,
 }
@@ -254,10 +219,7 @@ impl Caller {
         if regions.is_within(target, self.scope) {
             Ok(())
         } else {
-            Err(Denied::Region {
-                target,
-                scope: self.scope,
-            })
+            Err(Denied::Region { target, scope: self.scope })
         }
     }
 
@@ -292,12 +254,8 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let t = key().mint(
-            "alice",
-            Role::CivilAffairs,
-            RegionCode::parse("210521").unwrap(),
-            chrono::Duration::hours(1),
-        );
+        let t =
+            key().mint("alice", Role::CivilAffairs, RegionCode::parse("210521").unwrap(), chrono::Duration::hours(1));
         let c = key().verify(&t, Utc::now()).unwrap();
         assert_eq!(c.subject, "alice");
         assert_eq!(c.role, Role::CivilAffairs);
@@ -306,43 +264,16 @@ mod tests {
 
     #[test]
     fn refuses_forgery_and_expiry() {
-        let t = key().mint(
-            "alice",
-            Role::Admin,
-            RegionCode::NATIONAL,
-            chrono::Duration::hours(1),
-        );
-        assert_eq!(
-            TokenKey::new("other").verify(&t, Utc::now()).unwrap_err(),
-            TokenError::BadSignature
-        );
-        let expired = key().mint(
-            "alice",
-            Role::Admin,
-            RegionCode::NATIONAL,
-            chrono::Duration::seconds(-1),
-        );
-        assert_eq!(
-            key().verify(&expired, Utc::now()).unwrap_err(),
-            TokenError::Expired
-        );
-        assert_eq!(
-            key().verify("a.b", Utc::now()).unwrap_err(),
-            TokenError::Malformed
-        );
+        let t = key().mint("alice", Role::Admin, RegionCode::NATIONAL, chrono::Duration::hours(1));
+        assert_eq!(TokenKey::new("other").verify(&t, Utc::now()).unwrap_err(), TokenError::BadSignature);
+        let expired = key().mint("alice", Role::Admin, RegionCode::NATIONAL, chrono::Duration::seconds(-1));
+        assert_eq!(key().verify(&expired, Utc::now()).unwrap_err(), TokenError::Expired);
+        assert_eq!(key().verify("a.b", Utc::now()).unwrap_err(), TokenError::Malformed);
         // A payload swapped under a valid signature fails.
-        let other = key().mint(
-            "mallory",
-            Role::Admin,
-            RegionCode::NATIONAL,
-            chrono::Duration::hours(1),
-        );
+        let other = key().mint("mallory", Role::Admin, RegionCode::NATIONAL, chrono::Duration::hours(1));
         let mut parts: Vec<&str> = t.split('.').collect();
         let op: Vec<&str> = other.split('.').collect();
         parts[1] = op[1];
-        assert_eq!(
-            key().verify(&parts.join("."), Utc::now()).unwrap_err(),
-            TokenError::BadSignature
-        );
+        assert_eq!(key().verify(&parts.join("."), Utc::now()).unwrap_err(), TokenError::BadSignature);
     }
 }

@@ -59,7 +59,5 @@ pub fn step(s: &Step) -> pb::TraceStep {
 }
 
 pub fn explanation(t: &Trace) -> pb::Explanation {
-    pb::Explanation {
-        steps: t.steps.iter().map(step).collect(),
-    }
+    pb::Explanation { steps: t.steps.iter().map(step).collect() }
 }

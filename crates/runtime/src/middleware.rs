@@ -43,10 +43,7 @@ impl ContextLayer {
 impl<S> Layer<S> for ContextLayer {
     type Service = ContextService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        ContextService {
-            inner,
-            metrics: self.metrics.clone(),
-        }
+        ContextService { inner, metrics: self.metrics.clone() }
     }
 }
 
@@ -58,11 +55,8 @@ pub struct ContextService<S> {
 
 fn valid_request_id(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
-    (!s.is_empty()
-        && s.len() <= 128
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)))
-    .then(|| s.to_string())
+    (!s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)))
+        .then(|| s.to_string())
 }
 
 impl<S, B, RB> Service<Request<B>> for ContextService<S>
@@ -144,10 +138,7 @@ impl AuthLayer {
 impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService {
-            inner,
-            key: self.key.clone(),
-        }
+        AuthService { inner, key: self.key.clone() }
     }
 }
 
@@ -179,10 +170,7 @@ where
                 .headers()
                 .get(http::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| {
-                    v.strip_prefix("Bearer ")
-                        .or_else(|| v.strip_prefix("bearer "))
-                })
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
                 .map(str::trim);
             let verified = match token {
                 None => Err(crate::identity::TokenError::Missing),

@@ -15,39 +15,29 @@ use civic_domain::{
 #[derive(Debug, thiserror::Error)]
 pub enum LoadBookError {
     #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error(transparent)]
     Book(#[from] BookError),
 }
 
 fn read(dir: &Path, rel: &str) -> Result<NamedText, LoadBookError> {
     let path = dir.join(rel);
-    let text = std::fs::read_to_string(&path).map_err(|source| LoadBookError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|source| LoadBookError::Io { path: path.display().to_string(), source })?;
     Ok((path.display().to_string(), text))
 }
 
 fn read_all_csv(dir: &Path, sub: &str) -> Result<Vec<NamedText>, LoadBookError> {
     let folder = dir.join(sub);
-    let entries = std::fs::read_dir(&folder).map_err(|source| LoadBookError::Io {
-        path: folder.display().to_string(),
-        source,
-    })?;
+    let entries = std::fs::read_dir(&folder)
+        .map_err(|source| LoadBookError::Io { path: folder.display().to_string(), source })?;
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().to_string())
         .filter(|n| n.ends_with(".csv"))
         .collect();
     names.sort();
-    names
-        .iter()
-        .map(|n| read(dir, &format!("{sub}/{n}")))
-        .collect()
+    names.iter().map(|n| read(dir, &format!("{sub}/{n}"))).collect()
 }
 
 /// The files of a policies directory (`regions.csv`, `definitions.csv`, `documents.csv`,
@@ -74,9 +64,7 @@ pub struct BookHandle {
 
 impl BookHandle {
     pub fn new(book: PolicyBook) -> Self {
-        BookHandle {
-            inner: Arc::new(RwLock::new(Arc::new(book))),
-        }
+        BookHandle { inner: Arc::new(RwLock::new(Arc::new(book))) }
     }
 
     /// The current book. Cheap: an `Arc` clone.

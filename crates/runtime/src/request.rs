@@ -11,26 +11,17 @@ use crate::{
 };
 
 pub fn caller<T>(req: &tonic::Request<T>) -> ApiResult<Caller> {
-    req.extensions()
-        .get::<Caller>()
-        .cloned()
-        .ok_or(ApiError::Unauthenticated(
-            crate::identity::TokenError::Missing,
-        ))
+    req.extensions().get::<Caller>().cloned().ok_or(ApiError::Unauthenticated(crate::identity::TokenError::Missing))
 }
 
 pub fn request_id<T>(req: &tonic::Request<T>) -> String {
-    req.extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default()
+    req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
 }
 
 /// An ISO date; empty means today (in China Standard Time, where the documents apply).
 pub fn date_or_today(field: &str, s: &str) -> ApiResult<NaiveDate> {
     if s.trim().is_empty() {
-        let beijing = chrono::FixedOffset::east_opt(8 * 3600)
-            .ok_or_else(|| ApiError::Internal("offset".into()))?;
+        let beijing = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| ApiError::Internal("offset".into()))?;
         return Ok(chrono::Utc::now().with_timezone(&beijing).date_naive());
     }
     parse_date(s).map_err(|e| ApiError::domain(field, e))
@@ -46,14 +37,9 @@ pub fn required_date(field: &str, s: &str) -> ApiResult<NaiveDate> {
 /// A region code the book knows.
 pub fn region<'a>(book: &'a PolicyBook, field: &str, s: &str) -> ApiResult<&'a Region> {
     if s.trim().is_empty() {
-        return Err(ApiError::invalid(
-            field,
-            "required (a GB/T 2260 code such as 210502)",
-        ));
+        return Err(ApiError::invalid(field, "required (a GB/T 2260 code such as 210502)"));
     }
-    book.regions
-        .resolve(s)
-        .map_err(|e| ApiError::domain(field, e))
+    book.regions.resolve(s).map_err(|e| ApiError::domain(field, e))
 }
 
 pub fn region_code(book: &PolicyBook, field: &str, s: &str) -> ApiResult<RegionCode> {
@@ -74,8 +60,5 @@ pub fn page_token(field: &str, s: &str) -> ApiResult<i64> {
     if s.is_empty() {
         return Ok(0);
     }
-    s.parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| ApiError::invalid(field, "not a token this service issued"))
+    s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| ApiError::invalid(field, "not a token this service issued"))
 }

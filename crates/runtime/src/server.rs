@@ -18,10 +18,7 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot bind {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    Bind { addr: String, source: std::io::Error },
     #[error("reflection: {0}")]
     Reflection(String),
 }
@@ -41,12 +38,7 @@ impl Running {
 }
 
 async fn bind(addr: &str) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: addr.to_string(),
-            source,
-        })
+    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr: addr.to_string(), source })
 }
 
 /// Serve `routes` (the service's own gRPC services plus the common ones) with reflection,
@@ -65,13 +57,9 @@ pub async fn serve(
     }
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_service_status("", ServingStatus::Serving)
-        .await;
+    health_reporter.set_service_status("", ServingStatus::Serving).await;
     for name in service_names {
-        health_reporter
-            .set_service_status(*name, ServingStatus::Serving)
-            .await;
+        health_reporter.set_service_status(*name, ServingStatus::Serving).await;
     }
 
     let mut v1 = tonic_reflection::server::Builder::configure()
@@ -85,23 +73,14 @@ pub async fn serve(
         v1 = v1.with_service_name(*name);
         v1alpha = v1alpha.with_service_name(*name);
     }
-    let v1 = v1
-        .build_v1()
-        .map_err(|e| StartError::Reflection(e.to_string()))?;
-    let v1alpha = v1alpha
-        .build_v1alpha()
-        .map_err(|e| StartError::Reflection(e.to_string()))?;
-    let routes = routes
-        .add_service(health_service)
-        .add_service(v1)
-        .add_service(v1alpha);
+    let v1 = v1.build_v1().map_err(|e| StartError::Reflection(e.to_string()))?;
+    let v1alpha = v1alpha.build_v1alpha().map_err(|e| StartError::Reflection(e.to_string()))?;
+    let routes = routes.add_service(health_service).add_service(v1).add_service(v1alpha);
 
     let metrics = Metrics::new(service_label);
     let listener = bind(&settings.listen_addr).await?;
-    let grpc_addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: settings.listen_addr.clone(),
-        source,
-    })?;
+    let grpc_addr =
+        listener.local_addr().map_err(|source| StartError::Bind { addr: settings.listen_addr.clone(), source })?;
 
     let (stop_metrics_tx, stop_metrics_rx) = oneshot::channel::<()>();
     let metrics_addr = if settings.metrics_addr.is_empty() {
@@ -135,9 +114,7 @@ pub async fn serve(
     let layers = ServiceBuilder::new()
         .layer(ContextLayer::new(metrics))
         .load_shed()
-        .layer(GlobalConcurrencyLimitLayer::new(
-            settings.concurrency_limit.max(1),
-        ))
+        .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit.max(1)))
         .layer(AuthLayer::new(key));
 
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -167,13 +144,9 @@ pub async fn serve(
             grace_secs = grace.as_secs(),
             "shutting down: refusing new calls, letting in-flight calls finish"
         );
-        health_reporter
-            .set_service_status("", ServingStatus::NotServing)
-            .await;
+        health_reporter.set_service_status("", ServingStatus::NotServing).await;
         for n in &names {
-            health_reporter
-                .set_service_status(n.as_str(), ServingStatus::NotServing)
-                .await;
+            health_reporter.set_service_status(n.as_str(), ServingStatus::NotServing).await;
         }
         let _ = stop_tx.send(());
         match tokio::time::timeout(grace, &mut server).await {
@@ -185,11 +158,7 @@ pub async fn serve(
         }
         let _ = stop_metrics_tx.send(());
     });
-    Ok(Running {
-        grpc_addr,
-        metrics_addr,
-        task,
-    })
+    Ok(Running { grpc_addr, metrics_addr, task })
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -40,42 +40,25 @@ impl Database {
             Backend::Sqlite
         } else {
             return Err(sqlx::Error::Configuration(
-                format!(
-                    "unsupported database URL scheme in '{}'",
-                    crate::config::redact_url(url)
-                )
-                .into(),
+                format!("unsupported database URL scheme in '{}'", crate::config::redact_url(url)).into(),
             ));
         };
         if backend == Backend::Sqlite {
             ensure_sqlite_dir(url)?;
         }
-        let options =
-            AnyConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
+        let options = AnyConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite {
-                max_connections.min(4)
-            } else {
-                max_connections
-            })
+            .max_connections(if backend == Backend::Sqlite { max_connections.min(4) } else { max_connections })
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // WAL lets readers run beside the writer; the busy timeout makes a second
                         // writer wait instead of failing; foreign keys are off by default in SQLite.
-                        sqlx::query("PRAGMA journal_mode = WAL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA busy_timeout = 5000")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA foreign_keys = ON")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA synchronous = NORMAL")
-                            .execute(&mut *conn)
-                            .await?;
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
@@ -102,18 +85,11 @@ impl Database {
 }
 
 fn clone_migrator(m: &Migrator) -> Migrator {
-    Migrator {
-        migrations: m.migrations.clone(),
-        ignore_missing: m.ignore_missing,
-        locking: m.locking,
-        no_tx: m.no_tx,
-    }
+    Migrator { migrations: m.migrations.clone(), ignore_missing: m.ignore_missing, locking: m.locking, no_tx: m.no_tx }
 }
 
 fn ensure_sqlite_dir(url: &str) -> Result<(), sqlx::Error> {
-    let rest = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = rest.split('?').next().unwrap_or("");
     if path.is_empty() || path.starts_with(":memory:") {
         return Ok(());

@@ -17,12 +17,7 @@ pub fn init_tracing(settings: &Settings) {
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
     let result = match settings.log_format {
         LogFormat::Human => fmt().with_env_filter(filter).with_target(false).try_init(),
-        LogFormat::Json => fmt()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_env_filter(filter)
-            .try_init(),
+        LogFormat::Json => fmt().json().flatten_event(true).with_current_span(true).with_env_filter(filter).try_init(),
     };
     let _ = result;
 }
@@ -52,9 +47,7 @@ impl Metrics {
         let calls = Family::<CallLabels, Counter>::default();
         // Buckets from 0.25 ms to ~8 s: most calls here are sub-millisecond computations.
         let latency = Family::<MethodLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
-                0.000_25, 2.0, 16,
-            ))
+            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.000_25, 2.0, 16))
         });
         registry.register(
             "grpc_server_handled",
@@ -66,25 +59,12 @@ impl Metrics {
             format!("gRPC call latency of {service}, by method"),
             latency.clone(),
         );
-        Metrics {
-            registry: Arc::new(registry),
-            calls,
-            latency,
-        }
+        Metrics { registry: Arc::new(registry), calls, latency }
     }
 
     pub fn record(&self, method: &str, code: &str, seconds: f64) {
-        self.calls
-            .get_or_create(&CallLabels {
-                method: method.to_string(),
-                code: code.to_string(),
-            })
-            .inc();
-        self.latency
-            .get_or_create(&MethodLabels {
-                method: method.to_string(),
-            })
-            .observe(seconds);
+        self.calls.get_or_create(&CallLabels { method: method.to_string(), code: code.to_string() }).inc();
+        self.latency.get_or_create(&MethodLabels { method: method.to_string() }).observe(seconds);
     }
 
     pub fn render(&self) -> String {
@@ -118,7 +98,5 @@ pub async fn serve_metrics(
             }
         }),
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -28,10 +28,7 @@ pub async fn fresh_database(backend: Backend) -> String {
         Backend::Sqlite => {
             let dir = std::env::temp_dir().join("civic-tests");
             let _ = std::fs::create_dir_all(&dir);
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.join(format!("{name}.db")).display()
-            )
+            format!("sqlite://{}?mode=rwc", dir.join(format!("{name}.db")).display())
         }
         Backend::Postgres => {
             let admin = match std::env::var("CIVIC_TEST_POSTGRES_URL") {
@@ -45,10 +42,7 @@ pub async fn fresh_database(backend: Backend) -> String {
                 Ok(c) => c,
                 Err(e) => panic!("cannot connect to CIVIC_TEST_POSTGRES_URL: {e}"),
             };
-            if let Err(e) = sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-            {
+            if let Err(e) = sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await {
                 panic!("cannot create test database: {e}");
             }
             let _ = conn.close().await;
@@ -116,8 +110,5 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
 /// The google.rpc.ErrorInfo reason attached to a status.
 pub fn error_reason(status: &tonic::Status) -> String {
     use tonic_types::StatusExt;
-    status
-        .get_details_error_info()
-        .map(|e| e.reason)
-        .unwrap_or_default()
+    status.get_details_error_info().map(|e| e.reason).unwrap_or_default()
 }

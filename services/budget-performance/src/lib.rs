@@ -16,11 +16,8 @@ use civic_runtime::{
     storage::Migrations,
 };
 
-pub const DEFAULTS: ServiceDefaults = ServiceDefaults {
-    name: "budget-performance",
-    grpc_port: 50051,
-    metrics_port: 9101,
-};
+pub const DEFAULTS: ServiceDefaults =
+    ServiceDefaults { name: "budget-performance", grpc_port: 50051, metrics_port: 9101 };
 pub const SERVICE_NAME: &str = "civic.budget.v1.BudgetPerformance";
 /// Parameter keys this service uses.
 pub const PARAMETER_PREFIXES: &[&str] = &["budget."];
@@ -28,10 +25,7 @@ pub const PARAMETER_PREFIXES: &[&str] = &["budget."];
 pub const RULES: &[&str] = &["budget.grade"];
 
 pub fn migrations() -> Migrations {
-    Migrations {
-        sqlite: sqlx::migrate!("migrations/sqlite"),
-        postgres: sqlx::migrate!("migrations/postgres"),
-    }
+    Migrations { sqlite: sqlx::migrate!("migrations/sqlite"), postgres: sqlx::migrate!("migrations/postgres") }
 }
 
 /// Prepare storage and the policy book, then serve until `shutdown` resolves.
@@ -40,11 +34,8 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StartupError> {
     let f = Foundation::prepare(settings, &migrations(), RULES).await?;
-    let routes =
-        f.common_routes(PARAMETER_PREFIXES.to_vec())
-            .add_service(BudgetPerformanceServer::new(api::BudgetApi {
-                book: f.book.clone(),
-            }));
-    f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown)
-        .await
+    let routes = f
+        .common_routes(PARAMETER_PREFIXES.to_vec())
+        .add_service(BudgetPerformanceServer::new(api::BudgetApi { book: f.book.clone() }));
+    f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown).await
 }

@@ -1,9 +1,7 @@
 //! budget-performance over real gRPC: grades on both sides of every boundary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use civic_proto::budget::v1::{
-    budget_performance_client::BudgetPerformanceClient, GradeEvaluationRequest,
-};
+use civic_proto::budget::v1::{budget_performance_client::BudgetPerformanceClient, GradeEvaluationRequest};
 use civic_runtime::{
     identity::Role,
     storage::Backend,
@@ -14,12 +12,9 @@ use tonic::Code;
 #[tokio::test]
 async fn grades_follow_caiyu_2020_10_on_both_sides_of_each_boundary() {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let running = budget_performance::start(
-        settings(fresh_database(Backend::Sqlite).await),
-        async move {
-            let _ = rx.await;
-        },
-    )
+    let running = budget_performance::start(settings(fresh_database(Backend::Sqlite).await), async move {
+        let _ = rx.await;
+    })
     .await
     .unwrap();
     let mut c = BudgetPerformanceClient::new(channel(running.grpc_addr).await);
@@ -39,47 +34,28 @@ async fn grades_follow_caiyu_2020_10_on_both_sides_of_each_boundary() {
         ("59.99", "差"),
         ("0", "差"),
     ] {
-        let r = c
-            .grade_evaluation(authed(&tok, ask(score, "2024-12-31")))
-            .await
-            .unwrap()
-            .into_inner();
+        let r = c.grade_evaluation(authed(&tok, ask(score, "2024-12-31"))).await.unwrap().into_inner();
         assert_eq!(r.grade, grade, "{score}");
         let step = &r.explanation.unwrap().steps[0];
         assert_eq!(step.source.as_ref().unwrap().document, "财预〔2020〕10号");
         assert_eq!(step.parameters.len(), 3);
     }
     for bad in ["100.01", "-1", "abc", ""] {
-        let e = c
-            .grade_evaluation(authed(&tok, ask(bad, "2024-12-31")))
-            .await
-            .unwrap_err();
+        let e = c.grade_evaluation(authed(&tok, ask(bad, "2024-12-31"))).await.unwrap_err();
         assert_eq!(violated_fields(&e), vec!["total_score"], "{bad}");
     }
     // Before the scale existed.
     assert_eq!(
-        c.grade_evaluation(authed(&tok, ask("95", "2019-12-31")))
-            .await
-            .unwrap_err()
-            .code(),
+        c.grade_evaluation(authed(&tok, ask("95", "2019-12-31"))).await.unwrap_err().code(),
         Code::FailedPrecondition
     );
     // Other bureaus and other regions.
     assert_eq!(
-        c.grade_evaluation(authed(
-            &token(Role::NaturalResources, "411700"),
-            ask("95", "")
-        ))
-        .await
-        .unwrap_err()
-        .code(),
+        c.grade_evaluation(authed(&token(Role::NaturalResources, "411700"), ask("95", ""))).await.unwrap_err().code(),
         Code::PermissionDenied
     );
     assert_eq!(
-        c.grade_evaluation(authed(&token(Role::Finance, "411100"), ask("95", "")))
-            .await
-            .unwrap_err()
-            .code(),
+        c.grade_evaluation(authed(&token(Role::Finance, "411100"), ask("95", ""))).await.unwrap_err().code(),
         Code::PermissionDenied
     );
     let _ = tx.send(());

@@ -46,7 +46,9 @@ pub struct Assessment {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FarmlandError {
-    #[error("illegally occupied farmland ({illegal}) cannot exceed all farmland occupied by new construction ({total})")]
+    #[error(
+        "illegally occupied farmland ({illegal}) cannot exceed all farmland occupied by new construction ({total})"
+    )]
     IllegalExceedsTotal { illegal: Mu, total: Mu },
     #[error("farmland occupied by new construction must be positive to form a ratio")]
     NoNewConstruction,
@@ -68,14 +70,9 @@ pub fn assess(
     if illegal > total {
         return Err(FarmlandError::IllegalExceedsTotal { illegal, total });
     }
-    let year_end = NaiveDate::from_ymd_opt(year, 12, 31)
-        .ok_or_else(|| DomainError::InvalidDate(year.to_string()))?;
+    let year_end = NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(|| DomainError::InvalidDate(year.to_string()))?;
     let warning = book.value("land.farmland.illegal_ratio.warning", region, year_end)?;
-    let accountability = book.value(
-        "land.farmland.illegal_ratio.accountability",
-        region,
-        year_end,
-    )?;
+    let accountability = book.value("land.farmland.illegal_ratio.accountability", region, year_end)?;
     let r = ratio(illegal.value(), total.value())?;
     let outcome = if r >= accountability.value {
         Outcome::Accountability
@@ -106,9 +103,5 @@ pub fn assess(
         parameters: vec![warning.to_use(), accountability.to_use()],
         source: Some(book.rule_source("land.farmland.illegal_ratio")?),
     });
-    Ok(Assessment {
-        ratio: r,
-        outcome,
-        trace,
-    })
+    Ok(Assessment { ratio: r, outcome, trace })
 }

@@ -2,9 +2,7 @@
 //! of its 10 % and 15 % lines.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use civic_proto::land::v1::{
-    land_supervision_client::LandSupervisionClient, AssessFarmlandOccupationRequest,
-};
+use civic_proto::land::v1::{land_supervision_client::LandSupervisionClient, AssessFarmlandOccupationRequest};
 use civic_runtime::{
     identity::Role,
     storage::Backend,
@@ -15,12 +13,9 @@ use tonic::Code;
 #[tokio::test]
 async fn farmland_ratio_outcomes_at_their_boundaries() {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let running = land_supervision::start(
-        settings(fresh_database(Backend::Sqlite).await),
-        async move {
-            let _ = rx.await;
-        },
-    )
+    let running = land_supervision::start(settings(fresh_database(Backend::Sqlite).await), async move {
+        let _ = rx.await;
+    })
     .await
     .unwrap();
     let mut c = LandSupervisionClient::new(channel(running.grpc_addr).await);
@@ -40,22 +35,11 @@ async fn farmland_ratio_outcomes_at_their_boundaries() {
         ("0", "250.5", "NONE", "0.00"),
         ("250.5", "250.5", "ACCOUNTABILITY", "100.00"),
     ] {
-        let r = c
-            .assess_farmland_occupation(authed(&tok, ask("411221", illegal, total)))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(
-            (r.outcome.as_str(), r.ratio_percent.as_str()),
-            (outcome, pct),
-            "{illegal}/{total}"
-        );
+        let r = c.assess_farmland_occupation(authed(&tok, ask("411221", illegal, total))).await.unwrap().into_inner();
+        assert_eq!((r.outcome.as_str(), r.ratio_percent.as_str()), (outcome, pct), "{illegal}/{total}");
         let steps = r.explanation.unwrap().steps;
         assert_eq!(steps[1].parameters.len(), 2);
-        assert_eq!(
-            steps[1].source.as_ref().unwrap().document,
-            "三政〔2017〕20号"
-        );
+        assert_eq!(steps[1].source.as_ref().unwrap().document, "三政〔2017〕20号");
     }
     // 1 ÷ 6.6667 is just under 15 %: shown as 15.00 but exactly below the line.
     for (illegal, total, field) in [
@@ -65,40 +49,28 @@ async fn farmland_ratio_outcomes_at_their_boundaries() {
         ("x", "100", "illegal_occupation_mu"),
         ("1", "", "new_construction_occupation_mu"),
     ] {
-        let e = c
-            .assess_farmland_occupation(authed(&tok, ask("411221", illegal, total)))
-            .await
-            .unwrap_err();
+        let e = c.assess_farmland_occupation(authed(&tok, ask("411221", illegal, total))).await.unwrap_err();
         assert_eq!(violated_fields(&e), vec![field], "{illegal}/{total}");
     }
     // Benxi has no such thresholds in the policy book; civil-affairs may not assess; a county
     // may not assess its neighbour.
     let admin = token(Role::Admin, "000000");
     assert_eq!(
-        c.assess_farmland_occupation(authed(&admin, ask("210521", "1", "10")))
-            .await
-            .unwrap_err()
-            .code(),
+        c.assess_farmland_occupation(authed(&admin, ask("210521", "1", "10"))).await.unwrap_err().code(),
         Code::FailedPrecondition
     );
     assert_eq!(
-        c.assess_farmland_occupation(authed(
-            &token(Role::CivilAffairs, "411200"),
-            ask("411221", "1", "10")
-        ))
-        .await
-        .unwrap_err()
-        .code(),
+        c.assess_farmland_occupation(authed(&token(Role::CivilAffairs, "411200"), ask("411221", "1", "10")))
+            .await
+            .unwrap_err()
+            .code(),
         Code::PermissionDenied
     );
     assert_eq!(
-        c.assess_farmland_occupation(authed(
-            &token(Role::NaturalResources, "411224"),
-            ask("411221", "1", "10")
-        ))
-        .await
-        .unwrap_err()
-        .code(),
+        c.assess_farmland_occupation(authed(&token(Role::NaturalResources, "411224"), ask("411221", "1", "10")))
+            .await
+            .unwrap_err()
+            .code(),
         Code::PermissionDenied
     );
     let _ = tx.send(());

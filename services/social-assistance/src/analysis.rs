@@ -59,11 +59,7 @@ impl Tally {
 /// The county-level region a region belongs to (itself when it is county level or above).
 pub fn county_of(tree: &RegionTree, region: RegionCode) -> RegionCode {
     for r in tree.lineage(region) {
-        if tree
-            .get(r)
-            .map(|x| x.kind.is_county_level())
-            .unwrap_or(false)
-        {
+        if tree.get(r).map(|x| x.kind.is_county_level()).unwrap_or(false) {
             return r;
         }
     }
@@ -90,21 +86,14 @@ pub fn compare(
             continue;
         }
         let paid = h.category == Category::Dibao;
-        let cur = if paid {
-            current.benefit(h)?.unwrap_or(0)
-        } else {
-            0
-        };
+        let cur = if paid { current.benefit(h)?.unwrap_or(0) } else { 0 };
         let prop = proposed.benefit(h)?.unwrap_or(0);
         let label = match (by_category, h.residence) {
             (false, _) => "dibao",
             (true, Residence::Urban) => "dibao.urban",
             (true, Residence::Rural) => "dibao.rural",
         };
-        lines
-            .entry((counties[h.region as usize], label))
-            .or_default()
-            .add(cur, prop, paid);
+        lines.entry((counties[h.region as usize], label)).or_default().add(cur, prop, paid);
     }
     let mut total = Tally::default();
     for t in lines.values() {

@@ -13,6 +13,7 @@ pub mod roll;
 pub mod rules;
 pub mod spreadsheet;
 pub mod store;
+pub mod synthetic;
 
 use std::{future::Future, sync::Arc};
 
@@ -24,11 +25,8 @@ use civic_runtime::{
     storage::Migrations,
 };
 
-pub const DEFAULTS: ServiceDefaults = ServiceDefaults {
-    name: "social-assistance",
-    grpc_port: 50053,
-    metrics_port: 9103,
-};
+pub const DEFAULTS: ServiceDefaults =
+    ServiceDefaults { name: "social-assistance", grpc_port: 50053, metrics_port: 9103 };
 pub const SERVICE_NAME: &str = "civic.assistance.v1.SocialAssistance";
 pub const PARAMETER_PREFIXES: &[&str] = &["assistance."];
 /// Rules this service cites; start-up fails if `policies/rules.csv` lacks one.
@@ -47,10 +45,7 @@ pub const RULES: &[&str] = &[
 ];
 
 pub fn migrations() -> Migrations {
-    Migrations {
-        sqlite: sqlx::migrate!("migrations/sqlite"),
-        postgres: sqlx::migrate!("migrations/postgres"),
-    }
+    Migrations { sqlite: sqlx::migrate!("migrations/sqlite"), postgres: sqlx::migrate!("migrations/postgres") }
 }
 
 /// Prepare storage and the policy book (with standards published earlier), resume unfinished
@@ -70,9 +65,7 @@ pub async fn start_with(
 ) -> Result<Running, StartupError> {
     let f = Foundation::prepare(settings, &migrations(), RULES).await?;
     let mut book = (*f.book.current()).clone();
-    let n = store::standards::load_into(&f.db, &mut book)
-        .await
-        .map_err(StartupError::Policy)?;
+    let n = store::standards::load_into(&f.db, &mut book).await.map_err(StartupError::Policy)?;
     let problems = book.validate();
     if !problems.is_empty() {
         return Err(StartupError::Policy(format!(
@@ -83,10 +76,7 @@ pub async fn start_with(
     f.book.replace(book);
     tracing::info!(published = n, "published standards loaded");
     let recalculator = recalc::Recalculator::new(f.db.clone(), f.book.clone(), recalc_settings);
-    let resumed = recalculator
-        .resume_all()
-        .await
-        .map_err(|e| StartupError::Policy(e.to_string()))?;
+    let resumed = recalculator.resume_all().await.map_err(|e| StartupError::Policy(e.to_string()))?;
     if resumed > 0 {
         tracing::info!(jobs = resumed, "unfinished recalculations resumed");
     }
@@ -96,9 +86,6 @@ pub async fn start_with(
         recalculator,
         roll_cache: Arc::new(api::RollCache::default()),
     };
-    let routes = f
-        .common_routes(PARAMETER_PREFIXES.to_vec())
-        .add_service(SocialAssistanceServer::new(api));
-    f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown)
-        .await
+    let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(SocialAssistanceServer::new(api));
+    f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown).await
 }

@@ -60,20 +60,12 @@ pub fn apply(book: &PolicyBook, p: &Publication) -> Result<Accepted, Problems> {
             }
         };
         if !f.key.starts_with("assistance.") {
-            problems.push((
-                field("key"),
-                "only assistance.* parameters are published here".into(),
-            ));
+            problems.push((field("key"), "only assistance.* parameters are published here".into()));
             continue;
         }
         if !book.regions.is_within(f.region, p.region) {
-            problems.push((
-                field("region_code"),
-                format!(
-                    "{} is not within the publishing region {}",
-                    f.region, p.region
-                ),
-            ));
+            problems
+                .push((field("region_code"), format!("{} is not within the publishing region {}", f.region, p.region)));
             continue;
         }
         if f.value < Decimal::ZERO {
@@ -81,10 +73,7 @@ pub fn apply(book: &PolicyBook, p: &Publication) -> Result<Accepted, Problems> {
             continue;
         }
         if def.unit.starts_with("yuan") && Fen::from_yuan_decimal(f.value).is_err() {
-            problems.push((
-                field("value"),
-                "an amount in yuan must be a whole number of fen".into(),
-            ));
+            problems.push((field("value"), "an amount in yuan must be a whole number of fen".into()));
             continue;
         }
         if def.unit == "flag" && f.value != Decimal::ZERO && f.value != Decimal::ONE {
@@ -146,10 +135,7 @@ pub fn apply(book: &PolicyBook, p: &Publication) -> Result<Accepted, Problems> {
         }
     }
     if problems.is_empty() {
-        Ok(Accepted {
-            book: next,
-            entries,
-        })
+        Ok(Accepted { book: next, entries })
     } else {
         Err(problems)
     }

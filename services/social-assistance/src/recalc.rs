@@ -13,10 +13,7 @@ use chrono::{Datelike, NaiveDate};
 use civic_domain::policy::parse_date;
 use civic_runtime::{audit::region_prefix, policy_book::BookHandle, storage::Database, ApiError};
 
-use crate::{
-    rules::benefit,
-    store::jobs::{self, Case, Chunk},
-};
+use crate::store::jobs::{self, Case, Chunk};
 
 #[derive(Clone, Debug)]
 pub struct RecalcSettings {
@@ -32,12 +29,7 @@ impl RecalcSettings {
     /// `CIVIC_RECALC_STALE_SECS` (default 60), `CIVIC_RECALC_PAUSE_MS` (default 0) and
     /// `CIVIC_RECALC_CHUNK_SIZE` (default 2000).
     pub fn from_env() -> Self {
-        let num = |k: &str, d: u64| {
-            std::env::var(k)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(d)
-        };
+        let num = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
         RecalcSettings {
             stale_after: Duration::from_secs(num("CIVIC_RECALC_STALE_SECS", 60)),
             pause: Duration::from_millis(num("CIVIC_RECALC_PAUSE_MS", 0)),
@@ -64,12 +56,7 @@ fn now_secs() -> i64 {
 
 impl Recalculator {
     pub fn new(db: Database, book: BookHandle, settings: RecalcSettings) -> Self {
-        Recalculator {
-            db,
-            book,
-            worker: uuid::Uuid::new_v4().to_string(),
-            settings,
-        }
+        Recalculator { db, book, worker: uuid::Uuid::new_v4().to_string(), settings }
     }
 
     /// Work on `job_id` in the background until it is complete.
@@ -94,13 +81,10 @@ impl Recalculator {
     }
 
     async fn run(&self, job_id: &str) -> Result<(), ApiError> {
-        let job = jobs::get(&self.db, job_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("job {job_id}")))?;
-        let effective =
-            parse_date(&job.effective_from).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let region = civic_domain::RegionCode::parse(&job.region_code)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let job = jobs::get(&self.db, job_id).await?.ok_or_else(|| ApiError::not_found(format!("job {job_id}")))?;
+        let effective = parse_date(&job.effective_from).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let region =
+            civic_domain::RegionCode::parse(&job.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
         let prefix = region_prefix(region);
         loop {
             let stale_before = now_secs() - self.settings.stale_after.as_secs() as i64;
@@ -129,47 +113,30 @@ impl Recalculator {
         }
     }
 
-    async fn compute_chunk(
-        &self,
-        chunk: &Chunk,
-        prefix: &str,
-        effective: NaiveDate,
-    ) -> Result<Vec<Case>, ApiError> {
+    async fn compute_chunk(&self, chunk: &Chunk, prefix: &str, effective: NaiveDate) -> Result<Vec<Case>, ApiError> {
         let book = self.book.current();
         let households = jobs::chunk_households(&self.db, chunk, prefix).await?;
         let from_month = month_of(effective);
         let paid = jobs::paid_months(&self.db, chunk, &from_month).await?;
-        let mut paid_by: std::collections::HashMap<&str, Vec<(&str, i64)>> =
-            std::collections::HashMap::new();
+        let mut paid_by: std::collections::HashMap<&str, Vec<(&str, i64)>> = std::collections::HashMap::new();
         for (h, month, amount) in &paid {
-            paid_by
-                .entry(h.as_str())
-                .or_default()
-                .push((month.as_str(), *amount));
+            paid_by.entry(h.as_str()).or_default().push((month.as_str(), *amount));
         }
+        let amounts = crate::population::benefits(&book, effective, &households);
         let mut cases = Vec::with_capacity(households.len());
-        for mut rec in households {
-            let b = benefit::compute(&book, &rec.household, effective).map_err(|e| {
-                ApiError::precondition(
-                    "RECALCULATION_BLOCKED",
-                    format!("household {}: {e}", rec.household.id),
-                )
-            })?;
+        for (mut rec, amount) in households.into_iter().zip(amounts) {
+            let new_amount = amount.map_err(|e| ApiError::precondition("RECALCULATION_BLOCKED", e))?;
             let old = rec.monthly_benefit.get();
-            let new = b.monthly.get();
+            let new = new_amount.get();
             let mut back_payments = Vec::new();
-            for (month, amount) in paid_by
-                .get(rec.household.id.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
-            {
+            for (month, amount) in paid_by.get(rec.household.id.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
                 if new != *amount {
                     back_payments.push((month.to_string(), new - amount));
                 }
             }
             let months_back_paid = back_payments.len() as i64;
             let back_pay_fen = back_payments.iter().map(|(_, a)| a).sum();
-            rec.monthly_benefit = b.monthly;
+            rec.monthly_benefit = new_amount;
             rec.computed_on = effective;
             cases.push(Case {
                 household_id: rec.household.id.clone(),

@@ -86,11 +86,7 @@ pub fn members_to_json(h: &Household) -> String {
             age: m.age,
             able: m.able_bodied,
             proof: m.has_income_proof,
-            incomes: m
-                .incomes
-                .iter()
-                .map(|i| (i.kind.clone(), i.monthly.get()))
-                .collect(),
+            incomes: m.incomes.iter().map(|i| (i.kind.clone(), i.monthly.get())).collect(),
         })
         .collect();
     serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
@@ -104,14 +100,7 @@ pub fn members_from_json(s: &str) -> Result<Vec<Member>, serde_json::Error> {
             age: m.age,
             able_bodied: m.able,
             has_income_proof: m.proof,
-            incomes: m
-                .incomes
-                .into_iter()
-                .map(|(kind, fen)| Income {
-                    kind,
-                    monthly: Fen::new(fen),
-                })
-                .collect(),
+            incomes: m.incomes.into_iter().map(|(kind, fen)| Income { kind, monthly: Fen::new(fen) }).collect(),
         })
         .collect())
 }

@@ -56,48 +56,52 @@ impl Format {
     }
 }
 
-/// Rows of cells (header included) from either format.
-pub fn read_cells(format: Format, content: &[u8]) -> Result<Vec<Vec<String>>, String> {
+fn xlsx_cell(c: &calamine::Data) -> String {
+    use calamine::Data;
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => b.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Visit each row (header first) of either format as cells with its 1-based row number,
+/// without holding the whole file as strings (a city roll has millions of rows).
+pub fn for_each_row(format: Format, content: &[u8], mut visit: impl FnMut(i64, &[&str])) -> Result<(), String> {
     match format {
         Format::Csv => {
-            let text =
-                std::str::from_utf8(content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content))
-                    .map_err(|_| "the CSV file is not UTF-8".to_string())?;
-            let mut rdr = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(text.as_bytes());
-            rdr.records()
-                .map(|r| {
-                    r.map(|rec| rec.iter().map(|c| c.trim().to_string()).collect())
-                        .map_err(|e| format!("CSV: {e}"))
-                })
-                .collect()
+            let bytes = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+            let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+            let mut record = csv::StringRecord::new();
+            let mut row = 0i64;
+            loop {
+                match rdr.read_record(&mut record) {
+                    Ok(true) => {
+                        row += 1;
+                        let cells: Vec<&str> = record.iter().map(str::trim).collect();
+                        visit(row, &cells);
+                    }
+                    Ok(false) => return Ok(()),
+                    Err(e) => return Err(format!("CSV row {}: {e}", row + 1)),
+                }
+            }
         }
         Format::Xlsx => {
-            use calamine::{Data, Reader, Xlsx};
-            let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(content.to_vec()))
-                .map_err(|e| format!("not a readable XLSX file: {e}"))?;
-            let range = book
-                .worksheet_range_at(0)
-                .ok_or("the workbook has no sheet")?
-                .map_err(|e| format!("XLSX: {e}"))?;
-            Ok(range
-                .rows()
-                .map(|row| {
-                    row.iter()
-                        .map(|c| match c {
-                            Data::Empty => String::new(),
-                            Data::String(s) => s.trim().to_string(),
-                            Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
-                            Data::Float(f) => f.to_string(),
-                            Data::Int(i) => i.to_string(),
-                            Data::Bool(b) => b.to_string(),
-                            other => other.to_string(),
-                        })
-                        .collect()
-                })
-                .collect())
+            use calamine::{Reader, Xlsx};
+            let mut book: Xlsx<_> =
+                Xlsx::new(std::io::Cursor::new(content)).map_err(|e| format!("not a readable XLSX file: {e}"))?;
+            let range =
+                book.worksheet_range_at(0).ok_or("the workbook has no sheet")?.map_err(|e| format!("XLSX: {e}"))?;
+            for (i, r) in range.rows().enumerate() {
+                let owned: Vec<String> = r.iter().map(xlsx_cell).collect();
+                let cells: Vec<&str> = owned.iter().map(String::as_str).collect();
+                visit(i as i64 + 1, &cells);
+            }
+            Ok(())
         }
     }
 }
@@ -122,197 +126,76 @@ fn residence(s: &str) -> Option<Residence> {
 fn incomes(s: &str) -> Result<Vec<Income>, String> {
     let mut out = Vec::new();
     for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-        let (kind, amount) = part
-            .split_once(':')
-            .ok_or_else(|| format!("'{part}': write kind:yuan, e.g. wage:900"))?;
+        let (kind, amount) = part.split_once(':').ok_or_else(|| format!("'{part}': write kind:yuan, e.g. wage:900"))?;
         let monthly = Fen::parse_yuan(amount).map_err(|e| format!("'{part}': {e}"))?;
         if monthly.is_negative() {
             return Err(format!("'{part}': income must not be negative"));
         }
-        out.push(Income {
-            kind: kind.trim().to_string(),
-            monthly,
-        });
+        out.push(Income { kind: kind.trim().to_string(), monthly });
     }
     Ok(out)
 }
 
-/// Parse rows into households, all within `scope`; every error is collected.
+/// At most this many row errors are reported; the rest are counted.
+const MAX_ERRORS: usize = 1000;
+
+struct Acc {
+    region: RegionCode,
+    residence: Residence,
+    category: Category,
+    status: Status,
+    members: Vec<Member>,
+    first_row: i64,
+}
+
+/// Parse a roster into households, all within `scope`. Every problem is collected (up to
+/// 1000, then counted), each with its row and column.
 pub fn parse(
-    cells: &[Vec<String>],
+    format: Format,
+    content: &[u8],
     tree: &RegionTree,
     scope: RegionCode,
 ) -> Result<Vec<ParsedHousehold>, Vec<RowError>> {
-    let mut errors = Vec::new();
-    let Some(header) = cells.first() else {
-        return Err(vec![RowError {
-            row: 1,
-            field: String::new(),
-            message: "the file is empty".into(),
-        }]);
-    };
-    let mut col = BTreeMap::new();
-    for name in COLUMNS {
-        match header
-            .iter()
-            .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
-        {
-            Some(i) => {
-                col.insert(name, i);
-            }
-            None if name == "status" => {}
-            None => errors.push(RowError {
-                row: 1,
-                field: name.into(),
-                message: "missing column".into(),
-            }),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    struct Acc {
-        region: RegionCode,
-        residence: Residence,
-        category: Category,
-        status: Status,
-        members: Vec<Member>,
-        first_row: i64,
-    }
+    let mut errors: Vec<RowError> = Vec::new();
+    let mut col: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut header_ok: Option<bool> = None;
+    let mut dropped = 0usize;
     let mut households: BTreeMap<String, Acc> = BTreeMap::new();
-    for (i, row) in cells.iter().enumerate().skip(1) {
-        let rn = i as i64 + 1;
-        if row.iter().all(|c| c.is_empty()) {
-            continue;
-        }
-        let get = |name: &str| {
-            col.get(name)
-                .and_then(|&c| row.get(c))
-                .map(String::as_str)
-                .unwrap_or("")
-        };
-        let mut err = |field: &str, message: String| {
-            errors.push(RowError {
-                row: rn,
-                field: field.into(),
-                message,
-            })
-        };
-        let id = get("household_id");
-        if id.is_empty() || id.len() > 64 {
-            err("household_id", "required, at most 64 characters".into());
-            continue;
-        }
-        let region = match tree.resolve(get("region_code")) {
-            Ok(r) if tree.is_within(r.code, scope) => Some(r.code),
-            Ok(r) => {
-                err(
-                    "region_code",
-                    format!("{} is outside the import region {scope}", r.code),
-                );
-                None
-            }
-            Err(e) => {
-                err("region_code", e.to_string());
-                None
-            }
-        };
-        let res = residence(get("residence"));
-        if res.is_none() {
-            err(
-                "residence",
-                format!("'{}': urban/rural or 城市/农村", get("residence")),
-            );
-        }
-        let cat = Category::parse(get("category"));
-        if cat.is_none() {
-            err(
-                "category",
-                format!("'{}': dibao or low_income", get("category")),
-            );
-        }
-        let status = if get("status").is_empty() {
-            Some(Status::Active)
-        } else {
-            Status::parse(get("status"))
-        };
-        if status.is_none() {
-            err(
-                "status",
-                format!("'{}': active, suspended or closed", get("status")),
-            );
-        }
-        let age = get("age").parse::<u32>().ok().filter(|a| *a <= 130);
-        if age.is_none() {
-            err("age", format!("'{}': whole years, 0–130", get("age")));
-        }
-        let able = yes_no(get("able_bodied"));
-        if able.is_none() {
-            err(
-                "able_bodied",
-                format!("'{}': true/false or 是/否", get("able_bodied")),
-            );
-        }
-        let proof = yes_no(get("has_income_proof"));
-        if proof.is_none() {
-            err(
-                "has_income_proof",
-                format!("'{}': true/false or 是/否", get("has_income_proof")),
-            );
-        }
-        let inc = match incomes(get("incomes")) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                err("incomes", e);
-                None
-            }
-        };
-        let (
-            Some(region),
-            Some(res),
-            Some(cat),
-            Some(status),
-            Some(age),
-            Some(able),
-            Some(proof),
-            Some(inc),
-        ) = (region, res, cat, status, age, able, proof, inc)
-        else {
-            continue;
-        };
-        let member = Member {
-            id: get("member_id").to_string(),
-            age,
-            able_bodied: able,
-            has_income_proof: proof,
-            incomes: inc,
-        };
-        match households.get_mut(id) {
-            Some(acc) => {
-                if acc.region != region
-                    || acc.residence != res
-                    || acc.category != cat
-                    || acc.status != status
-                {
-                    err("household_id", format!("household {id} has different region, residence, category or status than on row {}", acc.first_row));
-                    continue;
+    let read = for_each_row(format, content, |rn, row| {
+        let Some(ok) = header_ok else {
+            for name in COLUMNS {
+                match row.iter().position(|h| h.trim_start_matches('\u{feff}') == name) {
+                    Some(i) => {
+                        col.insert(name, i);
+                    }
+                    None if name == "status" => {}
+                    None => errors.push(RowError { row: 1, field: name.into(), message: "missing column".into() }),
                 }
-                acc.members.push(member);
             }
-            None => {
-                households.insert(
-                    id.to_string(),
-                    Acc {
-                        region,
-                        residence: res,
-                        category: cat,
-                        status,
-                        members: vec![member],
-                        first_row: rn,
-                    },
-                );
-            }
+            header_ok = Some(errors.is_empty());
+            return;
+        };
+        if !ok || row.iter().all(|c| c.is_empty()) {
+            return;
         }
+        if errors.len() >= MAX_ERRORS {
+            dropped += 1;
+            return;
+        }
+        parse_row(rn, row, &col, tree, scope, &mut households, &mut errors);
+    });
+    if let Err(e) = read {
+        errors.push(RowError { row: 0, field: String::new(), message: e });
+    }
+    if header_ok.is_none() {
+        errors.push(RowError { row: 1, field: String::new(), message: "the file is empty".into() });
+    }
+    if dropped > 0 {
+        errors.push(RowError {
+            row: 0,
+            field: String::new(),
+            message: format!("{dropped} more rows not checked after {MAX_ERRORS} errors"),
+        });
     }
     let mut out = Vec::with_capacity(households.len());
     for (id, acc) in households {
@@ -338,6 +221,94 @@ pub fn parse(
     }
 }
 
+fn parse_row(
+    rn: i64,
+    row: &[&str],
+    col: &BTreeMap<&str, usize>,
+    tree: &RegionTree,
+    scope: RegionCode,
+    households: &mut BTreeMap<String, Acc>,
+    errors: &mut Vec<RowError>,
+) {
+    let get = |name: &str| col.get(name).and_then(|&c| row.get(c)).copied().unwrap_or("");
+    let mut err = |field: &str, message: String| errors.push(RowError { row: rn, field: field.into(), message });
+    let id = get("household_id");
+    if id.is_empty() || id.len() > 64 {
+        err("household_id", "required, at most 64 characters".into());
+        return;
+    }
+    let region = match tree.resolve(get("region_code")) {
+        Ok(r) if tree.is_within(r.code, scope) => Some(r.code),
+        Ok(r) => {
+            err("region_code", format!("{} is outside the import region {scope}", r.code));
+            None
+        }
+        Err(e) => {
+            err("region_code", e.to_string());
+            None
+        }
+    };
+    let res = residence(get("residence"));
+    if res.is_none() {
+        err("residence", format!("'{}': urban/rural or 城市/农村", get("residence")));
+    }
+    let cat = Category::parse(get("category"));
+    if cat.is_none() {
+        err("category", format!("'{}': dibao or low_income", get("category")));
+    }
+    let status = if get("status").is_empty() { Some(Status::Active) } else { Status::parse(get("status")) };
+    if status.is_none() {
+        err("status", format!("'{}': active, suspended or closed", get("status")));
+    }
+    let age = get("age").parse::<u32>().ok().filter(|a| *a <= 130);
+    if age.is_none() {
+        err("age", format!("'{}': whole years, 0–130", get("age")));
+    }
+    let able = yes_no(get("able_bodied"));
+    if able.is_none() {
+        err("able_bodied", format!("'{}': true/false or 是/否", get("able_bodied")));
+    }
+    let proof = yes_no(get("has_income_proof"));
+    if proof.is_none() {
+        err("has_income_proof", format!("'{}': true/false or 是/否", get("has_income_proof")));
+    }
+    let inc = match incomes(get("incomes")) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            err("incomes", e);
+            None
+        }
+    };
+    let (Some(region), Some(res), Some(cat), Some(status), Some(age), Some(able), Some(proof), Some(inc)) =
+        (region, res, cat, status, age, able, proof, inc)
+    else {
+        return;
+    };
+    let member =
+        Member { id: get("member_id").to_string(), age, able_bodied: able, has_income_proof: proof, incomes: inc };
+    match households.get_mut(id) {
+        Some(acc) => {
+            if acc.region != region || acc.residence != res || acc.category != cat || acc.status != status {
+                err(
+                    "household_id",
+                    format!(
+                        "household {id} has different region, residence, category or status than on row {}",
+                        acc.first_row
+                    ),
+                );
+                return;
+            }
+            acc.members.push(member);
+        }
+        None => {
+            households.insert(
+                id.to_string(),
+                Acc { region, residence: res, category: cat, status, members: vec![member], first_row: rn },
+            );
+        }
+    }
+}
+
 fn member_cells(r: &RollRecord) -> Vec<[String; 12]> {
     let h = &r.household;
     h.members()
@@ -353,11 +324,7 @@ fn member_cells(r: &RollRecord) -> Vec<[String; 12]> {
                 m.age.to_string(),
                 m.able_bodied.to_string(),
                 m.has_income_proof.to_string(),
-                m.incomes
-                    .iter()
-                    .map(|i| format!("{}:{}", i.kind, i.monthly))
-                    .collect::<Vec<_>>()
-                    .join(";"),
+                m.incomes.iter().map(|i| format!("{}:{}", i.kind, i.monthly)).collect::<Vec<_>>().join(";"),
                 r.monthly_benefit.to_string(),
                 r.computed_on.to_string(),
             ]
@@ -386,15 +353,13 @@ pub fn export(format: Format, records: &[RollRecord]) -> Result<Vec<u8>, String>
             let ws = wb.add_worksheet();
             ws.set_name("roll").map_err(|e| e.to_string())?;
             for (c, h) in header.iter().enumerate() {
-                ws.write_string(0, c as u16, *h)
-                    .map_err(|e| e.to_string())?;
+                ws.write_string(0, c as u16, *h).map_err(|e| e.to_string())?;
             }
             let mut row = 1u32;
             for r in records {
                 for cells in member_cells(r) {
                     for (c, v) in cells.iter().enumerate() {
-                        ws.write_string(row, c as u16, v)
-                            .map_err(|e| e.to_string())?;
+                        ws.write_string(row, c as u16, v).map_err(|e| e.to_string())?;
                     }
                     row += 1;
                 }

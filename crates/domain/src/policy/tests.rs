@@ -6,10 +6,7 @@ use crate::policy_files::PolicyFiles;
 
 macro_rules! file {
     ($p:literal) => {
-        (
-            $p.to_string(),
-            include_str!(concat!("../../../../policies/", $p)).to_string(),
-        )
+        ($p.to_string(), include_str!(concat!("../../../../policies/", $p)).to_string())
     };
 }
 
@@ -37,9 +34,7 @@ fn d(s: &str) -> NaiveDate {
 }
 
 fn v(book: &PolicyBook, key: &str, region: &str, date: &str) -> Decimal {
-    book.value(key, RegionCode::parse(region).unwrap(), d(date))
-        .unwrap()
-        .value
+    book.value(key, RegionCode::parse(region).unwrap(), d(date)).unwrap().value
 }
 
 const BEFORE: &str = "2019-06-30";
@@ -49,161 +44,57 @@ const AFTER: &str = "2019-07-01";
 const TABLE: &[(&str, &str, &str, &str, &str)] = &[
     ("一(一)1", "assistance.dibao.urban", "210502", "583", "622"),
     ("一(一)1", "assistance.dibao.urban", "210521", "533", "622"),
-    (
-        "一(一)2",
-        "assistance.dibao.rural",
-        "210500",
-        "4452",
-        "5004",
-    ),
+    ("一(一)2", "assistance.dibao.rural", "210500", "4452", "5004"),
     ("一(二)", "assistance.tekun.urban", "210503", "875", "933"),
     ("一(二)", "assistance.tekun.urban", "210522", "800", "933"),
     ("一(二)", "assistance.tekun.rural", "210521", "668", "751"),
-    (
-        "一(三)",
-        "assistance.orphan.institutional",
-        "210500",
-        "1800",
-        "1890",
-    ),
-    (
-        "一(三)",
-        "assistance.orphan.urban_scattered",
-        "210504",
-        "1570",
-        "1680",
-    ),
-    (
-        "一(三)",
-        "assistance.orphan.rural_scattered",
-        "210522",
-        "1320",
-        "1415",
-    ),
-    (
-        "一(三)",
-        "assistance.orphan.adult_student_supplement",
-        "210505",
-        "330",
-        "350",
-    ),
-    (
-        "一(四)",
-        "assistance.retiree_1960s.tier1",
-        "210500",
-        "405",
-        "434",
-    ),
-    (
-        "一(四)",
-        "assistance.retiree_1960s.tier2",
-        "210500",
-        "439",
-        "470",
-    ),
-    (
-        "一(四)",
-        "assistance.retiree_1960s.tier3",
-        "210500",
-        "473",
-        "507",
-    ),
-    (
-        "一(四)",
-        "assistance.retiree_1960s.tier4",
-        "210500",
-        "506",
-        "542",
-    ),
+    ("一(三)", "assistance.orphan.institutional", "210500", "1800", "1890"),
+    ("一(三)", "assistance.orphan.urban_scattered", "210504", "1570", "1680"),
+    ("一(三)", "assistance.orphan.rural_scattered", "210522", "1320", "1415"),
+    ("一(三)", "assistance.orphan.adult_student_supplement", "210505", "330", "350"),
+    ("一(四)", "assistance.retiree_1960s.tier1", "210500", "405", "434"),
+    ("一(四)", "assistance.retiree_1960s.tier2", "210500", "439", "470"),
+    ("一(四)", "assistance.retiree_1960s.tier3", "210500", "473", "507"),
+    ("一(四)", "assistance.retiree_1960s.tier4", "210500", "506", "542"),
 ];
 
 #[test]
 fn all_28_figures_of_25hao() {
     let b = book();
     for (clause, key, region, before, after) in TABLE {
-        assert_eq!(
-            v(&b, key, region, BEFORE),
-            before.parse::<Decimal>().unwrap(),
-            "{clause} {key} {region} before"
-        );
-        assert_eq!(
-            v(&b, key, region, AFTER),
-            after.parse::<Decimal>().unwrap(),
-            "{clause} {key} {region} after"
-        );
-        let r = b
-            .value(key, RegionCode::parse(region).unwrap(), d(AFTER))
-            .unwrap();
+        assert_eq!(v(&b, key, region, BEFORE), before.parse::<Decimal>().unwrap(), "{clause} {key} {region} before");
+        assert_eq!(v(&b, key, region, AFTER), after.parse::<Decimal>().unwrap(), "{clause} {key} {region} after");
+        let r = b.value(key, RegionCode::parse(region).unwrap(), d(AFTER)).unwrap();
         assert_eq!(r.source.document, "本政办发〔2019〕25号");
-        assert!(
-            r.source.clause.starts_with(clause),
-            "{key}: {}",
-            r.source.clause
-        );
+        assert!(r.source.clause.starts_with(clause), "{key}: {}", r.source.clause);
     }
 }
 
 #[test]
 fn high_tech_zone_follows_the_districts() {
     let b = book();
-    assert_eq!(
-        v(&b, "assistance.dibao.urban", "210571", BEFORE),
-        Decimal::from(583)
-    );
-    assert_eq!(
-        v(&b, "assistance.tekun.urban", "210571", BEFORE),
-        Decimal::from(875)
-    );
+    assert_eq!(v(&b, "assistance.dibao.urban", "210571", BEFORE), Decimal::from(583));
+    assert_eq!(v(&b, "assistance.tekun.urban", "210571", BEFORE), Decimal::from(875));
 }
 
 #[test]
 fn derived_standards_show_their_arithmetic() {
     let b = book();
-    let r = b
-        .value(
-            "assistance.tekun.urban",
-            RegionCode::parse("210502").unwrap(),
-            d(BEFORE),
-        )
-        .unwrap();
-    assert_eq!(
-        r.derivation.as_deref(),
-        Some("1.5 × 583 = 874.5 → 875 (四舍五入到 1)")
-    );
+    let r = b.value("assistance.tekun.urban", RegionCode::parse("210502").unwrap(), d(BEFORE)).unwrap();
+    assert_eq!(r.derivation.as_deref(), Some("1.5 × 583 = 874.5 → 875 (四舍五入到 1)"));
     assert_eq!(r.operands[0].key, "assistance.dibao.urban");
     assert_eq!(r.source.effective_to, Some(d(BEFORE)));
-    let r = b
-        .value(
-            "assistance.tekun.rural",
-            RegionCode::parse("210521").unwrap(),
-            d(AFTER),
-        )
-        .unwrap();
-    assert_eq!(
-        r.derivation.as_deref(),
-        Some("1.8 × 5004 ÷ 12 = 750.6 → 751 (四舍五入到 1)")
-    );
+    let r = b.value("assistance.tekun.rural", RegionCode::parse("210521").unwrap(), d(AFTER)).unwrap();
+    assert_eq!(r.derivation.as_deref(), Some("1.8 × 5004 ÷ 12 = 750.6 → 751 (四舍五入到 1)"));
     assert_eq!(r.uses().len(), 2);
 }
 
 #[test]
 fn low_income_thresholds_are_120_percent() {
     let b = book();
-    assert_eq!(
-        v(&b, "assistance.low_income.urban", "210521", AFTER),
-        "746.4".parse::<Decimal>().unwrap()
-    );
-    assert_eq!(
-        v(&b, "assistance.low_income.rural", "210500", AFTER),
-        "6004.8".parse::<Decimal>().unwrap()
-    );
-    assert!(b
-        .value(
-            "assistance.low_income.urban",
-            RegionCode::parse("210521").unwrap(),
-            d(BEFORE)
-        )
-        .is_err());
+    assert_eq!(v(&b, "assistance.low_income.urban", "210521", AFTER), "746.4".parse::<Decimal>().unwrap());
+    assert_eq!(v(&b, "assistance.low_income.rural", "210500", AFTER), "6004.8".parse::<Decimal>().unwrap());
+    assert!(b.value("assistance.low_income.urban", RegionCode::parse("210521").unwrap(), d(BEFORE)).is_err());
 }
 
 #[test]
@@ -227,29 +118,16 @@ fn bad_value_names_file_and_line() {
 fn nothing_in_force_before_the_first_entry() {
     let b = book();
     let e = b
-        .value(
-            "land.farmland.illegal_ratio.warning",
-            RegionCode::parse("411221").unwrap(),
-            d("2016-12-31"),
-        )
+        .value("land.farmland.illegal_ratio.warning", RegionCode::parse("411221").unwrap(), d("2016-12-31"))
         .unwrap_err();
     assert!(matches!(e, DomainError::NoValueInForce { .. }));
     assert_eq!(
-        v(
-            &b,
-            "land.farmland.illegal_ratio.warning",
-            "411221",
-            "2017-01-01"
-        ),
+        v(&b, "land.farmland.illegal_ratio.warning", "411221", "2017-01-01"),
         "0.10".parse::<Decimal>().unwrap()
     );
     // Benxi has no land thresholds: they are Sanmenxia's.
     assert!(b
-        .value(
-            "land.farmland.illegal_ratio.warning",
-            RegionCode::parse("210521").unwrap(),
-            d("2020-01-01")
-        )
+        .value("land.farmland.illegal_ratio.warning", RegionCode::parse("210521").unwrap(), d("2020-01-01"))
         .is_err());
 }
 
@@ -257,43 +135,17 @@ fn nothing_in_force_before_the_first_entry() {
 fn nothing_before_the_date_a_figure_is_documented() {
     // 25号 is dated 2019-05-30 and quotes the old figures as current; earlier they are unknown.
     let b = book();
-    assert_eq!(
-        v(&b, "assistance.dibao.urban", "210502", "2019-05-30"),
-        Decimal::from(583)
-    );
-    let e = b
-        .value(
-            "assistance.dibao.urban",
-            RegionCode::parse("210502").unwrap(),
-            d("2019-05-29"),
-        )
-        .unwrap_err();
+    assert_eq!(v(&b, "assistance.dibao.urban", "210502", "2019-05-30"), Decimal::from(583));
+    let e = b.value("assistance.dibao.urban", RegionCode::parse("210502").unwrap(), d("2019-05-29")).unwrap_err();
     assert!(matches!(e, DomainError::NoValueInForce { .. }));
-    let r = b
-        .value(
-            "assistance.dibao.urban",
-            RegionCode::parse("210502").unwrap(),
-            d("2019-06-01"),
-        )
-        .unwrap();
-    assert!(
-        r.source
-            .note
-            .contains("documented as in force on 2019-05-30"),
-        "{}",
-        r.source.note
-    );
+    let r = b.value("assistance.dibao.urban", RegionCode::parse("210502").unwrap(), d("2019-06-01")).unwrap();
+    assert!(r.source.note.contains("documented as in force on 2019-05-30"), "{}", r.source.note);
 }
 
 #[test]
 fn history_lists_each_version_once() {
     let b = book();
-    let h = b
-        .history(
-            "assistance.tekun.urban",
-            RegionCode::parse("210521").unwrap(),
-        )
-        .unwrap();
+    let h = b.history("assistance.tekun.urban", RegionCode::parse("210521").unwrap()).unwrap();
     let values: Vec<String> = h.iter().map(|r| r.value.to_string()).collect();
     assert_eq!(values, vec!["800", "933"]);
 }

@@ -42,13 +42,7 @@ fn main() {
             _ => usage(),
         }
     }
-    let (Some(subject), Some(role), Some(region)) = (subject, role, region) else {
-        usage()
-    };
-    let key =
-        std::env::var("CIVIC_SIGNING_KEY").unwrap_or_else(|_| DEVELOPMENT_SIGNING_KEY.to_string());
-    println!(
-        "{}",
-        TokenKey::new(&key).mint(&subject, role, region, chrono::Duration::hours(hours))
-    );
+    let (Some(subject), Some(role), Some(region)) = (subject, role, region) else { usage() };
+    let key = std::env::var("CIVIC_SIGNING_KEY").unwrap_or_else(|_| DEVELOPMENT_SIGNING_KEY.to_string());
+    println!("{}", TokenKey::new(&key).mint(&subject, role, region, chrono::Duration::hours(hours)));
 }

@@ -30,23 +30,17 @@ impl BudgetPerformance for BudgetApi {
         let r = req.get_ref();
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        who.authorize(
-            &book.regions,
-            Access::Read,
-            EVALUATORS,
-            "grade evaluations",
-            region,
-        )
-        .map_err(ApiError::from)?;
+        who.authorize(&book.regions, Access::Read, EVALUATORS, "grade evaluations", region).map_err(ApiError::from)?;
         let date = request::date_or_today("on_date", &r.on_date)?;
-        let score: Decimal = r.total_score.trim().parse().map_err(|_| {
-            ApiError::invalid("total_score", "an exact decimal such as 86.5 is required")
-        })?;
+        let score: Decimal = r
+            .total_score
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::invalid("total_score", "an exact decimal such as 86.5 is required"))?;
         if score < Decimal::ZERO || score > Decimal::ONE_HUNDRED {
             return Err(ApiError::invalid("total_score", "must be between 0 and 100").into());
         }
-        let (grade, trace) = grades::grade(&book, region, date, score)
-            .map_err(|e| ApiError::domain("on_date", e))?;
+        let (grade, trace) = grades::grade(&book, region, date, score).map_err(|e| ApiError::domain("on_date", e))?;
         Ok(Response::new(pb::GradeEvaluationResponse {
             grade: grade.chinese().into(),
             grade_code: grade.code().into(),

@@ -21,10 +21,7 @@ const LAND_ROLES: &[Role] = &[Role::NaturalResources];
 
 fn mu(field: &str, s: &str) -> Result<Mu, ApiError> {
     if s.trim().is_empty() {
-        return Err(ApiError::invalid(
-            field,
-            "required: an area in 亩 such as 120.5",
-        ));
+        return Err(ApiError::invalid(field, "required: an area in 亩 such as 120.5"));
     }
     Mu::parse(s).map_err(|e| ApiError::domain(field, e))
 }
@@ -40,29 +37,16 @@ impl LandSupervision for LandApi {
         let r = req.get_ref();
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        who.authorize(
-            &book.regions,
-            Access::Read,
-            LAND_ROLES,
-            "assess farmland occupation",
-            region,
-        )
-        .map_err(ApiError::from)?;
+        who.authorize(&book.regions, Access::Read, LAND_ROLES, "assess farmland occupation", region)
+            .map_err(ApiError::from)?;
         if !(2000..=2100).contains(&r.year) {
             return Err(ApiError::invalid("year", "a calendar year between 2000 and 2100").into());
         }
         let illegal = mu("illegal_occupation_mu", &r.illegal_occupation_mu)?;
-        let total = mu(
-            "new_construction_occupation_mu",
-            &r.new_construction_occupation_mu,
-        )?;
+        let total = mu("new_construction_occupation_mu", &r.new_construction_occupation_mu)?;
         let a = farmland::assess(&book, region, r.year, illegal, total).map_err(|e| match e {
-            FarmlandError::IllegalExceedsTotal { .. } => {
-                ApiError::invalid("illegal_occupation_mu", e.to_string())
-            }
-            FarmlandError::NoNewConstruction => {
-                ApiError::invalid("new_construction_occupation_mu", e.to_string())
-            }
+            FarmlandError::IllegalExceedsTotal { .. } => ApiError::invalid("illegal_occupation_mu", e.to_string()),
+            FarmlandError::NoNewConstruction => ApiError::invalid("new_construction_occupation_mu", e.to_string()),
             FarmlandError::Domain(d) => ApiError::domain("region_code", d),
         })?;
         Ok(Response::new(pb::AssessFarmlandOccupationResponse {

@@ -21,43 +21,20 @@ pub fn check(
     action: &'static str,
     region: RegionCode,
 ) -> ApiResult<()> {
-    who.authorize(&book.regions, access, roles, action, region)
-        .map_err(ApiError::from)
+    who.authorize(&book.regions, access, roles, action, region).map_err(ApiError::from)
 }
 
 /// Publishing standards needs city scope or above.
 pub fn check_publisher(who: &Caller, book: &PolicyBook, region: RegionCode) -> ApiResult<()> {
-    check(
-        who,
-        book,
-        Access::Write,
-        STANDARDS,
-        "publish standards",
-        region,
-    )?;
-    let scope_kind = book
-        .regions
-        .get(who.scope)
-        .map(|r| r.kind)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let region_kind = book
-        .regions
-        .get(region)
-        .map(|r| r.kind)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let city_or_above = |k: RegionKind| {
-        matches!(
-            k,
-            RegionKind::City | RegionKind::Province | RegionKind::Country
-        )
-    };
+    check(who, book, Access::Write, STANDARDS, "publish standards", region)?;
+    let scope_kind = book.regions.get(who.scope).map(|r| r.kind).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let region_kind = book.regions.get(region).map(|r| r.kind).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let city_or_above = |k: RegionKind| matches!(k, RegionKind::City | RegionKind::Province | RegionKind::Country);
     if !city_or_above(scope_kind) || !city_or_above(region_kind) {
-        return Err(ApiError::PermissionDenied(
-            civic_runtime::identity::Denied::Role {
-                role: who.role,
-                action: "publish standards below city level",
-            },
-        ));
+        return Err(ApiError::PermissionDenied(civic_runtime::identity::Denied::Role {
+            role: who.role,
+            action: "publish standards below city level",
+        }));
     }
     Ok(())
 }

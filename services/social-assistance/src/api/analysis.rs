@@ -25,11 +25,7 @@ fn blocked(e: String) -> ApiError {
     ApiError::precondition("ROLL_NOT_COMPUTABLE", e)
 }
 
-fn line(
-    book: &civic_domain::policy::PolicyBook,
-    region: civic_domain::RegionCode,
-    t: &Tally,
-) -> pb::WhatIfLine {
+fn line(book: &civic_domain::policy::PolicyBook, region: civic_domain::RegionCode, t: &Tally) -> pb::WhatIfLine {
     pb::WhatIfLine {
         region_code: region.to_string(),
         region_name: book.regions.name(region).to_string(),
@@ -52,19 +48,9 @@ impl AssistanceApi {
     ) -> ApiResult<pb::FundingNeedResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(
-            who,
-            &book,
-            Access::Read,
-            access::COMPUTE,
-            "estimate funding need",
-            region,
-        )?;
+        access::check(who, &book, Access::Read, access::COMPUTE, "estimate funding need", region)?;
         let eff = request::required_date("effective_from", &r.effective_from)?;
-        let pop = self
-            .roll_cache
-            .get(&self.db, &book, &region_prefix(region))
-            .await?;
+        let pop = self.roll_cache.get(&self.db, &book, &region_prefix(region)).await?;
         let before = Scenario::resolve(&pop, &book, eff - Duration::days(1)).map_err(domain)?;
         let after = Scenario::resolve(&pop, &book, eff).map_err(domain)?;
         let (lines, _) = compare(&pop, &book.regions, &before, &after, true).map_err(blocked)?;
@@ -74,12 +60,8 @@ impl AssistanceApi {
         for ((county, category), t) in &lines {
             let existing_new = t.proposed - t.newly_eligible_cost;
             let extra = existing_new - t.current;
-            let rest_of_year = extra
-                .checked_mul(months_left)
-                .ok_or_else(|| ApiError::Internal("overflow".into()))?;
-            let full_year = extra
-                .checked_mul(12)
-                .ok_or_else(|| ApiError::Internal("overflow".into()))?;
+            let rest_of_year = extra.checked_mul(months_left).ok_or_else(|| ApiError::Internal("overflow".into()))?;
+            let full_year = extra.checked_mul(12).ok_or_else(|| ApiError::Internal("overflow".into()))?;
             rest += rest_of_year;
             full += full_year;
             out.push(pb::FundingNeedLine {
@@ -97,45 +79,26 @@ impl AssistanceApi {
                 newly_eligible_monthly_fen: t.newly_eligible_cost,
             });
         }
-        Ok(pb::FundingNeedResponse {
-            lines: out,
-            total_rest_of_year_fen: rest,
-            total_full_year_fen: full,
-        })
+        Ok(pb::FundingNeedResponse { lines: out, total_rest_of_year_fen: rest, total_full_year_fen: full })
     }
 
-    pub(super) async fn what_if(
-        &self,
-        who: &Caller,
-        r: &pb::WhatIfRequest,
-    ) -> ApiResult<pb::WhatIfResponse> {
+    pub(super) async fn what_if(&self, who: &Caller, r: &pb::WhatIfRequest) -> ApiResult<pb::WhatIfResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(
-            who,
-            &book,
-            Access::Read,
-            access::COMPUTE,
-            "run what-if reforms",
-            region,
-        )?;
+        access::check(who, &book, Access::Read, access::COMPUTE, "run what-if reforms", region)?;
         let date = request::required_date("on_date", &r.on_date)?;
         if r.proposed.is_empty() {
             return Err(ApiError::invalid("proposed", "at least one proposed value"));
         }
         let mut figures = Vec::new();
         for (i, v) in r.proposed.iter().enumerate() {
-            let fr =
-                request::region_code(&book, &format!("proposed[{i}].region_code"), &v.region_code)?;
-            let value = v.value.trim().parse().map_err(|_| {
-                ApiError::invalid(format!("proposed[{i}].value"), "an exact decimal")
-            })?;
-            figures.push(Figure {
-                key: v.key.clone(),
-                region: fr,
-                value,
-                clause: "what-if".into(),
-            });
+            let fr = request::region_code(&book, &format!("proposed[{i}].region_code"), &v.region_code)?;
+            let value = v
+                .value
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::invalid(format!("proposed[{i}].value"), "an exact decimal"))?;
+            figures.push(Figure { key: v.key.clone(), region: fr, value, clause: "what-if".into() });
         }
         // The proposal is a publication that is never stored: same checks, including derived
         // standards following their rules.
@@ -149,21 +112,14 @@ impl AssistanceApi {
         };
         let proposed = publish::apply(&book, &p).map_err(|problems| {
             ApiError::InvalidArgument(
-                problems
-                    .into_iter()
-                    .map(|(f, m)| (f.replace("values[", "proposed["), m))
-                    .collect(),
+                problems.into_iter().map(|(f, m)| (f.replace("values[", "proposed["), m)).collect(),
             )
         })?;
-        let pop = self
-            .roll_cache
-            .get(&self.db, &book, &region_prefix(region))
-            .await?;
+        let pop = self.roll_cache.get(&self.db, &book, &region_prefix(region)).await?;
         let started = Instant::now();
         let current = Scenario::resolve(&pop, &book, date).map_err(domain)?;
         let future = Scenario::resolve(&pop, &proposed.book, date).map_err(domain)?;
-        let (lines, total) =
-            compare(&pop, &book.regions, &current, &future, false).map_err(blocked)?;
+        let (lines, total) = compare(&pop, &book.regions, &current, &future, false).map_err(blocked)?;
         let micros = started.elapsed().as_micros() as i64;
         Ok(pb::WhatIfResponse {
             counties: lines.iter().map(|((c, _), t)| line(&book, *c, t)).collect(),

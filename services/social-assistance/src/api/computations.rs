@@ -27,14 +27,7 @@ impl AssistanceApi {
         let book = self.book.current();
         let date = request::required_date("on_date", &r.on_date)?;
         let h = m::household(&book, "household", r.household.as_ref())?;
-        access::check(
-            who,
-            &book,
-            Access::Read,
-            access::COMPUTE,
-            "compute benefits",
-            h.region,
-        )?;
+        access::check(who, &book, Access::Read, access::COMPUTE, "compute benefits", h.region)?;
         let b = benefit::compute(&book, &h, date).map_err(|e| on_date_error("household", e))?;
         Ok(pb::HouseholdBenefit {
             monthly_benefit_fen: b.monthly.get(),
@@ -54,47 +47,24 @@ impl AssistanceApi {
     ) -> ApiResult<pb::PersonBenefit> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(
-            who,
-            &book,
-            Access::Read,
-            access::COMPUTE,
-            "compute benefits",
-            region,
-        )?;
+        access::check(who, &book, Access::Read, access::COMPUTE, "compute benefits", region)?;
         let date = request::required_date("on_date", &r.on_date)?;
         let category = match pb::PersonCategory::try_from(r.category) {
-            Ok(pb::PersonCategory::Destitute) => {
-                PersonCategory::Destitute(m::residence("residence", r.residence)?)
-            }
+            Ok(pb::PersonCategory::Destitute) => PersonCategory::Destitute(m::residence("residence", r.residence)?),
             Ok(pb::PersonCategory::OrphanInstitutional) => PersonCategory::OrphanInstitutional,
             Ok(pb::PersonCategory::OrphanUrbanScattered) => PersonCategory::OrphanUrbanScattered,
             Ok(pb::PersonCategory::OrphanRuralScattered) => PersonCategory::OrphanRuralScattered,
             Ok(pb::PersonCategory::Downsized1960sRetiree) => match r.retiree_tier {
-                1..=4 => PersonCategory::Retiree1960s {
-                    tier: r.retiree_tier as u8,
-                },
+                1..=4 => PersonCategory::Retiree1960s { tier: r.retiree_tier as u8 },
                 _ => return Err(ApiError::invalid("retiree_tier", "tier 1, 2, 3 or 4")),
             },
             _ => {
-                return Err(ApiError::invalid(
-                    "category",
-                    "DESTITUTE, ORPHAN_* or DOWNSIZED_1960S_RETIREE is required",
-                ))
+                return Err(ApiError::invalid("category", "DESTITUTE, ORPHAN_* or DOWNSIZED_1960S_RETIREE is required"))
             }
         };
-        let p = person::compute(
-            &book,
-            category,
-            r.adult_in_school_not_employed,
-            region,
-            date,
-        )
-        .map_err(|e| on_date_error("region_code", e))?;
-        Ok(pb::PersonBenefit {
-            monthly_amount_fen: p.monthly.get(),
-            explanation: Some(mapping::explanation(&p.trace)),
-        })
+        let p = person::compute(&book, category, r.adult_in_school_not_employed, region, date)
+            .map_err(|e| on_date_error("region_code", e))?;
+        Ok(pb::PersonBenefit { monthly_amount_fen: p.monthly.get(), explanation: Some(mapping::explanation(&p.trace)) })
     }
 
     pub(super) fn low_income(
@@ -105,16 +75,9 @@ impl AssistanceApi {
         let book = self.book.current();
         let date = request::required_date("on_date", &r.on_date)?;
         let h = m::household(&book, "household", r.household.as_ref())?;
-        access::check(
-            who,
-            &book,
-            Access::Read,
-            access::COMPUTE,
-            "identify low-income families",
-            h.region,
-        )?;
-        let l = low_income::identify(&book, &h, date, r.is_dibao_household)
-            .map_err(|e| on_date_error("household", e))?;
+        access::check(who, &book, Access::Read, access::COMPUTE, "identify low-income families", h.region)?;
+        let l =
+            low_income::identify(&book, &h, date, r.is_dibao_household).map_err(|e| on_date_error("household", e))?;
         Ok(pb::LowIncomeIdentification {
             low_income: l.low_income,
             threshold_per_person_fen: l.threshold.get(),
@@ -130,18 +93,9 @@ impl AssistanceApi {
     ) -> ApiResult<pb::SplitCitySubsidyResponse> {
         let book = self.book.current();
         let city = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(
-            who,
-            &book,
-            Access::Read,
-            access::COMPUTE,
-            "split the city subsidy",
-            city,
-        )?;
+        access::check(who, &book, Access::Read, access::COMPUTE, "split the city subsidy", city)?;
         let dec = |field: String, s: &str| {
-            s.trim()
-                .parse::<Decimal>()
-                .map_err(|_| ApiError::invalid(field, format!("'{s}' is not an exact decimal")))
+            s.trim().parse::<Decimal>().map_err(|_| ApiError::invalid(field, format!("'{s}' is not an exact decimal")))
         };
         let mut factors = Vec::new();
         for (i, f) in r.factors.iter().enumerate() {
@@ -182,11 +136,8 @@ impl AssistanceApi {
                 .collect::<ApiResult<Vec<_>>>()?;
             counties.push(CountyInput { region, values });
         }
-        let rule = book
-            .rule_source("subsidy.factor_split")
-            .map_err(|e| ApiError::domain("region_code", e))?;
-        let (shares, trace) =
-            subsidy::split(Fen::new(r.pot_fen), &factors, &counties, rule).map_err(split_error)?;
+        let rule = book.rule_source("subsidy.factor_split").map_err(|e| ApiError::domain("region_code", e))?;
+        let (shares, trace) = subsidy::split(Fen::new(r.pot_fen), &factors, &counties, rule).map_err(split_error)?;
         let total = shares.iter().map(|s| s.amount.get()).sum();
         Ok(pb::SplitCitySubsidyResponse {
             counties: shares
@@ -196,11 +147,7 @@ impl AssistanceApi {
                     region_name: book.regions.name(s.region).to_string(),
                     share: s.share.round_dp(12).normalize().to_string(),
                     amount_fen: s.amount.get(),
-                    factor_shares: s
-                        .factor_shares
-                        .iter()
-                        .map(|f| f.round_dp(12).normalize().to_string())
-                        .collect(),
+                    factor_shares: s.factor_shares.iter().map(|f| f.round_dp(12).normalize().to_string()).collect(),
                 })
                 .collect(),
             total_fen: total,

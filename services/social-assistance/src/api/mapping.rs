@@ -21,11 +21,7 @@ pub fn residence_to_pb(r: Residence) -> pb::Residence {
     }
 }
 
-pub fn household(
-    book: &PolicyBook,
-    field: &str,
-    h: Option<&pb::Household>,
-) -> ApiResult<Household> {
+pub fn household(book: &PolicyBook, field: &str, h: Option<&pb::Household>) -> ApiResult<Household> {
     let h = h.ok_or_else(|| ApiError::invalid(field, "required"))?;
     let region = request::region_code(book, &format!("{field}.region_code"), &h.region_code)?;
     let residence = residence(&format!("{field}.residence"), h.residence)?;
@@ -36,10 +32,7 @@ pub fn household(
         .enumerate()
         .map(|(i, m)| {
             if m.age < 0 {
-                violations.push((
-                    format!("{field}.members[{i}].age"),
-                    "age must not be negative".to_string(),
-                ));
+                violations.push((format!("{field}.members[{i}].age"), "age must not be negative".to_string()));
             }
             Member {
                 id: m.id.clone(),
@@ -49,10 +42,7 @@ pub fn household(
                 incomes: m
                     .incomes
                     .iter()
-                    .map(|x| Income {
-                        kind: x.kind.trim().to_string(),
-                        monthly: Fen::new(x.monthly_fen),
-                    })
+                    .map(|x| Income { kind: x.kind.trim().to_string(), monthly: Fen::new(x.monthly_fen) })
                     .collect(),
             }
         })
@@ -84,10 +74,7 @@ pub fn household_to_pb(h: &Household) -> pb::Household {
                 incomes: m
                     .incomes
                     .iter()
-                    .map(|i| pb::IncomeItem {
-                        kind: i.kind.clone(),
-                        monthly_fen: i.monthly.get(),
-                    })
+                    .map(|i| pb::IncomeItem { kind: i.kind.clone(), monthly_fen: i.monthly.get() })
                     .collect(),
             })
             .collect(),

@@ -13,8 +13,7 @@ use tokio_stream::Stream;
 use super::{access, service::AssistanceApi};
 use crate::store::jobs;
 
-pub type JobStream =
-    Pin<Box<dyn Stream<Item = Result<pb::RecalculationJob, tonic::Status>> + Send>>;
+pub type JobStream = Pin<Box<dyn Stream<Item = Result<pb::RecalculationJob, tonic::Status>> + Send>>;
 
 fn state_pb(s: &str) -> pb::JobState {
     match s {
@@ -52,27 +51,14 @@ impl AssistanceApi {
     ) -> ApiResult<pb::RecalculationJob> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(
-            who,
-            &book,
-            Access::Write,
-            access::ROLL,
-            "recalculate the roll",
-            region,
-        )?;
+        access::check(who, &book, Access::Write, access::ROLL, "recalculate the roll", region)?;
         let effective = request::required_date("effective_from", &r.effective_from)?;
         // The standards must exist on the date, or every case would fail.
-        for res in [
-            crate::rules::household::Residence::Urban,
-            crate::rules::household::Residence::Rural,
-        ] {
+        for res in [crate::rules::household::Residence::Urban, crate::rules::household::Residence::Rural] {
             if let Err(e) = crate::rules::standards::dibao(&book, res, region, effective) {
                 return Err(ApiError::precondition(
                     "NO_STANDARD",
-                    format!(
-                        "no {} 低保 standard on {effective} for {region}: {e}",
-                        res.chinese()
-                    ),
+                    format!("no {} 低保 standard on {effective} for {region}: {e}", res.chinese()),
                 ));
             }
         }
@@ -110,18 +96,10 @@ impl AssistanceApi {
         if id.is_empty() {
             return Err(ApiError::invalid("job_id", "required"));
         }
-        let job = jobs::get(&self.db, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("recalculation job {id}")))?;
+        let job =
+            jobs::get(&self.db, id).await?.ok_or_else(|| ApiError::not_found(format!("recalculation job {id}")))?;
         let region = request::region_code(&book, "job.region_code", &job.region_code)?;
-        access::check(
-            who,
-            &book,
-            Access::Read,
-            access::ROLL,
-            "read recalculations",
-            region,
-        )?;
+        access::check(who, &book, Access::Read, access::ROLL, "read recalculations", region)?;
         Ok(job)
     }
 
@@ -176,9 +154,7 @@ impl AssistanceApi {
         let limit = request::page_size("page_size", r.page_size)? as i64;
         let rows = jobs::cases(&self.db, &r.job_id, &r.page_token, limit).await?;
         let next = if rows.len() as i64 == limit {
-            rows.last()
-                .map(|c| c.household_id.clone())
-                .unwrap_or_default()
+            rows.last().map(|c| c.household_id.clone()).unwrap_or_default()
         } else {
             String::new()
         };

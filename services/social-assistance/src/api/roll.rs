@@ -44,6 +44,43 @@ pub fn record_to_pb(r: &RollRecord) -> pb::RollHousehold {
     }
 }
 
+/// Parse a roster and compute every household's benefit on `date`; all problems at once.
+fn prepare_import(
+    book: &civic_domain::policy::PolicyBook,
+    format: Format,
+    content: &[u8],
+    region: RegionCode,
+    date: NaiveDate,
+) -> Result<(Vec<RollRecord>, i64), Vec<spreadsheet::RowError>> {
+    let parsed = spreadsheet::parse(format, content, &book.regions, region)?;
+    let members = parsed.iter().map(|p| p.household.size()).sum();
+    let rows: Vec<i64> = parsed.iter().map(|p| p.first_row).collect();
+    let mut records: Vec<RollRecord> = parsed
+        .into_iter()
+        .map(|p| RollRecord {
+            household: p.household,
+            category: p.category,
+            status: p.status,
+            monthly_benefit: civic_domain::Fen::ZERO,
+            computed_on: date,
+            version: 1,
+        })
+        .collect();
+    let amounts = crate::population::benefits(book, date, &records);
+    let mut errors = Vec::new();
+    for ((rec, amount), row) in records.iter_mut().zip(amounts).zip(rows) {
+        match amount {
+            Ok(fen) => rec.monthly_benefit = fen,
+            Err(message) => errors.push(spreadsheet::RowError { row, field: "household_id".into(), message }),
+        }
+    }
+    if errors.is_empty() {
+        Ok((records, members))
+    } else {
+        Err(errors)
+    }
+}
+
 impl AssistanceApi {
     /// The 低保 benefit a record gets on `date` (low-income households are not paid).
     fn benefit_of(
@@ -54,9 +91,9 @@ impl AssistanceApi {
         date: NaiveDate,
     ) -> ApiResult<civic_domain::Fen> {
         match category {
-            Category::Dibao => benefit::compute(book, h, date)
-                .map(|b| b.monthly)
-                .map_err(|e| ApiError::domain("household", e)),
+            Category::Dibao => {
+                benefit::compute(book, h, date).map(|b| b.monthly).map_err(|e| ApiError::domain("household", e))
+            }
             Category::LowIncome => Ok(civic_domain::Fen::ZERO),
         }
     }
@@ -68,82 +105,36 @@ impl AssistanceApi {
         r: &pb::UpsertHouseholdRequest,
     ) -> ApiResult<pb::RollHousehold> {
         let book = self.book.current();
-        let rh = r
-            .household
-            .as_ref()
-            .ok_or_else(|| ApiError::invalid("household", "required"))?;
+        let rh = r.household.as_ref().ok_or_else(|| ApiError::invalid("household", "required"))?;
         let h = m::household(&book, "household.household", rh.household.as_ref())?;
         if h.id.trim().is_empty() || h.id.len() > 64 {
-            return Err(ApiError::invalid(
-                "household.household.id",
-                "required, at most 64 characters",
-            ));
+            return Err(ApiError::invalid("household.household.id", "required, at most 64 characters"));
         }
-        access::check(
-            who,
-            &book,
-            Access::Write,
-            access::ROLL,
-            "change the roll",
-            h.region,
-        )?;
+        access::check(who, &book, Access::Write, access::ROLL, "change the roll", h.region)?;
         let category = match pb::RollCategory::try_from(rh.category) {
             Ok(pb::RollCategory::Dibao) => Category::Dibao,
             Ok(pb::RollCategory::LowIncome) => Category::LowIncome,
-            _ => {
-                return Err(ApiError::invalid(
-                    "household.category",
-                    "DIBAO or LOW_INCOME",
-                ))
-            }
+            _ => return Err(ApiError::invalid("household.category", "DIBAO or LOW_INCOME")),
         };
         let status = match pb::RollStatus::try_from(rh.status) {
             Ok(pb::RollStatus::Active) | Ok(pb::RollStatus::Unspecified) => Status::Active,
             Ok(pb::RollStatus::Suspended) => Status::Suspended,
             Ok(pb::RollStatus::Closed) => Status::Closed,
-            Err(_) => {
-                return Err(ApiError::invalid(
-                    "household.status",
-                    "ACTIVE, SUSPENDED or CLOSED",
-                ))
-            }
+            Err(_) => return Err(ApiError::invalid("household.status", "ACTIVE, SUSPENDED or CLOSED")),
         };
         if r.expected_version < 0 {
-            return Err(ApiError::invalid(
-                "expected_version",
-                "0 to create, or the stored version",
-            ));
+            return Err(ApiError::invalid("expected_version", "0 to create, or the stored version"));
         }
         let date = request::date_or_today("on_date", &r.on_date)?;
         let monthly_benefit = self.benefit_of(&book, category, &h, date)?;
-        let record = RollRecord {
-            household: h,
-            category,
-            status,
-            monthly_benefit,
-            computed_on: date,
-            version: 0,
-        };
+        let record = RollRecord { household: h, category, status, monthly_benefit, computed_on: date, version: 0 };
         let regions = book.regions.clone();
-        let saved = store::roll::upsert(
-            &self.db,
-            who,
-            request_id,
-            record,
-            r.expected_version,
-            &r.reason,
-            |stored_region| {
-                who.authorize(
-                    &regions,
-                    Access::Write,
-                    access::ROLL,
-                    "change the roll",
-                    stored_region,
-                )
-                .map_err(ApiError::from)
-            },
-        )
-        .await?;
+        let saved =
+            store::roll::upsert(&self.db, who, request_id, record, r.expected_version, &r.reason, |stored_region| {
+                who.authorize(&regions, Access::Write, access::ROLL, "change the roll", stored_region)
+                    .map_err(ApiError::from)
+            })
+            .await?;
         self.roll_cache.invalidate();
         Ok(record_to_pb(&saved))
     }
@@ -160,14 +151,7 @@ impl AssistanceApi {
         let rec = store::roll::get(&self.db, &r.household_id)
             .await?
             .ok_or_else(|| ApiError::not_found(format!("household {}", r.household_id)))?;
-        access::check(
-            who,
-            &book,
-            Access::Read,
-            access::ROLL,
-            "read the roll",
-            rec.household.region,
-        )?;
+        access::check(who, &book, Access::Read, access::ROLL, "read the roll", rec.household.region)?;
         Ok(record_to_pb(&rec))
     }
 
@@ -178,14 +162,7 @@ impl AssistanceApi {
     ) -> ApiResult<pb::ListHouseholdsResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(
-            who,
-            &book,
-            Access::Read,
-            access::ROLL,
-            "read the roll",
-            region,
-        )?;
+        access::check(who, &book, Access::Read, access::ROLL, "read the roll", region)?;
         let status = match pb::RollStatus::try_from(r.status) {
             Ok(pb::RollStatus::Unspecified) => None,
             Ok(pb::RollStatus::Active) => Some(Status::Active),
@@ -194,25 +171,13 @@ impl AssistanceApi {
             Err(_) => return Err(ApiError::invalid("status", "unknown status")),
         };
         let limit = request::page_size("page_size", r.page_size)? as i64;
-        let rows = store::roll::list(
-            &self.db,
-            &region_prefix(region),
-            status,
-            &r.page_token,
-            limit,
-        )
-        .await?;
+        let rows = store::roll::list(&self.db, &region_prefix(region), status, &r.page_token, limit).await?;
         let next = if rows.len() as i64 == limit {
-            rows.last()
-                .map(|x| x.household.id.clone())
-                .unwrap_or_default()
+            rows.last().map(|x| x.household.id.clone()).unwrap_or_default()
         } else {
             String::new()
         };
-        Ok(pb::ListHouseholdsResponse {
-            households: rows.iter().map(record_to_pb).collect(),
-            next_page_token: next,
-        })
+        Ok(pb::ListHouseholdsResponse { households: rows.iter().map(record_to_pb).collect(), next_page_token: next })
     }
 
     pub(super) async fn import_roll(
@@ -223,78 +188,36 @@ impl AssistanceApi {
     ) -> ApiResult<pb::ImportRollResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(
-            who,
-            &book,
-            Access::Write,
-            access::ROLL,
-            "import the roll",
-            region,
-        )?;
-        let format =
-            Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
+        access::check(who, &book, Access::Write, access::ROLL, "import the roll", region)?;
+        let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
         if r.content.is_empty() {
             return Err(ApiError::invalid("content", "the file is empty"));
         }
         let date = request::date_or_today("on_date", &r.on_date)?;
-        let cells = spreadsheet::read_cells(format, &r.content)
-            .map_err(|e| ApiError::invalid("content", e))?;
         let row_errors = |errs: Vec<spreadsheet::RowError>| pb::ImportRollResponse {
             households: 0,
             members: 0,
-            errors: errs
-                .into_iter()
-                .map(|e| pb::RowError {
-                    row: e.row,
-                    field: e.field,
-                    message: e.message,
-                })
-                .collect(),
+            errors: errs.into_iter().map(|e| pb::RowError { row: e.row, field: e.field, message: e.message }).collect(),
             stored: false,
         };
-        let parsed = match spreadsheet::parse(&cells, &book.regions, region) {
-            Ok(p) => p,
+        // Parsing and computing a city's roll is CPU work: keep it off the request threads.
+        let content = r.content.clone();
+        let book_for_parse = book.clone();
+        let checked =
+            tokio::task::spawn_blocking(move || prepare_import(&book_for_parse, format, &content, region, date))
+                .await
+                .map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
+        let (records, members) = match checked {
+            Ok(ok) => ok,
             Err(errs) => return Ok(row_errors(errs)),
         };
-        let mut records = Vec::with_capacity(parsed.len());
-        let mut errors = Vec::new();
-        let mut members = 0i64;
-        for p in parsed {
-            members += p.household.size();
-            match self.benefit_of(&book, p.category, &p.household, date) {
-                Ok(b) => records.push(RollRecord {
-                    household: p.household,
-                    category: p.category,
-                    status: p.status,
-                    monthly_benefit: b,
-                    computed_on: date,
-                    version: 1,
-                }),
-                Err(e) => errors.push(spreadsheet::RowError {
-                    row: p.first_row,
-                    field: "household_id".into(),
-                    message: format!("{}: {e}", p.household.id),
-                }),
-            }
-        }
-        if !errors.is_empty() {
-            return Ok(row_errors(errors));
-        }
         let households = records.len() as i64;
         if !r.dry_run {
             let digest = format!("{:x}", Sha256::digest(&r.content));
-            store::roll::import(
-                &self.db, who, request_id, &records, region, &digest, &r.reason,
-            )
-            .await?;
+            store::roll::import(&self.db, who, request_id, &records, region, &digest, &r.reason).await?;
             self.roll_cache.invalidate();
         }
-        Ok(pb::ImportRollResponse {
-            households,
-            members,
-            errors: vec![],
-            stored: !r.dry_run,
-        })
+        Ok(pb::ImportRollResponse { households, members, errors: vec![], stored: !r.dry_run })
     }
 
     pub(super) async fn export_roll(
@@ -304,24 +227,13 @@ impl AssistanceApi {
     ) -> ApiResult<pb::ExportRollResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(
-            who,
-            &book,
-            Access::Read,
-            access::ROLL,
-            "export the roll",
-            region,
-        )?;
-        let format =
-            Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
+        access::check(who, &book, Access::Read, access::ROLL, "export the roll", region)?;
+        let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
         let records = store::roll::all(&self.db, &region_prefix(region)).await?;
         let content = spreadsheet::export(format, &records).map_err(ApiError::Internal)?;
         let (ext, ct) = match format {
             Format::Csv => ("csv", "text/csv; charset=utf-8"),
-            Format::Xlsx => (
-                "xlsx",
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ),
+            Format::Xlsx => ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         };
         Ok(pb::ExportRollResponse {
             content,
@@ -339,32 +251,14 @@ impl AssistanceApi {
     ) -> ApiResult<pb::RecordPaymentsResponse> {
         let book = self.book.current();
         let region: RegionCode = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(
-            who,
-            &book,
-            Access::Write,
-            access::ROLL,
-            "record payments",
-            region,
-        )?;
-        let valid_month = r.month.len() == 7
-            && NaiveDate::parse_from_str(&format!("{}-01", r.month), "%Y-%m-%d").is_ok();
+        access::check(who, &book, Access::Write, access::ROLL, "record payments", region)?;
+        let valid_month =
+            r.month.len() == 7 && NaiveDate::parse_from_str(&format!("{}-01", r.month), "%Y-%m-%d").is_ok();
         if !valid_month {
             return Err(ApiError::invalid("month", "YYYY-MM"));
         }
-        let (paid, already, total) = store::roll::record_payments(
-            &self.db,
-            who,
-            request_id,
-            &region_prefix(region),
-            region,
-            &r.month,
-        )
-        .await?;
-        Ok(pb::RecordPaymentsResponse {
-            paid,
-            already_paid: already,
-            total_fen: total,
-        })
+        let (paid, already, total) =
+            store::roll::record_payments(&self.db, who, request_id, &region_prefix(region), region, &r.month).await?;
+        Ok(pb::RecordPaymentsResponse { paid, already_paid: already, total_fen: total })
     }
 }

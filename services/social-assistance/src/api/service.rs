@@ -41,12 +41,7 @@ impl RollCache {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub async fn get(
-        &self,
-        db: &Database,
-        book: &Arc<PolicyBook>,
-        prefix: &str,
-    ) -> ApiResult<Arc<Population>> {
+    pub async fn get(&self, db: &Database, book: &Arc<PolicyBook>, prefix: &str) -> ApiResult<Arc<Population>> {
         let mut guard = self.entry.lock().await;
         let generation = self.generation.load(Ordering::SeqCst);
         let book_id = Arc::as_ptr(book) as usize;
@@ -62,11 +57,7 @@ impl RollCache {
         let records = store::roll::all(db, prefix).await?;
         let kinds: Vec<String> = book
             .definitions()
-            .filter_map(|d| {
-                d.key
-                    .strip_prefix("assistance.income_excluded.")
-                    .map(str::to_string)
-            })
+            .filter_map(|d| d.key.strip_prefix("assistance.income_excluded.").map(str::to_string))
             .collect();
         let population = Arc::new(Population::build(&records, &kinds));
         *guard = Some(CacheEntry {
@@ -109,10 +100,7 @@ impl SocialAssistance for AssistanceApi {
         req: Request<pb::PublishStandardsRequest>,
     ) -> Result<Response<pb::PublishStandardsResponse>, Status> {
         let who = caller(&req)?;
-        respond(
-            self.publish_standards(&who, &request_id(&req), req.get_ref())
-                .await,
-        )
+        respond(self.publish_standards(&who, &request_id(&req), req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -157,10 +145,7 @@ impl SocialAssistance for AssistanceApi {
         req: Request<pb::UpsertHouseholdRequest>,
     ) -> Result<Response<pb::RollHousehold>, Status> {
         let who = caller(&req)?;
-        respond(
-            self.upsert_household(&who, &request_id(&req), req.get_ref())
-                .await,
-        )
+        respond(self.upsert_household(&who, &request_id(&req), req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -187,10 +172,7 @@ impl SocialAssistance for AssistanceApi {
         req: Request<pb::ImportRollRequest>,
     ) -> Result<Response<pb::ImportRollResponse>, Status> {
         let who = caller(&req)?;
-        respond(
-            self.import_roll(&who, &request_id(&req), req.get_ref())
-                .await,
-        )
+        respond(self.import_roll(&who, &request_id(&req), req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -208,10 +190,7 @@ impl SocialAssistance for AssistanceApi {
         req: Request<pb::RecordPaymentsRequest>,
     ) -> Result<Response<pb::RecordPaymentsResponse>, Status> {
         let who = caller(&req)?;
-        respond(
-            self.record_payments(&who, &request_id(&req), req.get_ref())
-                .await,
-        )
+        respond(self.record_payments(&who, &request_id(&req), req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -220,10 +199,7 @@ impl SocialAssistance for AssistanceApi {
         req: Request<pb::StartRecalculationRequest>,
     ) -> Result<Response<pb::RecalculationJob>, Status> {
         let who = caller(&req)?;
-        respond(
-            self.start_recalculation(&who, &request_id(&req), req.get_ref())
-                .await,
-        )
+        respond(self.start_recalculation(&who, &request_id(&req), req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -265,10 +241,7 @@ impl SocialAssistance for AssistanceApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn what_if(
-        &self,
-        req: Request<pb::WhatIfRequest>,
-    ) -> Result<Response<pb::WhatIfResponse>, Status> {
+    async fn what_if(&self, req: Request<pb::WhatIfRequest>) -> Result<Response<pb::WhatIfResponse>, Status> {
         let who = caller(&req)?;
         respond(self.what_if(&who, req.get_ref()).await)
     }

@@ -29,9 +29,8 @@ impl AssistanceApi {
             region.code,
         )?;
         let date = request::date_or_today("on_date", &r.on_date)?;
-        let standards = book
-            .in_force(STANDARD_PREFIX, region.code, date)
-            .map_err(|e| ApiError::domain("region_code", e))?;
+        let standards =
+            book.in_force(STANDARD_PREFIX, region.code, date).map_err(|e| ApiError::domain("region_code", e))?;
         Ok(pb::ListStandardsResponse {
             region_code: region.code.to_string(),
             region_name: region.name.clone(),
@@ -52,49 +51,31 @@ impl AssistanceApi {
         let effective_from = request::required_date("effective_from", &r.effective_from)?;
         let mut problems = Vec::new();
         if r.document.trim().is_empty() {
-            problems.push((
-                "document".to_string(),
-                "the document number (文号) is required".to_string(),
-            ));
+            problems.push(("document".to_string(), "the document number (文号) is required".to_string()));
         }
         if r.title.trim().is_empty() {
-            problems.push((
-                "title".to_string(),
-                "the document title is required".to_string(),
-            ));
+            problems.push(("title".to_string(), "the document title is required".to_string()));
         }
         if r.values.is_empty() {
-            problems.push((
-                "values".to_string(),
-                "at least one figure is required".to_string(),
-            ));
+            problems.push(("values".to_string(), "at least one figure is required".to_string()));
         }
         let mut figures = Vec::new();
         for (i, v) in r.values.iter().enumerate() {
-            let fr: Option<RegionCode> = match request::region_code(
-                &book,
-                &format!("values[{i}].region_code"),
-                &v.region_code,
-            ) {
-                Ok(c) => Some(c),
-                Err(ApiError::InvalidArgument(vs)) => {
-                    problems.extend(vs);
-                    None
-                }
-                Err(e) => return Err(e),
-            };
+            let fr: Option<RegionCode> =
+                match request::region_code(&book, &format!("values[{i}].region_code"), &v.region_code) {
+                    Ok(c) => Some(c),
+                    Err(ApiError::InvalidArgument(vs)) => {
+                        problems.extend(vs);
+                        None
+                    }
+                    Err(e) => return Err(e),
+                };
             let value = v.value.trim().parse::<Decimal>().ok();
             if value.is_none() {
-                problems.push((
-                    format!("values[{i}].value"),
-                    format!("'{}' is not an exact decimal", v.value),
-                ));
+                problems.push((format!("values[{i}].value"), format!("'{}' is not an exact decimal", v.value)));
             }
             if v.clause.trim().is_empty() {
-                problems.push((
-                    format!("values[{i}].clause"),
-                    "the clause stating this figure is required".into(),
-                ));
+                problems.push((format!("values[{i}].clause"), "the clause stating this figure is required".into()));
             }
             if let (Some(region), Some(value)) = (fr, value) {
                 figures.push(Figure {
@@ -130,24 +111,16 @@ impl AssistanceApi {
             standards.extend(v.iter().map(mapping::parameter));
         }
         if r.validate_only {
-            return Ok(pb::PublishStandardsResponse {
-                standards,
-                stored: false,
-            });
+            return Ok(pb::PublishStandardsResponse { standards, stored: false });
         }
-        store::standards::save(&self.db, who, request_id, &p, &accepted, &r.reason)
-            .await
-            .map_err(|e| match e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::AlreadyExists {
-                    what: "a standard for the same key, region and date".into(),
-                },
-                e => ApiError::from(e),
-            })?;
+        store::standards::save(&self.db, who, request_id, &p, &accepted, &r.reason).await.map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                ApiError::AlreadyExists { what: "a standard for the same key, region and date".into() }
+            }
+            e => ApiError::from(e),
+        })?;
         self.book.replace(accepted.book);
         tracing::info!(document = %p.document, effective_from = %effective_from, figures = p.figures.len(), "standards published");
-        Ok(pb::PublishStandardsResponse {
-            standards,
-            stored: true,
-        })
+        Ok(pb::PublishStandardsResponse { standards, stored: true })
     }
 }

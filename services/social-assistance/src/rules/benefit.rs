@@ -26,16 +26,9 @@ pub struct Benefit {
 }
 
 /// Whether income of `kind` is excluded on `date` (a flag parameter `assistance.income_excluded.<kind>`).
-fn excluded(
-    book: &PolicyBook,
-    kind: &str,
-    h: &Household,
-    date: NaiveDate,
-) -> Option<civic_domain::policy::Resolved> {
+fn excluded(book: &PolicyBook, kind: &str, h: &Household, date: NaiveDate) -> Option<civic_domain::policy::Resolved> {
     let key = format!("assistance.income_excluded.{kind}");
-    book.value(&key, h.region, date)
-        .ok()
-        .filter(|r| r.value == Decimal::ONE)
+    book.value(&key, h.region, date).ok().filter(|r| r.value == Decimal::ONE)
 }
 
 /// The casual-labour income floor and the working-age bounds that decide who it applies to.
@@ -56,28 +49,19 @@ fn casual_floor(
     let max = book.value("assistance.working_age.max", h.region, date)?;
     let income = book.value("assistance.casual_income.monthly", h.region, date)?;
     let age = |d: Decimal| {
-        u32::try_from(d.trunc()).map_err(|_| {
-            DomainError::Inconsistent(format!("working age {d} is not a whole number of years"))
-        })
+        u32::try_from(d.trunc())
+            .map_err(|_| DomainError::Inconsistent(format!("working age {d} is not a whole number of years")))
     };
     let (min_age, max_age) = (age(min.value)?, age(max.value)?);
     trace.push(Step {
         rule_id: "dibao.casual_income_floor".into(),
         description: "有劳动能力、处于劳动年龄且无收入证明的成员,按零工收入标准计算收入".into(),
-        formula: format!(
-            "劳动年龄 {min_age}–{max_age} 岁;零工收入标准 {} 元/人·月",
-            income.value
-        ),
+        formula: format!("劳动年龄 {min_age}–{max_age} 岁;零工收入标准 {} 元/人·月", income.value),
         result: String::new(),
         parameters: vec![min.to_use(), max.to_use(), income.to_use()],
         source: Some(book.rule_source("dibao.casual_income_floor")?),
     });
-    Ok(CasualFloor {
-        floor: Fen::from_yuan_decimal(income.value)?,
-        min_age,
-        max_age,
-        income,
-    })
+    Ok(CasualFloor { floor: Fen::from_yuan_decimal(income.value)?, min_age, max_age, income })
 }
 
 /// Counted household income per month, with the steps that led to it.
@@ -90,11 +74,7 @@ pub fn counted_income(
     let mut total = Fen::ZERO;
     let mut casual: Option<CasualFloor> = None;
     for (i, m) in h.members().iter().enumerate() {
-        let label = if m.id.is_empty() {
-            format!("成员{}", i + 1)
-        } else {
-            m.id.clone()
-        };
+        let label = if m.id.is_empty() { format!("成员{}", i + 1) } else { m.id.clone() };
         let mut own = Fen::ZERO;
         for inc in &m.incomes {
             if let Some(flag) = excluded(book, &inc.kind, h, date) {
@@ -118,16 +98,8 @@ pub fn counted_income(
                 if (c.min_age..=c.max_age).contains(&m.age) && own < c.floor {
                     trace.push(Step {
                         rule_id: "dibao.casual_income_floor".into(),
-                        description: format!(
-                            "{label}({} 岁)有劳动能力且无收入证明,收入按零工收入标准计算",
-                            m.age
-                        ),
-                        formula: format!(
-                            "max({}, {}) = {}",
-                            own.yuan_text(),
-                            c.floor.yuan_text(),
-                            c.floor.yuan_text()
-                        ),
+                        description: format!("{label}({} 岁)有劳动能力且无收入证明,收入按零工收入标准计算", m.age),
+                        formula: format!("max({}, {}) = {}", own.yuan_text(), c.floor.yuan_text(), c.floor.yuan_text()),
                         result: c.floor.yuan_text(),
                         parameters: vec![c.income.to_use()],
                         source: Some(book.rule_source("dibao.casual_income_floor")?),
@@ -149,22 +121,14 @@ pub fn counted_income(
     Ok(total)
 }
 
-fn standard_step(
-    book: &PolicyBook,
-    h: &Household,
-    s: &MonthlyStandard,
-) -> Result<Step, DomainError> {
+fn standard_step(book: &PolicyBook, h: &Household, s: &MonthlyStandard) -> Result<Step, DomainError> {
     let mut formula = format!("{}低保标准 {}", h.residence.chinese(), s.resolved.value);
     if !s.conversion.is_empty() {
         formula = format!("{}低保标准(年) {}", h.residence.chinese(), s.conversion);
     }
     Ok(Step {
         rule_id: "dibao.standard".into(),
-        description: format!(
-            "按户籍地 {} 与{}类别确定低保标准",
-            h.region,
-            h.residence.chinese()
-        ),
+        description: format!("按户籍地 {} 与{}类别确定低保标准", h.region, h.residence.chinese()),
         formula,
         result: format!("{}/人·月", s.per_person.yuan_text()),
         parameters: s.uses.clone(),
@@ -202,11 +166,7 @@ pub fn compute(book: &PolicyBook, h: &Household, date: NaiveDate) -> Result<Bene
             n,
             income.yuan_text().trim_end_matches(" 元"),
             gap.yuan_text(),
-            if gap.is_negative() {
-                " → 0 元(收入高于标准,不予保障)"
-            } else {
-                ""
-            }
+            if gap.is_negative() { " → 0 元(收入高于标准,不予保障)" } else { "" }
         ),
         result: monthly.yuan_text(),
         parameters: vec![],

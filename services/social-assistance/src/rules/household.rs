@@ -70,37 +70,21 @@ impl Household {
         prefix: &str,
     ) -> Result<Self, Vec<Violation>> {
         let mut v = Vec::new();
-        let mut bad = |field: String, description: &str| {
-            v.push(Violation {
-                field,
-                description: description.to_string(),
-            })
-        };
+        let mut bad =
+            |field: String, description: &str| v.push(Violation { field, description: description.to_string() });
         if members.is_empty() {
-            bad(
-                format!("{prefix}.members"),
-                "a household has at least one member",
-            );
+            bad(format!("{prefix}.members"), "a household has at least one member");
         }
         if members.len() > MAX_MEMBERS {
-            bad(
-                format!("{prefix}.members"),
-                "more than 50 members is not a household",
-            );
+            bad(format!("{prefix}.members"), "more than 50 members is not a household");
         }
         for (i, m) in members.iter().enumerate() {
             if m.age > MAX_AGE {
-                bad(
-                    format!("{prefix}.members[{i}].age"),
-                    "age must be between 0 and 130",
-                );
+                bad(format!("{prefix}.members[{i}].age"), "age must be between 0 and 130");
             }
             for (j, inc) in m.incomes.iter().enumerate() {
                 if inc.monthly.is_negative() {
-                    bad(
-                        format!("{prefix}.members[{i}].incomes[{j}].monthly_fen"),
-                        "income must not be negative",
-                    );
+                    bad(format!("{prefix}.members[{i}].incomes[{j}].monthly_fen"), "income must not be negative");
                 } else if inc.monthly > MAX_MONTHLY_INCOME {
                     bad(
                         format!("{prefix}.members[{i}].incomes[{j}].monthly_fen"),
@@ -116,12 +100,7 @@ impl Household {
             }
         }
         if v.is_empty() {
-            Ok(Household {
-                id,
-                region,
-                residence,
-                members,
-            })
+            Ok(Household { id, region, residence, members })
         } else {
             Err(v)
         }

@@ -39,10 +39,7 @@ pub fn identify(
     let below = pc <= t.per_person;
     let low_income = below && !is_dibao_household;
     let mut formula = match &t.resolved.derivation {
-        Some(d) => format!(
-            "界定标准 = {} ({d})",
-            t.resolved.rule.clone().unwrap_or_default()
-        ),
+        Some(d) => format!("界定标准 = {} ({d})", t.resolved.rule.clone().unwrap_or_default()),
         None => format!("界定标准 {}", t.resolved.value),
     };
     if !t.conversion.is_empty() {
@@ -88,10 +85,5 @@ pub fn identify(
             source: Some(book.rule_source("dibao.gap_payment")?),
         });
     }
-    Ok(LowIncome {
-        low_income,
-        threshold: t.per_person,
-        per_capita_income: pc,
-        trace,
-    })
+    Ok(LowIncome { low_income, threshold: t.per_person, per_capita_income: pc, trace })
 }

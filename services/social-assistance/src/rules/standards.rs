@@ -26,27 +26,19 @@ pub struct MonthlyStandard {
 }
 
 fn to_fen(r: &Resolved) -> Result<Fen, DomainError> {
-    Fen::from_yuan_decimal(r.value).map_err(|_| {
-        DomainError::Inconsistent(format!(
-            "{} = {} is not a whole number of fen",
-            r.key, r.value
-        ))
-    })
+    Fen::from_yuan_decimal(r.value)
+        .map_err(|_| DomainError::Inconsistent(format!("{} = {} is not a whole number of fen", r.key, r.value)))
 }
 
 /// An annual per-person figure as a monthly one: ÷ 12, half up to the fen.
 pub fn annual_to_monthly(annual_yuan: Decimal) -> Result<(Fen, String), DomainError> {
-    let monthly =
-        Rounding::half_up_to(Decimal::new(1, 2))?.apply(annual_yuan / Decimal::from(12))?;
+    let monthly = Rounding::half_up_to(Decimal::new(1, 2))?.apply(annual_yuan / Decimal::from(12))?;
     let fen = Fen::from_yuan_decimal(monthly)?;
     let exact = (annual_yuan / Decimal::from(12)).normalize();
     let text = if exact == monthly {
         format!("{annual_yuan} ÷ 12 = {monthly}")
     } else {
-        format!(
-            "{annual_yuan} ÷ 12 = {} → {monthly} (四舍五入到分)",
-            exact.round_dp(6)
-        )
+        format!("{annual_yuan} ÷ 12 = {} → {monthly} (四舍五入到分)", exact.round_dp(6))
     };
     Ok((fen, text))
 }
@@ -62,18 +54,9 @@ pub fn monthly(
     let (per_person, conversion) = match r.unit.as_str() {
         "yuan/person/month" => (to_fen(&r)?, String::new()),
         "yuan/person/year" => annual_to_monthly(r.value)?,
-        other => {
-            return Err(DomainError::Inconsistent(format!(
-                "{key} has unit {other}, not a per-person amount"
-            )))
-        }
+        other => return Err(DomainError::Inconsistent(format!("{key} has unit {other}, not a per-person amount"))),
     };
-    Ok(MonthlyStandard {
-        per_person,
-        uses: r.uses(),
-        conversion,
-        resolved: r,
-    })
+    Ok(MonthlyStandard { per_person, uses: r.uses(), conversion, resolved: r })
 }
 
 /// The 低保 standard for a residence type.

@@ -47,10 +47,7 @@ pub enum SplitError {
 }
 
 fn input(field: impl Into<String>, message: impl Into<String>) -> SplitError {
-    SplitError::Input {
-        field: field.into(),
-        message: message.into(),
-    }
+    SplitError::Input { field: field.into(), message: message.into() }
 }
 
 pub fn split(
@@ -71,35 +68,22 @@ pub fn split(
     let mut weight_sum = Decimal::ZERO;
     for (i, f) in factors.iter().enumerate() {
         if f.weight <= Decimal::ZERO || f.weight > Decimal::ONE {
-            return Err(input(
-                format!("factors[{i}].weight"),
-                "a weight is a fraction in (0, 1]",
-            ));
+            return Err(input(format!("factors[{i}].weight"), "a weight is a fraction in (0, 1]"));
         }
         weight_sum += f.weight;
     }
     if weight_sum != Decimal::ONE {
-        return Err(input(
-            "factors",
-            format!("weights must sum to exactly 1, not {weight_sum}"),
-        ));
+        return Err(input("factors", format!("weights must sum to exactly 1, not {weight_sum}")));
     }
     for (c, county) in counties.iter().enumerate() {
         if county.values.len() != factors.len() {
             return Err(input(
                 format!("counties[{c}].values"),
-                format!(
-                    "{} values for {} factors",
-                    county.values.len(),
-                    factors.len()
-                ),
+                format!("{} values for {} factors", county.values.len(), factors.len()),
             ));
         }
         if counties[..c].iter().any(|o| o.region == county.region) {
-            return Err(input(
-                format!("counties[{c}].region_code"),
-                "each county appears once",
-            ));
+            return Err(input(format!("counties[{c}].region_code"), "each county appears once"));
         }
     }
     let mut trace = Trace::default();
@@ -110,16 +94,16 @@ pub fn split(
         for (ci, c) in counties.iter().enumerate() {
             let v = c.values[fi];
             if v < Decimal::ZERO {
-                return Err(input(
-                    format!("counties[{ci}].values[{fi}]"),
-                    "factor values must not be negative",
-                ));
+                return Err(input(format!("counties[{ci}].values[{fi}]"), "factor values must not be negative"));
             }
             basis.push(match f.direction {
                 Direction::MoreGetsMore => v,
                 Direction::LessGetsMore => {
                     if v.is_zero() {
-                        return Err(input(format!("counties[{ci}].values[{fi}]"), "a 'less gets more' factor needs a positive value (its inverse is used)"));
+                        return Err(input(
+                            format!("counties[{ci}].values[{fi}]"),
+                            "a 'less gets more' factor needs a positive value (its inverse is used)",
+                        ));
                     }
                     Decimal::ONE.checked_div(v).ok_or(DomainError::Overflow("factor inverse"))?
                 }
@@ -134,9 +118,7 @@ pub fn split(
         }
         let mut lines = Vec::new();
         for ci in 0..n {
-            let s = basis[ci]
-                .checked_div(total)
-                .ok_or(DomainError::Overflow("factor share"))?;
+            let s = basis[ci].checked_div(total).ok_or(DomainError::Overflow("factor share"))?;
             factor_shares[ci][fi] = s;
             lines.push(format!("{} {}", counties[ci].region, s.round_dp(6)));
         }
@@ -148,8 +130,7 @@ pub fn split(
                 f.weight,
                 match f.direction {
                     Direction::MoreGetsMore => "数值越大分配越多,份额 = 本县数值 ÷ 各县合计",
-                    Direction::LessGetsMore =>
-                        "数值越小分配越多,份额 = 本县数值倒数 ÷ 各县倒数合计",
+                    Direction::LessGetsMore => "数值越小分配越多,份额 = 本县数值倒数 ÷ 各县倒数合计",
                 }
             ),
             formula: lines.join("; "),
@@ -163,19 +144,11 @@ pub fn split(
     let mut floors_sum: i64 = 0;
     let mut remainders = Vec::with_capacity(n);
     for (ci, c) in counties.iter().enumerate() {
-        let share: Decimal = factors
-            .iter()
-            .zip(&factor_shares[ci])
-            .map(|(f, s)| f.weight * s)
-            .sum();
-        let exact = pot_d
-            .checked_mul(share)
-            .ok_or(DomainError::Overflow("subsidy amount"))?;
+        let share: Decimal = factors.iter().zip(&factor_shares[ci]).map(|(f, s)| f.weight * s).sum();
+        let exact = pot_d.checked_mul(share).ok_or(DomainError::Overflow("subsidy amount"))?;
         let floor = exact.floor();
         let fen = i64::try_from(floor).map_err(|_| DomainError::Overflow("subsidy amount"))?;
-        floors_sum = floors_sum
-            .checked_add(fen)
-            .ok_or(DomainError::Overflow("subsidy sum"))?;
+        floors_sum = floors_sum.checked_add(fen).ok_or(DomainError::Overflow("subsidy sum"))?;
         remainders.push((exact - floor, c.region, ci));
         out.push(CountyShare {
             region: c.region,
@@ -202,13 +175,18 @@ pub fn split(
     let sum = Fen::checked_sum(out.iter().map(|c| c.amount))?;
     trace.push(Step {
         rule_id: "subsidy.factor_split".into(),
-        description: "各县综合份额 = Σ 权重 × 因素份额;金额 = 资金总额 × 综合份额,取整到分,余数按最大余额法逐分分配".into(),
+        description: "各县综合份额 = Σ 权重 × 因素份额;金额 = 资金总额 × 综合份额,取整到分,余数按最大余额法逐分分配"
+            .into(),
         formula: out
             .iter()
             .map(|c| format!("{}: {} × {} → {}", c.region, pot.yuan_text(), c.share.round_dp(8), c.amount.yuan_text()))
             .collect::<Vec<_>>()
             .join("; "),
-        result: format!("合计 {}(与资金总额一致){}", sum.yuan_text(), if bumped.is_empty() { String::new() } else { format!(";余数 1 分依次分给 {}", bumped.join("、")) }),
+        result: format!(
+            "合计 {}(与资金总额一致){}",
+            sum.yuan_text(),
+            if bumped.is_empty() { String::new() } else { format!(";余数 1 分依次分给 {}", bumped.join("、")) }
+        ),
         parameters: vec![],
         source: Some(rule),
     });
@@ -230,17 +208,11 @@ mod tests {
 
     #[test]
     fn thirds_sum_to_the_pot_by_largest_remainder() {
-        let factors = vec![Factor {
-            name: "保障任务".into(),
-            weight: Decimal::ONE,
-            direction: Direction::MoreGetsMore,
-        }];
+        let factors =
+            vec![Factor { name: "保障任务".into(), weight: Decimal::ONE, direction: Direction::MoreGetsMore }];
         let counties: Vec<CountyInput> = ["210502", "210503", "210504"]
             .iter()
-            .map(|c| CountyInput {
-                region: code(c),
-                values: vec![Decimal::ONE],
-            })
+            .map(|c| CountyInput { region: code(c), values: vec![Decimal::ONE] })
             .collect();
         let (shares, _) = split(Fen::new(100), &factors, &counties, SourceRef::default()).unwrap();
         let amounts: Vec<i64> = shares.iter().map(|s| s.amount.get()).collect();
@@ -250,34 +222,14 @@ mod tests {
     #[test]
     fn weaker_finances_get_more() {
         let factors = vec![
-            Factor {
-                name: "财力".into(),
-                weight: d("0.4"),
-                direction: Direction::LessGetsMore,
-            },
-            Factor {
-                name: "保障任务".into(),
-                weight: d("0.6"),
-                direction: Direction::MoreGetsMore,
-            },
+            Factor { name: "财力".into(), weight: d("0.4"), direction: Direction::LessGetsMore },
+            Factor { name: "保障任务".into(), weight: d("0.6"), direction: Direction::MoreGetsMore },
         ];
         let counties = vec![
-            CountyInput {
-                region: code("210521"),
-                values: vec![d("100"), d("1000")],
-            },
-            CountyInput {
-                region: code("210522"),
-                values: vec![d("300"), d("1000")],
-            },
+            CountyInput { region: code("210521"), values: vec![d("100"), d("1000")] },
+            CountyInput { region: code("210522"), values: vec![d("300"), d("1000")] },
         ];
-        let (s, _) = split(
-            Fen::new(1_000_000),
-            &factors,
-            &counties,
-            SourceRef::default(),
-        )
-        .unwrap();
+        let (s, _) = split(Fen::new(1_000_000), &factors, &counties, SourceRef::default()).unwrap();
         // 财力 shares: (1/100)/(1/100+1/300) = 0.75 and 0.25; workload 0.5 each.
         // 0.4×0.75 + 0.6×0.5 = 0.6; 0.4×0.25 + 0.3 = 0.4.
         assert_eq!(s[0].amount, Fen::new(600_000));
@@ -286,17 +238,8 @@ mod tests {
 
     #[test]
     fn refuses_bad_weights_and_values() {
-        let f = |w: &str| {
-            vec![Factor {
-                name: "x".into(),
-                weight: d(w),
-                direction: Direction::LessGetsMore,
-            }]
-        };
-        let c = vec![CountyInput {
-            region: code("210521"),
-            values: vec![Decimal::ZERO],
-        }];
+        let f = |w: &str| vec![Factor { name: "x".into(), weight: d(w), direction: Direction::LessGetsMore }];
+        let c = vec![CountyInput { region: code("210521"), values: vec![Decimal::ZERO] }];
         assert!(split(Fen::new(1), &f("0.9"), &c, SourceRef::default()).is_err());
         assert!(split(Fen::new(1), &f("1"), &c, SourceRef::default()).is_err());
         assert!(split(Fen::new(-1), &f("1"), &c, SourceRef::default()).is_err());

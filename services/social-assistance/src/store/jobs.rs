@@ -61,27 +61,17 @@ pub struct NewJob<'a> {
     pub chunk_size: usize,
 }
 
-pub async fn create(
-    db: &Database,
-    caller: &Caller,
-    request_id: &str,
-    new: NewJob<'_>,
-) -> Result<Job, ApiError> {
-    let NewJob {
-        id,
-        region,
-        prefix,
-        effective_from,
-        reason,
-        chunk_size,
-    } = new;
-    let ids: Vec<String> = sqlx::query("SELECT id FROM households WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao' ORDER BY id")
-        .bind(format!("{prefix}%"))
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<String, _>("id"))
-        .collect::<Result<_, _>>()?;
+pub async fn create(db: &Database, caller: &Caller, request_id: &str, new: NewJob<'_>) -> Result<Job, ApiError> {
+    let NewJob { id, region, prefix, effective_from, reason, chunk_size } = new;
+    let ids: Vec<String> = sqlx::query(
+        "SELECT id FROM households WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao' ORDER BY id",
+    )
+    .bind(format!("{prefix}%"))
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| r.try_get::<String, _>("id"))
+    .collect::<Result<_, _>>()?;
     let now = super::now();
     let mut tx = db.pool.begin().await?;
     sqlx::query(
@@ -119,17 +109,13 @@ pub async fn create(
             entity_id: id.to_string(),
             region: region.to_string(),
             before: None,
-            after: Some(
-                serde_json::json!({ "effective_from": effective_from, "households": ids.len() }),
-            ),
+            after: Some(serde_json::json!({ "effective_from": effective_from, "households": ids.len() })),
             reason: reason.to_string(),
         },
     )
     .await?;
     tx.commit().await?;
-    get(db, id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("job vanished after creation".into()))
+    get(db, id).await?.ok_or_else(|| ApiError::Internal("job vanished after creation".into()))
 }
 
 fn job_from(r: &sqlx::any::AnyRow) -> Result<Job, sqlx::Error> {
@@ -168,11 +154,7 @@ pub async fn progress(db: &Database, id: &str) -> Result<Progress, ApiError> {
     .bind(id)
     .fetch_one(&db.pool)
     .await?;
-    Ok(Progress {
-        done: r.try_get("n")?,
-        difference: r.try_get("d")?,
-        back_pay: r.try_get("b")?,
-    })
+    Ok(Progress { done: r.try_get("n")?, difference: r.try_get("d")?, back_pay: r.try_get("b")? })
 }
 
 /// Claim the next chunk that is pending or whose claim is older than `stale_before` (a worker
@@ -219,11 +201,7 @@ pub async fn claim(
 }
 
 /// The households of a chunk.
-pub async fn chunk_households(
-    db: &Database,
-    chunk: &Chunk,
-    prefix: &str,
-) -> Result<Vec<RollRecord>, ApiError> {
+pub async fn chunk_households(db: &Database, chunk: &Chunk, prefix: &str) -> Result<Vec<RollRecord>, ApiError> {
     let rows = sqlx::query(
         "SELECT id, region_code, residence, category, status, member_count, members_json, monthly_benefit_fen, computed_on, version FROM households \
          WHERE id >= $1 AND id <= $2 AND region_code LIKE $3 AND status = 'active' AND category = 'dibao' ORDER BY id",
@@ -255,25 +233,14 @@ pub async fn paid_months(
     .fetch_all(&db.pool)
     .await?;
     rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("household_id")?,
-                r.try_get("month")?,
-                r.try_get("total")?,
-            ))
-        })
+        .map(|r| Ok((r.try_get("household_id")?, r.try_get("month")?, r.try_get("total")?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(ApiError::from)
 }
 
 /// Record a chunk's cases and their effects, all or nothing. Returns false when the claim was
 /// lost to another worker (nothing is written then).
-pub async fn complete_chunk(
-    db: &Database,
-    chunk: &Chunk,
-    worker: &str,
-    cases: &[Case],
-) -> Result<bool, ApiError> {
+pub async fn complete_chunk(db: &Database, chunk: &Chunk, worker: &str, cases: &[Case]) -> Result<bool, ApiError> {
     let mut tx = db.pool.begin().await?;
     let owned = sqlx::query("UPDATE recalc_chunks SET state = 'done' WHERE job_id = $1 AND chunk_no = $2 AND state = 'claimed' AND claimed_by = $3")
         .bind(&chunk.job_id)
@@ -310,14 +277,16 @@ pub async fn complete_chunk(
             .execute(&mut *tx)
             .await?;
         for (month, amount) in &c.back_payments {
-            sqlx::query("INSERT INTO payments (household_id, month, kind, amount_fen, paid_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&c.household_id)
-                .bind(month)
-                .bind(&back_pay_kind)
-                .bind(amount)
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO payments (household_id, month, kind, amount_fen, paid_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&c.household_id)
+            .bind(month)
+            .bind(&back_pay_kind)
+            .bind(amount)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
         }
     }
     tx.commit().await?;
@@ -326,13 +295,11 @@ pub async fn complete_chunk(
 
 /// Mark the job completed once no chunk is left; idempotent.
 pub async fn finish_if_done(db: &Database, job_id: &str) -> Result<bool, ApiError> {
-    let left: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM recalc_chunks WHERE job_id = $1 AND state <> 'done'",
-    )
-    .bind(job_id)
-    .fetch_one(&db.pool)
-    .await?
-    .try_get("n")?;
+    let left: i64 = sqlx::query("SELECT COUNT(*) AS n FROM recalc_chunks WHERE job_id = $1 AND state <> 'done'")
+        .bind(job_id)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
     if left > 0 {
         return Ok(false);
     }
@@ -345,12 +312,14 @@ pub async fn finish_if_done(db: &Database, job_id: &str) -> Result<bool, ApiErro
 }
 
 pub async fn fail(db: &Database, job_id: &str, error: &str) -> Result<(), ApiError> {
-    sqlx::query("UPDATE recalc_jobs SET state = 'failed', finished_at = $2, error = $3 WHERE id = $1 AND state = 'running'")
-        .bind(job_id)
-        .bind(super::now())
-        .bind(error)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE recalc_jobs SET state = 'failed', finished_at = $2, error = $3 WHERE id = $1 AND state = 'running'",
+    )
+    .bind(job_id)
+    .bind(super::now())
+    .bind(error)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 
@@ -365,12 +334,7 @@ pub struct CaseRow {
     pub back_pay_fen: i64,
 }
 
-pub async fn cases(
-    db: &Database,
-    job_id: &str,
-    after: &str,
-    limit: i64,
-) -> Result<Vec<CaseRow>, ApiError> {
+pub async fn cases(db: &Database, job_id: &str, after: &str, limit: i64) -> Result<Vec<CaseRow>, ApiError> {
     let rows = sqlx::query(
         "SELECT household_id, region_code, old_fen, new_fen, months_back_paid, back_pay_fen FROM recalc_cases WHERE job_id = $1 AND household_id > $2 ORDER BY household_id LIMIT $3",
     )

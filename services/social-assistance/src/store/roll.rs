@@ -23,20 +23,15 @@ pub fn from_row(r: &AnyRow) -> Result<RollRecord, ApiError> {
     let members_json: String = r.try_get("members_json")?;
     let members = members_from_json(&members_json).map_err(|e| corrupt(format!("{id}: {e}")))?;
     let region = RegionCode::parse(&region).map_err(|e| corrupt(e.to_string()))?;
-    let residence = if residence == "urban" {
-        Residence::Urban
-    } else {
-        Residence::Rural
-    };
-    let household = Household::new(id.clone(), region, residence, members, "household")
-        .map_err(|_| corrupt(id.clone()))?;
+    let residence = if residence == "urban" { Residence::Urban } else { Residence::Rural };
+    let household =
+        Household::new(id.clone(), region, residence, members, "household").map_err(|_| corrupt(id.clone()))?;
     let category: String = r.try_get("category")?;
     let status: String = r.try_get("status")?;
     let computed_on: String = r.try_get("computed_on")?;
     Ok(RollRecord {
         household,
-        category: Category::parse(&category)
-            .ok_or_else(|| corrupt(format!("{id}: category {category}")))?,
+        category: Category::parse(&category).ok_or_else(|| corrupt(format!("{id}: category {category}")))?,
         status: Status::parse(&status).ok_or_else(|| corrupt(format!("{id}: status {status}")))?,
         monthly_benefit: Fen::new(r.try_get("monthly_benefit_fen")?),
         computed_on: parse_date(&computed_on).map_err(|e| corrupt(e.to_string()))?,
@@ -67,10 +62,8 @@ pub async fn get(db: &Database, id: &str) -> Result<Option<RollRecord>, ApiError
 }
 
 async fn get_in(conn: &mut AnyConnection, id: &str) -> Result<Option<RollRecord>, ApiError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM households WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let row =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM households WHERE id = $1")).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -113,24 +106,18 @@ pub async fn upsert(
     let mut tx = db.pool.begin().await?;
     let existing = get_in(&mut tx, &record.household.id).await?;
     let before = match (&existing, expected_version) {
-        (Some(_), 0) => {
-            return Err(ApiError::AlreadyExists {
-                what: format!("household {}", record.household.id),
-            })
-        }
-        (None, v) if v != 0 => {
-            return Err(ApiError::not_found(format!(
-                "household {}",
-                record.household.id
-            )))
-        }
+        (Some(_), 0) => return Err(ApiError::AlreadyExists { what: format!("household {}", record.household.id) }),
+        (None, v) if v != 0 => return Err(ApiError::not_found(format!("household {}", record.household.id))),
         (None, _) => None,
         (Some(e), v) => {
             allowed(e.household.region)?;
             if e.version != v {
                 return Err(ApiError::precondition(
                     "VERSION_CONFLICT",
-                    format!("household {} is at version {}, not {v}: read it again and reapply the change", record.household.id, e.version),
+                    format!(
+                        "household {} is at version {}, not {v}: read it again and reapply the change",
+                        record.household.id, e.version
+                    ),
                 ));
             }
             Some(to_json(e))
@@ -143,11 +130,7 @@ pub async fn upsert(
         caller,
         request_id,
         &audit::Change {
-            action: if before.is_none() {
-                "roll.create".into()
-            } else {
-                "roll.update".into()
-            },
+            action: if before.is_none() { "roll.create".into() } else { "roll.update".into() },
             entity: "household".into(),
             entity_id: record.household.id.clone(),
             region: record.household.region.to_string(),
@@ -311,9 +294,7 @@ pub async fn record_payments(
             entity_id: format!("{region}/{month}"),
             region: region.to_string(),
             before: None,
-            after: Some(
-                serde_json::json!({ "month": month, "paid": inserted, "total_fen": total }),
-            ),
+            after: Some(serde_json::json!({ "month": month, "paid": inserted, "total_fen": total })),
             reason: String::new(),
         },
     )
@@ -324,12 +305,10 @@ pub async fn record_payments(
 
 /// Every household of a region (by prefix), in id order: for analyses over the whole roll.
 pub async fn all(db: &Database, prefix: &str) -> Result<Vec<RollRecord>, ApiError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM households WHERE region_code LIKE $1 ORDER BY id"
-    ))
-    .bind(format!("{prefix}%"))
-    .fetch_all(&db.pool)
-    .await?;
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM households WHERE region_code LIKE $1 ORDER BY id"))
+        .bind(format!("{prefix}%"))
+        .fetch_all(&db.pool)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 

@@ -78,14 +78,8 @@ pub async fn load_into(db: &Database, book: &mut PolicyBook) -> Result<usize, St
     let n = rows.len();
     for r in rows {
         let get = |c: &str| r.try_get::<String, _>(c).map_err(|e| e.to_string());
-        let (key, region, eff, value, rule, rounding) = (
-            get("key")?,
-            get("region_code")?,
-            get("effective_from")?,
-            get("value")?,
-            get("rule")?,
-            get("rounding")?,
-        );
+        let (key, region, eff, value, rule, rounding) =
+            (get("key")?, get("region_code")?, get("effective_from")?, get("value")?, get("rule")?, get("rounding")?);
         let document = get("document")?;
         book.add_document(Document {
             number: document.clone(),
@@ -101,17 +95,9 @@ pub async fn load_into(db: &Database, book: &mut PolicyBook) -> Result<usize, St
             value: if value.is_empty() {
                 None
             } else {
-                Some(
-                    value
-                        .parse()
-                        .map_err(|_| format!("stored value '{value}' of {key}"))?,
-                )
+                Some(value.parse().map_err(|_| format!("stored value '{value}' of {key}"))?)
             },
-            rule: if rule.is_empty() {
-                None
-            } else {
-                Some(Expr::parse(&rule).map_err(|e| e.to_string())?)
-            },
+            rule: if rule.is_empty() { None } else { Some(Expr::parse(&rule).map_err(|e| e.to_string())?) },
             rounding: if rounding.is_empty() {
                 None
             } else {
@@ -122,8 +108,7 @@ pub async fn load_into(db: &Database, book: &mut PolicyBook) -> Result<usize, St
             note: get("note")?,
             origin: "published via API".into(),
         };
-        book.add_entry(entry)
-            .map_err(|e| format!("stored standard {key} for {region} from {eff}: {e}"))?;
+        book.add_entry(entry).map_err(|e| format!("stored standard {key} for {region} from {eff}: {e}"))?;
     }
     Ok(n)
 }

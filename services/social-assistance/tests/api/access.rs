@@ -15,9 +15,7 @@ async fn access_matrix(backend: Backend) {
     let app = App::spawn(backend).await;
     import(&app, "210500", "csv", CSV.as_bytes().to_vec(), "2019-06-15").await;
     let mut c = app.client().await;
-    let get = |id: &str| pb::GetHouseholdRequest {
-        household_id: id.into(),
-    };
+    let get = |id: &str| pb::GetHouseholdRequest { household_id: id.into() };
     // (role, scope, household in 210521, allowed to read)
     let reads = [
         (Role::CivilAffairs, "210521", true),
@@ -38,15 +36,9 @@ async fn access_matrix(backend: Backend) {
             (a, r) => panic!("{role:?} {scope}: expected allowed={a}, got {r:?}"),
         }
     }
-    let list = |region: &str| pb::ListHouseholdsRequest {
-        region_code: region.into(),
-        ..Default::default()
-    };
+    let list = |region: &str| pb::ListHouseholdsRequest { region_code: region.into(), ..Default::default() };
     assert_eq!(
-        c.list_households(req(&t(Role::CivilAffairs, "210521"), list("210522")))
-            .await
-            .unwrap_err()
-            .code(),
+        c.list_households(req(&t(Role::CivilAffairs, "210521"), list("210522"))).await.unwrap_err().code(),
         Code::PermissionDenied
     );
     assert_eq!(
@@ -60,51 +52,28 @@ async fn access_matrix(backend: Backend) {
     );
     // Writes: auditors never; a county only in its county.
     let new = |id: &str, region: &str| pb::UpsertHouseholdRequest {
-        household: Some(roll_household(
-            household(id, region, Residence::Urban, 1, 0),
-            pb::RollCategory::Dibao,
-        )),
+        household: Some(roll_household(household(id, region, Residence::Urban, 1, 0), pb::RollCategory::Dibao)),
         expected_version: 0,
         reason: String::new(),
         on_date: "2019-07-01".into(),
     };
-    let e = c
-        .upsert_household(req(&t(Role::Auditor, "000000"), new("A1", "210521")))
-        .await
-        .unwrap_err();
+    let e = c.upsert_household(req(&t(Role::Auditor, "000000"), new("A1", "210521"))).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
+    assert_eq!(civic_runtime::testing::error_reason(&e), "AUDITOR_READ_ONLY");
     assert_eq!(
-        civic_runtime::testing::error_reason(&e),
-        "AUDITOR_READ_ONLY"
-    );
-    assert_eq!(
-        c.upsert_household(req(&t(Role::CivilAffairs, "210522"), new("A2", "210521")))
-            .await
-            .unwrap_err()
-            .code(),
+        c.upsert_household(req(&t(Role::CivilAffairs, "210522"), new("A2", "210521"))).await.unwrap_err().code(),
         Code::PermissionDenied
     );
     // Moving another county's household into your own is refused too.
     let mut steal = new("H002", "210522");
     steal.expected_version = 1;
     assert_eq!(
-        c.upsert_household(req(&t(Role::CivilAffairs, "210522"), steal))
-            .await
-            .unwrap_err()
-            .code(),
+        c.upsert_household(req(&t(Role::CivilAffairs, "210522"), steal)).await.unwrap_err().code(),
         Code::PermissionDenied
     );
-    c.upsert_household(req(&t(Role::CivilAffairs, "210521"), new("A3", "210521")))
-        .await
-        .unwrap();
+    c.upsert_household(req(&t(Role::CivilAffairs, "210521"), new("A3", "210521"))).await.unwrap();
     // Unauthenticated.
-    assert_eq!(
-        c.get_household(tonic::Request::new(get("H002")))
-            .await
-            .unwrap_err()
-            .code(),
-        Code::Unauthenticated
-    );
+    assert_eq!(c.get_household(tonic::Request::new(get("H002"))).await.unwrap_err().code(), Code::Unauthenticated);
     app.stop().await;
 }
 both_backends!(access_matrix, super::access_matrix);

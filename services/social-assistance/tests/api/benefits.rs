@@ -7,18 +7,11 @@ use tonic::Code;
 
 use crate::harness::{household, member, req, t, App};
 
-async fn benefit(
-    app: &App,
-    h: pb::Household,
-    date: &str,
-) -> Result<pb::HouseholdBenefit, tonic::Status> {
+async fn benefit(app: &App, h: pb::Household, date: &str) -> Result<pb::HouseholdBenefit, tonic::Status> {
     let mut c = app.client().await;
     c.compute_household_benefit(req(
         &t(Role::CivilAffairs, "210500"),
-        pb::ComputeHouseholdBenefitRequest {
-            household: Some(h),
-            on_date: date.into(),
-        },
+        pb::ComputeHouseholdBenefitRequest { household: Some(h), on_date: date.into() },
     ))
     .await
     .map(|r| r.into_inner())
@@ -29,88 +22,31 @@ async fn worked_checks_of_the_spec() {
     let app = App::spawn(Backend::Sqlite).await;
     // 平山区, urban, 3 members, 900 yuan: July 622×3−900 = 966; June 583×3−900 = 849.
     let h = household("h1", "210502", Residence::Urban, 3, 90_000);
-    assert_eq!(
-        benefit(&app, h.clone(), "2019-07-15")
-            .await
-            .unwrap()
-            .monthly_benefit_fen,
-        96_600
-    );
-    assert_eq!(
-        benefit(&app, h.clone(), "2019-06-15")
-            .await
-            .unwrap()
-            .monthly_benefit_fen,
-        84_900
-    );
+    assert_eq!(benefit(&app, h.clone(), "2019-07-15").await.unwrap().monthly_benefit_fen, 96_600);
+    assert_eq!(benefit(&app, h.clone(), "2019-06-15").await.unwrap().monthly_benefit_fen, 84_900);
     // Boundary days.
-    assert_eq!(
-        benefit(&app, h.clone(), "2019-06-30")
-            .await
-            .unwrap()
-            .monthly_benefit_fen,
-        84_900
-    );
-    assert_eq!(
-        benefit(&app, h, "2019-07-01")
-            .await
-            .unwrap()
-            .monthly_benefit_fen,
-        96_600
-    );
+    assert_eq!(benefit(&app, h.clone(), "2019-06-30").await.unwrap().monthly_benefit_fen, 84_900);
+    assert_eq!(benefit(&app, h, "2019-07-01").await.unwrap().monthly_benefit_fen, 96_600);
     // 本溪满族自治县, urban, 2 members, no income: June 533×2 = 1066; July 1244.
     let h = household("h2", "210521", Residence::Urban, 2, 0);
-    assert_eq!(
-        benefit(&app, h.clone(), "2019-06-30")
-            .await
-            .unwrap()
-            .monthly_benefit_fen,
-        106_600
-    );
-    assert_eq!(
-        benefit(&app, h, "2019-07-01")
-            .await
-            .unwrap()
-            .monthly_benefit_fen,
-        124_400
-    );
+    assert_eq!(benefit(&app, h.clone(), "2019-06-30").await.unwrap().monthly_benefit_fen, 106_600);
+    assert_eq!(benefit(&app, h, "2019-07-01").await.unwrap().monthly_benefit_fen, 124_400);
     // Rural, 4 members, 1000 yuan, July: 5004/12 = 417; 417×4−1000 = 668.
-    let b = benefit(
-        &app,
-        household("h3", "210522", Residence::Rural, 4, 100_000),
-        "2019-07-01",
-    )
-    .await
-    .unwrap();
+    let b = benefit(&app, household("h3", "210522", Residence::Rural, 4, 100_000), "2019-07-01").await.unwrap();
     assert_eq!(b.monthly_benefit_fen, 66_800);
     assert_eq!(b.standard_per_person_fen, 41_700);
     // The explanation cites the standard with its document, clause and date, and the arithmetic.
     let steps = b.explanation.unwrap().steps;
-    let std = steps
-        .iter()
-        .find(|s| s.rule_id == "dibao.standard")
-        .unwrap();
+    let std = steps.iter().find(|s| s.rule_id == "dibao.standard").unwrap();
     assert_eq!(std.formula, "农村低保标准(年) 5004 ÷ 12 = 417");
     let p = &std.parameters[0];
-    assert_eq!(
-        (p.key.as_str(), p.value.as_str()),
-        ("assistance.dibao.rural", "5004")
-    );
+    assert_eq!((p.key.as_str(), p.value.as_str()), ("assistance.dibao.rural", "5004"));
     assert_eq!(p.source.as_ref().unwrap().effective_from, "2019-07-01");
-    let gap = steps
-        .iter()
-        .find(|s| s.rule_id == "dibao.gap_payment")
-        .unwrap();
+    let gap = steps.iter().find(|s| s.rule_id == "dibao.gap_payment").unwrap();
     assert_eq!(gap.formula, "417 × 4 − 1000 = 668 元");
     assert_eq!(gap.source.as_ref().unwrap().document, "国务院令第649号");
     // Income above the standard: never below zero, and not eligible.
-    let b = benefit(
-        &app,
-        household("h4", "210502", Residence::Urban, 1, 70_000),
-        "2019-07-01",
-    )
-    .await
-    .unwrap();
+    let b = benefit(&app, household("h4", "210502", Residence::Urban, 1, 70_000), "2019-07-01").await.unwrap();
     assert_eq!((b.monthly_benefit_fen, b.eligible), (0, false));
     app.stop().await;
 }
@@ -120,160 +56,40 @@ async fn destitute_orphans_and_retirees() {
     let app = App::spawn(Backend::Sqlite).await;
     let mut c = app.client().await;
     let tok = t(Role::CivilAffairs, "210500");
-    let ask = |region: &str,
-               residence: Residence,
-               category: pb::PersonCategory,
-               adult: bool,
-               tier: i32,
-               date: &str| pb::ComputePersonBenefitRequest {
-        region_code: region.into(),
-        residence: residence as i32,
-        category: category as i32,
-        adult_in_school_not_employed: adult,
-        retiree_tier: tier,
-        on_date: date.into(),
+    let ask = |region: &str, residence: Residence, category: pb::PersonCategory, adult: bool, tier: i32, date: &str| {
+        pb::ComputePersonBenefitRequest {
+            region_code: region.into(),
+            residence: residence as i32,
+            category: category as i32,
+            adult_in_school_not_employed: adult,
+            retiree_tier: tier,
+            on_date: date.into(),
+        }
     };
     let cases = [
         // Spec §4: urban 特困 in 210521 is 800 on 2019-06-30 and 933 on 2019-07-01.
-        (
-            ask(
-                "210521",
-                Residence::Urban,
-                pb::PersonCategory::Destitute,
-                false,
-                0,
-                "2019-06-30",
-            ),
-            80_000,
-        ),
-        (
-            ask(
-                "210521",
-                Residence::Urban,
-                pb::PersonCategory::Destitute,
-                false,
-                0,
-                "2019-07-01",
-            ),
-            93_300,
-        ),
-        (
-            ask(
-                "210502",
-                Residence::Urban,
-                pb::PersonCategory::Destitute,
-                false,
-                0,
-                "2019-06-30",
-            ),
-            87_500,
-        ),
-        (
-            ask(
-                "210522",
-                Residence::Rural,
-                pb::PersonCategory::Destitute,
-                false,
-                0,
-                "2019-07-01",
-            ),
-            75_100,
-        ),
-        (
-            ask(
-                "210502",
-                Residence::Urban,
-                pb::PersonCategory::OrphanUrbanScattered,
-                false,
-                0,
-                "2019-07-01",
-            ),
-            168_000,
-        ),
-        (
-            ask(
-                "210502",
-                Residence::Urban,
-                pb::PersonCategory::OrphanUrbanScattered,
-                true,
-                0,
-                "2019-07-01",
-            ),
-            203_000,
-        ),
-        (
-            ask(
-                "210522",
-                Residence::Rural,
-                pb::PersonCategory::OrphanRuralScattered,
-                true,
-                0,
-                "2019-06-30",
-            ),
-            165_000,
-        ),
-        (
-            ask(
-                "210500",
-                Residence::Urban,
-                pb::PersonCategory::OrphanInstitutional,
-                false,
-                0,
-                "2019-07-01",
-            ),
-            189_000,
-        ),
-        (
-            ask(
-                "210500",
-                Residence::Urban,
-                pb::PersonCategory::Downsized1960sRetiree,
-                false,
-                3,
-                "2019-07-01",
-            ),
-            50_700,
-        ),
-        (
-            ask(
-                "210500",
-                Residence::Urban,
-                pb::PersonCategory::Downsized1960sRetiree,
-                false,
-                4,
-                "2019-06-30",
-            ),
-            50_600,
-        ),
+        (ask("210521", Residence::Urban, pb::PersonCategory::Destitute, false, 0, "2019-06-30"), 80_000),
+        (ask("210521", Residence::Urban, pb::PersonCategory::Destitute, false, 0, "2019-07-01"), 93_300),
+        (ask("210502", Residence::Urban, pb::PersonCategory::Destitute, false, 0, "2019-06-30"), 87_500),
+        (ask("210522", Residence::Rural, pb::PersonCategory::Destitute, false, 0, "2019-07-01"), 75_100),
+        (ask("210502", Residence::Urban, pb::PersonCategory::OrphanUrbanScattered, false, 0, "2019-07-01"), 168_000),
+        (ask("210502", Residence::Urban, pb::PersonCategory::OrphanUrbanScattered, true, 0, "2019-07-01"), 203_000),
+        (ask("210522", Residence::Rural, pb::PersonCategory::OrphanRuralScattered, true, 0, "2019-06-30"), 165_000),
+        (ask("210500", Residence::Urban, pb::PersonCategory::OrphanInstitutional, false, 0, "2019-07-01"), 189_000),
+        (ask("210500", Residence::Urban, pb::PersonCategory::Downsized1960sRetiree, false, 3, "2019-07-01"), 50_700),
+        (ask("210500", Residence::Urban, pb::PersonCategory::Downsized1960sRetiree, false, 4, "2019-06-30"), 50_600),
     ];
     for (r, expected) in cases.clone() {
-        let got = c
-            .compute_person_benefit(req(&tok, r.clone()))
-            .await
-            .unwrap()
-            .into_inner();
+        let got = c.compute_person_benefit(req(&tok, r.clone())).await.unwrap().into_inner();
         assert_eq!(got.monthly_amount_fen, expected, "{r:?}");
         assert!(!got.explanation.unwrap().steps.is_empty());
     }
-    let derived = c
-        .compute_person_benefit(req(&tok, cases[0].0.clone()))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(derived.explanation.unwrap().steps[0]
-        .formula
-        .contains("1.5 × 533 = 799.5 → 800"));
+    let derived = c.compute_person_benefit(req(&tok, cases[0].0.clone())).await.unwrap().into_inner();
+    assert!(derived.explanation.unwrap().steps[0].formula.contains("1.5 × 533 = 799.5 → 800"));
     let bad = c
         .compute_person_benefit(req(
             &tok,
-            ask(
-                "210500",
-                Residence::Urban,
-                pb::PersonCategory::Downsized1960sRetiree,
-                false,
-                5,
-                "2019-07-01",
-            ),
+            ask("210500", Residence::Urban, pb::PersonCategory::Downsized1960sRetiree, false, 5, "2019-07-01"),
         ))
         .await
         .unwrap_err();
@@ -292,46 +108,19 @@ async fn low_income_is_at_most_120_percent_and_not_dibao() {
         is_dibao_household: dibao,
     };
     // Threshold 622 × 1.2 = 746.40: at the threshold yes, one fen above no.
-    let at = c
-        .identify_low_income(req(&tok, ask(74_640, false)))
-        .await
-        .unwrap()
-        .into_inner();
+    let at = c.identify_low_income(req(&tok, ask(74_640, false))).await.unwrap().into_inner();
     assert!(at.low_income);
     assert_eq!(at.threshold_per_person_fen, 74_640);
-    assert!(
-        !c.identify_low_income(req(&tok, ask(74_641, false)))
-            .await
-            .unwrap()
-            .into_inner()
-            .low_income
-    );
-    assert!(
-        !c.identify_low_income(req(&tok, ask(70_000, true)))
-            .await
-            .unwrap()
-            .into_inner()
-            .low_income
-    );
+    assert!(!c.identify_low_income(req(&tok, ask(74_641, false))).await.unwrap().into_inner().low_income);
+    assert!(!c.identify_low_income(req(&tok, ask(70_000, true))).await.unwrap().into_inner().low_income);
     // Rural: 6004.80 a year = 500.40 a month.
     let rural = pb::IdentifyLowIncomeRequest {
         household: Some(household("r", "210521", Residence::Rural, 2, 100_080)),
         on_date: "2019-07-01".into(),
         is_dibao_household: false,
     };
-    let r = c
-        .identify_low_income(req(&tok, rural))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        (
-            r.threshold_per_person_fen,
-            r.per_capita_income_fen,
-            r.low_income
-        ),
-        (50_040, 50_040, true)
-    );
+    let r = c.identify_low_income(req(&tok, rural)).await.unwrap().into_inner();
+    assert_eq!((r.threshold_per_person_fen, r.per_capita_income_fen, r.low_income), (50_040, 50_040, true));
     app.stop().await;
 }
 
@@ -346,9 +135,7 @@ async fn bad_input_is_refused_with_the_field() {
     let mut absurd = ok.clone();
     absurd.members[0].incomes[0].monthly_fen = i64::MAX;
     let mut overflow = ok.clone();
-    overflow.members = (0..50)
-        .map(|_| member(30, &[("wage", 1_000_000_000), ("pension", 1_000_000_000)]))
-        .collect();
+    overflow.members = (0..50).map(|_| member(30, &[("wage", 1_000_000_000), ("pension", 1_000_000_000)])).collect();
     let mut old = ok.clone();
     old.members[1].age = 200;
     let mut unknown = ok.clone();
@@ -357,16 +144,8 @@ async fn bad_input_is_refused_with_the_field() {
     no_residence.residence = 0;
     let cases: Vec<(pb::Household, &str, &str)> = vec![
         (zero, "2019-07-01", "household.members"),
-        (
-            negative,
-            "2019-07-01",
-            "household.members[0].incomes[0].monthly_fen",
-        ),
-        (
-            absurd,
-            "2019-07-01",
-            "household.members[0].incomes[0].monthly_fen",
-        ),
+        (negative, "2019-07-01", "household.members[0].incomes[0].monthly_fen"),
+        (absurd, "2019-07-01", "household.members[0].incomes[0].monthly_fen"),
         (old, "2019-07-01", "household.members[1].age"),
         (unknown, "2019-07-01", "household.region_code"),
         (no_residence, "2019-07-01", "household.residence"),
@@ -378,11 +157,7 @@ async fn bad_input_is_refused_with_the_field() {
     for (h, date, field) in cases {
         let e = benefit(&app, h, date).await.unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument, "{field}: {e:?}");
-        assert!(
-            violated_fields(&e).contains(&field.to_string()),
-            "{field}: {:?}",
-            violated_fields(&e)
-        );
+        assert!(violated_fields(&e).contains(&field.to_string()), "{field}: {:?}", violated_fields(&e));
     }
     // Fifty members at the income cap: large, but computed without overflow (benefit 0).
     let b = benefit(&app, overflow, "2019-07-01").await.unwrap();
@@ -394,10 +169,7 @@ async fn bad_input_is_refused_with_the_field() {
     let e = c
         .compute_household_benefit(req(
             &t(Role::CivilAffairs, "000000"),
-            pb::ComputeHouseholdBenefitRequest {
-                household: Some(elsewhere),
-                on_date: "2019-07-01".into(),
-            },
+            pb::ComputeHouseholdBenefitRequest { household: Some(elsewhere), on_date: "2019-07-01".into() },
         ))
         .await
         .unwrap_err();
@@ -452,20 +224,12 @@ async fn casual_income_and_excluded_income_are_dated_parameters() {
     .unwrap();
     // 622 × 2 − max(200, 1200) − 0 (the special-care income is not counted) = 44.
     let b = benefit(&app, h.clone(), "2019-07-01").await.unwrap();
-    assert_eq!(
-        (b.counted_income_fen, b.monthly_benefit_fen),
-        (120_000, 4_400)
-    );
+    assert_eq!((b.counted_income_fen, b.monthly_benefit_fen), (120_000, 4_400));
     let steps = b.explanation.unwrap().steps;
-    assert!(steps
-        .iter()
-        .any(|s| s.rule_id == "dibao.casual_income_floor" && s.formula.contains("1200")));
+    assert!(steps.iter().any(|s| s.rule_id == "dibao.casual_income_floor" && s.formula.contains("1200")));
     assert!(steps.iter().any(|s| s.rule_id == "dibao.excluded_income"));
     // Before the casual-income standard took effect it cannot be imputed.
-    assert_eq!(
-        benefit(&app, h, "2019-06-09").await.unwrap_err().code(),
-        Code::FailedPrecondition
-    );
+    assert_eq!(benefit(&app, h, "2019-06-09").await.unwrap_err().code(), Code::FailedPrecondition);
     app.stop().await;
 }
 
@@ -498,47 +262,28 @@ async fn city_subsidy_split_is_fen_exact() {
             county("210522", &["5000", "3900", "0.95", "79", "60"]),
         ],
     };
-    let s = c
-        .split_city_subsidy(req(&t(Role::Finance, "210500"), r.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let s = c.split_city_subsidy(req(&t(Role::Finance, "210500"), r.clone())).await.unwrap().into_inner();
     assert_eq!(s.total_fen, 100_000_001);
-    assert_eq!(
-        s.counties.iter().map(|c| c.amount_fen).sum::<i64>(),
-        100_000_001
-    );
+    assert_eq!(s.counties.iter().map(|c| c.amount_fen).sum::<i64>(), 100_000_001);
     // The poorer, busier counties get more than the district.
     assert!(s.counties[1].amount_fen > s.counties[0].amount_fen);
     assert_eq!(s.explanation.unwrap().steps.len(), 6);
     let mut bad = r.clone();
     bad.factors[0].weight = "0.35".into();
     assert_eq!(
-        violated_fields(
-            &c.split_city_subsidy(req(&t(Role::Finance, "210500"), bad))
-                .await
-                .unwrap_err()
-        ),
+        violated_fields(&c.split_city_subsidy(req(&t(Role::Finance, "210500"), bad)).await.unwrap_err()),
         vec!["factors"]
     );
     let mut bad = r.clone();
     bad.counties[0].region_code = "411702".into();
     assert_eq!(
-        violated_fields(
-            &c.split_city_subsidy(req(&t(Role::Finance, "210500"), bad))
-                .await
-                .unwrap_err()
-        ),
+        violated_fields(&c.split_city_subsidy(req(&t(Role::Finance, "210500"), bad)).await.unwrap_err()),
         vec!["counties[0].region_code"]
     );
     let mut bad = r;
     bad.counties[2].values[4] = "0".into();
     assert_eq!(
-        violated_fields(
-            &c.split_city_subsidy(req(&t(Role::Finance, "210500"), bad))
-                .await
-                .unwrap_err()
-        ),
+        violated_fields(&c.split_city_subsidy(req(&t(Role::Finance, "210500"), bad)).await.unwrap_err()),
         vec!["counties[2].values[4]"]
     );
     app.stop().await;

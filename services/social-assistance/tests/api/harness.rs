@@ -27,23 +27,14 @@ impl App {
         Self::spawn_on(url, social_assistance::recalc::RecalcSettings::from_env()).await
     }
 
-    pub async fn spawn_on(
-        database_url: String,
-        recalc: social_assistance::recalc::RecalcSettings,
-    ) -> App {
+    pub async fn spawn_on(database_url: String, recalc: social_assistance::recalc::RecalcSettings) -> App {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running =
-            social_assistance::start_with(settings(database_url.clone()), recalc, async move {
-                let _ = rx.await;
-            })
-            .await
-            .expect("social-assistance starts");
-        App {
-            addr: running.grpc_addr,
-            database_url,
-            stop: Some(tx),
-            running: Some(running),
-        }
+        let running = social_assistance::start_with(settings(database_url.clone()), recalc, async move {
+            let _ = rx.await;
+        })
+        .await
+        .expect("social-assistance starts");
+        App { addr: running.grpc_addr, database_url, stop: Some(tx), running: Some(running) }
     }
 
     pub async fn client(&self) -> SocialAssistanceClient<Channel> {
@@ -78,32 +69,15 @@ pub fn member(age: i32, incomes: &[(&str, i64)]) -> pb::Member {
         age,
         able_bodied: false,
         has_income_proof: true,
-        incomes: incomes
-            .iter()
-            .map(|(k, f)| pb::IncomeItem {
-                kind: k.to_string(),
-                monthly_fen: *f,
-            })
-            .collect(),
+        incomes: incomes.iter().map(|(k, f)| pb::IncomeItem { kind: k.to_string(), monthly_fen: *f }).collect(),
     }
 }
 
 /// A household of `n` members whose first member earns `income_fen` a month.
-pub fn household(
-    id: &str,
-    region: &str,
-    residence: pb::Residence,
-    n: usize,
-    income_fen: i64,
-) -> pb::Household {
+pub fn household(id: &str, region: &str, residence: pb::Residence, n: usize, income_fen: i64) -> pb::Household {
     let mut members = vec![member(45, &[("wage", income_fen)])];
     for i in 1..n {
         members.push(member(10 + i as i32, &[]));
     }
-    pb::Household {
-        id: id.into(),
-        region_code: region.into(),
-        residence: residence as i32,
-        members,
-    }
+    pb::Household { id: id.into(), region_code: region.into(), residence: residence as i32, members }
 }

@@ -31,16 +31,10 @@ fn start_req() -> pb::StartRecalculationRequest {
     }
 }
 
-async fn pay(
-    c: &mut SocialAssistanceClient<tonic::transport::Channel>,
-    month: &str,
-) -> pb::RecordPaymentsResponse {
+async fn pay(c: &mut SocialAssistanceClient<tonic::transport::Channel>, month: &str) -> pb::RecordPaymentsResponse {
     c.record_payments(req(
         &t(Role::CivilAffairs, "210500"),
-        pb::RecordPaymentsRequest {
-            region_code: "210500".into(),
-            month: month.into(),
-        },
+        pb::RecordPaymentsRequest { region_code: "210500".into(), month: month.into() },
     ))
     .await
     .unwrap()
@@ -60,38 +54,18 @@ async fn check_cases(c: &mut SocialAssistanceClient<tonic::transport::Channel>, 
     let cases = c
         .list_recalculation_cases(req(
             &tok,
-            pb::ListRecalculationCasesRequest {
-                job_id: job_id.into(),
-                ..Default::default()
-            },
+            pb::ListRecalculationCasesRequest { job_id: job_id.into(), ..Default::default() },
         ))
         .await
         .unwrap()
         .into_inner()
         .cases;
-    let got: Vec<(&str, i64, i64, i64)> = cases
-        .iter()
-        .map(|c| {
-            (
-                c.household_id.as_str(),
-                c.old_monthly_fen,
-                c.new_monthly_fen,
-                c.back_pay_fen,
-            )
-        })
-        .collect();
+    let got: Vec<(&str, i64, i64, i64)> =
+        cases.iter().map(|c| (c.household_id.as_str(), c.old_monthly_fen, c.new_monthly_fen, c.back_pay_fen)).collect();
     assert_eq!(got, EXPECTED);
-    assert!(cases
-        .iter()
-        .all(|c| c.months_back_paid == 2
-            && c.difference_fen == c.new_monthly_fen - c.old_monthly_fen));
+    assert!(cases.iter().all(|c| c.months_back_paid == 2 && c.difference_fen == c.new_monthly_fen - c.old_monthly_fen));
     let job = c
-        .get_recalculation(req(
-            &tok,
-            pb::GetRecalculationRequest {
-                job_id: job_id.into(),
-            },
-        ))
+        .get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job_id.into() }))
         .await
         .unwrap()
         .into_inner();
@@ -100,20 +74,11 @@ async fn check_cases(c: &mut SocialAssistanceClient<tonic::transport::Channel>, 
     assert_eq!(job.back_pay_fen, EXPECTED.iter().map(|e| e.3).sum::<i64>());
     for (id, _, new, _) in EXPECTED {
         let h = c
-            .get_household(req(
-                &tok,
-                pb::GetHouseholdRequest {
-                    household_id: id.to_string(),
-                },
-            ))
+            .get_household(req(&tok, pb::GetHouseholdRequest { household_id: id.to_string() }))
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(
-            (h.monthly_benefit_fen, h.computed_on.as_str()),
-            (*new, "2019-07-01"),
-            "{id}"
-        );
+        assert_eq!((h.monthly_benefit_fen, h.computed_on.as_str()), (*new, "2019-07-01"), "{id}");
     }
 }
 
@@ -133,26 +98,16 @@ async fn recalculation_with_progress(backend: Backend) {
     prepare(&app).await;
     let mut c = app.client().await;
     let tok = t(Role::CivilAffairs, "210500");
-    let job = c
-        .start_recalculation(req(&tok, start_req()))
-        .await
-        .unwrap()
-        .into_inner();
+    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
     assert_eq!(job.total, 3);
     let mut watch = c
-        .watch_recalculation(req(
-            &tok,
-            pb::GetRecalculationRequest {
-                job_id: job.job_id.clone(),
-            },
-        ))
+        .watch_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() }))
         .await
         .unwrap()
         .into_inner();
     let mut last = None;
-    while let Some(update) = tokio::time::timeout(Duration::from_secs(30), watch.next())
-        .await
-        .expect("progress arrives")
+    while let Some(update) =
+        tokio::time::timeout(Duration::from_secs(30), watch.next()).await.expect("progress arrives")
     {
         let u = update.unwrap();
         assert!(u.done <= u.total);
@@ -161,40 +116,21 @@ async fn recalculation_with_progress(backend: Backend) {
     assert_eq!(last.unwrap().state, pb::JobState::Completed as i32);
     check_cases(&mut c, &job.job_id).await;
     // A second run finds nothing more to pay: back pay already includes what was paid.
-    let second = c
-        .start_recalculation(req(&tok, start_req()))
-        .await
-        .unwrap()
-        .into_inner();
+    let second = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
     let done = wait_completed(&mut c, &second.job_id, Duration::from_secs(30)).await;
     assert_eq!((done.difference_fen, done.back_pay_fen), (0, 0));
     // A county cannot watch or start a city job; standards must exist on the date.
     let county = t(Role::CivilAffairs, "210521");
     assert_eq!(
-        c.get_recalculation(req(
-            &county,
-            pb::GetRecalculationRequest { job_id: job.job_id }
-        ))
-        .await
-        .unwrap_err()
-        .code(),
+        c.get_recalculation(req(&county, pb::GetRecalculationRequest { job_id: job.job_id })).await.unwrap_err().code(),
         tonic::Code::PermissionDenied
     );
     let mut early = start_req();
     early.effective_from = "2010-01-01".into();
-    assert_eq!(
-        c.start_recalculation(req(&tok, early))
-            .await
-            .unwrap_err()
-            .code(),
-        tonic::Code::FailedPrecondition
-    );
+    assert_eq!(c.start_recalculation(req(&tok, early)).await.unwrap_err().code(), tonic::Code::FailedPrecondition);
     app.stop().await;
 }
-both_backends!(
-    recalculation_with_progress,
-    super::recalculation_with_progress
-);
+both_backends!(recalculation_with_progress, super::recalculation_with_progress);
 
 async fn wait_completed(
     c: &mut SocialAssistanceClient<tonic::transport::Channel>,
@@ -205,22 +141,14 @@ async fn wait_completed(
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let j = c
-            .get_recalculation(req(
-                &tok,
-                pb::GetRecalculationRequest {
-                    job_id: job_id.into(),
-                },
-            ))
+            .get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job_id.into() }))
             .await
             .unwrap()
             .into_inner();
         if j.state != pb::JobState::Running as i32 {
             return j;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "job did not finish: {j:?}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "job did not finish: {j:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -253,9 +181,7 @@ fn spawn_binary(database_url: &str) -> (Child, SocketAddr) {
             }
         }
     });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the binary reports its address");
+    let addr = rx.recv_timeout(Duration::from_secs(30)).expect("the binary reports its address");
     (child, addr.parse().unwrap())
 }
 
@@ -282,21 +208,12 @@ async fn killed_and_resumed(backend: Backend) {
     assert!(r.stored);
     pay(&mut c, "2019-07").await;
     pay(&mut c, "2019-08").await;
-    let job = c
-        .start_recalculation(req(&tok, start_req()))
-        .await
-        .unwrap()
-        .into_inner();
+    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
     // Kill -9 after the first chunk, in the middle of the second.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let j = c
-            .get_recalculation(req(
-                &tok,
-                pb::GetRecalculationRequest {
-                    job_id: job.job_id.clone(),
-                },
-            ))
+            .get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() }))
             .await
             .unwrap()
             .into_inner();
@@ -312,12 +229,7 @@ async fn killed_and_resumed(backend: Backend) {
     let (mut second, addr) = spawn_binary(&url);
     let mut c = SocialAssistanceClient::new(channel(addr).await);
     let before = c
-        .get_recalculation(req(
-            &tok,
-            pb::GetRecalculationRequest {
-                job_id: job.job_id.clone(),
-            },
-        ))
+        .get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() }))
         .await
         .unwrap()
         .into_inner();
@@ -330,19 +242,12 @@ async fn killed_and_resumed(backend: Backend) {
 both_backends!(killed_and_resumed, super::killed_and_resumed);
 
 async fn two_replicas_share_the_work(backend: Backend) {
-    let slow = RecalcSettings {
-        stale_after: Duration::from_secs(60),
-        pause: Duration::from_millis(300),
-        chunk_size: 1,
-    };
+    let slow =
+        RecalcSettings { stale_after: Duration::from_secs(60), pause: Duration::from_millis(300), chunk_size: 1 };
     let a = App::spawn_on(fresh_database(backend).await, slow.clone()).await;
     prepare(&a).await;
     let mut c = a.client().await;
-    let job = c
-        .start_recalculation(req(&t(Role::CivilAffairs, "210500"), start_req()))
-        .await
-        .unwrap()
-        .into_inner();
+    let job = c.start_recalculation(req(&t(Role::CivilAffairs, "210500"), start_req())).await.unwrap().into_inner();
     // A second replica on the same database picks up the running job.
     let b = App::spawn_on(a.database_url.clone(), slow).await;
     wait_completed(&mut c, &job.job_id, Duration::from_secs(30)).await;
@@ -350,7 +255,4 @@ async fn two_replicas_share_the_work(backend: Backend) {
     b.stop().await;
     a.stop().await;
 }
-both_backends!(
-    two_replicas_share_the_work,
-    super::two_replicas_share_the_work
-);
+both_backends!(two_replicas_share_the_work, super::two_replicas_share_the_work);

@@ -11,131 +11,33 @@ use crate::{
 
 /// (clause, key, region, before 2019-07-01, from 2019-07-01): the 14 rows of 本政办发〔2019〕25号.
 const TABLE: &[(&str, &str, &str, &str, &str)] = &[
-    (
-        "一(一)1 各区",
-        "assistance.dibao.urban",
-        "210502",
-        "583",
-        "622",
-    ),
-    (
-        "一(一)1 两县",
-        "assistance.dibao.urban",
-        "210521",
-        "533",
-        "622",
-    ),
-    (
-        "一(一)2",
-        "assistance.dibao.rural",
-        "210522",
-        "4452",
-        "5004",
-    ),
-    (
-        "一(二) 各区",
-        "assistance.tekun.urban",
-        "210571",
-        "875",
-        "933",
-    ),
-    (
-        "一(二) 两县",
-        "assistance.tekun.urban",
-        "210522",
-        "800",
-        "933",
-    ),
-    (
-        "一(二) 农村",
-        "assistance.tekun.rural",
-        "210503",
-        "668",
-        "751",
-    ),
-    (
-        "一(三) 集中养育",
-        "assistance.orphan.institutional",
-        "210504",
-        "1800",
-        "1890",
-    ),
-    (
-        "一(三) 城镇散居",
-        "assistance.orphan.urban_scattered",
-        "210505",
-        "1570",
-        "1680",
-    ),
-    (
-        "一(三) 农村散居",
-        "assistance.orphan.rural_scattered",
-        "210521",
-        "1320",
-        "1415",
-    ),
-    (
-        "一(三) 成年孤儿",
-        "assistance.orphan.adult_student_supplement",
-        "210502",
-        "330",
-        "350",
-    ),
-    (
-        "一(四) 一档",
-        "assistance.retiree_1960s.tier1",
-        "210502",
-        "405",
-        "434",
-    ),
-    (
-        "一(四) 二档",
-        "assistance.retiree_1960s.tier2",
-        "210521",
-        "439",
-        "470",
-    ),
-    (
-        "一(四) 三档",
-        "assistance.retiree_1960s.tier3",
-        "210522",
-        "473",
-        "507",
-    ),
-    (
-        "一(四) 四档",
-        "assistance.retiree_1960s.tier4",
-        "210571",
-        "506",
-        "542",
-    ),
+    ("一(一)1 各区", "assistance.dibao.urban", "210502", "583", "622"),
+    ("一(一)1 两县", "assistance.dibao.urban", "210521", "533", "622"),
+    ("一(一)2", "assistance.dibao.rural", "210522", "4452", "5004"),
+    ("一(二) 各区", "assistance.tekun.urban", "210571", "875", "933"),
+    ("一(二) 两县", "assistance.tekun.urban", "210522", "800", "933"),
+    ("一(二) 农村", "assistance.tekun.rural", "210503", "668", "751"),
+    ("一(三) 集中养育", "assistance.orphan.institutional", "210504", "1800", "1890"),
+    ("一(三) 城镇散居", "assistance.orphan.urban_scattered", "210505", "1570", "1680"),
+    ("一(三) 农村散居", "assistance.orphan.rural_scattered", "210521", "1320", "1415"),
+    ("一(三) 成年孤儿", "assistance.orphan.adult_student_supplement", "210502", "330", "350"),
+    ("一(四) 一档", "assistance.retiree_1960s.tier1", "210502", "405", "434"),
+    ("一(四) 二档", "assistance.retiree_1960s.tier2", "210521", "439", "470"),
+    ("一(四) 三档", "assistance.retiree_1960s.tier3", "210522", "473", "507"),
+    ("一(四) 四档", "assistance.retiree_1960s.tier4", "210571", "506", "542"),
 ];
 
-async fn standards(
-    app: &App,
-    token: &str,
-    region: &str,
-    date: &str,
-) -> Vec<civic_proto::common::v1::Parameter> {
+async fn standards(app: &App, token: &str, region: &str, date: &str) -> Vec<civic_proto::common::v1::Parameter> {
     let mut c = app.client().await;
-    c.list_standards(req(
-        token,
-        pb::ListStandardsRequest {
-            region_code: region.into(),
-            on_date: date.into(),
-        },
-    ))
-    .await
-    .unwrap()
-    .into_inner()
-    .standards
+    c.list_standards(req(token, pb::ListStandardsRequest { region_code: region.into(), on_date: date.into() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .standards
 }
 
 fn value_of(list: &[civic_proto::common::v1::Parameter], key: &str) -> String {
-    list.iter()
-        .find(|p| p.key == key)
-        .map(|p| p.value.clone())
-        .unwrap_or_else(|| panic!("{key} missing"))
+    list.iter().find(|p| p.key == key).map(|p| p.value.clone()).unwrap_or_else(|| panic!("{key} missing"))
 }
 
 async fn all_28_figures(backend: Backend) {
@@ -144,16 +46,8 @@ async fn all_28_figures(backend: Backend) {
     for (clause, key, region, before, after) in TABLE {
         let b = standards(&app, &tok, region, "2019-06-30").await;
         let a = standards(&app, &tok, region, "2019-07-01").await;
-        assert_eq!(
-            &value_of(&b, key),
-            before,
-            "{clause} {key} {region} on 2019-06-30"
-        );
-        assert_eq!(
-            &value_of(&a, key),
-            after,
-            "{clause} {key} {region} on 2019-07-01"
-        );
+        assert_eq!(&value_of(&b, key), before, "{clause} {key} {region} on 2019-06-30");
+        assert_eq!(&value_of(&a, key), after, "{clause} {key} {region} on 2019-07-01");
         let p = a.iter().find(|p| &p.key == key).unwrap();
         let src = p.source.as_ref().unwrap();
         assert_eq!(src.document, "本政办发〔2019〕25号", "{key}");
@@ -161,13 +55,7 @@ async fn all_28_figures(backend: Backend) {
     }
     // Derived figures carry their rule; the low-income threshold appears from 2019-07-01.
     let a = standards(&app, &tok, "210521", "2019-07-01").await;
-    assert_eq!(
-        a.iter()
-            .find(|p| p.key == "assistance.tekun.rural")
-            .unwrap()
-            .rule,
-        "1.8 * assistance.dibao.rural / 12"
-    );
+    assert_eq!(a.iter().find(|p| p.key == "assistance.tekun.rural").unwrap().rule, "1.8 * assistance.dibao.rural / 12");
     assert_eq!(value_of(&a, "assistance.low_income.urban"), "746.4");
     assert_eq!(value_of(&a, "assistance.low_income.rural"), "6004.8");
     app.stop().await;
@@ -203,10 +91,7 @@ async fn publish_new_standards(backend: Backend) {
     let wrong = c
         .publish_standards(req(
             &finance,
-            publication(vec![
-                ("assistance.dibao.urban", "210500", "650"),
-                ("assistance.tekun.urban", "210500", "980"),
-            ]),
+            publication(vec![("assistance.dibao.urban", "210500", "650"), ("assistance.tekun.urban", "210500", "980")]),
         ))
         .await
         .unwrap_err();
@@ -215,79 +100,37 @@ async fn publish_new_standards(backend: Backend) {
     assert!(wrong.message().contains("975"), "{}", wrong.message());
 
     // Preview: nothing stored.
-    let mut preview = publication(vec![
-        ("assistance.dibao.urban", "210500", "650"),
-        ("assistance.tekun.urban", "210500", "975"),
-    ]);
+    let mut preview =
+        publication(vec![("assistance.dibao.urban", "210500", "650"), ("assistance.tekun.urban", "210500", "975")]);
     preview.validate_only = true;
-    let p = c
-        .publish_standards(req(&finance, preview.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let p = c.publish_standards(req(&finance, preview.clone())).await.unwrap().into_inner();
     assert!(!p.stored);
-    assert_eq!(
-        value_of(
-            &standards(&app, &finance, "210502", "2020-07-01").await,
-            "assistance.dibao.urban"
-        ),
-        "622"
-    );
+    assert_eq!(value_of(&standards(&app, &finance, "210502", "2020-07-01").await, "assistance.dibao.urban"), "622");
 
     // Accepted: districts move to 650, 特困 follows its rule; the counties keep their own 622.
     preview.validate_only = false;
-    let p = c
-        .publish_standards(req(&finance, preview.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let p = c.publish_standards(req(&finance, preview.clone())).await.unwrap().into_inner();
     assert!(p.stored);
     let d = standards(&app, &finance, "210502", "2020-07-01").await;
     assert_eq!(
-        (
-            value_of(&d, "assistance.dibao.urban"),
-            value_of(&d, "assistance.tekun.urban")
-        ),
+        (value_of(&d, "assistance.dibao.urban"), value_of(&d, "assistance.tekun.urban")),
         ("650".into(), "975".into())
     );
     assert_eq!(value_of(&d, "assistance.low_income.urban"), "780");
-    assert_eq!(
-        value_of(
-            &standards(&app, &finance, "210521", "2020-07-01").await,
-            "assistance.tekun.urban"
-        ),
-        "933"
-    );
-    assert_eq!(
-        value_of(
-            &standards(&app, &finance, "210502", "2020-06-30").await,
-            "assistance.dibao.urban"
-        ),
-        "622"
-    );
+    assert_eq!(value_of(&standards(&app, &finance, "210521", "2020-07-01").await, "assistance.tekun.urban"), "933");
+    assert_eq!(value_of(&standards(&app, &finance, "210502", "2020-06-30").await, "assistance.dibao.urban"), "622");
 
     // The same figure twice is refused.
-    let again = c
-        .publish_standards(req(&finance, preview.clone()))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(again.code(), Code::InvalidArgument | Code::AlreadyExists),
-        "{again:?}"
-    );
+    let again = c.publish_standards(req(&finance, preview.clone())).await.unwrap_err();
+    assert!(matches!(again.code(), Code::InvalidArgument | Code::AlreadyExists), "{again:?}");
 
     // Who may publish: not a county, not an auditor, not the land bureau.
-    for (role, region) in [
-        (Role::CivilAffairs, "210521"),
-        (Role::Auditor, "000000"),
-        (Role::NaturalResources, "210500"),
-    ] {
+    for (role, region) in
+        [(Role::CivilAffairs, "210521"), (Role::Auditor, "000000"), (Role::NaturalResources, "210500")]
+    {
         let mut other = preview.clone();
         other.effective_from = "2021-07-01".into();
-        let e = c
-            .publish_standards(req(&t(role, region), other))
-            .await
-            .unwrap_err();
+        let e = c.publish_standards(req(&t(role, region), other)).await.unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied, "{role:?} {region}");
     }
 
@@ -312,23 +155,14 @@ async fn publish_new_standards(backend: Backend) {
     assert!(entries[0].after_json.contains("650"));
     assert_eq!(entries[0].reason, "annual adjustment");
     // Civil-affairs staff do not read the audit log.
-    let e = audit
-        .list_audit_entries(req(&finance, ListAuditEntriesRequest::default()))
-        .await
-        .unwrap_err();
+    let e = audit.list_audit_entries(req(&finance, ListAuditEntriesRequest::default())).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
 
     // A restart keeps what was published.
     let url = app.database_url.clone();
     app.stop().await;
     let app = App::spawn_on(url, social_assistance::recalc::RecalcSettings::from_env()).await;
-    assert_eq!(
-        value_of(
-            &standards(&app, &finance, "210502", "2020-07-01").await,
-            "assistance.tekun.urban"
-        ),
-        "975"
-    );
+    assert_eq!(value_of(&standards(&app, &finance, "210502", "2020-07-01").await, "assistance.tekun.urban"), "975");
     app.stop().await;
 }
 both_backends!(publish_standards, super::publish_new_standards);
@@ -338,26 +172,11 @@ async fn publish_rejects_bad_input(backend: Backend) {
     let finance = t(Role::Finance, "210500");
     let mut c = app.client().await;
     let cases: Vec<(pb::PublishStandardsRequest, &str)> = vec![
-        (
-            publication(vec![("assistance.dibao.urban", "210500", "-1")]),
-            "values[0].value",
-        ),
-        (
-            publication(vec![("assistance.dibao.urban", "210500", "650.001")]),
-            "values[0].value",
-        ),
-        (
-            publication(vec![("assistance.nothing", "210500", "1")]),
-            "values[0].key",
-        ),
-        (
-            publication(vec![("assistance.dibao.urban", "411702", "650")]),
-            "values[0].region_code",
-        ),
-        (
-            publication(vec![("assistance.dibao.urban", "999999", "650")]),
-            "values[0].region_code",
-        ),
+        (publication(vec![("assistance.dibao.urban", "210500", "-1")]), "values[0].value"),
+        (publication(vec![("assistance.dibao.urban", "210500", "650.001")]), "values[0].value"),
+        (publication(vec![("assistance.nothing", "210500", "1")]), "values[0].key"),
+        (publication(vec![("assistance.dibao.urban", "411702", "650")]), "values[0].region_code"),
+        (publication(vec![("assistance.dibao.urban", "999999", "650")]), "values[0].region_code"),
         (
             pb::PublishStandardsRequest {
                 effective_from: "2020-02-30".into(),
@@ -376,11 +195,7 @@ async fn publish_rejects_bad_input(backend: Backend) {
     for (r, field) in cases {
         let e = c.publish_standards(req(&finance, r)).await.unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument, "{field}: {e:?}");
-        assert!(
-            violated_fields(&e).contains(&field.to_string()),
-            "{field}: {:?}",
-            violated_fields(&e)
-        );
+        assert!(violated_fields(&e).contains(&field.to_string()), "{field}: {:?}", violated_fields(&e));
     }
     app.stop().await;
 }

@@ -34,44 +34,22 @@ async fn what_if_650(backend: Backend) {
         .into_inner();
     let total = r.total.unwrap();
     assert_eq!(total.current_monthly_fen, 96_600 + 124_400 + 66_800);
-    assert_eq!(
-        total.proposed_monthly_fen,
-        105_000 + 130_000 + 66_800 + 5_000
-    );
-    assert_eq!(
-        (total.gaining, total.losing, total.newly_eligible),
-        (2, 0, 1)
-    );
+    assert_eq!(total.proposed_monthly_fen, 105_000 + 130_000 + 66_800 + 5_000);
+    assert_eq!((total.gaining, total.losing, total.newly_eligible), (2, 0, 1));
     assert_eq!(r.households_computed, 4);
-    let county: Vec<(&str, i64)> = r
-        .counties
-        .iter()
-        .map(|l| (l.region_code.as_str(), l.difference_monthly_fen))
-        .collect();
-    assert_eq!(
-        county,
-        vec![("210502", 8_400), ("210521", 5_600 + 5_000), ("210522", 0)]
-    );
+    let county: Vec<(&str, i64)> =
+        r.counties.iter().map(|l| (l.region_code.as_str(), l.difference_monthly_fen)).collect();
+    assert_eq!(county, vec![("210502", 8_400), ("210521", 5_600 + 5_000), ("210522", 0)]);
     // Nothing stored.
     let s = c
         .list_standards(req(
             &tok,
-            pb::ListStandardsRequest {
-                region_code: "210502".into(),
-                on_date: "2019-07-01".into(),
-            },
+            pb::ListStandardsRequest { region_code: "210502".into(), on_date: "2019-07-01".into() },
         ))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        s.standards
-            .iter()
-            .find(|p| p.key == "assistance.dibao.urban")
-            .unwrap()
-            .value,
-        "622"
-    );
+    assert_eq!(s.standards.iter().find(|p| p.key == "assistance.dibao.urban").unwrap().value, "622");
     // A proposal that breaks a published derived figure is refused like a publication.
     let bad = c
         .what_if(req(
@@ -79,10 +57,7 @@ async fn what_if_650(backend: Backend) {
             pb::WhatIfRequest {
                 region_code: "210500".into(),
                 on_date: "2019-07-01".into(),
-                proposed: vec![pb::StandardValue {
-                    value: "x".into(),
-                    ..proposed("210500")
-                }],
+                proposed: vec![pb::StandardValue { value: "x".into(), ..proposed("210500") }],
             },
         ))
         .await
@@ -99,10 +74,7 @@ async fn funding_need_when_standards_rise(backend: Backend) {
     let r = c
         .estimate_funding_need(req(
             &t(Role::Finance, "210500"),
-            pb::FundingNeedRequest {
-                region_code: "210500".into(),
-                effective_from: "2019-07-01".into(),
-            },
+            pb::FundingNeedRequest { region_code: "210500".into(), effective_from: "2019-07-01".into() },
         ))
         .await
         .unwrap()
