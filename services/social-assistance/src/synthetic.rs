@@ -3,7 +3,7 @@
 //! are eligible for 低保 under the 2019-07-01 standards, plus some low-income households. The
 //! same seed always gives the same roll.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
 
 const REGIONS: [&str; 7] = ["210502", "210503", "210504", "210505", "210521", "210522", "210571"];
 
@@ -14,7 +14,7 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed.max(1))
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -24,7 +24,7 @@ impl Rng {
     }
     /// Uniform in 0..n.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 }
 
@@ -60,9 +60,9 @@ pub fn roll_csv(households: usize, seed: u64, out: &mut String) {
         for m in 0..n {
             let age = if m == 0 { 25 + rng.below(50) } else { rng.below(90) };
             let income = if m == 0 { household_income } else { 0 };
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "S{i:08},{region},{residence},{category},active,m{m},{age},false,true,{}\n",
+                "S{i:08},{region},{residence},{category},active,m{m},{age},false,true,{}",
                 if income > 0 { format!("wage:{income}") } else { String::new() }
             );
         }

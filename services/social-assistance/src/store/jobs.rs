@@ -238,6 +238,29 @@ pub async fn paid_months(
         .map_err(ApiError::from)
 }
 
+/// Rows per multi-row statement (8 columns × 500 stays far below both databases' parameter limits).
+const BATCH: usize = 500;
+
+/// "($k+1, …, $k+cols), (…)" for `rows` rows.
+pub fn placeholders(rows: usize, cols: usize, offset: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('$');
+            s.push_str(&(offset + r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
 /// Record a chunk's cases and their effects, all or nothing. Returns false when the claim was
 /// lost to another worker (nothing is written then).
 pub async fn complete_chunk(db: &Database, chunk: &Chunk, worker: &str, cases: &[Case]) -> Result<bool, ApiError> {
@@ -255,39 +278,52 @@ pub async fn complete_chunk(db: &Database, chunk: &Chunk, worker: &str, cases: &
     }
     let now = super::now();
     let back_pay_kind = format!("back_pay:{}", chunk.job_id);
-    for c in cases {
-        sqlx::query(
-            "INSERT INTO recalc_cases (job_id, household_id, region_code, old_fen, new_fen, diff_fen, months_back_paid, back_pay_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&chunk.job_id)
-        .bind(&c.household_id)
-        .bind(&c.region_code)
-        .bind(c.old_fen)
-        .bind(c.new_fen)
-        .bind(c.new_fen - c.old_fen)
-        .bind(c.months_back_paid)
-        .bind(c.back_pay_fen)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE households SET monthly_benefit_fen = $2, computed_on = $3, version = version + 1, updated_at = $4 WHERE id = $1")
-            .bind(&c.household_id)
-            .bind(c.updated.monthly_benefit.get())
-            .bind(c.updated.computed_on.to_string())
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        for (month, amount) in &c.back_payments {
-            sqlx::query(
-                "INSERT INTO payments (household_id, month, kind, amount_fen, paid_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&c.household_id)
-            .bind(month)
-            .bind(&back_pay_kind)
-            .bind(amount)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+    // Statements carry many rows each: a chunk is a handful of round trips, not thousands.
+    for batch in cases.chunks(BATCH) {
+        let sql = format!(
+            "INSERT INTO recalc_cases (job_id, household_id, region_code, old_fen, new_fen, diff_fen, months_back_paid, back_pay_fen) VALUES {}",
+            placeholders(batch.len(), 8, 0)
+        );
+        let mut q = sqlx::query(&sql);
+        for c in batch {
+            q = q
+                .bind(chunk.job_id.clone())
+                .bind(c.household_id.clone())
+                .bind(c.region_code.clone())
+                .bind(c.old_fen)
+                .bind(c.new_fen)
+                .bind(c.new_fen - c.old_fen)
+                .bind(c.months_back_paid)
+                .bind(c.back_pay_fen);
         }
+        q.execute(&mut *tx).await?;
+
+        let sql = format!(
+            "WITH v (id, fen) AS (VALUES {}) UPDATE households SET monthly_benefit_fen = v.fen, computed_on = $1, \
+             version = households.version + 1, updated_at = $2 FROM v WHERE households.id = v.id",
+            placeholders(batch.len(), 2, 2)
+        );
+        let computed_on = batch.first().map(|c| c.updated.computed_on.to_string()).unwrap_or_default();
+        let mut q = sqlx::query(&sql).bind(computed_on).bind(now.clone());
+        for c in batch {
+            q = q.bind(c.household_id.clone()).bind(c.updated.monthly_benefit.get());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    let payments: Vec<(&str, &str, i64)> = cases
+        .iter()
+        .flat_map(|c| c.back_payments.iter().map(move |(m, a)| (c.household_id.as_str(), m.as_str(), *a)))
+        .collect();
+    for batch in payments.chunks(BATCH) {
+        let sql = format!(
+            "INSERT INTO payments (household_id, month, kind, amount_fen, paid_at) VALUES {}",
+            placeholders(batch.len(), 5, 0)
+        );
+        let mut q = sqlx::query(&sql);
+        for (h, m, a) in batch {
+            q = q.bind(h.to_string()).bind(m.to_string()).bind(back_pay_kind.clone()).bind(*a).bind(now.clone());
+        }
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(true)

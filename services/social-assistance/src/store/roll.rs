@@ -184,26 +184,7 @@ pub async fn import(
         let mut sql = String::from(
             "INSERT INTO households (id, region_code, residence, category, status, member_count, members_json, monthly_benefit_fen, computed_on, version, updated_at) VALUES ",
         );
-        for i in 0..chunk.len() {
-            let b = i * 11;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${},${},${},${},${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                b + 10,
-                b + 11
-            ));
-        }
+        sql.push_str(&super::jobs::placeholders(chunk.len(), 11, 0));
         sql.push_str(
             " ON CONFLICT (id) DO UPDATE SET region_code = excluded.region_code, residence = excluded.residence, category = excluded.category, \
              status = excluded.status, member_count = excluded.member_count, members_json = excluded.members_json, \
