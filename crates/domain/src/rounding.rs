@@ -17,6 +17,9 @@ pub enum RoundingMode {
     Down,
     /// Away from zero.
     Up,
+    /// No rounding: the exact result (to 28 significant digits), for rules such as "1 / 3"
+    /// that define a threshold rather than an amount.
+    Exact,
 }
 
 /// A rounding mode and the quantum rounded to (1 = whole units, 0.01 = hundredths).
@@ -47,7 +50,11 @@ impl Rounding {
     }
 
     pub fn apply(&self, value: Decimal) -> Result<Decimal, DomainError> {
+        if self.mode == RoundingMode::Exact {
+            return Ok(value.normalize());
+        }
         let strategy = match self.mode {
+            RoundingMode::Exact => RoundingStrategy::ToZero,
             RoundingMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
             RoundingMode::HalfEven => RoundingStrategy::MidpointNearestEven,
             RoundingMode::Down => RoundingStrategy::ToZero,
@@ -65,6 +72,7 @@ impl Rounding {
             RoundingMode::HalfEven => "四舍六入五成双",
             RoundingMode::Down => "舍去",
             RoundingMode::Up => "进位",
+            RoundingMode::Exact => return "不舍入".to_string(),
         };
         format!("{mode}到 {}", self.quantum)
     }
@@ -75,6 +83,9 @@ impl FromStr for Rounding {
     type Err = DomainError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim() == "exact" {
+            return Ok(Rounding { mode: RoundingMode::Exact, quantum: Decimal::ONE });
+        }
         let (mode, quantum) = s
             .split_once(':')
             .ok_or_else(|| DomainError::InvalidRounding(format!("'{s}': expected MODE:QUANTUM, e.g. half_up:1")))?;
@@ -100,6 +111,7 @@ impl fmt::Display for Rounding {
             RoundingMode::HalfEven => "half_even",
             RoundingMode::Down => "down",
             RoundingMode::Up => "up",
+            RoundingMode::Exact => return f.write_str("exact"),
         };
         write!(f, "{mode}:{}", self.quantum)
     }
@@ -142,6 +154,9 @@ mod tests {
         assert!("half_up:0".parse::<Rounding>().is_err());
         assert!("half_up:x".parse::<Rounding>().is_err());
         assert_eq!("half_up:1.00".parse::<Rounding>().unwrap().to_string(), "half_up:1");
+        let exact: Rounding = "exact".parse().unwrap();
+        assert_eq!(exact.to_string(), "exact");
+        assert_eq!(exact.apply(Decimal::ONE / Decimal::from(3)).unwrap(), Decimal::ONE / Decimal::from(3));
     }
 
     proptest! {

@@ -36,6 +36,11 @@ pub struct AuditRow {
     pub request_id: String,
 }
 
+/// The statement that appends an entry; the twelve parameters in column order.
+pub const INSERT_SQL: &str =
+    "INSERT INTO audit_log (at, actor, actor_role, actor_region, action, entity, entity_id, region_code, \
+     before_json, after_json, reason, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
 pub async fn record(
     conn: &mut AnyConnection,
     caller: &Caller,
@@ -43,24 +48,21 @@ pub async fn record(
     change: &Change,
 ) -> Result<(), sqlx::Error> {
     let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, actor_role, actor_region, action, entity, entity_id, region_code, before_json, after_json, reason, request_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true))
-    .bind(&caller.subject)
-    .bind(caller.role.as_str())
-    .bind(caller.scope.as_str())
-    .bind(&change.action)
-    .bind(&change.entity)
-    .bind(&change.entity_id)
-    .bind(&change.region)
-    .bind(json(&change.before))
-    .bind(json(&change.after))
-    .bind(&change.reason)
-    .bind(request_id)
-    .execute(conn)
-    .await?;
+    sqlx::query(INSERT_SQL)
+        .bind(Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true))
+        .bind(&caller.subject)
+        .bind(caller.role.as_str())
+        .bind(caller.scope.as_str())
+        .bind(&change.action)
+        .bind(&change.entity)
+        .bind(&change.entity_id)
+        .bind(&change.region)
+        .bind(json(&change.before))
+        .bind(json(&change.after))
+        .bind(&change.reason)
+        .bind(request_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

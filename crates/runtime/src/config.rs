@@ -14,6 +14,7 @@
 //! | `CIVIC_CONCURRENCY_LIMIT` | `256` | calls served at once; more are shed with UNAVAILABLE |
 //! | `CIVIC_SHUTDOWN_GRACE_SECS` | `20` | how long in-flight calls may finish after SIGTERM |
 //! | `CIVIC_DB_MAX_CONNECTIONS` | `10` | database pool size |
+//! | `CIVIC_MAX_MESSAGE_BYTES` | `67108864` | largest gRPC message (roll import/export) |
 
 use std::{fmt, path::PathBuf, time::Duration};
 
@@ -35,6 +36,8 @@ pub struct Settings {
     pub concurrency_limit: usize,
     pub shutdown_grace_secs: u64,
     pub db_max_connections: u32,
+    /// Largest request or response message, in bytes (roll imports and exports are large).
+    pub max_message_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -66,6 +69,7 @@ impl Default for Settings {
             concurrency_limit: 256,
             shutdown_grace_secs: 20,
             db_max_connections: 10,
+            max_message_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -188,6 +192,9 @@ impl Settings {
         if let Some(v) = get("CIVIC_DB_MAX_CONNECTIONS") {
             self.db_max_connections = num("CIVIC_DB_MAX_CONNECTIONS", v)?;
         }
+        if let Some(v) = get("CIVIC_MAX_MESSAGE_BYTES") {
+            self.max_message_bytes = num("CIVIC_MAX_MESSAGE_BYTES", v)?;
+        }
         Ok(())
     }
 
@@ -218,6 +225,7 @@ struct SettingsMirror {
     concurrency_limit: usize,
     shutdown_grace_secs: u64,
     db_max_connections: u32,
+    max_message_bytes: usize,
 }
 
 impl From<&Settings> for SettingsMirror {
@@ -237,6 +245,7 @@ impl From<&Settings> for SettingsMirror {
             concurrency_limit: s.concurrency_limit,
             shutdown_grace_secs: s.shutdown_grace_secs,
             db_max_connections: s.db_max_connections,
+            max_message_bytes: s.max_message_bytes,
         }
     }
 }

@@ -124,21 +124,49 @@ where
 
 // ---- authentication ----
 
+/// Verified tokens, so that a client sending the same token on every call pays for the
+/// signature check once. Entries are checked for expiry on every use; the cache is emptied when
+/// it grows past its bound.
+#[derive(Default)]
+struct VerifiedTokens {
+    map: std::sync::RwLock<std::collections::HashMap<String, crate::identity::Caller>>,
+}
+
+const VERIFIED_TOKENS_MAX: usize = 10_000;
+
+impl VerifiedTokens {
+    fn verify(&self, key: &TokenKey, token: &str) -> Result<crate::identity::Caller, crate::identity::TokenError> {
+        let now = chrono::Utc::now();
+        if let Some(c) = self.map.read().ok().and_then(|m| m.get(token).cloned()) {
+            return if c.expires_at > now { Ok(c) } else { Err(crate::identity::TokenError::Expired) };
+        }
+        let caller = key.verify(token, now)?;
+        if let Ok(mut m) = self.map.write() {
+            if m.len() >= VERIFIED_TOKENS_MAX {
+                m.clear();
+            }
+            m.insert(token.to_string(), caller.clone());
+        }
+        Ok(caller)
+    }
+}
+
 #[derive(Clone)]
 pub struct AuthLayer {
     key: Arc<TokenKey>,
+    verified: Arc<VerifiedTokens>,
 }
 
 impl AuthLayer {
     pub fn new(key: TokenKey) -> Self {
-        AuthLayer { key: Arc::new(key) }
+        AuthLayer { key: Arc::new(key), verified: Arc::default() }
     }
 }
 
 impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService { inner, key: self.key.clone() }
+        AuthService { inner, key: self.key.clone(), verified: self.verified.clone() }
     }
 }
 
@@ -146,6 +174,7 @@ impl<S> Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     key: Arc<TokenKey>,
+    verified: Arc<VerifiedTokens>,
 }
 
 impl<S, B, RB> Service<Request<B>> for AuthService<S>
@@ -174,7 +203,7 @@ where
                 .map(str::trim);
             let verified = match token {
                 None => Err(crate::identity::TokenError::Missing),
-                Some(t) => self.key.verify(t, chrono::Utc::now()),
+                Some(t) => self.verified.verify(&self.key, t),
             };
             match verified {
                 Ok(caller) => {

@@ -4,8 +4,10 @@
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::{service::Routes, transport::Server};
+use tonic::{
+    service::Routes,
+    transport::{server::TcpIncoming, Server},
+};
 use tonic_health::ServingStatus;
 use tower::{limit::GlobalConcurrencyLimitLayer, ServiceBuilder};
 
@@ -122,7 +124,9 @@ pub async fn serve(
         .timeout(settings.request_timeout())
         .layer(layers)
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+        // TCP_NODELAY: responses larger than a segment (explanations) must not wait for the
+        // peer's delayed ACK (~40 ms) under Nagle's algorithm.
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async move {
             let _ = stop_rx.await;
         });
     let mut server = tokio::spawn(server);

@@ -20,6 +20,9 @@ pub enum Backend {
 pub struct Database {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// On PostgreSQL, a small native pool for bulk loads with COPY, which the portable pool
+    /// cannot do.
+    pub bulk: Option<sqlx::PgPool>,
 }
 
 /// A service's migrations, one set per backend.
@@ -65,7 +68,17 @@ impl Database {
             })
             .connect_with(options)
             .await?;
-        Ok(Database { pool, backend })
+        let bulk = match backend {
+            Backend::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .min_connections(0)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_lazy(url)?,
+            ),
+            Backend::Sqlite => None,
+        };
+        Ok(Database { pool, backend, bulk })
     }
 
     /// Apply the shared (audit) migrations, then the service's own. Versions never collide:

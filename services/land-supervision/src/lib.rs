@@ -5,6 +5,10 @@
 
 pub mod api;
 pub mod farmland;
+pub mod idle;
+pub mod low_efficiency;
+pub mod per_mu;
+pub mod per_mu_trace;
 
 use std::future::Future;
 
@@ -22,7 +26,18 @@ pub const SERVICE_NAME: &str = "civic.land.v1.LandSupervision";
 /// Parameter keys this service uses.
 pub const PARAMETER_PREFIXES: &[&str] = &["land."];
 /// Rules this service cites; start-up fails if `policies/rules.csv` lacks one.
-pub const RULES: &[&str] = &["land.farmland.illegal_ratio"];
+pub const RULES: &[&str] = &[
+    "land.farmland.illegal_ratio",
+    "low_efficiency.industrial_transition",
+    "low_efficiency.extensive_use",
+    "low_efficiency.stalled",
+    "low_efficiency.none",
+    "land.idle.definition",
+    "land.idle.enterprise",
+    "land.idle.government",
+    "land.idle.both",
+    "land.per_mu.evaluation",
+];
 
 pub fn migrations() -> Migrations {
     Migrations { sqlite: sqlx::migrate!("migrations/sqlite"), postgres: sqlx::migrate!("migrations/postgres") }
@@ -34,8 +49,10 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StartupError> {
     let f = Foundation::prepare(settings, &migrations(), RULES).await?;
-    let routes = f
-        .common_routes(PARAMETER_PREFIXES.to_vec())
-        .add_service(LandSupervisionServer::new(api::LandApi { book: f.book.clone() }));
+    let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(
+        LandSupervisionServer::new(api::LandApi { book: f.book.clone() })
+            .max_decoding_message_size(f.settings.max_message_bytes)
+            .max_encoding_message_size(f.settings.max_message_bytes),
+    );
     f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown).await
 }

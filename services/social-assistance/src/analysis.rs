@@ -81,13 +81,13 @@ pub fn compare(
 ) -> Result<(BTreeMap<LineKey, Tally>, Tally), String> {
     let counties: Vec<RegionCode> = pop.regions.iter().map(|r| county_of(tree, *r)).collect();
     let mut lines: BTreeMap<LineKey, Tally> = BTreeMap::new();
-    for h in &pop.households {
+    for (i, h) in pop.households.iter().enumerate() {
         if h.status != Status::Active {
             continue;
         }
         let paid = h.category == Category::Dibao;
-        let cur = if paid { current.benefit(h)?.unwrap_or(0) } else { 0 };
-        let prop = proposed.benefit(h)?.unwrap_or(0);
+        let cur = if paid { current.benefit(pop, i)?.unwrap_or(0) } else { 0 };
+        let prop = proposed.benefit(pop, i)?.unwrap_or(0);
         let label = match (by_category, h.residence) {
             (false, _) => "dibao",
             (true, Residence::Urban) => "dibao.urban",

@@ -86,6 +86,10 @@ pub async fn start_with(
         recalculator,
         roll_cache: Arc::new(api::RollCache::default()),
     };
-    let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(SocialAssistanceServer::new(api));
+    let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(
+        SocialAssistanceServer::new(api)
+            .max_decoding_message_size(f.settings.max_message_bytes)
+            .max_encoding_message_size(f.settings.max_message_bytes),
+    );
     f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown).await
 }

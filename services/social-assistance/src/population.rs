@@ -16,78 +16,127 @@ use crate::{
 };
 
 /// A member reduced to what the benefit rule reads.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct CompactMember {
     age: u32,
     /// Able-bodied and without proof of income: the casual-labour floor may apply.
     imputable: bool,
     /// Income of kinds that no policy excludes anywhere in the book.
     plain_income: i64,
-    /// Income of kinds some region may exclude: (kind index, fen).
-    excludable: Box<[(u16, i64)]>,
+    /// Incomes of kinds some region may exclude: `excludable[first_excl..first_excl + n_excl]`.
+    first_excl: u32,
+    n_excl: u8,
 }
 
-#[derive(Debug, Clone)]
+/// A household reduced to what the benefit rule reads; its members live in the population's
+/// flat member array.
+#[derive(Debug, Clone, Copy)]
 pub struct CompactHousehold {
-    pub id: String,
     pub region: u32,
     pub residence: Residence,
     pub category: Category,
     pub status: Status,
-    members: Box<[CompactMember]>,
+    first_member: u32,
+    members: u16,
 }
 
-/// A region's roll in compact form.
+/// What a member contributes, as read from the roll.
+pub struct MemberInput<'a> {
+    pub age: u32,
+    pub able_bodied: bool,
+    pub has_income_proof: bool,
+    pub incomes: &'a [(String, i64)],
+}
+
+/// A region's roll in compact, flat form: a million households take about 60 MB.
 #[derive(Debug, Default)]
 pub struct Population {
     pub regions: Vec<RegionCode>,
     pub households: Vec<CompactHousehold>,
+    region_index: HashMap<RegionCode, u32>,
     kinds: Vec<String>,
+    kind_index: HashMap<String, u16>,
+    members: Vec<CompactMember>,
+    excludable: Vec<(u16, i64)>,
+    ids: String,
+    id_ends: Vec<u32>,
 }
 
 impl Population {
     /// `excludable_kinds`: income kinds that have an `assistance.income_excluded.<kind>` parameter.
-    pub fn build(records: &[RollRecord], excludable_kinds: &[String]) -> Population {
-        let mut region_index: HashMap<RegionCode, u32> = HashMap::new();
-        let mut p = Population { kinds: excludable_kinds.to_vec(), ..Default::default() };
-        let kind_index: HashMap<&str, u16> =
-            excludable_kinds.iter().enumerate().map(|(i, k)| (k.as_str(), i as u16)).collect();
-        for r in records {
-            let h = &r.household;
-            let idx = *region_index.entry(h.region).or_insert_with(|| {
-                p.regions.push(h.region);
-                (p.regions.len() - 1) as u32
-            });
-            let members = h
-                .members()
-                .iter()
-                .map(|m| {
-                    let mut plain = 0i64;
-                    let mut excl = Vec::new();
-                    for inc in &m.incomes {
-                        match kind_index.get(inc.kind.as_str()) {
-                            Some(k) => excl.push((*k, inc.monthly.get())),
-                            None => plain = plain.saturating_add(inc.monthly.get()),
-                        }
-                    }
-                    CompactMember {
-                        age: m.age,
-                        imputable: m.able_bodied && !m.has_income_proof,
-                        plain_income: plain,
-                        excludable: excl.into_boxed_slice(),
-                    }
-                })
-                .collect();
-            p.households.push(CompactHousehold {
-                id: h.id.clone(),
-                region: idx,
-                residence: h.residence,
-                category: r.category,
-                status: r.status,
-                members,
+    pub fn new(excludable_kinds: &[String]) -> Population {
+        Population {
+            kinds: excludable_kinds.to_vec(),
+            kind_index: excludable_kinds.iter().enumerate().map(|(i, k)| (k.clone(), i as u16)).collect(),
+            ..Default::default()
+        }
+    }
+
+    pub fn push<'a>(
+        &mut self,
+        id: &str,
+        region: RegionCode,
+        residence: Residence,
+        category: Category,
+        status: Status,
+        members: impl IntoIterator<Item = MemberInput<'a>>,
+    ) {
+        let next = self.regions.len() as u32;
+        let idx = *self.region_index.entry(region).or_insert(next);
+        if idx == next {
+            self.regions.push(region);
+        }
+        let first_member = self.members.len() as u32;
+        for m in members {
+            let first_excl = self.excludable.len() as u32;
+            let mut plain = 0i64;
+            for (kind, fen) in m.incomes {
+                match self.kind_index.get(kind.as_str()) {
+                    Some(k) => self.excludable.push((*k, *fen)),
+                    None => plain = plain.saturating_add(*fen),
+                }
+            }
+            let n_excl = (self.excludable.len() as u32 - first_excl).min(u8::MAX as u32) as u8;
+            self.members.push(CompactMember {
+                age: m.age,
+                imputable: m.able_bodied && !m.has_income_proof,
+                plain_income: plain,
+                first_excl,
+                n_excl,
             });
         }
+        let members = (self.members.len() as u32 - first_member).min(u16::MAX as u32) as u16;
+        self.ids.push_str(id);
+        self.id_ends.push(self.ids.len() as u32);
+        self.households.push(CompactHousehold { region: idx, residence, category, status, first_member, members });
+    }
+
+    pub fn push_record(&mut self, r: &RollRecord) {
+        let h = &r.household;
+        let incomes: Vec<Vec<(String, i64)>> =
+            h.members().iter().map(|m| m.incomes.iter().map(|i| (i.kind.clone(), i.monthly.get())).collect()).collect();
+        let members = h.members().iter().zip(&incomes).map(|(m, inc)| MemberInput {
+            age: m.age,
+            able_bodied: m.able_bodied,
+            has_income_proof: m.has_income_proof,
+            incomes: inc,
+        });
+        self.push(&h.id, h.region, h.residence, r.category, r.status, members);
+    }
+
+    pub fn build(records: &[RollRecord], excludable_kinds: &[String]) -> Population {
+        let mut p = Population::new(excludable_kinds);
+        for r in records {
+            p.push_record(r);
+        }
         p
+    }
+
+    /// The id of the i-th household.
+    pub fn id(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.id_ends[i - 1] as usize };
+        let end = self.id_ends.get(i).copied().unwrap_or(0) as usize;
+        self.ids.get(start..end).unwrap_or("")
     }
 
     pub fn len(&self) -> usize {
@@ -162,7 +211,8 @@ impl Scenario {
 
     /// The monthly benefit of household `h`, or None when no standard is in force for it, or an
     /// error when it needs the casual-labour floor and none is defined.
-    pub fn benefit(&self, h: &CompactHousehold) -> Result<Option<i64>, String> {
+    pub fn benefit(&self, pop: &Population, i: usize) -> Result<Option<i64>, String> {
+        let h = &pop.households[i];
         let p = &self.params[h.region as usize];
         let Some(std) = p.standard[match h.residence {
             Residence::Urban => 0,
@@ -171,9 +221,11 @@ impl Scenario {
             return Ok(None);
         };
         let mut income: i64 = 0;
-        for m in h.members.iter() {
+        let members = &pop.members[h.first_member as usize..h.first_member as usize + h.members as usize];
+        for m in members {
             let mut own = m.plain_income;
-            for (k, fen) in m.excludable.iter() {
+            let excl = &pop.excludable[m.first_excl as usize..m.first_excl as usize + m.n_excl as usize];
+            for (k, fen) in excl {
                 if p.excluded & (1u64 << (*k as u64 & 63)) == 0 {
                     own = own.saturating_add(*fen);
                 }
@@ -182,7 +234,7 @@ impl Scenario {
                 let Some((floor, lo, hi)) = p.casual else {
                     return Err(format!(
                         "household {}: the casual-labour income standard is not defined for its region",
-                        h.id
+                        pop.id(i)
                     ));
                 };
                 if m.age >= lo && m.age <= hi && own < floor {
@@ -191,13 +243,18 @@ impl Scenario {
             }
             income = income.saturating_add(own);
         }
-        let gross = std.get().saturating_mul(h.members.len() as i64);
+        let gross = std.get().saturating_mul(i64::from(h.members));
         Ok(Some((gross - income).max(0)))
     }
 }
 
 /// The monthly benefit of each record on `date` (0 for low-income households, which are not
 /// paid), computed in bulk; an error names the household and what is missing.
+/// Income kinds some parameter may exclude (`assistance.income_excluded.<kind>`).
+pub fn excludable_kinds(book: &PolicyBook) -> Vec<String> {
+    book.definitions().filter_map(|d| d.key.strip_prefix("assistance.income_excluded.").map(str::to_string)).collect()
+}
+
 pub fn benefits(book: &PolicyBook, date: NaiveDate, records: &[RollRecord]) -> Vec<Result<Fen, String>> {
     let kinds: Vec<String> = book
         .definitions()
@@ -210,15 +267,16 @@ pub fn benefits(book: &PolicyBook, date: NaiveDate, records: &[RollRecord]) -> V
     };
     pop.households
         .iter()
-        .map(|h| {
+        .enumerate()
+        .map(|(i, h)| {
             if h.category != Category::Dibao {
                 return Ok(Fen::ZERO);
             }
-            match scenario.benefit(h)? {
+            match scenario.benefit(&pop, i)? {
                 Some(fen) => Ok(Fen::new(fen)),
                 None => Err(format!(
                     "household {}: no {} 低保 standard in force for {} on {date}",
-                    h.id,
+                    pop.id(i),
                     h.residence.chinese(),
                     pop.regions[h.region as usize]
                 )),

@@ -23,17 +23,21 @@ pub struct RecalcSettings {
     pub pause: Duration,
     /// Households per chunk: big enough to amortise a transaction, small enough to lose little work.
     pub chunk_size: usize,
+    /// Concurrent workers per job in this process: computing one chunk while the database
+    /// writes another.
+    pub workers: usize,
 }
 
 impl RecalcSettings {
-    /// `CIVIC_RECALC_STALE_SECS` (default 60), `CIVIC_RECALC_PAUSE_MS` (default 0) and
-    /// `CIVIC_RECALC_CHUNK_SIZE` (default 2000).
+    /// `CIVIC_RECALC_STALE_SECS` (default 60), `CIVIC_RECALC_PAUSE_MS` (default 0),
+    /// `CIVIC_RECALC_CHUNK_SIZE` (default 2000) and `CIVIC_RECALC_WORKERS` (default 3).
     pub fn from_env() -> Self {
         let num = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
         RecalcSettings {
             stale_after: Duration::from_secs(num("CIVIC_RECALC_STALE_SECS", 60)),
             pause: Duration::from_millis(num("CIVIC_RECALC_PAUSE_MS", 0)),
             chunk_size: num("CIVIC_RECALC_CHUNK_SIZE", 2000).max(1) as usize,
+            workers: num("CIVIC_RECALC_WORKERS", 3).clamp(1, 32) as usize,
         }
     }
 }
@@ -61,13 +65,16 @@ impl Recalculator {
 
     /// Work on `job_id` in the background until it is complete.
     pub fn spawn(&self, job_id: String) {
-        let me = self.clone();
-        tokio::spawn(async move {
-            if let Err(e) = me.run(&job_id).await {
-                tracing::error!(job = %job_id, error = %e, "recalculation failed");
-                let _ = jobs::fail(&me.db, &job_id, &e.to_string()).await;
-            }
-        });
+        for _ in 0..self.settings.workers.max(1) {
+            let me = self.clone();
+            let job_id = job_id.clone();
+            tokio::spawn(async move {
+                if let Err(e) = me.run(&job_id).await {
+                    tracing::error!(job = %job_id, error = %e, "recalculation failed");
+                    let _ = jobs::fail(&me.db, &job_id, &e.to_string()).await;
+                }
+            });
+        }
     }
 
     /// Pick up every running job (after a restart, or on a replica that did not start them).
@@ -87,16 +94,29 @@ impl Recalculator {
             civic_domain::RegionCode::parse(&job.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
         let prefix = region_prefix(region);
         loop {
+            // Another worker may have failed the job: stop with it.
+            if jobs::get(&self.db, job_id).await?.is_none_or(|j| j.state != "running") {
+                return Ok(());
+            }
             let stale_before = now_secs() - self.settings.stale_after.as_secs() as i64;
             match jobs::claim(&self.db, job_id, &self.worker, now_secs(), stale_before).await? {
                 Some(chunk) => {
                     if !self.settings.pause.is_zero() {
                         tokio::time::sleep(self.settings.pause).await;
                     }
+                    let started = std::time::Instant::now();
                     let cases = self.compute_chunk(&chunk, &prefix, effective).await?;
+                    let computed = started.elapsed();
                     let n = cases.len();
                     if jobs::complete_chunk(&self.db, &chunk, &self.worker, &cases).await? {
-                        tracing::debug!(job = %job_id, chunk = chunk.chunk_no, cases = n, "chunk done");
+                        tracing::debug!(
+                            job = %job_id,
+                            chunk = chunk.chunk_no,
+                            cases = n,
+                            read_and_compute_ms = computed.as_millis() as u64,
+                            write_ms = (started.elapsed() - computed).as_millis() as u64,
+                            "chunk done"
+                        );
                     } else {
                         tracing::warn!(job = %job_id, chunk = chunk.chunk_no, "claim lost to another worker; its work is discarded");
                     }
@@ -115,9 +135,16 @@ impl Recalculator {
 
     async fn compute_chunk(&self, chunk: &Chunk, prefix: &str, effective: NaiveDate) -> Result<Vec<Case>, ApiError> {
         let book = self.book.current();
+        let t = std::time::Instant::now();
         let households = jobs::chunk_households(&self.db, chunk, prefix).await?;
+        let read = t.elapsed();
         let from_month = month_of(effective);
         let paid = jobs::paid_months(&self.db, chunk, &from_month).await?;
+        tracing::trace!(
+            households_ms = read.as_millis() as u64,
+            payments_ms = (t.elapsed() - read).as_millis() as u64,
+            "chunk read"
+        );
         let mut paid_by: std::collections::HashMap<&str, Vec<(&str, i64)>> = std::collections::HashMap::new();
         for (h, month, amount) in &paid {
             paid_by.entry(h.as_str()).or_default().push((month.as_str(), *amount));

@@ -1,5 +1,7 @@
 //! The `civic.land.v1.LandSupervision` gRPC service.
 
+mod assessments;
+mod mapping;
 mod service;
 
 pub use service::LandApi;

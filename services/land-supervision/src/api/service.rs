@@ -18,6 +18,24 @@ pub struct LandApi {
 }
 
 const LAND_ROLES: &[Role] = &[Role::NaturalResources];
+/// Who assesses parcels and enterprises: the natural-resources bureau and cluster administrations.
+pub const ASSESSORS: &[Role] = &[Role::NaturalResources, Role::ClusterAdmin];
+
+impl LandApi {
+    pub(super) fn check(
+        &self,
+        who: &civic_runtime::identity::Caller,
+        book: &civic_domain::policy::PolicyBook,
+        region: civic_domain::RegionCode,
+        action: &'static str,
+    ) -> Result<(), ApiError> {
+        who.authorize(&book.regions, Access::Read, ASSESSORS, action, region).map_err(ApiError::from)
+    }
+}
+
+fn respond<T>(r: Result<T, ApiError>) -> Result<Response<T>, Status> {
+    r.map(Response::new).map_err(Status::from)
+}
 
 fn mu(field: &str, s: &str) -> Result<Mu, ApiError> {
     if s.trim().is_empty() {
@@ -56,5 +74,32 @@ impl LandSupervision for LandApi {
             outcome_name: a.outcome.chinese().into(),
             explanation: Some(mapping::explanation(&a.trace)),
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn classify_low_efficiency(
+        &self,
+        req: Request<pb::ClassifyLowEfficiencyRequest>,
+    ) -> Result<Response<pb::ClassifyLowEfficiencyResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.classify(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn assess_idle_land(
+        &self,
+        req: Request<pb::AssessIdleLandRequest>,
+    ) -> Result<Response<pb::AssessIdleLandResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.idle(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn evaluate_per_mu(
+        &self,
+        req: Request<pb::EvaluatePerMuRequest>,
+    ) -> Result<Response<pb::EvaluatePerMuResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.per_mu(&who, req.get_ref()))
     }
 }

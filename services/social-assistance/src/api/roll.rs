@@ -201,6 +201,7 @@ impl AssistanceApi {
             stored: false,
         };
         // Parsing and computing a city's roll is CPU work: keep it off the request threads.
+        let started = std::time::Instant::now();
         let content = r.content.clone();
         let book_for_parse = book.clone();
         let checked =
@@ -212,11 +213,20 @@ impl AssistanceApi {
             Err(errs) => return Ok(row_errors(errs)),
         };
         let households = records.len() as i64;
+        let checked_in = started.elapsed();
         if !r.dry_run {
             let digest = format!("{:x}", Sha256::digest(&r.content));
             store::roll::import(&self.db, who, request_id, &records, region, &digest, &r.reason).await?;
             self.roll_cache.invalidate();
         }
+        tracing::info!(
+            households,
+            members,
+            check_ms = checked_in.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            stored = !r.dry_run,
+            "roll imported"
+        );
         Ok(pb::ImportRollResponse { households, members, errors: vec![], stored: !r.dry_run })
     }
 

@@ -54,12 +54,8 @@ impl RollCache {
                 return Ok(e.population.clone());
             }
         }
-        let records = store::roll::all(db, prefix).await?;
-        let kinds: Vec<String> = book
-            .definitions()
-            .filter_map(|d| d.key.strip_prefix("assistance.income_excluded.").map(str::to_string))
-            .collect();
-        let population = Arc::new(Population::build(&records, &kinds));
+        let kinds = crate::population::excludable_kinds(book);
+        let population = Arc::new(store::roll::load_population(db, prefix, &kinds).await?);
         *guard = Some(CacheEntry {
             prefix: prefix.to_string(),
             generation,

@@ -238,8 +238,9 @@ pub async fn paid_months(
         .map_err(ApiError::from)
 }
 
-/// Rows per multi-row statement (8 columns × 500 stays far below both databases' parameter limits).
-const BATCH: usize = 500;
+/// Rows per multi-row statement on the portable path (SQLite): binding cost there grows faster
+/// than the number of parameters, so small statements win.
+const BATCH: usize = 32;
 
 /// "($k+1, …, $k+cols), (…)" for `rows` rows.
 pub fn placeholders(rows: usize, cols: usize, offset: usize) -> String {
@@ -264,6 +265,9 @@ pub fn placeholders(rows: usize, cols: usize, offset: usize) -> String {
 /// Record a chunk's cases and their effects, all or nothing. Returns false when the claim was
 /// lost to another worker (nothing is written then).
 pub async fn complete_chunk(db: &Database, chunk: &Chunk, worker: &str, cases: &[Case]) -> Result<bool, ApiError> {
+    if let Some(pg) = &db.bulk {
+        return complete_chunk_pg(pg, chunk, worker, cases).await;
+    }
     let mut tx = db.pool.begin().await?;
     let owned = sqlx::query("UPDATE recalc_chunks SET state = 'done' WHERE job_id = $1 AND chunk_no = $2 AND state = 'claimed' AND claimed_by = $3")
         .bind(&chunk.job_id)
@@ -324,6 +328,80 @@ pub async fn complete_chunk(db: &Database, chunk: &Chunk, worker: &str, cases: &
             q = q.bind(h.to_string()).bind(m.to_string()).bind(back_pay_kind.clone()).bind(*a).bind(now.clone());
         }
         q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The same as the portable path, on PostgreSQL's native driver: each of the three writes is
+/// one statement over arrays (UNNEST), whatever the chunk size.
+async fn complete_chunk_pg(pg: &sqlx::PgPool, chunk: &Chunk, worker: &str, cases: &[Case]) -> Result<bool, ApiError> {
+    let mut tx = pg.begin().await?;
+    let owned = sqlx::query("UPDATE recalc_chunks SET state = 'done' WHERE job_id = $1 AND chunk_no = $2 AND state = 'claimed' AND claimed_by = $3")
+        .bind(&chunk.job_id)
+        .bind(chunk.chunk_no)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if owned != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let now = super::now();
+    let ids: Vec<&str> = cases.iter().map(|c| c.household_id.as_str()).collect();
+    let regions: Vec<&str> = cases.iter().map(|c| c.region_code.as_str()).collect();
+    let old: Vec<i64> = cases.iter().map(|c| c.old_fen).collect();
+    let new: Vec<i64> = cases.iter().map(|c| c.new_fen).collect();
+    let diff: Vec<i64> = cases.iter().map(|c| c.new_fen - c.old_fen).collect();
+    let months: Vec<i64> = cases.iter().map(|c| c.months_back_paid).collect();
+    let back: Vec<i64> = cases.iter().map(|c| c.back_pay_fen).collect();
+    sqlx::query(
+        "INSERT INTO recalc_cases (job_id, household_id, region_code, old_fen, new_fen, diff_fen, months_back_paid, back_pay_fen) \
+         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[])",
+    )
+    .bind(&chunk.job_id)
+    .bind(&ids)
+    .bind(&regions)
+    .bind(&old)
+    .bind(&new)
+    .bind(&diff)
+    .bind(&months)
+    .bind(&back)
+    .execute(&mut *tx)
+    .await?;
+    let computed_on = cases.first().map(|c| c.updated.computed_on.to_string()).unwrap_or_default();
+    sqlx::query(
+        "UPDATE households h SET monthly_benefit_fen = v.fen, computed_on = $3, version = h.version + 1, updated_at = $4 \
+         FROM UNNEST($1::text[], $2::int8[]) AS v (id, fen) WHERE h.id = v.id",
+    )
+    .bind(&ids)
+    .bind(&new)
+    .bind(&computed_on)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await?;
+    let back_pay_kind = format!("back_pay:{}", chunk.job_id);
+    let (mut p_ids, mut p_months, mut p_amounts) = (Vec::new(), Vec::new(), Vec::new());
+    for c in cases {
+        for (m, a) in &c.back_payments {
+            p_ids.push(c.household_id.as_str());
+            p_months.push(m.as_str());
+            p_amounts.push(*a);
+        }
+    }
+    if !p_ids.is_empty() {
+        sqlx::query(
+            "INSERT INTO payments (household_id, month, kind, amount_fen, paid_at) \
+             SELECT v.id, v.month, $4, v.amount, $5 FROM UNNEST($1::text[], $2::text[], $3::int8[]) AS v (id, month, amount)",
+        )
+        .bind(&p_ids)
+        .bind(&p_months)
+        .bind(&p_amounts)
+        .bind(&back_pay_kind)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(true)

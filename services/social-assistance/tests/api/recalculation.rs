@@ -165,6 +165,7 @@ fn spawn_binary(database_url: &str) -> (Child, SocketAddr) {
         .env("CIVIC_RECALC_CHUNK_SIZE", "1")
         .env("CIVIC_RECALC_PAUSE_MS", "700")
         .env("CIVIC_RECALC_STALE_SECS", "1")
+        .env("CIVIC_RECALC_WORKERS", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -242,8 +243,12 @@ async fn killed_and_resumed(backend: Backend) {
 both_backends!(killed_and_resumed, super::killed_and_resumed);
 
 async fn two_replicas_share_the_work(backend: Backend) {
-    let slow =
-        RecalcSettings { stale_after: Duration::from_secs(60), pause: Duration::from_millis(300), chunk_size: 1 };
+    let slow = RecalcSettings {
+        stale_after: Duration::from_secs(60),
+        pause: Duration::from_millis(300),
+        chunk_size: 1,
+        workers: 1,
+    };
     let a = App::spawn_on(fresh_database(backend).await, slow.clone()).await;
     prepare(&a).await;
     let mut c = a.client().await;

@@ -1,0 +1,307 @@
+//! civic-bench: measures the social-assistance service from outside, over gRPC, as a client
+//! would. See BENCHMARKS.md for the procedure and the figures.
+//!
+//! ```text
+//! civic-bench generate <households> <seed> <file.csv>
+//! civic-bench import   <addr> <file.csv> <on_date>        # ImportRoll of the whole file
+//! civic-bench pay      <addr> <month>                     # RecordPayments for a month
+//! civic-bench recalc   <addr> <effective_from>            # StartRecalculation, until completed
+//! civic-bench whatif   <addr> <on_date> <runs>            # WhatIf urban 低保 650, server time
+//! civic-bench load     <addr> <seconds> <connections> <streams>
+//! ```
+//! `addr` is like http://127.0.0.1:50053. Tokens are minted with CIVIC_SIGNING_KEY (or the
+//! development key) as an administrator of 210500.
+#![forbid(unsafe_code)]
+
+use std::time::{Duration, Instant};
+
+use civic_proto::assistance::v1::{self as pb, social_assistance_client::SocialAssistanceClient};
+use civic_runtime::identity::{Role, TokenKey, DEVELOPMENT_SIGNING_KEY};
+use tonic::transport::Channel;
+
+const MAX_MESSAGE: usize = 1 << 30;
+
+fn usage() -> ! {
+    eprintln!("usage: see the top of bench/src/main.rs or BENCHMARKS.md");
+    std::process::exit(2)
+}
+
+fn token() -> String {
+    let key = std::env::var("CIVIC_SIGNING_KEY").unwrap_or_else(|_| DEVELOPMENT_SIGNING_KEY.to_string());
+    let region = civic_domain::RegionCode::parse("210500").unwrap_or(civic_domain::RegionCode::NATIONAL);
+    TokenKey::new(&key).mint("bench", Role::Admin, region, chrono::Duration::hours(4))
+}
+
+fn authed<T>(token: &str, m: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(m);
+    if let Ok(v) = format!("Bearer {token}").parse() {
+        r.metadata_mut().insert("authorization", v);
+    }
+    r
+}
+
+async fn connect(addr: &str) -> Channel {
+    match tonic::transport::Endpoint::from_shared(addr.to_string()) {
+        Ok(e) => match e.connect().await {
+            Ok(c) => c,
+            Err(err) => fail(&format!("cannot connect to {addr}: {err}")),
+        },
+        Err(err) => fail(&format!("bad address {addr}: {err}")),
+    }
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("civic-bench: {msg}");
+    std::process::exit(1)
+}
+
+async fn client(addr: &str) -> SocialAssistanceClient<Channel> {
+    SocialAssistanceClient::new(connect(addr).await)
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE)
+}
+
+fn household() -> pb::Household {
+    pb::Household {
+        id: "bench".into(),
+        region_code: "210502".into(),
+        residence: pb::Residence::Urban as i32,
+        members: vec![
+            pb::Member {
+                age: 45,
+                has_income_proof: true,
+                incomes: vec![pb::IncomeItem { kind: "wage".into(), monthly_fen: 90_000 }],
+                ..Default::default()
+            },
+            pb::Member { age: 43, has_income_proof: true, ..Default::default() },
+            pb::Member { age: 12, has_income_proof: true, ..Default::default() },
+        ],
+    }
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+/// `connections` HTTP/2 connections × `streams` concurrent callers each, for `seconds`.
+async fn load(addr: &str, seconds: u64, connections: usize, streams: usize, benefit: bool) -> (f64, u32, u32, u64) {
+    let tok = token();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let ch = connect(addr).await;
+        for _ in 0..streams {
+            let ch = ch.clone();
+            let tok = tok.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut errors = 0u64;
+                let mut sa = SocialAssistanceClient::new(ch.clone());
+                let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let ok = if benefit {
+                        sa.compute_household_benefit(authed(
+                            &tok,
+                            pb::ComputeHouseholdBenefitRequest {
+                                household: Some(household()),
+                                on_date: "2019-07-15".into(),
+                            },
+                        ))
+                        .await
+                        .is_ok()
+                    } else {
+                        health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.is_ok()
+                    };
+                    if !ok {
+                        errors += 1;
+                    }
+                    lat.push(t.elapsed().as_micros() as u32);
+                }
+                (lat, errors)
+            }));
+        }
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        if let Ok((l, e)) = t.await {
+            all.extend(l);
+            errors += e;
+        }
+    }
+    all.sort_unstable();
+    let rps = all.len() as f64 / seconds as f64;
+    (rps, percentile(&all, 0.5), percentile(&all, 0.99), errors)
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).cloned().unwrap_or_else(|| usage());
+    match args.first().map(String::as_str) {
+        Some("generate") => {
+            let n: usize = arg(1).parse().unwrap_or_else(|_| usage());
+            let seed: u64 = arg(2).parse().unwrap_or_else(|_| usage());
+            let mut out = String::new();
+            social_assistance::synthetic::roll_csv(n, seed, &mut out);
+            let rows = out.lines().count() - 1;
+            if let Err(e) = std::fs::write(arg(3), out) {
+                fail(&e.to_string());
+            }
+            println!("{n} households, {rows} persons, written to {}", arg(3));
+        }
+        Some("import") => {
+            let content = std::fs::read(arg(2)).unwrap_or_else(|e| fail(&e.to_string()));
+            let mut c = client(&arg(1)).await;
+            let t = Instant::now();
+            let r = c
+                .import_roll(authed(
+                    &token(),
+                    pb::ImportRollRequest {
+                        region_code: "210500".into(),
+                        format: "csv".into(),
+                        content,
+                        on_date: arg(3),
+                        reason: "benchmark".into(),
+                        dry_run: false,
+                    },
+                ))
+                .await
+                .unwrap_or_else(|e| fail(&e.to_string()))
+                .into_inner();
+            if !r.errors.is_empty() {
+                fail(&format!("{} row errors, first: {:?}", r.errors.len(), r.errors.first()));
+            }
+            println!(
+                "import: {} households, {} persons stored in {:.2} s",
+                r.households,
+                r.members,
+                t.elapsed().as_secs_f64()
+            );
+        }
+        Some("pay") => {
+            let mut c = client(&arg(1)).await;
+            let t = Instant::now();
+            let r = c
+                .record_payments(authed(
+                    &token(),
+                    pb::RecordPaymentsRequest { region_code: "210500".into(), month: arg(2) },
+                ))
+                .await
+                .unwrap_or_else(|e| fail(&e.to_string()))
+                .into_inner();
+            println!(
+                "pay {}: {} households paid, {} yuan, in {:.2} s",
+                arg(2),
+                r.paid,
+                r.total_fen / 100,
+                t.elapsed().as_secs_f64()
+            );
+        }
+        Some("recalc") => {
+            let mut c = client(&arg(1)).await;
+            let tok = token();
+            let t = Instant::now();
+            let job = c
+                .start_recalculation(authed(
+                    &tok,
+                    pb::StartRecalculationRequest {
+                        region_code: "210500".into(),
+                        effective_from: arg(2),
+                        reason: "benchmark".into(),
+                    },
+                ))
+                .await
+                .unwrap_or_else(|e| fail(&e.to_string()))
+                .into_inner();
+            loop {
+                let j = c
+                    .get_recalculation(authed(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() }))
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()))
+                    .into_inner();
+                if j.state != pb::JobState::Running as i32 {
+                    println!(
+                        "recalc: {} of {} cases, state {}, difference {} yuan/month, back pay {} yuan, in {:.2} s",
+                        j.done,
+                        j.total,
+                        j.state,
+                        j.difference_fen / 100,
+                        j.back_pay_fen / 100,
+                        t.elapsed().as_secs_f64()
+                    );
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Some("whatif") => {
+            let mut c = client(&arg(1)).await;
+            let runs: usize = arg(3).parse().unwrap_or_else(|_| usage());
+            let tok = token();
+            let mut server = Vec::new();
+            for i in 0..runs {
+                let t = Instant::now();
+                let r = c
+                    .what_if(authed(
+                        &tok,
+                        pb::WhatIfRequest {
+                            region_code: "210500".into(),
+                            on_date: arg(2),
+                            proposed: vec![pb::StandardValue {
+                                key: "assistance.dibao.urban".into(),
+                                region_code: "210500".into(),
+                                value: "650".into(),
+                                clause: String::new(),
+                            }],
+                        },
+                    ))
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()))
+                    .into_inner();
+                let total = r.total.unwrap_or_default();
+                println!(
+                    "whatif #{i}: {} households, server compute {:.3} s, round trip {:.3} s, difference {} yuan/month, gaining {}, newly eligible {}",
+                    r.households_computed,
+                    r.compute_micros as f64 / 1e6,
+                    t.elapsed().as_secs_f64(),
+                    total.difference_monthly_fen / 100,
+                    total.gaining,
+                    total.newly_eligible
+                );
+                if i > 0 {
+                    server.push(r.compute_micros);
+                }
+            }
+            server.sort_unstable();
+            if let Some(m) = server.get(server.len() / 2) {
+                println!("whatif: median server compute over warm runs {:.3} s", *m as f64 / 1e6);
+            }
+        }
+        Some("load") => {
+            let addr = arg(1);
+            let seconds: u64 = arg(2).parse().unwrap_or_else(|_| usage());
+            let conns: usize = arg(3).parse().unwrap_or_else(|_| usage());
+            let streams: usize = arg(4).parse().unwrap_or_else(|_| usage());
+            let (h_rps, h50, h99, he) = load(&addr, seconds, conns, streams, false).await;
+            println!(
+                "health:  {h_rps:.0} calls/s, p50 {:.2} ms, p99 {:.2} ms, errors {he}",
+                h50 as f64 / 1e3,
+                h99 as f64 / 1e3
+            );
+            let (b_rps, b50, b99, be) = load(&addr, seconds, conns, streams, true).await;
+            println!(
+                "benefit: {b_rps:.0} calls/s, p50 {:.2} ms, p99 {:.2} ms, errors {be}",
+                b50 as f64 / 1e3,
+                b99 as f64 / 1e3
+            );
+            println!("benefit/health throughput: {:.0} %", 100.0 * b_rps / h_rps.max(1.0));
+        }
+        _ => usage(),
+    }
+}

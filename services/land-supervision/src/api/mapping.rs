@@ -1,0 +1,35 @@
+//! Wire → domain for the land API; each conversion names the request field at fault.
+
+use chrono::NaiveDate;
+use civic_domain::policy::parse_date;
+use civic_runtime::{ApiError, ApiResult};
+use rust_decimal::Decimal;
+
+/// An optional exact decimal ("" = unknown).
+pub fn opt_decimal(field: &str, s: &str) -> ApiResult<Option<Decimal>> {
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    s.trim()
+        .parse::<Decimal>()
+        .map(Some)
+        .map_err(|_| ApiError::invalid(field, format!("'{s}' is not an exact decimal")))
+}
+
+pub fn decimal(field: &str, s: &str) -> ApiResult<Decimal> {
+    opt_decimal(field, s)?.ok_or_else(|| ApiError::invalid(field, "required: an exact decimal"))
+}
+
+pub fn non_negative(field: &str, s: &str) -> ApiResult<Option<Decimal>> {
+    match opt_decimal(field, s)? {
+        Some(d) if d < Decimal::ZERO => Err(ApiError::invalid(field, "must not be negative")),
+        other => Ok(other),
+    }
+}
+
+pub fn opt_date(field: &str, s: &str) -> ApiResult<Option<NaiveDate>> {
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_date(s).map(Some).map_err(|e| ApiError::domain(field, e))
+}
