@@ -8,6 +8,8 @@
 //! civic-bench recalc   <addr> <effective_from>            # StartRecalculation, until completed
 //! civic-bench whatif   <addr> <on_date> <runs>            # WhatIf urban 低保 650, server time
 //! civic-bench load     <addr> <seconds> <connections> <streams>
+//! civic-bench land     <addr> <count> <runs>               # per-mu evaluation and low-efficiency
+//!                                                          # classification of <count> enterprises/parcels
 //! ```
 //! `addr` is like http://127.0.0.1:50053. Tokens are minted with CIVIC_SIGNING_KEY (or the
 //! development key) as an administrator of 210500.
@@ -302,6 +304,124 @@ async fn main() {
             );
             println!("benefit/health throughput: {:.0} %", 100.0 * b_rps / h_rps.max(1.0));
         }
+        Some("land") => {
+            let addr = arg(1);
+            let n: usize = arg(2).parse().unwrap_or_else(|_| usage());
+            let runs: usize = arg(3).parse().unwrap_or_else(|_| usage());
+            land(&addr, n, runs).await;
+        }
         _ => usage(),
+    }
+}
+
+/// Per-mu evaluation of `n` enterprises (黄岩 2022 scheme) and low-efficiency classification of
+/// `n` parcels, each `runs` times; prints the server's own compute time and the round trip.
+async fn land(addr: &str, n: usize, runs: usize) {
+    use civic_proto::land::v1::{self as lpb, land_supervision_client::LandSupervisionClient};
+    let mut c = LandSupervisionClient::new(connect(addr).await)
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE);
+    let tok = {
+        let key = std::env::var("CIVIC_SIGNING_KEY").unwrap_or_else(|_| DEVELOPMENT_SIGNING_KEY.to_string());
+        let region = civic_domain::RegionCode::parse("411700").unwrap_or(civic_domain::RegionCode::NATIONAL);
+        TokenKey::new(&key).mint("bench", Role::NaturalResources, region, chrono::Duration::hours(1))
+    };
+    let mut rng = social_assistance::synthetic::Rng::new(7);
+    let ind = |name: &str, b: &str, w: &str| lpb::PerMuIndicator {
+        name: name.into(),
+        benchmark: b.into(),
+        weight: w.into(),
+        higher_is_better: true,
+        missing: lpb::MissingValue::AverageScore as i32,
+    };
+    let scheme = lpb::PerMuScheme {
+        name: "黄岩区 2022".into(),
+        document: String::new(),
+        indicators: vec![
+            ind("亩均税收", "24.097", "30"),
+            ind("亩均增加值", "136.16", "20"),
+            ind("单位能耗增加值", "2.694", "20"),
+            ind("单位排放增加值", "4929.81", "10"),
+            ind("全员劳动生产率", "18.14", "10"),
+            ind("研发经费支出占比", "0.0302", "10"),
+        ],
+        classing: Some(lpb::per_mu_scheme::Classing::RankShares(lpb::RankShares {
+            a: "0.2".into(),
+            b: "0.6".into(),
+            c: "0.95".into(),
+        })),
+    };
+    let enterprises: Vec<lpb::EnterpriseFigures> = (0..n)
+        .map(|i| lpb::EnterpriseFigures {
+            enterprise_id: format!("E{i:07}"),
+            values: vec![
+                format!("{}.{}", rng.below(60), rng.below(1000)),
+                format!("{}.{}", rng.below(300), rng.below(100)),
+                format!("{}.{}", rng.below(6), rng.below(1000)),
+                if rng.below(10) == 0 { String::new() } else { format!("{}", rng.below(10000)) },
+                format!("{}.{}", rng.below(40), rng.below(100)),
+                format!("0.0{}", rng.below(700)),
+            ],
+        })
+        .collect();
+    let req = lpb::EvaluatePerMuRequest { region_code: "411702".into(), year: 2022, scheme: Some(scheme), enterprises };
+    for i in 0..runs {
+        let t = Instant::now();
+        match c.evaluate_per_mu(authed(&tok, req.clone())).await {
+            Ok(r) => {
+                let r = r.into_inner();
+                println!(
+                    "per-mu #{i}: {n} enterprises, server compute {:.3} s, round trip {:.3} s, classes {:?}",
+                    r.compute_micros as f64 / 1e6,
+                    t.elapsed().as_secs_f64(),
+                    r.by_class
+                );
+            }
+            Err(e) => fail(&e.to_string()),
+        }
+    }
+    let parcels: Vec<lpb::ParcelFacts> = (0..n)
+        .map(|i| lpb::ParcelFacts {
+            parcel_id: format!("P{i:07}"),
+            prohibited_or_eliminated_industry: rng.below(50) == 0,
+            in_production: rng.below(2) == 0,
+            contracted_investment_intensity: "300".into(),
+            actual_investment_intensity: format!("{}", 200 + rng.below(200)),
+            per_mu_tax: vec![
+                lpb::YearFigure { year: 2021, value: format!("{}", rng.below(20)), jurisdiction_average: "10".into() },
+                lpb::YearFigure { year: 2022, value: format!("{}", rng.below(20)), jurisdiction_average: "10".into() },
+            ],
+            construction_started: true,
+            construction_started_on: "2019-05-01".into(),
+            developed_area_mu: format!("{}", rng.below(30)),
+            total_area_mu: "30".into(),
+            invested_wan: format!("{}", rng.below(10000)),
+            total_investment_wan: "10000".into(),
+            completed: rng.below(2) == 0,
+            years_without_main_profit: rng.below(4) as i32,
+            ..Default::default()
+        })
+        .collect();
+    let req = lpb::ClassifyLowEfficiencyRequest {
+        region_code: "411702".into(),
+        on_date: "2023-06-30".into(),
+        parcels,
+        explain: false,
+    };
+    for i in 0..runs {
+        let t = Instant::now();
+        match c.classify_low_efficiency(authed(&tok, req.clone())).await {
+            Ok(r) => {
+                let r = r.into_inner();
+                println!(
+                    "low-efficiency #{i}: {n} parcels, server compute {:.3} s, round trip {:.3} s, low-efficiency {}, by category {:?}",
+                    r.compute_micros as f64 / 1e6,
+                    t.elapsed().as_secs_f64(),
+                    r.low_efficiency,
+                    r.by_category
+                );
+            }
+            Err(e) => fail(&e.to_string()),
+        }
     }
 }

@@ -22,3 +22,33 @@ pub fn on_behalf_of<T>(
     }
     req
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{Role, TokenKey};
+
+    #[test]
+    fn outgoing_calls_carry_the_callers_token_request_id_and_deadline() {
+        let key = TokenKey::new("k");
+        let token = key.mint(
+            "li.na",
+            Role::Finance,
+            civic_domain::RegionCode::parse("210500").unwrap(),
+            chrono::Duration::hours(1),
+        );
+        let caller = key.verify(&token, chrono::Utc::now()).unwrap();
+        let req = on_behalf_of(&caller, "req-42", (), std::time::Duration::from_secs(3));
+        assert_eq!(req.metadata().get("authorization").unwrap().to_str().unwrap(), format!("Bearer {token}"));
+        assert_eq!(req.metadata().get(REQUEST_ID_HEADER).unwrap().to_str().unwrap(), "req-42");
+        assert_eq!(req.metadata().get("grpc-timeout").unwrap().to_str().unwrap(), "3000000u");
+        // The callee sees the original caller.
+        let seen = key
+            .verify(
+                req.metadata().get("authorization").unwrap().to_str().unwrap().trim_start_matches("Bearer "),
+                chrono::Utc::now(),
+            )
+            .unwrap();
+        assert_eq!((seen.subject.as_str(), seen.role), ("li.na", Role::Finance));
+    }
+}

@@ -30,14 +30,14 @@ pub struct RecalcSettings {
 
 impl RecalcSettings {
     /// `CIVIC_RECALC_STALE_SECS` (default 60), `CIVIC_RECALC_PAUSE_MS` (default 0),
-    /// `CIVIC_RECALC_CHUNK_SIZE` (default 2000) and `CIVIC_RECALC_WORKERS` (default 3).
+    /// `CIVIC_RECALC_CHUNK_SIZE` (default 5000) and `CIVIC_RECALC_WORKERS` (default 2).
     pub fn from_env() -> Self {
         let num = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
         RecalcSettings {
             stale_after: Duration::from_secs(num("CIVIC_RECALC_STALE_SECS", 60)),
             pause: Duration::from_millis(num("CIVIC_RECALC_PAUSE_MS", 0)),
-            chunk_size: num("CIVIC_RECALC_CHUNK_SIZE", 2000).max(1) as usize,
-            workers: num("CIVIC_RECALC_WORKERS", 3).clamp(1, 32) as usize,
+            chunk_size: num("CIVIC_RECALC_CHUNK_SIZE", 5000).max(1) as usize,
+            workers: num("CIVIC_RECALC_WORKERS", 2).clamp(1, 32) as usize,
         }
     }
 }

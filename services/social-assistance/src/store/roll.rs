@@ -254,6 +254,46 @@ fn csv_field(out: &mut String, s: &str) {
 
 /// PostgreSQL: COPY into a temporary table, then one upsert into `households`, and the audit
 /// entry, all in one transaction.
+/// Send `records` as CSV rows to a COPY … FROM STDIN into `table`.
+async fn copy_households(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    records: &[RollRecord],
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    use std::fmt::Write as _;
+    let mut copy = conn.copy_in_raw(&format!("COPY {table} ({HOUSEHOLD_COLUMNS}) FROM STDIN (FORMAT csv)")).await?;
+    let mut buf = String::with_capacity(1 << 20);
+    for r in records {
+        csv_field(&mut buf, &r.household.id);
+        let _ = write!(
+            buf,
+            ",{},{},{},{},{},",
+            r.household.region,
+            r.household.residence.as_str(),
+            r.category.as_str(),
+            r.status.as_str(),
+            r.household.size()
+        );
+        csv_field(&mut buf, &members_to_json(&r.household));
+        let _ = writeln!(buf, ",{},{},1,{now}", r.monthly_benefit.get(), r.computed_on);
+        if buf.len() > (1 << 20) {
+            if let Err(e) = copy.send(std::mem::take(&mut buf).into_bytes()).await {
+                let _ = copy.abort("send failed").await;
+                return Err(e);
+            }
+            buf.reserve(1 << 20);
+        }
+    }
+    if !buf.is_empty() {
+        if let Err(e) = copy.send(buf.into_bytes()).await {
+            let _ = copy.abort("send failed").await;
+            return Err(e);
+        }
+    }
+    copy.finish().await.map(|_| ())
+}
+
 async fn import_with_copy(
     pg: &sqlx::PgPool,
     caller: &Caller,
@@ -261,40 +301,29 @@ async fn import_with_copy(
     records: &[RollRecord],
     change: &audit::Change,
 ) -> Result<(), ApiError> {
-    use std::fmt::Write as _;
     let mut tx = pg.begin().await?;
+    let now = super::now();
+    let t0 = std::time::Instant::now();
+    // A roll loaded for the first time has no household that exists already: COPY it straight
+    // into the table. If any does (a unique violation), fall back to staging and replacing.
+    sqlx::query("SAVEPOINT direct_load").execute(&mut *tx).await?;
+    match copy_households(&mut tx, "households", records, &now).await {
+        Ok(()) => {
+            sqlx::query("RELEASE SAVEPOINT direct_load").execute(&mut *tx).await?;
+            tracing::debug!(copy_ms = t0.elapsed().as_millis() as u64, "bulk load: direct");
+            record_import_audit(&mut tx, caller, request_id, change).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            sqlx::query("ROLLBACK TO SAVEPOINT direct_load").execute(&mut *tx).await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
     sqlx::query("CREATE TEMPORARY TABLE households_import (LIKE households INCLUDING DEFAULTS) ON COMMIT DROP")
         .execute(&mut *tx)
         .await?;
-    let now = super::now();
-    let t0 = std::time::Instant::now();
-    {
-        let mut copy =
-            tx.copy_in_raw(&format!("COPY households_import ({HOUSEHOLD_COLUMNS}) FROM STDIN (FORMAT csv)")).await?;
-        let mut buf = String::with_capacity(1 << 20);
-        for r in records {
-            csv_field(&mut buf, &r.household.id);
-            let _ = write!(
-                buf,
-                ",{},{},{},{},{},",
-                r.household.region,
-                r.household.residence.as_str(),
-                r.category.as_str(),
-                r.status.as_str(),
-                r.household.size()
-            );
-            csv_field(&mut buf, &members_to_json(&r.household));
-            let _ = writeln!(buf, ",{},{},1,{now}", r.monthly_benefit.get(), r.computed_on);
-            if buf.len() > (1 << 20) {
-                copy.send(std::mem::take(&mut buf).into_bytes()).await?;
-                buf.reserve(1 << 20);
-            }
-        }
-        if !buf.is_empty() {
-            copy.send(buf.into_bytes()).await?;
-        }
-        copy.finish().await?;
-    }
+    copy_households(&mut tx, "households_import", records, &now).await?;
     let copied = t0.elapsed();
     // Existing households are replaced (version + 1), new ones inserted: two set statements,
     // cheaper than a row-by-row ON CONFLICT over a whole city.
@@ -317,22 +346,7 @@ async fn import_with_copy(
         upsert_ms = (t0.elapsed() - copied).as_millis() as u64,
         "bulk load"
     );
-    let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
-    sqlx::query(audit::INSERT_SQL)
-        .bind(super::now())
-        .bind(&caller.subject)
-        .bind(caller.role.as_str())
-        .bind(caller.scope.as_str())
-        .bind(&change.action)
-        .bind(&change.entity)
-        .bind(&change.entity_id)
-        .bind(&change.region)
-        .bind(json(&change.before))
-        .bind(json(&change.after))
-        .bind(&change.reason)
-        .bind(request_id)
-        .execute(&mut *tx)
-        .await?;
+    record_import_audit(&mut tx, caller, request_id, change).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -450,4 +464,30 @@ pub async fn load_population(
         );
     }
     Ok(pop)
+}
+
+/// The import's audit entry, on the native PostgreSQL connection of the bulk load.
+async fn record_import_audit(
+    conn: &mut sqlx::PgConnection,
+    caller: &Caller,
+    request_id: &str,
+    change: &audit::Change,
+) -> Result<(), sqlx::Error> {
+    let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    sqlx::query(audit::INSERT_SQL)
+        .bind(super::now())
+        .bind(&caller.subject)
+        .bind(caller.role.as_str())
+        .bind(caller.scope.as_str())
+        .bind(&change.action)
+        .bind(&change.entity)
+        .bind(&change.entity_id)
+        .bind(&change.region)
+        .bind(json(&change.before))
+        .bind(json(&change.after))
+        .bind(&change.reason)
+        .bind(request_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The social-assistance benchmark of BENCHMARKS.md, end to end, on PostgreSQL (a throwaway
+# The benchmarks of BENCHMARKS.md, end to end, on PostgreSQL (a throwaway
 # server, via scripts/with-postgres) and then on SQLite:
 #
-#   bench/assistance.sh [households]      # default 1000000
+#   bench/run.sh [households]      # default 1000000
 #
 # Builds release binaries, generates the seeded synthetic roll, starts the real service, and
 # drives it over gRPC with civic-bench: import, payments, recalculation, what-if, load; it reads
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-1000000}"
-cargo build --release --locked -p social-assistance -p civic-bench >&2
+cargo build --release --locked -p social-assistance -p land-supervision -p civic-bench >&2
 BENCH=target/release/civic-bench
 WORK="$(mktemp -d -t civic-bench.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
@@ -52,3 +52,11 @@ PG_DURABLE=1 scripts/with-postgres bash -c '
     run_on "${CIVIC_TEST_POSTGRES_URL%/*}/bench" PostgreSQL
 '
 run_on "sqlite://$WORK/bench.db?mode=rwc" SQLite
+
+echo "== land-supervision (100,000 enterprises and parcels)"
+CIVIC_DATABASE_URL="sqlite://$WORK/land.db?mode=rwc" CIVIC_LISTEN_ADDR=127.0.0.1:50092 CIVIC_METRICS_ADDR="" \
+    CIVIC_MAX_MESSAGE_BYTES=$((1 << 30)) CIVIC_LOG=warn target/release/land-supervision &
+LAND=$!
+sleep 1
+$BENCH land http://127.0.0.1:50092 100000 3
+kill -TERM $LAND; wait $LAND || true
