@@ -4,11 +4,13 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod cluster;
 pub mod farmland;
 pub mod idle;
 pub mod low_efficiency;
 pub mod per_mu;
 pub mod per_mu_trace;
+pub mod standard_land;
 
 use std::future::Future;
 
@@ -37,6 +39,10 @@ pub const RULES: &[&str] = &[
     "land.idle.government",
     "land.idle.both",
     "land.per_mu.evaluation",
+    "land.standard.indicators",
+    "land.standard.acceptance",
+    "land.standard.extension",
+    "land.cluster.rules",
 ];
 
 pub fn migrations() -> Migrations {

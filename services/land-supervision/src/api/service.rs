@@ -102,4 +102,31 @@ impl LandSupervision for LandApi {
         let who = caller(&req)?;
         respond(self.per_mu(&who, req.get_ref()))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_standard_land(
+        &self,
+        req: Request<pb::CheckStandardLandRequest>,
+    ) -> Result<Response<pb::CheckStandardLandResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.standard_land(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_extension(
+        &self,
+        req: Request<pb::CheckExtensionRequest>,
+    ) -> Result<Response<pb::CheckExtensionResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.extension(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_cluster(
+        &self,
+        req: Request<pb::CheckClusterRequest>,
+    ) -> Result<Response<pb::CheckClusterResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.cluster(&who, req.get_ref()))
+    }
 }
