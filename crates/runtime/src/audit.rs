@@ -41,29 +41,54 @@ pub const INSERT_SQL: &str =
     "INSERT INTO audit_log (at, actor, actor_role, actor_region, action, entity, entity_id, region_code, \
      before_json, after_json, reason, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
+/// The twelve values of an entry, in `INSERT_SQL` column order.
+fn values(caller: &Caller, request_id: &str, change: &Change) -> [String; 12] {
+    let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    [
+        Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        caller.subject.clone(),
+        caller.role.as_str().to_string(),
+        caller.scope.as_str().to_string(),
+        change.action.clone(),
+        change.entity.clone(),
+        change.entity_id.clone(),
+        change.region.clone(),
+        json(&change.before),
+        json(&change.after),
+        change.reason.clone(),
+        request_id.to_string(),
+    ]
+}
+
+/// Append an entry on any connection (the portable pool's, or PostgreSQL's native one for bulk
+/// loads), inside the caller's transaction.
+pub async fn record_on<'c, DB, E>(
+    conn: E,
+    caller: &Caller,
+    request_id: &str,
+    change: &Change,
+) -> Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'c, Database = DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    let mut q = sqlx::query::<DB>(INSERT_SQL);
+    for v in values(caller, request_id, change) {
+        q = q.bind(v);
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
 pub async fn record(
     conn: &mut AnyConnection,
     caller: &Caller,
     request_id: &str,
     change: &Change,
 ) -> Result<(), sqlx::Error> {
-    let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
-    sqlx::query(INSERT_SQL)
-        .bind(Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true))
-        .bind(&caller.subject)
-        .bind(caller.role.as_str())
-        .bind(caller.scope.as_str())
-        .bind(&change.action)
-        .bind(&change.entity)
-        .bind(&change.entity_id)
-        .bind(&change.region)
-        .bind(json(&change.before))
-        .bind(json(&change.after))
-        .bind(&change.reason)
-        .bind(request_id)
-        .execute(conn)
-        .await?;
-    Ok(())
+    record_on(conn, caller, request_id, change).await
 }
 
 /// The code prefix shared by a region and everything under it (GB/T 2260 codes are

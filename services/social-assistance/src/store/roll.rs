@@ -473,21 +473,5 @@ async fn record_import_audit(
     request_id: &str,
     change: &audit::Change,
 ) -> Result<(), sqlx::Error> {
-    let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
-    sqlx::query(audit::INSERT_SQL)
-        .bind(super::now())
-        .bind(&caller.subject)
-        .bind(caller.role.as_str())
-        .bind(caller.scope.as_str())
-        .bind(&change.action)
-        .bind(&change.entity)
-        .bind(&change.entity_id)
-        .bind(&change.region)
-        .bind(json(&change.before))
-        .bind(json(&change.after))
-        .bind(&change.reason)
-        .bind(request_id)
-        .execute(conn)
-        .await?;
-    Ok(())
+    audit::record_on(conn, caller, request_id, change).await
 }
