@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod cases;
 pub mod cluster;
 pub mod farmland;
 pub mod idle;
@@ -11,6 +12,7 @@ pub mod low_efficiency;
 pub mod per_mu;
 pub mod per_mu_trace;
 pub mod standard_land;
+pub mod store;
 
 use std::future::Future;
 
@@ -43,6 +45,8 @@ pub const RULES: &[&str] = &[
     "land.standard.acceptance",
     "land.standard.extension",
     "land.cluster.rules",
+    "land.case.low_efficiency",
+    "land.case.health_check",
 ];
 
 pub fn migrations() -> Migrations {
@@ -56,7 +60,7 @@ pub async fn start(
 ) -> Result<Running, StartupError> {
     let f = Foundation::prepare(settings, &migrations(), RULES).await?;
     let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(
-        LandSupervisionServer::new(api::LandApi { book: f.book.clone() })
+        LandSupervisionServer::new(api::LandApi { book: f.book.clone(), db: f.db.clone() })
             .max_decoding_message_size(f.settings.max_message_bytes)
             .max_encoding_message_size(f.settings.max_message_bytes),
     );

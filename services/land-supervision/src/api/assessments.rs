@@ -32,7 +32,7 @@ fn year_figures(field: &str, v: &[pb::YearFigure]) -> ApiResult<Vec<(Decimal, De
         .collect()
 }
 
-fn parcel(i: usize, p: &pb::ParcelFacts) -> ApiResult<ParcelFacts> {
+pub(super) fn parcel_facts(i: usize, p: &pb::ParcelFacts) -> ApiResult<ParcelFacts> {
     let f = |name: &str| format!("parcels[{i}].{name}");
     Ok(ParcelFacts {
         id: p.parcel_id.clone(),
@@ -82,7 +82,7 @@ impl LandApi {
         let mut by_category: BTreeMap<String, i64> = BTreeMap::new();
         let mut low = 0;
         for (i, p) in r.parcels.iter().enumerate() {
-            let facts = parcel(i, p)?;
+            let facts = parcel_facts(i, p)?;
             if let (Some(d), Some(t)) = (facts.developed_area, facts.total_area) {
                 if d > t {
                     return Err(ApiError::invalid(

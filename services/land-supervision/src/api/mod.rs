@@ -1,6 +1,7 @@
 //! The `civic.land.v1.LandSupervision` gRPC service.
 
 mod assessments;
+mod cases;
 mod checks;
 mod mapping;
 mod service;

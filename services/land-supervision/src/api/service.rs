@@ -15,6 +15,7 @@ use crate::farmland::{self, FarmlandError};
 #[derive(Clone)]
 pub struct LandApi {
     pub book: BookHandle,
+    pub db: civic_runtime::storage::Database,
 }
 
 const LAND_ROLES: &[Role] = &[Role::NaturalResources];
@@ -128,5 +129,29 @@ impl LandSupervision for LandApi {
     ) -> Result<Response<pb::CheckClusterResponse>, Status> {
         let who = caller(&req)?;
         respond(self.cluster(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn open_case(&self, req: Request<pb::OpenCaseRequest>) -> Result<Response<pb::LandCase>, Status> {
+        let who = caller(&req)?;
+        respond(self.open_case(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn advance_case(&self, req: Request<pb::AdvanceCaseRequest>) -> Result<Response<pb::LandCase>, Status> {
+        let who = caller(&req)?;
+        respond(self.advance_case(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_case(&self, req: Request<pb::GetCaseRequest>) -> Result<Response<pb::LandCase>, Status> {
+        let who = caller(&req)?;
+        respond(self.get_case(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_cases(&self, req: Request<pb::ListCasesRequest>) -> Result<Response<pb::ListCasesResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.list_cases(&who, req.get_ref()).await)
     }
 }

@@ -1,0 +1,312 @@
+//! Cases of the land procedures over the wire: open, advance (in order), read, list.
+
+use civic_domain::{explanation::Trace, RegionCode};
+use civic_proto::land::v1 as pb;
+use civic_runtime::{
+    audit::region_prefix,
+    identity::{Access, Caller, Role},
+    mapping as m, request, ApiError, ApiResult,
+};
+
+use super::service::LandApi;
+use crate::{
+    cases::{self, CaseError, Kind},
+    low_efficiency::{self, Thresholds},
+    store::{self, CaseRow, EventRow},
+};
+
+const OPEN_LOW_EFFICIENCY: &[Role] = &[Role::ClusterAdmin, Role::NaturalResources];
+const OPEN_HEALTH_CHECK: &[Role] = &[Role::Town, Role::NaturalResources];
+const DECIDE: &[Role] = &[Role::NaturalResources];
+const READ: &[Role] = &[Role::ClusterAdmin, Role::NaturalResources, Role::Town];
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct CaseResult {
+    #[serde(default)]
+    categories: Vec<String>,
+    #[serde(default)]
+    category_names: Vec<String>,
+    #[serde(default)]
+    reasons: Vec<String>,
+    #[serde(default)]
+    decided: Option<Vec<String>>,
+    #[serde(default)]
+    treatment_outcome: String,
+}
+
+fn kind_of(k: i32) -> ApiResult<Kind> {
+    match pb::CaseKind::try_from(k) {
+        Ok(pb::CaseKind::LowEfficiencyIdentification) => Ok(Kind::LowEfficiency),
+        Ok(pb::CaseKind::HealthCheck) => Ok(Kind::HealthCheck),
+        _ => Err(ApiError::invalid("kind", "LOW_EFFICIENCY_IDENTIFICATION or HEALTH_CHECK")),
+    }
+}
+
+fn kind_pb(k: Kind) -> pb::CaseKind {
+    match k {
+        Kind::LowEfficiency => pb::CaseKind::LowEfficiencyIdentification,
+        Kind::HealthCheck => pb::CaseKind::HealthCheck,
+    }
+}
+
+fn case_error(e: CaseError) -> ApiError {
+    match e {
+        CaseError::Input { field, message } => ApiError::invalid(field, message),
+        CaseError::Domain(d) => ApiError::domain("region_code", d),
+    }
+}
+
+fn view(c: &CaseRow, events: &[EventRow], trace: Option<&Trace>) -> ApiResult<pb::LandCase> {
+    let kind = Kind::parse(&c.kind).ok_or_else(|| ApiError::Internal(format!("case {} has kind {}", c.id, c.kind)))?;
+    let result: CaseResult = serde_json::from_str(&c.result_json).unwrap_or_default();
+    let decided_low = result.decided.as_ref().is_some_and(|d| !d.is_empty());
+    let today = chrono::Utc::now().date_naive();
+    let overdue = civic_domain::policy::parse_date(&c.deadline).is_ok_and(|d| d < today)
+        && !matches!(c.state.as_str(), "FILED" | "CLOSED");
+    Ok(pb::LandCase {
+        case_id: c.id.clone(),
+        kind: kind_pb(kind) as i32,
+        region_code: c.region_code.clone(),
+        subject_id: c.subject_id.clone(),
+        state: c.state.clone(),
+        deadline: c.deadline.clone(),
+        overdue,
+        history: events
+            .iter()
+            .map(|e| pb::CaseEvent {
+                state: e.state.clone(),
+                on_date: e.on_date.clone(),
+                recorded_at: e.at.clone(),
+                actor: e.actor.clone(),
+                note: e.note.clone(),
+                deadline: e.deadline.clone(),
+            })
+            .collect(),
+        next_states: cases::next_states(kind, &c.state, decided_low).iter().map(|s| s.to_string()).collect(),
+        classification: (kind == Kind::LowEfficiency).then(|| pb::ParcelClassification {
+            parcel_id: c.subject_id.clone(),
+            categories: result.categories.clone(),
+            category_names: result.category_names.clone(),
+            reasons: result.reasons.clone(),
+            explanation: None,
+        }),
+        decided_categories: result.decided.clone().unwrap_or_default(),
+        treatment_outcome: result.treatment_outcome.clone(),
+        version: c.version,
+        explanation: trace.map(m::explanation),
+    })
+}
+
+impl LandApi {
+    fn case_check(
+        &self,
+        who: &Caller,
+        access: Access,
+        roles: &[Role],
+        action: &'static str,
+        region: RegionCode,
+    ) -> ApiResult<()> {
+        let book = self.book.current();
+        who.authorize(&book.regions, access, roles, action, region).map_err(ApiError::from)
+    }
+
+    pub(super) async fn open_case(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        r: &pb::OpenCaseRequest,
+    ) -> ApiResult<pb::LandCase> {
+        let book = self.book.current();
+        let kind = kind_of(r.kind)?;
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        let roles = match kind {
+            Kind::LowEfficiency => OPEN_LOW_EFFICIENCY,
+            Kind::HealthCheck => OPEN_HEALTH_CHECK,
+        };
+        self.case_check(who, Access::Write, roles, "open cases", region)?;
+        if r.subject_id.trim().is_empty() || r.subject_id.len() > 64 {
+            return Err(ApiError::invalid(
+                "subject_id",
+                "the parcel or enterprise id is required (at most 64 characters)",
+            ));
+        }
+        let on = request::date_or_today("opened_on", &r.opened_on)?;
+        let mut trace = Trace::default();
+        let mut result = CaseResult::default();
+        let mut facts_json = String::new();
+        if kind == Kind::LowEfficiency {
+            let p = r.parcel.as_ref().ok_or_else(|| ApiError::invalid("parcel", "the parcel's facts are required"))?;
+            let facts = super::assessments::parcel_facts(0, p).map_err(|e| match e {
+                ApiError::InvalidArgument(v) => ApiError::InvalidArgument(
+                    v.into_iter().map(|(f, m)| (f.replacen("parcels[0]", "parcel", 1), m)).collect(),
+                ),
+                e => e,
+            })?;
+            let t = Thresholds::resolve(&book, region, on).map_err(|e| ApiError::domain("region_code", e))?;
+            let c = low_efficiency::classify(&book, &t, &facts, on, true)
+                .map_err(|e| ApiError::domain("region_code", e))?;
+            result.categories = c.categories.iter().map(|x| x.code().to_string()).collect();
+            result.category_names = c.categories.iter().map(|x| x.chinese().to_string()).collect();
+            result.reasons = c.reasons.iter().map(|x| format!("{}:{}", x.category.chinese(), x.text)).collect();
+            trace.steps.extend(c.trace.steps);
+            facts_json = format!("{p:?}");
+        }
+        let first = kind.first_state();
+        let outcome = cases::enter(&book, kind, region, first, on, 0).map_err(case_error)?;
+        trace.push(outcome.step);
+        let deadline = outcome.deadline.map(|d| d.to_string()).unwrap_or_default();
+        let row = CaseRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: kind.as_str().into(),
+            region_code: region.to_string(),
+            subject_id: r.subject_id.trim().to_string(),
+            state: first.into(),
+            deadline: deadline.clone(),
+            facts_json,
+            result_json: serde_json::to_string(&result).map_err(|e| ApiError::Internal(e.to_string()))?,
+            version: 1,
+        };
+        let event = EventRow {
+            state: first.into(),
+            on_date: on.to_string(),
+            at: String::new(),
+            actor: who.subject.clone(),
+            note: r.note.clone(),
+            deadline,
+        };
+        store::create(&self.db, who, request_id, &row, &event, &r.note).await?;
+        let (row, events) =
+            store::get(&self.db, &row.id).await?.ok_or_else(|| ApiError::Internal("case vanished".into()))?;
+        view(&row, &events, Some(&trace))
+    }
+
+    pub(super) async fn advance_case(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        r: &pb::AdvanceCaseRequest,
+    ) -> ApiResult<pb::LandCase> {
+        let book = self.book.current();
+        let (before, _) = store::get(&self.db, &r.case_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("case {}", r.case_id)))?;
+        let region = request::region_code(&book, "case.region_code", &before.region_code)?;
+        self.case_check(who, Access::Write, DECIDE, "decide cases", region)?;
+        let kind = Kind::parse(&before.kind).ok_or_else(|| ApiError::Internal(format!("case kind {}", before.kind)))?;
+        if r.expected_version != before.version {
+            return Err(ApiError::precondition(
+                "VERSION_CONFLICT",
+                format!("case {} is at version {}, not {}", before.id, before.version, r.expected_version),
+            ));
+        }
+        let mut result: CaseResult = serde_json::from_str(&before.result_json).unwrap_or_default();
+        let allowed = cases::next_states(kind, &before.state, result.decided.as_ref().is_some_and(|d| !d.is_empty()));
+        if !allowed.contains(&r.to_state.as_str()) {
+            return Err(ApiError::precondition(
+                "STEP_OUT_OF_ORDER",
+                format!(
+                    "case {} is {}: it can move to {} only, not {}",
+                    before.id,
+                    before.state,
+                    if allowed.is_empty() { "nothing (it is finished)".to_string() } else { allowed.join(" or ") },
+                    r.to_state
+                ),
+            ));
+        }
+        let on = request::date_or_today("on_date", &r.on_date)?;
+        let last_on = store::get(&self.db, &before.id)
+            .await?
+            .and_then(|(_, e)| e.last().map(|e| e.on_date.clone()))
+            .unwrap_or_default();
+        if on.to_string() < last_on {
+            return Err(ApiError::invalid(
+                "on_date",
+                format!("a step cannot be dated before the previous one ({last_on})"),
+            ));
+        }
+        match (kind, r.to_state.as_str()) {
+            (Kind::LowEfficiency, "DECIDED") => {
+                for (i, c) in r.decided_categories.iter().enumerate() {
+                    if !["INDUSTRIAL_TRANSITION", "EXTENSIVE_USE", "STALLED"].contains(&c.as_str()) {
+                        return Err(ApiError::invalid(
+                            format!("decided_categories[{i}]"),
+                            "INDUSTRIAL_TRANSITION, EXTENSIVE_USE or STALLED",
+                        ));
+                    }
+                }
+                result.decided = Some(r.decided_categories.clone());
+            }
+            (Kind::HealthCheck, "TREATMENT") => {
+                if !["ACCEPTED", "JOINT_PUNISHMENT"].contains(&r.treatment_outcome.as_str()) {
+                    return Err(ApiError::invalid("treatment_outcome", "ACCEPTED or JOINT_PUNISHMENT"));
+                }
+                result.treatment_outcome = r.treatment_outcome.clone();
+            }
+            _ => {}
+        }
+        let months = u32::try_from(r.deadline_months)
+            .map_err(|_| ApiError::invalid("deadline_months", "must not be negative"))?;
+        let outcome = cases::enter(&book, kind, region, &r.to_state, on, months).map_err(case_error)?;
+        let mut trace = Trace::default();
+        // A step taken after the deadline set by the previous one is recorded as late.
+        let mut note = r.note.clone();
+        if let Ok(d) = civic_domain::policy::parse_date(&before.deadline) {
+            if on > d {
+                note = format!("逾期:期限 {d},{on} 办理。{note}");
+            }
+        }
+        trace.push(outcome.step);
+        let deadline = outcome.deadline.map(|d| d.to_string()).unwrap_or_default();
+        let after = CaseRow {
+            state: r.to_state.clone(),
+            deadline: deadline.clone(),
+            result_json: serde_json::to_string(&result).map_err(|e| ApiError::Internal(e.to_string()))?,
+            version: before.version + 1,
+            ..before.clone()
+        };
+        let event = EventRow {
+            state: r.to_state.clone(),
+            on_date: on.to_string(),
+            at: String::new(),
+            actor: who.subject.clone(),
+            note,
+            deadline,
+        };
+        store::advance(&self.db, who, request_id, &before, &after, &event, &r.note).await?;
+        let (row, events) =
+            store::get(&self.db, &after.id).await?.ok_or_else(|| ApiError::Internal("case vanished".into()))?;
+        view(&row, &events, Some(&trace))
+    }
+
+    pub(super) async fn get_case(&self, who: &Caller, r: &pb::GetCaseRequest) -> ApiResult<pb::LandCase> {
+        let (c, e) = store::get(&self.db, &r.case_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("case {}", r.case_id)))?;
+        let book = self.book.current();
+        let region = request::region_code(&book, "case.region_code", &c.region_code)?;
+        self.case_check(who, Access::Read, READ, "read cases", region)?;
+        view(&c, &e, None)
+    }
+
+    pub(super) async fn list_cases(&self, who: &Caller, r: &pb::ListCasesRequest) -> ApiResult<pb::ListCasesResponse> {
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        self.case_check(who, Access::Read, READ, "read cases", region)?;
+        let kind = match pb::CaseKind::try_from(r.kind) {
+            Ok(pb::CaseKind::Unspecified) => None,
+            Ok(_) => Some(kind_of(r.kind)?.as_str()),
+            Err(_) => return Err(ApiError::invalid("kind", "unknown kind")),
+        };
+        let limit = request::page_size("page_size", r.page_size)? as i64;
+        let rows = store::list(&self.db, &region_prefix(region), kind, &r.page_token, limit).await?;
+        let next = if rows.len() as i64 == limit {
+            rows.last().map(|(c, _)| c.id.clone()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(pb::ListCasesResponse {
+            cases: rows.iter().map(|(c, e)| view(c, e, None)).collect::<ApiResult<_>>()?,
+            next_page_token: next,
+        })
+    }
+}

@@ -1,0 +1,195 @@
+//! The procedures as state machines with dated steps and deadlines:
+//!
+//! - low-efficiency identification (驻政〔2020〕37号 附件3-2 二(二), 四(二)): the cluster
+//!   administration proposes (PROPOSED), the county's bureaus review (REVIEWED), the county
+//!   decides (DECIDED, with the categories confirmed), the land user is notified with a deadline of
+//!   at most a year (NOTIFIED), the decision is filed upward (FILED); a parcel decided not
+//!   low-efficiency is filed without notification;
+//! - the comprehensive health check (综合体检, 2024年度“危污乱散低”专项治理工作方案 附件2):
+//!   STARTED → INITIAL_CHECK (issue list within 10 working days of the start) → RECTIFYING
+//!   (progress reported within 20 working days) → CONSULTATION → TREATMENT (accepted, or joint
+//!   punishment) → SUPERVISION → CLOSED (TREATMENT may close directly when accepted).
+//!
+//! Working days follow the official calendar, make-up weekend days included.
+
+use chrono::{Months, NaiveDate};
+use civic_domain::{explanation::Step, policy::PolicyBook, DomainError, RegionCode};
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    LowEfficiency,
+    HealthCheck,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::LowEfficiency => "low_efficiency",
+            Kind::HealthCheck => "health_check",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "low_efficiency" => Some(Kind::LowEfficiency),
+            "health_check" => Some(Kind::HealthCheck),
+            _ => None,
+        }
+    }
+    pub fn first_state(self) -> &'static str {
+        match self {
+            Kind::LowEfficiency => "PROPOSED",
+            Kind::HealthCheck => "STARTED",
+        }
+    }
+    fn rule(self) -> &'static str {
+        match self {
+            Kind::LowEfficiency => "land.case.low_efficiency",
+            Kind::HealthCheck => "land.case.health_check",
+        }
+    }
+}
+
+/// The states a case may move to from `state`. `decided_low` tells, for a decided
+/// low-efficiency case, whether any category was confirmed.
+pub fn next_states(kind: Kind, state: &str, decided_low: bool) -> &'static [&'static str] {
+    match (kind, state) {
+        (Kind::LowEfficiency, "PROPOSED") => &["REVIEWED"],
+        (Kind::LowEfficiency, "REVIEWED") => &["DECIDED"],
+        (Kind::LowEfficiency, "DECIDED") if decided_low => &["NOTIFIED"],
+        (Kind::LowEfficiency, "DECIDED") => &["FILED"],
+        (Kind::LowEfficiency, "NOTIFIED") => &["FILED"],
+        (Kind::HealthCheck, "STARTED") => &["INITIAL_CHECK"],
+        (Kind::HealthCheck, "INITIAL_CHECK") => &["RECTIFYING"],
+        (Kind::HealthCheck, "RECTIFYING") => &["CONSULTATION"],
+        (Kind::HealthCheck, "CONSULTATION") => &["TREATMENT"],
+        (Kind::HealthCheck, "TREATMENT") => &["SUPERVISION", "CLOSED"],
+        (Kind::HealthCheck, "SUPERVISION") => &["CLOSED"],
+        _ => &[],
+    }
+}
+
+/// What a step sets: the next deadline and its explanation.
+pub struct StepOutcome {
+    pub deadline: Option<NaiveDate>,
+    pub step: Step,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaseError {
+    #[error("{field}: {message}")]
+    Input { field: &'static str, message: String },
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+}
+
+fn working_days(
+    book: &PolicyBook,
+    key: &str,
+    region: RegionCode,
+    from: NaiveDate,
+    rule: &str,
+    what: &str,
+) -> Result<StepOutcome, DomainError> {
+    let n = book.value(key, region, from)?;
+    let days = u32::try_from(n.value.trunc()).unwrap_or(0);
+    let d = book.calendar.add_working_days(from, days);
+    let skipped: Vec<String> =
+        d.skipped.iter().filter(|(_, why)| why != "周末").map(|(day, why)| format!("{day} {why}")).collect();
+    let made_up: Vec<String> = {
+        let mut v = Vec::new();
+        let mut day = from;
+        while day < d.due {
+            day = day.succ_opt().unwrap_or(d.due);
+            if book.calendar.is_working_day(day)
+                && matches!(chrono::Datelike::weekday(&day), chrono::Weekday::Sat | chrono::Weekday::Sun)
+            {
+                v.push(format!("{day} 调休上班"));
+            }
+        }
+        v
+    };
+    let mut formula = format!("{from} 起 {days} 个工作日 → {}", d.due);
+    if !skipped.is_empty() {
+        formula.push_str(&format!(";跳过节假日 {}", skipped.join("、")));
+    }
+    if !made_up.is_empty() {
+        formula.push_str(&format!(";计入 {}", made_up.join("、")));
+    }
+    Ok(StepOutcome {
+        deadline: Some(d.due),
+        step: Step {
+            rule_id: rule.into(),
+            description: what.into(),
+            formula,
+            result: format!("期限 {}", d.due),
+            parameters: vec![n.to_use()],
+            source: Some(book.rule_source(rule)?),
+        },
+    })
+}
+
+/// The deadline (if any) set on entering `to` on `on`.
+pub fn enter(
+    book: &PolicyBook,
+    kind: Kind,
+    region: RegionCode,
+    to: &str,
+    on: NaiveDate,
+    deadline_months: u32,
+) -> Result<StepOutcome, CaseError> {
+    let plain = |what: &str| -> Result<StepOutcome, CaseError> {
+        Ok(StepOutcome {
+            deadline: None,
+            step: Step {
+                rule_id: kind.rule().into(),
+                description: what.into(),
+                formula: String::new(),
+                result: to.to_string(),
+                parameters: vec![],
+                source: Some(book.rule_source(kind.rule())?),
+            },
+        })
+    };
+    match (kind, to) {
+        (Kind::HealthCheck, "STARTED") => Ok(working_days(
+            book,
+            "land.health_check.initial_check_working_days",
+            region,
+            on,
+            kind.rule(),
+            "启动体检:初检出具“体检问题清单”期限",
+        )?),
+        (Kind::HealthCheck, "INITIAL_CHECK") => Ok(working_days(
+            book,
+            "land.health_check.rectification_report_working_days",
+            region,
+            on,
+            kind.rule(),
+            "初检完成:整改进展报送期限",
+        )?),
+        (Kind::LowEfficiency, "NOTIFIED") => {
+            let max = book.value("land.low_efficiency.redevelopment_months_max", region, on)?;
+            let cap = u32::try_from(max.value.trunc()).unwrap_or(12);
+            if deadline_months == 0 || Decimal::from(deadline_months) > max.value {
+                return Err(CaseError::Input {
+                    field: "deadline_months",
+                    message: format!("between 1 and {cap} months (附件3-2 四(二))"),
+                });
+            }
+            let due = on.checked_add_months(Months::new(deadline_months)).unwrap_or(on);
+            Ok(StepOutcome {
+                deadline: Some(due),
+                step: Step {
+                    rule_id: "land.case.low_efficiency".into(),
+                    description: "告知土地使用权人,限期完成再利用".into(),
+                    formula: format!("{on} + {deadline_months} 个月(最长 {cap} 个月)"),
+                    result: format!("期限 {due}"),
+                    parameters: vec![max.to_use()],
+                    source: Some(book.rule_source("land.case.low_efficiency")?),
+                },
+            })
+        }
+        _ => plain(&format!("进入 {to}")),
+    }
+}
