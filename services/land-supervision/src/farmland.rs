@@ -105,3 +105,84 @@ pub fn assess(
     });
     Ok(Assessment { ratio: r, outcome, trace })
 }
+
+/// Occupation–supplement balance (三政〔2017〕20号 四(七)): supplement at least as much farmland
+/// as is occupied (占一补一), before occupying it (先补后占), of equal or better quality
+/// (占优补优; quality grades run from 1, best, to 15). A provincial key or livelihood project may
+/// fall short on quality only under the county's written commitment with a deadline.
+#[derive(Debug, Clone)]
+pub struct Balance {
+    pub occupied: Mu,
+    pub occupied_grade: u8,
+    pub occupied_on: NaiveDate,
+    pub supplemented: Mu,
+    pub supplemented_grade: u8,
+    pub supplemented_on: Option<NaiveDate>,
+    pub key_project: bool,
+    pub commitment_deadline: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BalanceResult {
+    pub quantity_ok: bool,
+    pub timing_ok: bool,
+    /// QUALITY_OK, QUALITY_COMMITMENT (key project with a commitment) or QUALITY_SHORTFALL.
+    pub quality: &'static str,
+    pub balanced: bool,
+    pub trace: Trace,
+}
+
+pub fn balance(book: &PolicyBook, region: RegionCode, b: &Balance) -> Result<BalanceResult, DomainError> {
+    let ratio = book.value("land.farmland.supplement_ratio", region, b.occupied_on)?;
+    let src = book.rule_source("land.farmland.balance")?;
+    let needed = b.occupied.value() * ratio.value;
+    let quantity_ok = b.supplemented.value() >= needed;
+    let timing_ok = b.supplemented_on.is_some_and(|s| s <= b.occupied_on);
+    let quality = if b.supplemented_grade <= b.occupied_grade {
+        "QUALITY_OK"
+    } else if b.key_project && b.commitment_deadline.is_some() {
+        "QUALITY_COMMITMENT"
+    } else {
+        "QUALITY_SHORTFALL"
+    };
+    let mut trace = Trace::default();
+    let mut step = |description: &str, formula: String, ok: bool| {
+        trace.push(Step {
+            rule_id: "land.farmland.balance".into(),
+            description: description.into(),
+            formula,
+            result: if ok { "符合".into() } else { "不符合".into() },
+            parameters: vec![ratio.to_use()],
+            source: Some(src.clone()),
+        });
+    };
+    step(
+        "占一补一:补充耕地数量不少于占用数量",
+        format!("补充 {} ≥ 占用 {} × {} = {} 亩", b.supplemented, b.occupied, ratio.value, needed),
+        quantity_ok,
+    );
+    step(
+        "先补后占:补充耕地在占用前落实",
+        format!(
+            "补充落实 {} ≤ 占用 {}",
+            b.supplemented_on.map(|d| d.to_string()).unwrap_or_else(|| "未落实".into()),
+            b.occupied_on
+        ),
+        timing_ok,
+    );
+    step(
+        "占优补优:补充耕地质量等别不低于占用耕地(1 等最优)",
+        match quality {
+            "QUALITY_COMMITMENT" => format!(
+                "补充 {} 等劣于占用 {} 等;省以上重点建设或民生项目,县级政府承诺于 {} 前落实占优补优",
+                b.supplemented_grade,
+                b.occupied_grade,
+                b.commitment_deadline.map(|d| d.to_string()).unwrap_or_default()
+            ),
+            _ => format!("补充 {} 等,占用 {} 等", b.supplemented_grade, b.occupied_grade),
+        },
+        quality != "QUALITY_SHORTFALL",
+    );
+    let balanced = quantity_ok && timing_ok && quality != "QUALITY_SHORTFALL";
+    Ok(BalanceResult { quantity_ok, timing_ok, quality, balanced, trace })
+}

@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod campaign;
 pub mod cases;
 pub mod cluster;
 pub mod farmland;
@@ -47,6 +48,8 @@ pub const RULES: &[&str] = &[
     "land.cluster.rules",
     "land.case.low_efficiency",
     "land.case.health_check",
+    "land.farmland.balance",
+    "land.campaign.rules",
 ];
 
 pub fn migrations() -> Migrations {

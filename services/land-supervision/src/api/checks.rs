@@ -9,7 +9,9 @@ use super::{
     service::LandApi,
 };
 use crate::{
+    campaign::{self, TownList},
     cluster::{self, ClusterFigures},
+    farmland::{self, Balance},
     standard_land::{self, Figures, IndicatorResult},
 };
 
@@ -175,6 +177,102 @@ impl LandApi {
             indicators: c.indicators.iter().map(indicator).collect(),
             may_expand: c.may_expand,
             tax_target_progress_percent: c.tax_progress.map(|p| format!("{p:.2}")).unwrap_or_default(),
+            explanation: Some(m::explanation(&c.trace)),
+        })
+    }
+}
+
+impl LandApi {
+    pub(super) fn farmland_balance(
+        &self,
+        who: &Caller,
+        r: &pb::CheckFarmlandBalanceRequest,
+    ) -> ApiResult<pb::CheckFarmlandBalanceResponse> {
+        use civic_domain::area::Mu;
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        who.authorize(
+            &book.regions,
+            civic_runtime::identity::Access::Read,
+            &[civic_runtime::identity::Role::NaturalResources],
+            "check farmland balance",
+            region,
+        )
+        .map_err(ApiError::from)?;
+        let mu = |f: &str, v: &str| Mu::parse(v).map_err(|e| ApiError::domain(f, e));
+        let grade = |f: &str, g: i32| {
+            u8::try_from(g)
+                .ok()
+                .filter(|g| (1..=15).contains(g))
+                .ok_or_else(|| ApiError::invalid(f, "a quality grade from 1 (best) to 15"))
+        };
+        let b = Balance {
+            occupied: mu("occupied_mu", &r.occupied_mu)?,
+            occupied_grade: grade("occupied_grade", r.occupied_grade)?,
+            occupied_on: request::required_date("occupied_on", &r.occupied_on)?,
+            supplemented: mu("supplemented_mu", &r.supplemented_mu)?,
+            supplemented_grade: grade("supplemented_grade", r.supplemented_grade)?,
+            supplemented_on: super::mapping::opt_date("supplemented_on", &r.supplemented_on)?,
+            key_project: r.key_project,
+            commitment_deadline: super::mapping::opt_date("commitment_deadline", &r.commitment_deadline)?,
+        };
+        if b.occupied.value() <= Decimal::ZERO {
+            return Err(ApiError::invalid("occupied_mu", "must be positive"));
+        }
+        let x = farmland::balance(&book, region, &b).map_err(|e| ApiError::domain("region_code", e))?;
+        Ok(pb::CheckFarmlandBalanceResponse {
+            balanced: x.balanced,
+            quantity_ok: x.quantity_ok,
+            timing_ok: x.timing_ok,
+            quality: x.quality.into(),
+            explanation: Some(m::explanation(&x.trace)),
+        })
+    }
+
+    pub(super) fn campaign_list(
+        &self,
+        who: &Caller,
+        r: &pb::CheckCampaignListRequest,
+    ) -> ApiResult<pb::CheckCampaignListResponse> {
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        who.authorize(
+            &book.regions,
+            civic_runtime::identity::Access::Read,
+            &[civic_runtime::identity::Role::NaturalResources, civic_runtime::identity::Role::Town],
+            "check campaign lists",
+            region,
+        )
+        .map_err(ApiError::from)?;
+        let on = request::date_or_today("on_date", &r.on_date)?;
+        let total = non_negative("total_area_mu", &r.total_area_mu)?
+            .ok_or_else(|| ApiError::invalid("total_area_mu", "required"))?;
+        let contiguous = non_negative("contiguous_area_mu", &r.contiguous_area_mu)?.unwrap_or(Decimal::ZERO);
+        if contiguous > total {
+            return Err(ApiError::invalid("contiguous_area_mu", "cannot exceed total_area_mu"));
+        }
+        let l = TownList {
+            total_area: total,
+            contiguous_area: contiguous,
+            purchased_area: non_negative("purchased_area_mu", &r.purchased_area_mu)?,
+            purchase_cost_wan: non_negative("purchase_cost_wan", &r.purchase_cost_wan)?,
+            planned_reclaimed_area: non_negative("planned_reclaimed_area_mu", &r.planned_reclaimed_area_mu)?,
+            borrowed_quota: non_negative("borrowed_quota_mu", &r.borrowed_quota_mu)?,
+            returned_quota: non_negative("returned_quota_mu", &r.returned_quota_mu)?,
+            borrowed_in: (r.borrowed_in_year != 0).then_some(r.borrowed_in_year),
+            target_area: non_negative("target_area_mu", &r.target_area_mu)?,
+            completed_area: non_negative("completed_area_mu", &r.completed_area_mu)?,
+        };
+        if l.borrowed_quota.is_some() && l.borrowed_in.is_none() {
+            return Err(ApiError::invalid("borrowed_in_year", "the year the quota was borrowed is required"));
+        }
+        let c = campaign::check(&book, region, &l, on).map_err(|e| ApiError::domain("region_code", e))?;
+        Ok(pb::CheckCampaignListResponse {
+            indicators: c.indicators.iter().map(indicator).collect(),
+            turnover_fee_fen: c.turnover_fee.get(),
+            report_by: c.report_by.to_string(),
+            verify_by: c.verify_by.to_string(),
+            progress_percent: c.progress_percent.map(|p| format!("{p:.2}")).unwrap_or_default(),
             explanation: Some(m::explanation(&c.trace)),
         })
     }

@@ -154,4 +154,22 @@ impl LandSupervision for LandApi {
         let who = caller(&req)?;
         respond(self.list_cases(&who, req.get_ref()).await)
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_farmland_balance(
+        &self,
+        req: Request<pb::CheckFarmlandBalanceRequest>,
+    ) -> Result<Response<pb::CheckFarmlandBalanceResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.farmland_balance(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_campaign_list(
+        &self,
+        req: Request<pb::CheckCampaignListRequest>,
+    ) -> Result<Response<pb::CheckCampaignListResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.campaign_list(&who, req.get_ref()))
+    }
 }

@@ -1,0 +1,144 @@
+//! The "危污乱散低" campaign rules for a town's yearly list (2024年度“危污乱散低”专项治理工作方案):
+//! contiguous-zone area ≥ 30 % of the list, average purchase cost ≤ 60 万元/亩, turnover quota
+//! ≤ 30 % of the planned purchased-and-reclaimed area and 85 万元/亩 for quota not returned
+//! within the next year, and the monthly report (20th) and verification (25th) dates.
+
+use chrono::{Datelike, NaiveDate};
+use civic_domain::{
+    explanation::{Step, Trace},
+    policy::PolicyBook,
+    DomainError, Fen, RegionCode,
+};
+use rust_decimal::Decimal;
+
+use crate::standard_land::{IndicatorResult, Outcome};
+
+#[derive(Debug, Clone, Default)]
+pub struct TownList {
+    pub total_area: Decimal,
+    pub contiguous_area: Decimal,
+    pub purchased_area: Option<Decimal>,
+    pub purchase_cost_wan: Option<Decimal>,
+    pub planned_reclaimed_area: Option<Decimal>,
+    pub borrowed_quota: Option<Decimal>,
+    pub returned_quota: Option<Decimal>,
+    /// The year the quota was borrowed; it is due back by the end of the next year.
+    pub borrowed_in: Option<i32>,
+    pub target_area: Option<Decimal>,
+    pub completed_area: Option<Decimal>,
+}
+
+pub struct CampaignCheck {
+    pub indicators: Vec<IndicatorResult>,
+    pub turnover_fee: Fen,
+    pub report_by: NaiveDate,
+    pub verify_by: NaiveDate,
+    pub progress_percent: Option<Decimal>,
+    pub trace: Trace,
+}
+
+fn day_in(year: i32, month: u32, day: Decimal) -> NaiveDate {
+    let d = u32::try_from(day.trunc()).unwrap_or(1);
+    NaiveDate::from_ymd_opt(year, month, d).or_else(|| NaiveDate::from_ymd_opt(year, month, 28)).unwrap_or_default()
+}
+
+pub fn check(book: &PolicyBook, region: RegionCode, l: &TownList, on: NaiveDate) -> Result<CampaignCheck, DomainError> {
+    let v = |k: &str| book.value(k, region, on);
+    let contiguous = v("land.campaign.contiguous_share_min")?;
+    let cost = v("land.campaign.purchase_cost_max")?;
+    let turnover = v("land.campaign.turnover_share_max")?;
+    let fee_rate = v("land.campaign.turnover_fee")?;
+    let report = v("land.campaign.report_day")?;
+    let verify = v("land.campaign.verify_day")?;
+    let src = book.rule_source("land.campaign.rules")?;
+    let mut indicators = Vec::new();
+    let mut trace = Trace::default();
+    let mut add = |key: &str, name: &str, value: Option<Decimal>, limit: &civic_domain::policy::Resolved, min: bool| {
+        let outcome = match value {
+            Some(x) if (min && x >= limit.value) || (!min && x <= limit.value) => Outcome::Pass,
+            Some(_) => Outcome::Fail,
+            None => Outcome::Undetermined,
+        };
+        let sign = if min { "≥" } else { "≤" };
+        trace.push(Step {
+            rule_id: "land.campaign.rules".into(),
+            description: name.into(),
+            formula: format!(
+                "{} {sign} {}",
+                value.map(|x| format!("{:.4}", x.round_dp(4))).unwrap_or_else(|| "—".into()),
+                limit.value
+            ),
+            result: outcome.code().into(),
+            parameters: vec![limit.to_use()],
+            source: Some(src.clone()),
+        });
+        indicators.push(IndicatorResult {
+            key: key.into(),
+            name: name.into(),
+            value: value.map(|x| x.round_dp(4)),
+            limit: format!("{sign} {}", limit.value),
+            outcome,
+            note: String::new(),
+            parameter: Some(limit.clone()),
+        });
+    };
+    let share = (l.total_area > Decimal::ZERO).then(|| l.contiguous_area / l.total_area);
+    add("contiguous_share", "连片整治区域面积占年度治理总面积比例", share, &contiguous, true);
+    let avg = match (l.purchase_cost_wan, l.purchased_area) {
+        (Some(c), Some(a)) if a > Decimal::ZERO => Some(c / a),
+        _ => None,
+    };
+    add("purchase_cost_per_mu", "合作收储成本均价(万元/亩)", avg, &cost, false);
+    let borrowed_share = match (l.borrowed_quota, l.planned_reclaimed_area) {
+        (Some(b), Some(p)) if p > Decimal::ZERO => Some(b / p),
+        _ => None,
+    };
+    add("turnover_share", "预借周转指标占计划收储复垦面积比例", borrowed_share, &turnover, false);
+
+    // Quota not returned by the end of the year after borrowing pays 85 万元/亩.
+    let mut fee = Fen::ZERO;
+    if let (Some(b), Some(year)) = (l.borrowed_quota, l.borrowed_in) {
+        let due = NaiveDate::from_ymd_opt(year + 1, 12, 31).unwrap_or(on);
+        let unreturned = (b - l.returned_quota.unwrap_or(Decimal::ZERO)).max(Decimal::ZERO);
+        if on > due && unreturned > Decimal::ZERO {
+            let yuan = unreturned * fee_rate.value * Decimal::from(10_000);
+            let rounded = civic_domain::rounding::Rounding::half_up_to(Decimal::new(1, 2))?.apply(yuan)?;
+            fee = Fen::from_yuan_decimal(rounded)?;
+        }
+        trace.push(Step {
+            rule_id: "land.campaign.rules".into(),
+            description: "预借周转指标应于下一年度内归还".into(),
+            formula: format!(
+                "{year} 年预借 {b} 亩,已还 {} 亩,归还期限 {due};未还 {unreturned} 亩 × {} 万元/亩",
+                l.returned_quota.unwrap_or_default(),
+                fee_rate.value
+            ),
+            result: if fee == Fen::ZERO {
+                "无指标使用费".into()
+            } else {
+                format!("指标使用费 {}", fee.yuan_text())
+            },
+            parameters: vec![fee_rate.to_use()],
+            source: Some(src.clone()),
+        });
+    }
+    let report_by = day_in(on.year(), on.month(), report.value);
+    let verify_by = day_in(on.year(), on.month(), verify.value);
+    trace.push(Step {
+        rule_id: "land.campaign.rules".into(),
+        description: "定期验收核实".into(),
+        formula: format!(
+            "{} 年 {} 月:镇(区、街道)报送 ≤ {report_by};市专治办核实 ≤ {verify_by}",
+            on.year(),
+            on.month()
+        ),
+        result: String::new(),
+        parameters: vec![report.to_use(), verify.to_use()],
+        source: Some(src),
+    });
+    let progress = match (l.completed_area, l.target_area) {
+        (Some(c), Some(t)) if t > Decimal::ZERO => Some((c / t * Decimal::ONE_HUNDRED).round_dp(2)),
+        _ => None,
+    };
+    Ok(CampaignCheck { indicators, turnover_fee: fee, report_by, verify_by, progress_percent: progress, trace })
+}
