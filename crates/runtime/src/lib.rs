@@ -17,6 +17,7 @@ pub mod policy_book;
 pub mod request;
 pub mod server;
 pub mod storage;
+pub mod tabular;
 pub mod telemetry;
 pub mod testing;
 

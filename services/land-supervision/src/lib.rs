@@ -12,6 +12,7 @@ pub mod idle;
 pub mod low_efficiency;
 pub mod per_mu;
 pub mod per_mu_trace;
+pub mod records;
 pub mod standard_land;
 pub mod store;
 

@@ -871,3 +871,146 @@ mod balance_and_campaign {
         running.wait().await;
     }
 }
+
+mod records {
+    use civic_proto::land::v1::{self as pb, land_supervision_client::LandSupervisionClient};
+    use civic_runtime::{
+        identity::Role,
+        storage::Backend,
+        testing::{authed, channel, error_reason, fresh_database, settings, token},
+    };
+
+    fn csv(rows: usize) -> String {
+        let mut s = String::from("enterprise_id,enterprise_name,region_code,亩均税收,亩均增加值\n");
+        for i in 0..rows {
+            let region = if i % 2 == 0 { "411702" } else { "411721" };
+            let va = if i == 3 { String::new() } else { format!("{}", 100 + i) };
+            s.push_str(&format!("E{i:03},企业{i},{region},{},{va}\n", 5 + i));
+        }
+        s
+    }
+
+    fn scheme() -> pb::PerMuScheme {
+        let ind = |name: &str, b: &str, w: &str| pb::PerMuIndicator {
+            name: name.into(),
+            benchmark: b.into(),
+            weight: w.into(),
+            higher_is_better: true,
+            missing: pb::MissingValue::AverageScore as i32,
+        };
+        pb::PerMuScheme {
+            name: "驻马店 2023 试行".into(),
+            document: String::new(),
+            indicators: vec![ind("亩均税收", "15", "60"), ind("亩均增加值", "120", "40")],
+            classing: Some(pb::per_mu_scheme::Classing::RankShares(pb::RankShares {
+                a: "0.2".into(),
+                b: "0.6".into(),
+                c: "0.95".into(),
+            })),
+        }
+    }
+
+    async fn import_evaluate_seed(backend: Backend) {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let running = land_supervision::start(settings(fresh_database(backend).await), async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+        let mut c = LandSupervisionClient::new(channel(running.grpc_addr).await);
+        let city = token(Role::NaturalResources, "411700");
+        let import = |content: String| pb::ImportEnterpriseFiguresRequest {
+            region_code: "411700".into(),
+            year: 2023,
+            format: "csv".into(),
+            content: content.into_bytes(),
+            dry_run: false,
+            reason: "税务、统计部门报送".into(),
+        };
+        // Row-level errors; nothing stored.
+        let bad = format!("{}E900,坏,411702,abc,1\nE901,外,210502,1,1\n", csv(3));
+        let r = c.import_enterprise_figures(authed(&city, import(bad))).await.unwrap().into_inner();
+        assert!(!r.stored);
+        let found: Vec<(i64, &str)> = r.errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+        assert_eq!(found, vec![(5, "亩均税收"), (6, "region_code")]);
+        let e = c
+            .evaluate_stored_per_mu(authed(
+                &city,
+                pb::EvaluateStoredPerMuRequest {
+                    region_code: "411700".into(),
+                    year: 2023,
+                    scheme: Some(scheme()),
+                    store_results: false,
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(error_reason(&e), "NO_FIGURES");
+        // Twenty enterprises; one has no value-added figure (it takes the average score).
+        let r = c.import_enterprise_figures(authed(&city, import(csv(20)))).await.unwrap().into_inner();
+        assert_eq!((r.enterprises, r.stored), (20, true));
+        let eval = c
+            .evaluate_stored_per_mu(authed(
+                &city,
+                pb::EvaluateStoredPerMuRequest {
+                    region_code: "411700".into(),
+                    year: 2023,
+                    scheme: Some(scheme()),
+                    store_results: true,
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(eval.enterprises.len(), 20);
+        assert_eq!(eval.by_class.get("D").copied(), Some(1));
+        let d = eval.enterprises.iter().find(|e| e.rating_class == "D").unwrap();
+        assert_eq!(d.enterprise_id, "E000");
+        assert!(eval.enterprises.iter().find(|e| e.enterprise_id == "E003").unwrap().note.contains("平均得分"));
+        // A county sees its own enterprises only.
+        let county = c
+            .evaluate_stored_per_mu(authed(
+                &token(Role::NaturalResources, "411721"),
+                pb::EvaluateStoredPerMuRequest {
+                    region_code: "411721".into(),
+                    year: 2023,
+                    scheme: Some(scheme()),
+                    store_results: false,
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(county.enterprises.len(), 10);
+        // D-class enterprises seed health-check cases, once.
+        let seed = pb::SeedRectificationRequest {
+            region_code: "411700".into(),
+            year: 2023,
+            scheme_name: "驻马店 2023 试行".into(),
+            opened_on: "2024-03-01".into(),
+        };
+        let s = c.seed_rectification(authed(&city, seed.clone())).await.unwrap().into_inner();
+        assert_eq!(s.enterprise_ids, vec!["E000"]);
+        let case = c
+            .get_case(authed(&city, pb::GetCaseRequest { case_id: s.case_ids[0].clone() }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((case.state.as_str(), case.region_code.as_str()), ("STARTED", "411702"));
+        assert!(case.history[0].note.contains("D 类企业"));
+        let again = c.seed_rectification(authed(&city, seed)).await.unwrap().into_inner();
+        assert_eq!((again.case_ids.len(), again.already_open), (0, 1));
+        let _ = tx.send(());
+        running.wait().await;
+    }
+
+    #[tokio::test]
+    async fn import_evaluate_and_seed_on_sqlite() {
+        import_evaluate_seed(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn import_evaluate_and_seed_on_postgres() {
+        import_evaluate_seed(Backend::Postgres).await;
+    }
+}

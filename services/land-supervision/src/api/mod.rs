@@ -4,6 +4,7 @@ mod assessments;
 mod cases;
 mod checks;
 mod mapping;
+mod records;
 mod service;
 
 pub use service::LandApi;

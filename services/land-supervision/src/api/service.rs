@@ -172,4 +172,31 @@ impl LandSupervision for LandApi {
         let who = caller(&req)?;
         respond(self.campaign_list(&who, req.get_ref()))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn import_enterprise_figures(
+        &self,
+        req: Request<pb::ImportEnterpriseFiguresRequest>,
+    ) -> Result<Response<pb::ImportEnterpriseFiguresResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.import_figures(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn evaluate_stored_per_mu(
+        &self,
+        req: Request<pb::EvaluateStoredPerMuRequest>,
+    ) -> Result<Response<pb::EvaluatePerMuResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.evaluate_stored(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn seed_rectification(
+        &self,
+        req: Request<pb::SeedRectificationRequest>,
+    ) -> Result<Response<pb::SeedRectificationResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.seed_rectification(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
 }

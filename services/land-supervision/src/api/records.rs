@@ -1,0 +1,165 @@
+//! Enterprises' figures: import, stored per-mu evaluation, and D-class enterprises seeding the
+//! rectification (health-check) cases.
+
+use civic_proto::land::v1 as pb;
+use civic_runtime::{
+    audit::region_prefix,
+    identity::{Access, Caller, Role},
+    request,
+    tabular::Format,
+    ApiError, ApiResult,
+};
+use sha2::Digest as _;
+
+use super::service::LandApi;
+use crate::records::{self, StoredResult};
+
+const FIGURES: &[Role] = &[Role::NaturalResources, Role::ClusterAdmin];
+
+fn year(field: &str, y: i32) -> ApiResult<i32> {
+    if (2000..=2100).contains(&y) {
+        Ok(y)
+    } else {
+        Err(ApiError::invalid(field, "a calendar year between 2000 and 2100"))
+    }
+}
+
+impl LandApi {
+    pub(super) async fn import_figures(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        r: &pb::ImportEnterpriseFiguresRequest,
+    ) -> ApiResult<pb::ImportEnterpriseFiguresResponse> {
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        who.authorize(&book.regions, Access::Write, FIGURES, "import enterprise figures", region)
+            .map_err(ApiError::from)?;
+        let y = year("year", r.year)?;
+        let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
+        if r.content.is_empty() {
+            return Err(ApiError::invalid("content", "the file is empty"));
+        }
+        let rows = match records::parse(format, &r.content, &book.regions, region) {
+            Ok(rows) => rows,
+            Err(errors) => {
+                return Ok(pb::ImportEnterpriseFiguresResponse {
+                    enterprises: 0,
+                    errors: errors
+                        .into_iter()
+                        .map(|e| pb::FigureRowError { row: e.row, field: e.field, message: e.message })
+                        .collect(),
+                    stored: false,
+                })
+            }
+        };
+        if !r.dry_run {
+            let reason = if r.reason.is_empty() {
+                format!("sha256 {:x}", sha2::Sha256::digest(&r.content))
+            } else {
+                r.reason.clone()
+            };
+            records::store(&self.db, who, request_id, y, region, &rows, &reason).await?;
+        }
+        Ok(pb::ImportEnterpriseFiguresResponse { enterprises: rows.len() as i64, errors: vec![], stored: !r.dry_run })
+    }
+
+    pub(super) async fn evaluate_stored(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        r: &pb::EvaluateStoredPerMuRequest,
+    ) -> ApiResult<pb::EvaluatePerMuResponse> {
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        let y = year("year", r.year)?;
+        let scheme = r.scheme.clone().ok_or_else(|| ApiError::invalid("scheme", "required"))?;
+        if r.store_results {
+            who.authorize(&book.regions, Access::Write, FIGURES, "store evaluations", region)
+                .map_err(ApiError::from)?;
+            if scheme.name.trim().is_empty() {
+                return Err(ApiError::invalid("scheme.name", "results are kept under the scheme's name"));
+            }
+        }
+        let stored = records::load(&self.db, y, &region_prefix(region)).await?;
+        if stored.is_empty() {
+            return Err(ApiError::precondition(
+                "NO_FIGURES",
+                format!("no enterprise figures are stored for {region} in {y}"),
+            ));
+        }
+        let enterprises = stored
+            .iter()
+            .map(|e| pb::EnterpriseFigures {
+                enterprise_id: e.enterprise_id.clone(),
+                values: scheme
+                    .indicators
+                    .iter()
+                    .map(|i| e.values.get(&i.name).copied().flatten().map(|d| d.to_string()).unwrap_or_default())
+                    .collect(),
+            })
+            .collect();
+        let req = pb::EvaluatePerMuRequest {
+            region_code: r.region_code.clone(),
+            year: y,
+            scheme: Some(scheme.clone()),
+            enterprises,
+        };
+        let resp = self.per_mu(who, &req)?;
+        if r.store_results {
+            let results: Vec<StoredResult> = resp
+                .enterprises
+                .iter()
+                .zip(&stored)
+                .map(|(x, e)| StoredResult {
+                    enterprise_id: x.enterprise_id.clone(),
+                    region: e.region.to_string(),
+                    score: x.score.clone(),
+                    rank: x.rank,
+                    class: x.rating_class.clone(),
+                    note: x.note.clone(),
+                })
+                .collect();
+            records::store_results(&self.db, who, request_id, y, scheme.name.trim(), region, &results).await?;
+        }
+        Ok(resp)
+    }
+
+    pub(super) async fn seed_rectification(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        r: &pb::SeedRectificationRequest,
+    ) -> ApiResult<pb::SeedRectificationResponse> {
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        who.authorize(&book.regions, Access::Write, &[Role::NaturalResources], "seed rectification cases", region)
+            .map_err(ApiError::from)?;
+        let y = year("year", r.year)?;
+        let d = records::d_class(&self.db, y, r.scheme_name.trim(), &region_prefix(region)).await?;
+        let mut out = pb::SeedRectificationResponse::default();
+        for (enterprise, enterprise_region) in d {
+            if records::open_case_exists(&self.db, "health_check", &enterprise).await? {
+                out.already_open += 1;
+                continue;
+            }
+            let case = self
+                .open_case(
+                    who,
+                    request_id,
+                    &pb::OpenCaseRequest {
+                        kind: pb::CaseKind::HealthCheck as i32,
+                        region_code: enterprise_region,
+                        subject_id: enterprise.clone(),
+                        opened_on: r.opened_on.clone(),
+                        parcel: None,
+                        note: format!("{y} 年度亩均效益综合评价 D 类企业({})", r.scheme_name.trim()),
+                    },
+                )
+                .await?;
+            out.case_ids.push(case.case_id);
+            out.enterprise_ids.push(enterprise);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,275 @@
+//! Enterprises' yearly figures: imported from CSV or XLSX (row-level errors, nothing stored
+//! unless every row is right), evaluated per mu, and the results kept per year and scheme.
+
+use std::collections::{BTreeMap, HashSet};
+
+use civic_domain::{region::RegionTree, RegionCode};
+use civic_runtime::{
+    audit,
+    identity::Caller,
+    storage::Database,
+    tabular::{for_each_row, Format},
+    ApiError,
+};
+use rust_decimal::Decimal;
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct EnterpriseYear {
+    pub enterprise_id: String,
+    pub name: String,
+    pub region: RegionCode,
+    /// Indicator name → value (None when the cell is empty).
+    pub values: BTreeMap<String, Option<Decimal>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub row: i64,
+    pub field: String,
+    pub message: String,
+}
+
+const FIXED: [&str; 3] = ["enterprise_id", "enterprise_name", "region_code"];
+
+/// Parse a figures file: `enterprise_id, enterprise_name, region_code` and one column per
+/// indicator (its name as header, e.g. 亩均税收).
+pub fn parse(
+    format: Format,
+    content: &[u8],
+    tree: &RegionTree,
+    scope: RegionCode,
+) -> Result<Vec<EnterpriseYear>, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let mut header: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let read = for_each_row(format, content, |rn, row| {
+        if header.is_empty() {
+            header = row.iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
+            for f in FIXED {
+                if !header.iter().any(|h| h == f) {
+                    errors.push(RowError { row: 1, field: f.into(), message: "missing column".into() });
+                }
+            }
+            return;
+        }
+        if errors.iter().any(|e| e.row == 1) || row.iter().all(|c| c.is_empty()) {
+            return;
+        }
+        let get = |name: &str| header.iter().position(|h| h == name).and_then(|i| row.get(i)).copied().unwrap_or("");
+        let id = get("enterprise_id");
+        if id.is_empty() || id.len() > 64 {
+            errors.push(RowError {
+                row: rn,
+                field: "enterprise_id".into(),
+                message: "required, at most 64 characters".into(),
+            });
+            return;
+        }
+        if !seen.insert(id.to_string()) {
+            errors.push(RowError { row: rn, field: "enterprise_id".into(), message: format!("{id} appears twice") });
+            return;
+        }
+        let region = match tree.resolve(get("region_code")) {
+            Ok(r) if tree.is_within(r.code, scope) => r.code,
+            Ok(r) => {
+                errors.push(RowError {
+                    row: rn,
+                    field: "region_code".into(),
+                    message: format!("{} is outside {scope}", r.code),
+                });
+                return;
+            }
+            Err(e) => {
+                errors.push(RowError { row: rn, field: "region_code".into(), message: e.to_string() });
+                return;
+            }
+        };
+        let mut values = BTreeMap::new();
+        for (i, h) in header.iter().enumerate() {
+            if FIXED.contains(&h.as_str()) || h.is_empty() {
+                continue;
+            }
+            let cell = row.get(i).copied().unwrap_or("");
+            if cell.is_empty() {
+                values.insert(h.clone(), None);
+                continue;
+            }
+            match cell.parse::<Decimal>() {
+                Ok(d) if d >= Decimal::ZERO => {
+                    values.insert(h.clone(), Some(d));
+                }
+                _ => errors.push(RowError {
+                    row: rn,
+                    field: h.clone(),
+                    message: format!("'{cell}' is not a non-negative exact decimal"),
+                }),
+            }
+        }
+        out.push(EnterpriseYear { enterprise_id: id.into(), name: get("enterprise_name").into(), region, values });
+    });
+    if let Err(e) = read {
+        errors.push(RowError { row: 0, field: String::new(), message: e });
+    }
+    if header.is_empty() {
+        errors.push(RowError { row: 1, field: String::new(), message: "the file is empty".into() });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Replace the year's figures of these enterprises, with one audit entry.
+pub async fn store(
+    db: &Database,
+    who: &Caller,
+    request_id: &str,
+    year: i32,
+    region: RegionCode,
+    rows: &[EnterpriseYear],
+    reason: &str,
+) -> Result<(), ApiError> {
+    let mut tx = db.pool.begin().await?;
+    let at = now();
+    for r in rows {
+        let json = serde_json::to_string(
+            &r.values.iter().map(|(k, v)| (k.clone(), v.map(|d| d.to_string()))).collect::<BTreeMap<_, _>>(),
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO enterprise_figures (year, enterprise_id, name, region_code, values_json, imported_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (year, enterprise_id) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \
+             values_json = excluded.values_json, imported_at = excluded.imported_at",
+        )
+        .bind(i64::from(year))
+        .bind(&r.enterprise_id)
+        .bind(&r.name)
+        .bind(r.region.as_str())
+        .bind(json)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let change = audit::Change {
+        action: "enterprise_figures.import".into(),
+        entity: "enterprise_figures".into(),
+        entity_id: format!("{region}/{year}"),
+        region: region.to_string(),
+        before: None,
+        after: Some(serde_json::json!({ "year": year, "enterprises": rows.len() })),
+        reason: reason.to_string(),
+    };
+    audit::record(&mut tx, who, request_id, &change).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn load(db: &Database, year: i32, prefix: &str) -> Result<Vec<EnterpriseYear>, ApiError> {
+    let rows = sqlx::query("SELECT enterprise_id, name, region_code, values_json FROM enterprise_figures WHERE year = $1 AND region_code LIKE $2 ORDER BY enterprise_id")
+        .bind(i64::from(year))
+        .bind(format!("{prefix}%"))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let json: String = r.try_get("values_json")?;
+            let raw: BTreeMap<String, Option<String>> =
+                serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let region: String = r.try_get("region_code")?;
+            Ok(EnterpriseYear {
+                enterprise_id: r.try_get("enterprise_id")?,
+                name: r.try_get("name")?,
+                region: RegionCode::parse(&region).map_err(|e| ApiError::Internal(e.to_string()))?,
+                values: raw.into_iter().map(|(k, v)| (k, v.and_then(|s| s.parse().ok()))).collect(),
+            })
+        })
+        .collect()
+}
+
+/// One stored result.
+#[derive(Debug, Clone)]
+pub struct StoredResult {
+    pub enterprise_id: String,
+    pub region: String,
+    pub score: String,
+    pub rank: i64,
+    pub class: String,
+    pub note: String,
+}
+
+/// Replace the results of (year, scheme) for these enterprises.
+pub async fn store_results(
+    db: &Database,
+    who: &Caller,
+    request_id: &str,
+    year: i32,
+    scheme: &str,
+    region: RegionCode,
+    results: &[StoredResult],
+) -> Result<(), ApiError> {
+    let mut tx = db.pool.begin().await?;
+    let at = now();
+    for r in results {
+        sqlx::query(
+            "INSERT INTO per_mu_results (year, scheme, enterprise_id, region_code, score, rank, class, note, evaluated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (year, scheme, enterprise_id) DO UPDATE SET region_code = excluded.region_code, score = excluded.score, rank = excluded.rank, \
+             class = excluded.class, note = excluded.note, evaluated_at = excluded.evaluated_at",
+        )
+        .bind(i64::from(year))
+        .bind(scheme)
+        .bind(&r.enterprise_id)
+        .bind(&r.region)
+        .bind(&r.score)
+        .bind(r.rank)
+        .bind(&r.class)
+        .bind(&r.note)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let change = audit::Change {
+        action: "per_mu.evaluate".into(),
+        entity: "per_mu_results".into(),
+        entity_id: format!("{region}/{year}/{scheme}"),
+        region: region.to_string(),
+        before: None,
+        after: Some(serde_json::json!({ "year": year, "scheme": scheme, "enterprises": results.len() })),
+        reason: String::new(),
+    };
+    audit::record(&mut tx, who, request_id, &change).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn d_class(db: &Database, year: i32, scheme: &str, prefix: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let rows = sqlx::query("SELECT enterprise_id, region_code FROM per_mu_results WHERE year = $1 AND scheme = $2 AND region_code LIKE $3 AND class = 'D' ORDER BY enterprise_id")
+        .bind(i64::from(year))
+        .bind(scheme)
+        .bind(format!("{prefix}%"))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("enterprise_id")?, r.try_get("region_code")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(ApiError::from)
+}
+
+/// Whether an open (not closed) case of `kind` exists for `subject`.
+pub async fn open_case_exists(db: &Database, kind: &str, subject: &str) -> Result<bool, ApiError> {
+    let n: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM land_cases WHERE kind = $1 AND subject_id = $2 AND state NOT IN ('CLOSED', 'FILED')",
+    )
+    .bind(kind)
+    .bind(subject)
+    .fetch_one(&db.pool)
+    .await?
+    .try_get("n")?;
+    Ok(n > 0)
+}
