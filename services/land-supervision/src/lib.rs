@@ -13,6 +13,7 @@ pub mod low_efficiency;
 pub mod per_mu;
 pub mod per_mu_trace;
 pub mod records;
+pub mod registry;
 pub mod standard_land;
 pub mod store;
 
@@ -51,6 +52,7 @@ pub const RULES: &[&str] = &[
     "land.case.health_check",
     "land.farmland.balance",
     "land.campaign.rules",
+    "land.sanluanwu.registry",
 ];
 
 pub fn migrations() -> Migrations {

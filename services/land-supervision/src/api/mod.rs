@@ -5,6 +5,7 @@ mod cases;
 mod checks;
 mod mapping;
 mod records;
+mod registry;
 mod service;
 
 pub use service::LandApi;

@@ -199,4 +199,40 @@ impl LandSupervision for LandApi {
         let who = caller(&req)?;
         respond(self.seed_rectification(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn register_sanluanwu(
+        &self,
+        req: Request<pb::RegisterSanluanwuRequest>,
+    ) -> Result<Response<pb::SanluanwuEntry>, Status> {
+        let who = caller(&req)?;
+        respond(self.register_sanluanwu(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_sanluanwu(
+        &self,
+        req: Request<pb::UpdateSanluanwuRequest>,
+    ) -> Result<Response<pb::SanluanwuEntry>, Status> {
+        let who = caller(&req)?;
+        respond(self.update_sanluanwu(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_sanluanwu(
+        &self,
+        req: Request<pb::ListSanluanwuRequest>,
+    ) -> Result<Response<pb::ListSanluanwuResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.list_sanluanwu(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn sanluanwu_tally(
+        &self,
+        req: Request<pb::SanluanwuTallyRequest>,
+    ) -> Result<Response<pb::SanluanwuTallyResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.tally_sanluanwu(&who, req.get_ref()).await)
+    }
 }
