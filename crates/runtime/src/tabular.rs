@@ -67,3 +67,30 @@ pub fn for_each_row(format: Format, content: &[u8], mut visit: impl FnMut(i64, &
         }
     }
 }
+
+/// Write a header and rows as CSV or XLSX (one sheet).
+pub fn write<'a>(format: Format, header: &[&str], rows: impl Iterator<Item = &'a [String]>) -> Result<Vec<u8>, String> {
+    match format {
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(header).map_err(|e| e.to_string())?;
+            for row in rows {
+                w.write_record(row).map_err(|e| e.to_string())?;
+            }
+            w.into_inner().map_err(|e| e.to_string())
+        }
+        Format::Xlsx => {
+            let mut wb = rust_xlsxwriter::Workbook::new();
+            let ws = wb.add_worksheet();
+            for (c, h) in header.iter().enumerate() {
+                ws.write_string(0, c as u16, *h).map_err(|e| e.to_string())?;
+            }
+            for (r, row) in rows.enumerate() {
+                for (c, v) in row.iter().enumerate() {
+                    ws.write_string(r as u32 + 1, c as u16, v).map_err(|e| e.to_string())?;
+                }
+            }
+            wb.save_to_buffer().map_err(|e| e.to_string())
+        }
+    }
+}

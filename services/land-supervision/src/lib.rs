@@ -13,6 +13,7 @@ pub mod low_efficiency;
 pub mod per_mu;
 pub mod per_mu_trace;
 pub mod records;
+pub mod redevelopment;
 pub mod registry;
 pub mod standard_land;
 pub mod store;
@@ -53,6 +54,7 @@ pub const RULES: &[&str] = &[
     "land.farmland.balance",
     "land.campaign.rules",
     "land.sanluanwu.registry",
+    "land.redevelopment.limits",
 ];
 
 pub fn migrations() -> Migrations {

@@ -273,3 +273,29 @@ pub async fn open_case_exists(db: &Database, kind: &str, subject: &str) -> Resul
     .try_get("n")?;
     Ok(n > 0)
 }
+
+/// The stored results of (year, scheme) in a region, best first.
+pub async fn results(db: &Database, year: i32, scheme: &str, prefix: &str) -> Result<Vec<StoredResult>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT enterprise_id, region_code, score, rank, class, note FROM per_mu_results WHERE year = $1 AND scheme = $2 AND region_code LIKE $3 \
+         ORDER BY rank, enterprise_id",
+    )
+    .bind(i64::from(year))
+    .bind(scheme)
+    .bind(format!("{prefix}%"))
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredResult {
+                enterprise_id: r.try_get("enterprise_id")?,
+                region: r.try_get("region_code")?,
+                score: r.try_get("score")?,
+                rank: r.try_get("rank")?,
+                class: r.try_get("class")?,
+                note: r.try_get("note")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(ApiError::from)
+}

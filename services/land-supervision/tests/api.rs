@@ -865,6 +865,21 @@ mod balance_and_campaign {
             .unwrap()
             .into_inner();
         assert_eq!(early.turnover_fee_fen, 0);
+        // Contiguous redevelopment: facilities ≤ 7 % / 15 %, odd plots ≤ 3 亩 each and ≤ 10 % together.
+        let nr = token(Role::NaturalResources, "411702");
+        let plan = |office: &str, plots: &[&str]| pb::CheckRedevelopmentRequest {
+            region_code: "411702".into(),
+            on_date: "2023-06-30".into(),
+            project_area_sqm: "20000".into(),
+            project_floor_area_sqm: "30000".into(),
+            office_land_area_sqm: office.into(),
+            office_floor_area_sqm: "4500".into(),
+            odd_plots_mu: plots.iter().map(|p| p.to_string()).collect(),
+        };
+        assert!(c.check_redevelopment(authed(&nr, plan("1400", &["2", "1"]))).await.unwrap().into_inner().passed);
+        let r = c.check_redevelopment(authed(&nr, plan("1401", &["3.01"]))).await.unwrap().into_inner();
+        let failed: Vec<&str> = r.indicators.iter().filter(|i| i.outcome == "FAIL").map(|i| i.key.as_str()).collect();
+        assert_eq!(failed, vec!["office_land_share", "odd_plot_0", "odd_plots_share"]);
         let e = c.check_campaign_list(authed(&town, list("201", "6000", "30"))).await.unwrap_err();
         assert_eq!(violated_fields(&e), vec!["contiguous_area_mu"]);
         let _ = tx.send(());
@@ -982,6 +997,38 @@ mod records {
             .unwrap()
             .into_inner();
         assert_eq!(county.enterprises.len(), 10);
+        // The kept results come out as a spreadsheet, best first.
+        let export = c
+            .export_per_mu_results(authed(
+                &city,
+                pb::ExportPerMuResultsRequest {
+                    region_code: "411700".into(),
+                    year: 2023,
+                    scheme_name: "驻马店 2023 试行".into(),
+                    format: "csv".into(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let text = String::from_utf8(export.content).unwrap();
+        assert_eq!(text.lines().count(), 21);
+        assert!(text.lines().nth(1).unwrap().starts_with("E019,"), "{text}");
+        assert!(text.lines().last().unwrap().contains(",D,"), "{text}");
+        let xlsx = c
+            .export_per_mu_results(authed(
+                &city,
+                pb::ExportPerMuResultsRequest {
+                    region_code: "411700".into(),
+                    year: 2023,
+                    scheme_name: "驻马店 2023 试行".into(),
+                    format: "xlsx".into(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(xlsx.content.starts_with(b"PK"), "an XLSX file is a zip");
         // D-class enterprises seed health-check cases, once.
         let seed = pb::SeedRectificationRequest {
             region_code: "411700".into(),

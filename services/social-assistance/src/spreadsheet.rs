@@ -272,34 +272,6 @@ fn member_cells(r: &RollRecord) -> Vec<[String; 12]> {
 pub fn export(format: Format, records: &[RollRecord]) -> Result<Vec<u8>, String> {
     let mut header: Vec<&str> = COLUMNS.to_vec();
     header.extend(["monthly_benefit_yuan", "computed_on"]);
-    match format {
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(&header).map_err(|e| e.to_string())?;
-            for r in records {
-                for row in member_cells(r) {
-                    w.write_record(&row).map_err(|e| e.to_string())?;
-                }
-            }
-            w.into_inner().map_err(|e| e.to_string())
-        }
-        Format::Xlsx => {
-            let mut wb = rust_xlsxwriter::Workbook::new();
-            let ws = wb.add_worksheet();
-            ws.set_name("roll").map_err(|e| e.to_string())?;
-            for (c, h) in header.iter().enumerate() {
-                ws.write_string(0, c as u16, *h).map_err(|e| e.to_string())?;
-            }
-            let mut row = 1u32;
-            for r in records {
-                for cells in member_cells(r) {
-                    for (c, v) in cells.iter().enumerate() {
-                        ws.write_string(row, c as u16, v).map_err(|e| e.to_string())?;
-                    }
-                    row += 1;
-                }
-            }
-            wb.save_to_buffer().map_err(|e| e.to_string())
-        }
-    }
+    let rows: Vec<[String; 12]> = records.iter().flat_map(member_cells).collect();
+    civic_runtime::tabular::write(format, &header, rows.iter().map(|r| r.as_slice()))
 }

@@ -12,6 +12,7 @@ use crate::{
     campaign::{self, TownList},
     cluster::{self, ClusterFigures},
     farmland::{self, Balance},
+    redevelopment::{self, Project},
     standard_land::{self, Figures, IndicatorResult},
 };
 
@@ -274,6 +275,48 @@ impl LandApi {
             verify_by: c.verify_by.to_string(),
             progress_percent: c.progress_percent.map(|p| format!("{p:.2}")).unwrap_or_default(),
             explanation: Some(m::explanation(&c.trace)),
+        })
+    }
+}
+
+impl LandApi {
+    pub(super) fn redevelopment(
+        &self,
+        who: &Caller,
+        r: &pb::CheckRedevelopmentRequest,
+    ) -> ApiResult<pb::CheckRedevelopmentResponse> {
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        self.check(who, &book, region, "check redevelopment plans")?;
+        let on = request::date_or_today("on_date", &r.on_date)?;
+        let area = decimal("project_area_sqm", &r.project_area_sqm)?;
+        if area <= Decimal::ZERO {
+            return Err(ApiError::invalid("project_area_sqm", "must be positive"));
+        }
+        let mut plots = Vec::new();
+        for (i, p) in r.odd_plots_mu.iter().enumerate() {
+            let d = decimal(&format!("odd_plots_mu[{i}]"), p)?;
+            if d <= Decimal::ZERO {
+                return Err(ApiError::invalid(format!("odd_plots_mu[{i}]"), "must be positive"));
+            }
+            plots.push(d);
+        }
+        let p = Project {
+            area_sqm: area,
+            floor_area_sqm: non_negative("project_floor_area_sqm", &r.project_floor_area_sqm)?,
+            office_land_sqm: non_negative("office_land_area_sqm", &r.office_land_area_sqm)?,
+            office_floor_sqm: non_negative("office_floor_area_sqm", &r.office_floor_area_sqm)?,
+            odd_plots_mu: plots,
+        };
+        if p.office_land_sqm.is_some_and(|o| o > area) {
+            return Err(ApiError::invalid("office_land_area_sqm", "cannot exceed project_area_sqm"));
+        }
+        let (indicators, trace) =
+            redevelopment::check(&book, region, &p, on).map_err(|e| ApiError::domain("region_code", e))?;
+        Ok(pb::CheckRedevelopmentResponse {
+            passed: indicators.iter().all(|i| i.outcome == crate::standard_land::Outcome::Pass),
+            indicators: indicators.iter().map(indicator).collect(),
+            explanation: Some(m::explanation(&trace)),
         })
     }
 }

@@ -163,3 +163,44 @@ impl LandApi {
         Ok(out)
     }
 }
+
+impl LandApi {
+    pub(super) async fn export_results(
+        &self,
+        who: &Caller,
+        r: &pb::ExportPerMuResultsRequest,
+    ) -> ApiResult<pb::ExportPerMuResultsResponse> {
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        who.authorize(&book.regions, Access::Read, FIGURES, "export evaluations", region).map_err(ApiError::from)?;
+        let y = year("year", r.year)?;
+        let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
+        let rows = records::results(&self.db, y, r.scheme_name.trim(), &region_prefix(region)).await?;
+        let header = ["enterprise_id", "region_code", "score", "rank", "class", "note"];
+        let cells: Vec<[String; 6]> = rows
+            .iter()
+            .map(|x| {
+                [
+                    x.enterprise_id.clone(),
+                    x.region.clone(),
+                    x.score.clone(),
+                    x.rank.to_string(),
+                    x.class.clone(),
+                    x.note.clone(),
+                ]
+            })
+            .collect();
+        let content = civic_runtime::tabular::write(format, &header, cells.iter().map(|c| c.as_slice()))
+            .map_err(ApiError::Internal)?;
+        let (ext, ct) = match format {
+            Format::Csv => ("csv", "text/csv; charset=utf-8"),
+            Format::Xlsx => ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        };
+        Ok(pb::ExportPerMuResultsResponse {
+            content,
+            filename: format!("per-mu-{region}-{y}.{ext}"),
+            content_type: ct.into(),
+            enterprises: rows.len() as i64,
+        })
+    }
+}

@@ -235,4 +235,22 @@ impl LandSupervision for LandApi {
         let who = caller(&req)?;
         respond(self.tally_sanluanwu(&who, req.get_ref()).await)
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn export_per_mu_results(
+        &self,
+        req: Request<pb::ExportPerMuResultsRequest>,
+    ) -> Result<Response<pb::ExportPerMuResultsResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.export_results(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_redevelopment(
+        &self,
+        req: Request<pb::CheckRedevelopmentRequest>,
+    ) -> Result<Response<pb::CheckRedevelopmentResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.redevelopment(&who, req.get_ref()))
+    }
 }
