@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod farmland;
 pub mod idle;
 pub mod low_efficiency;
+pub mod parcels;
 pub mod per_mu;
 pub mod per_mu_trace;
 pub mod records;

@@ -4,6 +4,7 @@ mod assessments;
 mod cases;
 mod checks;
 mod mapping;
+mod parcels;
 mod records;
 mod registry;
 mod service;

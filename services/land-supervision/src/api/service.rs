@@ -253,4 +253,37 @@ impl LandSupervision for LandApi {
         let who = caller(&req)?;
         respond(self.redevelopment(&who, req.get_ref()))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn upsert_cluster(&self, req: Request<pb::UpsertClusterRequest>) -> Result<Response<pb::Cluster>, Status> {
+        let who = caller(&req)?;
+        respond(self.upsert_cluster(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_cluster(&self, req: Request<pb::GetClusterRequest>) -> Result<Response<pb::ClusterView>, Status> {
+        let who = caller(&req)?;
+        respond(self.get_cluster(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn upsert_parcel(&self, req: Request<pb::UpsertParcelRequest>) -> Result<Response<pb::Parcel>, Status> {
+        let who = caller(&req)?;
+        respond(self.upsert_parcel(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_parcel(&self, req: Request<pb::GetParcelRequest>) -> Result<Response<pb::Parcel>, Status> {
+        let who = caller(&req)?;
+        respond(self.get_parcel(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_parcels(
+        &self,
+        req: Request<pb::ListParcelsRequest>,
+    ) -> Result<Response<pb::ListParcelsResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.list_parcels(&who, req.get_ref()).await)
+    }
 }
