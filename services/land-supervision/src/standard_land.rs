@@ -312,3 +312,50 @@ pub fn extension(
         source: Some(src),
     }))
 }
+
+/// Acceptance against the contract (附件3-1 第十四条): each contracted indicator the check knows
+/// is added as "contract:<key>", the contracted figure being a minimum (or a maximum for the
+/// shares that are caps).
+pub fn against_contract(
+    book: &PolicyBook,
+    c: &mut Check,
+    contracted: &std::collections::BTreeMap<String, String>,
+) -> Result<(), DomainError> {
+    const CAPS: [&str; 4] = ["green_ratio", "office_land_share", "office_floor_share", "term_years"];
+    let src = book.rule_source("land.standard.acceptance")?;
+    for (key, value) in contracted {
+        let Ok(limit) = value.parse::<Decimal>() else { continue };
+        let Some(actual) = c.indicators.iter().find(|i| &i.key == key).map(|i| (i.name.clone(), i.value)) else {
+            continue;
+        };
+        let is_cap = CAPS.contains(&key.as_str());
+        let outcome = match actual.1 {
+            Some(v) if (is_cap && v <= limit) || (!is_cap && v >= limit) => Outcome::Pass,
+            Some(_) => Outcome::Fail,
+            None => Outcome::Undetermined,
+        };
+        let sign = if is_cap { "≤" } else { "≥" };
+        c.trace.push(Step {
+            rule_id: "land.standard.acceptance".into(),
+            description: format!("{}:对照出让合同和履约监管协议约定", actual.0),
+            formula: format!(
+                "{} {sign} {limit}(约定)",
+                actual.1.map(|v| v.normalize().to_string()).unwrap_or_else(|| "—".into())
+            ),
+            result: outcome.code().into(),
+            parameters: vec![],
+            source: Some(src.clone()),
+        });
+        c.indicators.push(IndicatorResult {
+            key: format!("contract:{key}"),
+            name: format!("{}(合同约定)", actual.0),
+            value: actual.1,
+            limit: format!("{sign} {limit}"),
+            outcome,
+            note: String::new(),
+            parameter: None,
+        });
+    }
+    c.passed = c.indicators.iter().all(|i| i.outcome == Outcome::Pass);
+    Ok(())
+}

@@ -446,6 +446,7 @@ mod checks {
                 kind: kind as i32,
                 figures: Some(f),
                 after_rectification: after,
+                parcel_id: String::new(),
             };
         let outcome = |r: &pb::CheckStandardLandResponse, key: &str| {
             r.indicators.iter().find(|i| i.key == key).map(|i| i.outcome.clone()).unwrap()
@@ -1415,6 +1416,28 @@ mod parcels {
             .unwrap()
             .into_inner();
         assert_eq!(list.parcels.len(), 4);
+        // Production acceptance against the parcel's contract: 300 万元/亩 contracted.
+        let accept = |investment: &str| pb::CheckStandardLandRequest {
+            region_code: "411702".into(),
+            on_date: "2024-06-30".into(),
+            industry: "equipment_manufacturing".into(),
+            kind: pb::StandardLandCheckKind::Acceptance as i32,
+            figures: Some(pb::StandardLandFigures {
+                area_mu: "250".into(),
+                investment_wan: investment.into(),
+                ..Default::default()
+            }),
+            after_rectification: false,
+            parcel_id: "P2".into(),
+        };
+        let outcome = |r: &pb::CheckStandardLandResponse| {
+            r.indicators.iter().find(|i| i.key == "contract:investment_intensity").unwrap().outcome.clone()
+        };
+        let below = c.check_standard_land(authed(&admin, accept("74750"))).await.unwrap().into_inner();
+        assert_eq!(outcome(&below), "FAIL");
+        assert_eq!(below.rectification_deadline, "2026-06-30");
+        let at = c.check_standard_land(authed(&admin, accept("75000"))).await.unwrap().into_inner();
+        assert_eq!(outcome(&at), "PASS");
         let _ = tx.send(());
         running.wait().await;
     }

@@ -74,7 +74,7 @@ fn figures(f: &pb::StandardLandFigures) -> ApiResult<Figures> {
 }
 
 impl LandApi {
-    pub(super) fn standard_land(
+    pub(super) async fn standard_land(
         &self,
         who: &Caller,
         r: &pb::CheckStandardLandRequest,
@@ -95,6 +95,15 @@ impl LandApi {
         let f = figures(r.figures.as_ref().ok_or_else(|| ApiError::invalid("figures", "required"))?)?;
         let mut c =
             standard_land::check(&book, region, industry, &f, on).map_err(|e| ApiError::domain("region_code", e))?;
+        if kind == pb::StandardLandCheckKind::Acceptance && !r.parcel_id.is_empty() {
+            let (parcel, _) = crate::parcels::get_parcel(&self.db, &r.parcel_id)
+                .await?
+                .ok_or_else(|| ApiError::invalid("parcel_id", format!("no parcel {}", r.parcel_id)))?;
+            let parcel_region = request::region_code(&book, "parcel.region_code", &parcel.region_code)?;
+            self.check(who, &book, parcel_region, "check standard-land indicators")?;
+            standard_land::against_contract(&book, &mut c, &parcel.contracted)
+                .map_err(|e| ApiError::domain("parcel_id", e))?;
+        }
         let (mut deadline, mut consequence) = (String::new(), String::new());
         if kind == pb::StandardLandCheckKind::Acceptance && !c.passed {
             let (d, step) = standard_land::after_failed_acceptance(&book, region, on, r.after_rectification)

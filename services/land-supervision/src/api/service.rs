@@ -110,7 +110,7 @@ impl LandSupervision for LandApi {
         req: Request<pb::CheckStandardLandRequest>,
     ) -> Result<Response<pb::CheckStandardLandResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.standard_land(&who, req.get_ref()))
+        respond(self.standard_land(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
