@@ -307,3 +307,127 @@ async fn audit_log_is_append_only_on_sqlite() {
 async fn audit_log_is_append_only_on_postgres() {
     audit_log_is_append_only(Backend::Postgres).await;
 }
+
+/// budget-performance → social-assistance: the ex-ante cost of a proposed standard comes from the
+/// what-if over the roll, called with the original caller's identity and request id; when
+/// social-assistance is down the answer is UNAVAILABLE.
+#[tokio::test]
+async fn ex_ante_assessment_calls_social_assistance_on_behalf_of_the_caller() {
+    use civic_proto::{
+        assistance::v1::{ImportRollRequest, StandardValue, WhatIfRequest},
+        budget::v1::{budget_performance_client::BudgetPerformanceClient, AssessStandardCostRequest},
+    };
+    let (sa_stop, sa_rx) = tokio::sync::oneshot::channel::<()>();
+    let sa = social_assistance::start(settings(fresh_database(Backend::Sqlite).await), async move {
+        let _ = sa_rx.await;
+    })
+    .await
+    .unwrap();
+    let (bp_stop, bp_rx) = tokio::sync::oneshot::channel::<()>();
+    let bp = budget_performance::start_with(
+        settings(fresh_database(Backend::Sqlite).await),
+        &format!("http://{}", sa.grpc_addr),
+        async move {
+            let _ = bp_rx.await;
+        },
+    )
+    .await
+    .unwrap();
+    let roll = "household_id,region_code,residence,category,status,member_id,age,able_bodied,has_income_proof,incomes\n\
+H1,210502,urban,dibao,active,m1,45,false,true,wage:900\nH1,210502,urban,dibao,active,m2,40,false,true,\nH1,210502,urban,dibao,active,m3,12,false,true,\n\
+H2,210521,urban,low_income,active,m1,50,false,true,wage:640\n";
+    let mut sa_client = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
+    let imported = sa_client
+        .import_roll(authed(
+            &token(Role::CivilAffairs, "210500"),
+            ImportRollRequest {
+                region_code: "210500".into(),
+                format: "csv".into(),
+                content: roll.as_bytes().to_vec(),
+                on_date: "2019-07-01".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(imported.stored, "{:?}", imported.errors);
+    let proposed = vec![
+        StandardValue {
+            key: "assistance.dibao.urban".into(),
+            region_code: "210500".into(),
+            value: "650".into(),
+            clause: String::new(),
+        },
+        StandardValue {
+            key: "assistance.dibao.urban".into(),
+            region_code: "210521".into(),
+            value: "650".into(),
+            clause: String::new(),
+        },
+    ];
+    let finance = token(Role::Finance, "210500");
+    let mut req = authed(
+        &finance,
+        AssessStandardCostRequest {
+            region_code: "210500".into(),
+            on_date: "2019-07-01".into(),
+            proposed: proposed.clone(),
+        },
+    );
+    req.metadata_mut().insert("x-request-id", "ex-ante-0001".parse().unwrap());
+    let mut bp_client = BudgetPerformanceClient::new(channel(bp.grpc_addr).await);
+    let cost = bp_client.assess_standard_cost(req).await.unwrap().into_inner();
+    // The same figures as asking social-assistance directly: 650×3−900 − 966 = 84 yuan more for
+    // H1; H2 becomes eligible at 650 − 640 = 10 yuan.
+    let direct = sa_client
+        .what_if(authed(
+            &finance,
+            WhatIfRequest { region_code: "210500".into(), on_date: "2019-07-01".into(), proposed },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .total
+        .unwrap();
+    assert_eq!(
+        (cost.current_monthly_fen, cost.proposed_monthly_fen),
+        (direct.current_monthly_fen, direct.proposed_monthly_fen)
+    );
+    assert_eq!((cost.extra_monthly_fen, cost.extra_annual_fen), (9_400, 112_800));
+    assert_eq!((cost.gaining, cost.newly_eligible), (1, 1));
+    assert_eq!(cost.assistance_request_id, "ex-ante-0001", "the request id crossed the service boundary");
+    assert_eq!(cost.explanation.unwrap().steps[0].source.as_ref().unwrap().document, "驻政〔2020〕37号");
+    // The caller's own region scope applies: a finance officer of another city is refused.
+    let other = token(Role::Finance, "411700");
+    let e = bp_client
+        .assess_standard_cost(authed(
+            &other,
+            AssessStandardCostRequest { region_code: "210500".into(), on_date: "2019-07-01".into(), proposed: vec![] },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    // Social-assistance down: UNAVAILABLE, after one retry.
+    let _ = sa_stop.send(());
+    sa.wait().await;
+    let e = bp_client
+        .assess_standard_cost(authed(
+            &finance,
+            AssessStandardCostRequest {
+                region_code: "210500".into(),
+                on_date: "2019-07-01".into(),
+                proposed: vec![StandardValue {
+                    key: "assistance.dibao.urban".into(),
+                    region_code: "210500".into(),
+                    value: "650".into(),
+                    clause: String::new(),
+                }],
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    let _ = bp_stop.send(());
+    bp.wait().await;
+}

@@ -22,10 +22,15 @@ pub const SERVICE_NAME: &str = "civic.budget.v1.BudgetPerformance";
 /// Parameter keys this service uses.
 pub const PARAMETER_PREFIXES: &[&str] = &["budget."];
 /// Rules this service cites; start-up fails if `policies/rules.csv` lacks one.
-pub const RULES: &[&str] = &["budget.grade"];
+pub const RULES: &[&str] = &["budget.grade", "budget.ex_ante.cost"];
 
 pub fn migrations() -> Migrations {
     Migrations { sqlite: sqlx::migrate!("migrations/sqlite"), postgres: sqlx::migrate!("migrations/postgres") }
+}
+
+/// Where social-assistance is: `CIVIC_SOCIAL_ASSISTANCE_URL`, default its local port.
+pub fn assistance_url_from_env() -> String {
+    std::env::var("CIVIC_SOCIAL_ASSISTANCE_URL").unwrap_or_else(|_| "http://127.0.0.1:50053".to_string())
 }
 
 /// Prepare storage and the policy book, then serve until `shutdown` resolves.
@@ -33,9 +38,26 @@ pub async fn start(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StartupError> {
+    start_with(settings, &assistance_url_from_env(), shutdown).await
+}
+
+/// `start` with the social-assistance address given.
+pub async fn start_with(
+    settings: Settings,
+    assistance_url: &str,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running, StartupError> {
     let f = Foundation::prepare(settings, &migrations(), RULES).await?;
+    // Connected on first use, so the two services can start in any order.
+    let assistance = match tonic::transport::Endpoint::from_shared(assistance_url.to_string()) {
+        Ok(e) => Some(e.connect_timeout(std::time::Duration::from_secs(2)).connect_lazy()),
+        Err(e) => {
+            tracing::warn!(url = %assistance_url, error = %e, "invalid CIVIC_SOCIAL_ASSISTANCE_URL; ex-ante assessments are unavailable");
+            None
+        }
+    };
     let routes = f
         .common_routes(PARAMETER_PREFIXES.to_vec())
-        .add_service(BudgetPerformanceServer::new(api::BudgetApi { book: f.book.clone() }));
+        .add_service(BudgetPerformanceServer::new(api::BudgetApi { book: f.book.clone(), assistance }));
     f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown).await
 }

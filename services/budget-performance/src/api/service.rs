@@ -14,10 +14,12 @@ use crate::grades;
 #[derive(Clone)]
 pub struct BudgetApi {
     pub book: BookHandle,
+    /// A lazily connected channel to social-assistance, for ex-ante assessments.
+    pub assistance: Option<tonic::transport::Channel>,
 }
 
 /// Roles that evaluate budget performance.
-const EVALUATORS: &[Role] = &[Role::Finance];
+pub(super) const EVALUATORS: &[Role] = &[Role::Finance];
 
 #[tonic::async_trait]
 impl BudgetPerformance for BudgetApi {
@@ -46,5 +48,15 @@ impl BudgetPerformance for BudgetApi {
             grade_code: grade.code().into(),
             explanation: Some(mapping::explanation(&trace)),
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn assess_standard_cost(
+        &self,
+        req: Request<pb::AssessStandardCostRequest>,
+    ) -> Result<Response<pb::AssessStandardCostResponse>, Status> {
+        let who = caller(&req)?;
+        let rid = civic_runtime::request::request_id(&req);
+        self.assess_standard_cost(&who, &rid, req.get_ref()).await.map(Response::new)
     }
 }
