@@ -64,10 +64,6 @@ pub struct StatusChange {
     pub note: String,
 }
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 fn dec(s: String) -> Result<Decimal, ApiError> {
     s.parse().map_err(|_| ApiError::Internal(format!("stored area '{s}' is not a decimal")))
 }
@@ -147,7 +143,7 @@ pub async fn upsert_cluster(
         .bind(c.planned_area_mu.to_string())
         .bind(c.used_area_mu.to_string())
         .bind(c.version)
-        .bind(now())
+        .bind(crate::store::now())
         .execute(&mut *tx)
         .await?;
     let change = audit::Change {
@@ -280,7 +276,7 @@ pub async fn upsert_parcel(
         .bind(json(&p.milestones))
         .bind(&p.status)
         .bind(p.version)
-        .bind(now())
+        .bind(crate::store::now())
         .execute(&mut *tx)
         .await?;
     if before.as_ref().is_none_or(|b| b.status != p.status) {

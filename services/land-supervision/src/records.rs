@@ -122,10 +122,6 @@ pub fn parse(
     }
 }
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// Replace the year's figures of these enterprises, with one audit entry.
 pub async fn store(
     db: &Database,
@@ -137,7 +133,7 @@ pub async fn store(
     reason: &str,
 ) -> Result<(), ApiError> {
     let mut tx = db.pool.begin().await?;
-    let at = now();
+    let at = crate::store::now();
     for r in rows {
         let json = serde_json::to_string(
             &r.values.iter().map(|(k, v)| (k.clone(), v.map(|d| d.to_string()))).collect::<BTreeMap<_, _>>(),
@@ -215,7 +211,7 @@ pub async fn store_results(
     results: &[StoredResult],
 ) -> Result<(), ApiError> {
     let mut tx = db.pool.begin().await?;
-    let at = now();
+    let at = crate::store::now();
     for r in results {
         sqlx::query(
             "INSERT INTO per_mu_results (year, scheme, enterprise_id, region_code, score, rank, class, note, evaluated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \

@@ -50,10 +50,6 @@ fn json(e: &Entry) -> serde_json::Value {
     })
 }
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 pub async fn insert(db: &Database, who: &Caller, request_id: &str, e: &Entry, reason: &str) -> Result<(), ApiError> {
     let mut tx = db.pool.begin().await?;
     sqlx::query(&format!("INSERT INTO sanluanwu_entries ({COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
@@ -68,7 +64,7 @@ pub async fn insert(db: &Database, who: &Caller, request_id: &str, e: &Entry, re
         .bind(&e.found_on)
         .bind(&e.done_on)
         .bind(e.version)
-        .bind(now())
+        .bind(crate::store::now())
         .execute(&mut *tx)
         .await?;
     let change = audit::Change {
@@ -100,7 +96,7 @@ pub async fn update(
         .bind(&after.status)
         .bind(&after.done_on)
         .bind(after.version)
-        .bind(now())
+        .bind(crate::store::now())
         .bind(before.version)
         .execute(&mut *tx)
         .await?

@@ -27,7 +27,8 @@ pub struct EventRow {
     pub deadline: String,
 }
 
-fn now() -> String {
+/// Now as RFC 3339 UTC with milliseconds, as every land table records it.
+pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

@@ -10,15 +10,36 @@ use civic_runtime::{
 };
 use tonic::Code;
 
+/// A land-supervision server on port 0 with its own fresh database, and a client for it.
+pub struct Land {
+    pub client: LandSupervisionClient<tonic::transport::Channel>,
+    pub addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    running: civic_runtime::server::Running,
+}
+
+impl Land {
+    pub async fn spawn(backend: Backend) -> Land {
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let running = land_supervision::start(settings(fresh_database(backend).await), async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+        let addr = running.grpc_addr;
+        Land { client: LandSupervisionClient::new(channel(addr).await), addr, stop, running }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.running.wait().await;
+    }
+}
+
 #[tokio::test]
 async fn farmland_ratio_outcomes_at_their_boundaries() {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let running = land_supervision::start(settings(fresh_database(Backend::Sqlite).await), async move {
-        let _ = rx.await;
-    })
-    .await
-    .unwrap();
-    let mut c = LandSupervisionClient::new(channel(running.grpc_addr).await);
+    let land = crate::Land::spawn(Backend::Sqlite).await;
+    let mut c = land.client.clone();
     let tok = token(Role::NaturalResources, "411200");
     let ask = |region: &str, illegal: &str, total: &str| AssessFarmlandOccupationRequest {
         region_code: region.into(),
@@ -73,28 +94,20 @@ async fn farmland_ratio_outcomes_at_their_boundaries() {
             .code(),
         Code::PermissionDenied
     );
-    let _ = tx.send(());
-    running.wait().await;
+    land.stop().await;
 }
 
 mod assessments {
     use civic_proto::land::v1::{self as pb, land_supervision_client::LandSupervisionClient};
     use civic_runtime::{
         identity::Role,
-        server::Running,
         storage::Backend,
-        testing::{authed, channel, fresh_database, settings, token, violated_fields},
+        testing::{authed, token, violated_fields},
     };
     use tonic::{transport::Channel, Code};
 
-    async fn start() -> (LandSupervisionClient<Channel>, tokio::sync::oneshot::Sender<()>, Running) {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = land_supervision::start(settings(fresh_database(Backend::Sqlite).await), async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-        (LandSupervisionClient::new(channel(running.grpc_addr).await), tx, running)
+    async fn start() -> crate::Land {
+        crate::Land::spawn(Backend::Sqlite).await
     }
 
     fn stalled(id: &str, developed: &str, invested: &str, due: &str) -> pb::ParcelFacts {
@@ -133,7 +146,8 @@ mod assessments {
 
     #[tokio::test]
     async fn low_efficiency_categories_on_both_sides_of_each_line() {
-        let (mut c, stop, running) = start().await;
+        let land = start().await;
+        let mut c = land.client.clone();
         // 附件3-2 二(一)3: more than one third developed, or more than 25 % invested, and overdue.
         let cases = vec![
             (stalled("exactly-third", "10", "2500", "2022-12-31"), "2023-01-01", vec![]),
@@ -242,13 +256,13 @@ mod assessments {
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied);
-        let _ = stop.send(());
-        running.wait().await;
+        land.stop().await;
     }
 
     #[tokio::test]
     async fn idle_land_fee_and_recovery_by_years_and_cause() {
-        let (mut c, stop, running) = start().await;
+        let land = start().await;
+        let mut c = land.client.clone();
         let tok = token(Role::NaturalResources, "411700");
         let ask =
             |on: &str, started: &str, developed: &str, stopped: &str, cause: pb::IdleCause| pb::AssessIdleLandRequest {
@@ -314,13 +328,13 @@ mod assessments {
         assert_eq!(violated_fields(&c.assess_idle_land(authed(&tok, bad)).await.unwrap_err()), vec!["stopped_on"]);
         let bad = ask("2023-01-01", "", "0", "", pb::IdleCause::Unspecified);
         assert_eq!(violated_fields(&c.assess_idle_land(authed(&tok, bad)).await.unwrap_err()), vec!["cause"]);
-        let _ = stop.send(());
-        running.wait().await;
+        land.stop().await;
     }
 
     #[tokio::test]
     async fn per_mu_evaluation_with_the_huangyan_scheme() {
-        let (mut c, stop, running) = start().await;
+        let land = start().await;
+        let mut c = land.client.clone();
         let ind = |name: &str, b: &str, w: &str| pb::PerMuIndicator {
             name: name.into(),
             benchmark: b.into(),
@@ -398,17 +412,16 @@ mod assessments {
             .await
             .unwrap_err();
         assert_eq!(violated_fields(&e), vec!["scheme.indicators[2].benchmark"]);
-        let _ = stop.send(());
-        running.wait().await;
+        land.stop().await;
     }
 }
 
 mod checks {
-    use civic_proto::land::v1::{self as pb, land_supervision_client::LandSupervisionClient};
+    use civic_proto::land::v1::{self as pb};
     use civic_runtime::{
         identity::Role,
         storage::Backend,
-        testing::{authed, channel, error_reason, fresh_database, settings, token, violated_fields},
+        testing::{authed, error_reason, token, violated_fields},
     };
     use tonic::Code;
 
@@ -430,13 +443,8 @@ mod checks {
 
     #[tokio::test]
     async fn standard_land_indicators_on_both_sides_of_each_limit() {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = land_supervision::start(settings(fresh_database(Backend::Sqlite).await), async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-        let mut c = LandSupervisionClient::new(channel(running.grpc_addr).await);
+        let land = crate::Land::spawn(Backend::Sqlite).await;
+        let mut c = land.client.clone();
         let tok = token(Role::ClusterAdmin, "411702");
         let ask =
             |f: pb::StandardLandFigures, kind: pb::StandardLandCheckKind, after: bool| pb::CheckStandardLandRequest {
@@ -552,31 +560,25 @@ mod checks {
         assert!(below.indicators.iter().all(|i| i.outcome == "FAIL"), "{:?}", below.indicators);
         let e = c.check_cluster(authed(&tok, cl("1001", "550", "50"))).await.unwrap_err();
         assert_eq!(violated_fields(&e), vec!["used_construction_land_mu"]);
-        let _ = tx.send(());
-        running.wait().await;
+        land.stop().await;
     }
 }
 
 mod cases {
     use civic_proto::{
         common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
-        land::v1::{self as pb, land_supervision_client::LandSupervisionClient},
+        land::v1::{self as pb},
     };
     use civic_runtime::{
         identity::Role,
         storage::Backend,
-        testing::{authed, channel, error_reason, fresh_database, settings, token, violated_fields},
+        testing::{authed, channel, error_reason, token, violated_fields},
     };
     use tonic::Code;
 
     async fn workflows(backend: Backend) {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = land_supervision::start(settings(fresh_database(backend).await), async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-        let mut c = LandSupervisionClient::new(channel(running.grpc_addr).await);
+        let land = crate::Land::spawn(backend).await;
+        let mut c = land.client.clone();
         let cluster = token(Role::ClusterAdmin, "411702");
         let bureau = token(Role::NaturalResources, "411702");
 
@@ -744,7 +746,7 @@ mod cases {
             Code::NotFound
         );
         // Every step is audited.
-        let mut audit = AuditLogClient::new(channel(running.grpc_addr).await);
+        let mut audit = AuditLogClient::new(channel(land.addr).await);
         let entries = audit
             .list_audit_entries(authed(
                 &token(Role::Auditor, "411700"),
@@ -762,8 +764,7 @@ mod cases {
             entries.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
             vec!["case.open", "case.reviewed", "case.decided", "case.notified", "case.filed"]
         );
-        let _ = tx.send(());
-        running.wait().await;
+        land.stop().await;
     }
 
     #[tokio::test]
@@ -778,22 +779,17 @@ mod cases {
 }
 
 mod balance_and_campaign {
-    use civic_proto::land::v1::{self as pb, land_supervision_client::LandSupervisionClient};
+    use civic_proto::land::v1::{self as pb};
     use civic_runtime::{
         identity::Role,
         storage::Backend,
-        testing::{authed, channel, fresh_database, settings, token, violated_fields},
+        testing::{authed, token, violated_fields},
     };
 
     #[tokio::test]
     async fn farmland_balance_and_campaign_rules_at_their_lines() {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = land_supervision::start(settings(fresh_database(Backend::Sqlite).await), async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-        let mut c = LandSupervisionClient::new(channel(running.grpc_addr).await);
+        let land = crate::Land::spawn(Backend::Sqlite).await;
+        let mut c = land.client.clone();
 
         // 三政〔2017〕20号 四(七): 占一补一、先补后占、占优补优.
         let nr = token(Role::NaturalResources, "411200");
@@ -883,17 +879,16 @@ mod balance_and_campaign {
         assert_eq!(failed, vec!["office_land_share", "odd_plot_0", "odd_plots_share"]);
         let e = c.check_campaign_list(authed(&town, list("201", "6000", "30"))).await.unwrap_err();
         assert_eq!(violated_fields(&e), vec!["contiguous_area_mu"]);
-        let _ = tx.send(());
-        running.wait().await;
+        land.stop().await;
     }
 }
 
 mod records {
-    use civic_proto::land::v1::{self as pb, land_supervision_client::LandSupervisionClient};
+    use civic_proto::land::v1::{self as pb};
     use civic_runtime::{
         identity::Role,
         storage::Backend,
-        testing::{authed, channel, error_reason, fresh_database, settings, token},
+        testing::{authed, error_reason, token},
     };
 
     fn csv(rows: usize) -> String {
@@ -927,13 +922,8 @@ mod records {
     }
 
     async fn import_evaluate_seed(backend: Backend) {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = land_supervision::start(settings(fresh_database(backend).await), async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-        let mut c = LandSupervisionClient::new(channel(running.grpc_addr).await);
+        let land = crate::Land::spawn(backend).await;
+        let mut c = land.client.clone();
         let city = token(Role::NaturalResources, "411700");
         let import = |content: String| pb::ImportEnterpriseFiguresRequest {
             region_code: "411700".into(),
@@ -1048,8 +1038,7 @@ mod records {
         assert!(case.history[0].note.contains("D 类企业"));
         let again = c.seed_rectification(authed(&city, seed)).await.unwrap().into_inner();
         assert_eq!((again.case_ids.len(), again.already_open), (0, 1));
-        let _ = tx.send(());
-        running.wait().await;
+        land.stop().await;
     }
 
     #[tokio::test]
@@ -1064,22 +1053,17 @@ mod records {
 }
 
 mod registry {
-    use civic_proto::land::v1::{self as pb, land_supervision_client::LandSupervisionClient};
+    use civic_proto::land::v1::{self as pb};
     use civic_runtime::{
         identity::Role,
         storage::Backend,
-        testing::{authed, channel, error_reason, fresh_database, settings, token, violated_fields},
+        testing::{authed, error_reason, token, violated_fields},
     };
     use tonic::Code;
 
     async fn dynamic_zero(backend: Backend) {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = land_supervision::start(settings(fresh_database(backend).await), async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-        let mut c = LandSupervisionClient::new(channel(running.grpc_addr).await);
+        let land = crate::Land::spawn(backend).await;
+        let mut c = land.client.clone();
         let wuyang = token(Role::NaturalResources, "411121");
         let linying = token(Role::NaturalResources, "411122");
         let entry = |region: &str, name: &str, disposition: &str, found_by: &str| pb::RegisterSanluanwuRequest {
@@ -1171,8 +1155,7 @@ mod registry {
             .unwrap()
             .into_inner();
         assert_eq!(open.entries.len(), 1);
-        let _ = tx.send(());
-        running.wait().await;
+        land.stop().await;
     }
 
     #[tokio::test]
@@ -1187,22 +1170,17 @@ mod registry {
 }
 
 mod parcels {
-    use civic_proto::land::v1::{self as pb, land_supervision_client::LandSupervisionClient};
+    use civic_proto::land::v1::{self as pb};
     use civic_runtime::{
         identity::Role,
         storage::Backend,
-        testing::{authed, channel, error_reason, fresh_database, settings, token, violated_fields},
+        testing::{authed, error_reason, token, violated_fields},
     };
     use tonic::Code;
 
     async fn clusters_and_parcels(backend: Backend) {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = land_supervision::start(settings(fresh_database(backend).await), async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-        let mut c = LandSupervisionClient::new(channel(running.grpc_addr).await);
+        let land = crate::Land::spawn(backend).await;
+        let mut c = land.client.clone();
         let admin = token(Role::ClusterAdmin, "411702");
         let cluster = pb::Cluster {
             cluster_id: "ZMD-YC".into(),
@@ -1438,8 +1416,7 @@ mod parcels {
         assert_eq!(below.rectification_deadline, "2026-06-30");
         let at = c.check_standard_land(authed(&admin, accept("75000"))).await.unwrap().into_inner();
         assert_eq!(outcome(&at), "PASS");
-        let _ = tx.send(());
-        running.wait().await;
+        land.stop().await;
     }
 
     #[tokio::test]
