@@ -91,3 +91,33 @@ pub fn check(
     }
     Ok((out, trace))
 }
+
+/// The 5-year transition of 附件3-2 三(二): the last day a parcel turned to new industries may
+/// keep its old use and rights.
+pub fn transition(
+    book: &PolicyBook,
+    region: RegionCode,
+    approved: NaiveDate,
+    on: NaiveDate,
+) -> Result<(NaiveDate, Step), DomainError> {
+    let years = book.value("land.redevelopment.transition_years", region, approved)?;
+    let end = crate::low_efficiency::anniversary(approved, years.value).pred_opt().unwrap_or(approved);
+    let state = if on < approved {
+        "尚未开始"
+    } else if on <= end {
+        "过渡期内:按原用途和土地权利类型使用"
+    } else {
+        "过渡期已满:按新用途、新权利类型、市场价办理用地手续"
+    };
+    Ok((
+        end,
+        Step {
+            rule_id: "land.redevelopment.limits".into(),
+            description: "转型升级的过渡期".into(),
+            formula: format!("{approved} 起 {} 年,至 {end}", years.value),
+            result: format!("{on}:{state}"),
+            parameters: vec![years.to_use()],
+            source: Some(book.rule_source("land.redevelopment.limits")?),
+        },
+    ))
+}

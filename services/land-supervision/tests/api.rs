@@ -872,11 +872,21 @@ mod balance_and_campaign {
             office_land_area_sqm: office.into(),
             office_floor_area_sqm: "4500".into(),
             odd_plots_mu: plots.iter().map(|p| p.to_string()).collect(),
+            transition_approved_on: String::new(),
         };
         assert!(c.check_redevelopment(authed(&nr, plan("1400", &["2", "1"]))).await.unwrap().into_inner().passed);
         let r = c.check_redevelopment(authed(&nr, plan("1401", &["3.01"]))).await.unwrap().into_inner();
         let failed: Vec<&str> = r.indicators.iter().filter(|i| i.outcome == "FAIL").map(|i| i.key.as_str()).collect();
         assert_eq!(failed, vec!["office_land_share", "odd_plot_0", "odd_plots_share"]);
+        // The 5-year transition keeping the old use (附件3-2 三(二)).
+        let t = |on: &str| pb::CheckRedevelopmentRequest {
+            on_date: on.into(),
+            transition_approved_on: "2021-03-01".into(),
+            ..plan("1400", &[])
+        };
+        let within = c.check_redevelopment(authed(&nr, t("2026-02-28"))).await.unwrap().into_inner();
+        assert_eq!((within.transition_ends_on.as_str(), within.in_transition), ("2026-02-28", true));
+        assert!(!c.check_redevelopment(authed(&nr, t("2026-03-01"))).await.unwrap().into_inner().in_transition);
         let e = c.check_campaign_list(authed(&town, list("201", "6000", "30"))).await.unwrap_err();
         assert_eq!(violated_fields(&e), vec!["contiguous_area_mu"]);
         land.stop().await;

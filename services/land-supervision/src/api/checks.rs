@@ -320,12 +320,22 @@ impl LandApi {
         if p.office_land_sqm.is_some_and(|o| o > area) {
             return Err(ApiError::invalid("office_land_area_sqm", "cannot exceed project_area_sqm"));
         }
-        let (indicators, trace) =
+        let (indicators, mut trace) =
             redevelopment::check(&book, region, &p, on).map_err(|e| ApiError::domain("region_code", e))?;
+        let (mut ends, mut running) = (String::new(), false);
+        if let Some(approved) = super::mapping::opt_date("transition_approved_on", &r.transition_approved_on)? {
+            let (end, step) = redevelopment::transition(&book, region, approved, on)
+                .map_err(|e| ApiError::domain("region_code", e))?;
+            running = approved <= on && on <= end;
+            ends = end.to_string();
+            trace.push(step);
+        }
         Ok(pb::CheckRedevelopmentResponse {
             passed: indicators.iter().all(|i| i.outcome == crate::standard_land::Outcome::Pass),
             indicators: indicators.iter().map(indicator).collect(),
             explanation: Some(m::explanation(&trace)),
+            transition_ends_on: ends,
+            in_transition: running,
         })
     }
 }
