@@ -1265,6 +1265,12 @@ mod parcels {
             .unwrap()
             .into_inner();
         assert_eq!(view.parcels, 4);
+        // Towns read their county's clusters too.
+        let town = token(Role::Town, "411702");
+        assert!(c
+            .get_cluster(authed(&town, pb::GetClusterRequest { cluster_id: "ZMD-YC".into(), on_date: String::new() }))
+            .await
+            .is_ok());
         let rules = view.rules.unwrap();
         assert!(rules.may_expand);
         assert_eq!(rules.indicators.iter().find(|i| i.key == "industrial_share").unwrap().outcome, "PASS");

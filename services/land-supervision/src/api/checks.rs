@@ -151,6 +151,13 @@ impl LandApi {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         self.check(who, &book, region, "check cluster rules")?;
+        self.cluster_rules(r)
+    }
+
+    /// The cluster rules on given figures; the caller's access is checked by whoever calls this.
+    pub(super) fn cluster_rules(&self, r: &pb::CheckClusterRequest) -> ApiResult<pb::CheckClusterResponse> {
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
         let on = request::date_or_today("on_date", &r.on_date)?;
         let req = |name: &str, v: &str| -> ApiResult<Decimal> {
             non_negative(name, v)?.ok_or_else(|| ApiError::invalid(name, "required: an area in 亩"))

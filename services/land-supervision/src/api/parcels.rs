@@ -133,7 +133,7 @@ impl LandApi {
             warehouse_land_mu: get("WAREHOUSE").to_string(),
             ..Default::default()
         };
-        let rules = self.cluster(who, &check).map_err(|e| match e {
+        let rules = self.cluster_rules(&check).map_err(|e| match e {
             ApiError::InvalidArgument(v) => ApiError::precondition(
                 "PARCELS_EXCEED_CLUSTER",
                 v.into_iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "),
