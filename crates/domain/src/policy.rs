@@ -307,7 +307,7 @@ impl PolicyBook {
 
     /// Add one entry after checking it on its own (the cross-checks are in `validate`).
     pub fn add_entry(&mut self, entry: Entry) -> Result<(), DomainError> {
-        if !self.definitions.contains_key(&entry.key) {
+        if self.definition(&entry.key).is_err() {
             return Err(DomainError::UnknownParameter(entry.key.clone()));
         }
         self.regions.get(entry.region)?;
@@ -324,7 +324,7 @@ impl PolicyBook {
         }
         if let Some(rule) = &entry.rule {
             for k in rule.parameters() {
-                if !self.definitions.contains_key(k) {
+                if self.definition(k).is_err() {
                     return Err(DomainError::UnknownParameter(k.to_string()));
                 }
             }
@@ -380,8 +380,20 @@ impl PolicyBook {
         problems
     }
 
+    /// The definition of `key`, or of the family it belongs to: `a.b.*` defines `a.b.<anything>`
+    /// (e.g. a minimum published per industry).
     pub fn definition(&self, key: &str) -> Result<&Definition, DomainError> {
-        self.definitions.get(key).ok_or_else(|| DomainError::UnknownParameter(key.to_string()))
+        if let Some(d) = self.definitions.get(key) {
+            return Ok(d);
+        }
+        let mut k = key;
+        while let Some(i) = k.rfind('.') {
+            k = &k[..i];
+            if let Some(d) = self.definitions.get(&format!("{k}.*")) {
+                return Ok(d);
+            }
+        }
+        Err(DomainError::UnknownParameter(key.to_string()))
     }
 
     pub fn definitions(&self) -> impl Iterator<Item = &Definition> {
@@ -544,8 +556,18 @@ impl PolicyBook {
     /// force are left out).
     pub fn in_force(&self, prefix: &str, region: RegionCode, date: NaiveDate) -> Result<Vec<Resolved>, DomainError> {
         let mut out = Vec::new();
-        for def in self.definitions.values().filter(|d| d.key.starts_with(prefix)) {
-            match self.value(&def.key, region, date) {
+        // Defined keys, and keys of defined families (a.b.*) that have entries.
+        let mut keys: Vec<&str> = self
+            .definitions
+            .keys()
+            .filter(|k| k.starts_with(prefix) && !k.ends_with(".*"))
+            .map(String::as_str)
+            .collect();
+        keys.extend(self.entries.keys().map(|(k, _)| k.as_str()).filter(|k| k.starts_with(prefix)));
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            match self.value(key, region, date) {
                 Ok(r) => out.push(r),
                 Err(DomainError::NoValueInForce { .. }) => {}
                 Err(e) => return Err(e),

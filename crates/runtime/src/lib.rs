@@ -14,6 +14,8 @@ pub mod mapping;
 pub mod middleware;
 pub mod outgoing;
 pub mod policy_book;
+pub mod publish;
+pub mod published;
 pub mod request;
 pub mod server;
 pub mod storage;

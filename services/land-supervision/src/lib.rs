@@ -56,6 +56,7 @@ pub const RULES: &[&str] = &[
     "land.campaign.rules",
     "land.sanluanwu.registry",
     "land.redevelopment.limits",
+    "land.standard.publication",
 ];
 
 pub fn migrations() -> Migrations {
@@ -68,6 +69,18 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StartupError> {
     let f = Foundation::prepare(settings, &migrations(), RULES).await?;
+    // Limits published earlier through the API join the book.
+    let mut book = (*f.book.current()).clone();
+    let n = civic_runtime::published::load_into(&f.db, &mut book).await.map_err(StartupError::Policy)?;
+    let problems = book.validate();
+    if !problems.is_empty() {
+        return Err(StartupError::Policy(format!(
+            "published limits disagree with the book:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
+    f.book.replace(book);
+    tracing::info!(published = n, "published limits loaded");
     let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(
         LandSupervisionServer::new(api::LandApi { book: f.book.clone(), db: f.db.clone() })
             .max_decoding_message_size(f.settings.max_message_bytes)

@@ -3,6 +3,7 @@
 mod assessments;
 mod cases;
 mod checks;
+mod limits;
 mod mapping;
 mod parcels;
 mod records;

@@ -286,4 +286,13 @@ impl LandSupervision for LandApi {
         let who = caller(&req)?;
         respond(self.list_parcels(&who, req.get_ref()).await)
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn publish_limits(
+        &self,
+        req: Request<pb::PublishLimitsRequest>,
+    ) -> Result<Response<pb::PublishLimitsResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.publish_limits(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
 }

@@ -1,0 +1,143 @@
+//! Publishing a new standard set: the figures a city (or province) decides from a date, checked
+//! against the book before anything is stored. A figure for a derived standard keeps the rule
+//! of the standard it replaces and must agree with it; a figure that disagrees is refused with
+//! the field named. The result is a new book that the caller can preview (`validate_only`).
+
+use chrono::NaiveDate;
+use civic_domain::{
+    policy::{Document, Entry, PolicyBook},
+    Fen, RegionCode,
+};
+use rust_decimal::Decimal;
+
+/// One figure as published.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub key: String,
+    pub region: RegionCode,
+    pub value: Decimal,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Publication {
+    pub region: RegionCode,
+    pub effective_from: NaiveDate,
+    pub document: String,
+    pub title: String,
+    pub figures: Vec<Figure>,
+    /// A what-if replaces figures already in force from the same date instead of refusing them.
+    pub replace: bool,
+}
+
+/// The entries a publication adds, as stored and as added to the book.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub book: PolicyBook,
+    pub entries: Vec<Entry>,
+}
+
+/// (field, problem) pairs, reported together.
+pub type Problems = Vec<(String, String)>;
+
+/// Check `p` against `book`; only keys under one of `prefixes` may be published.
+pub fn apply(book: &PolicyBook, p: &Publication, prefixes: &[&str]) -> Result<Accepted, Problems> {
+    let mut problems = Problems::new();
+    let mut next = book.clone();
+    next.add_document(Document {
+        number: p.document.clone(),
+        title: p.title.clone(),
+        issuer: String::new(),
+        issued_on: None,
+    });
+    let mut entries = Vec::new();
+    for (i, f) in p.figures.iter().enumerate() {
+        let field = |name: &str| format!("values[{i}].{name}");
+        let def = match book.definition(&f.key) {
+            Ok(d) => d,
+            Err(_) => {
+                problems.push((field("key"), format!("unknown parameter '{}'", f.key)));
+                continue;
+            }
+        };
+        if !prefixes.iter().any(|pre| f.key.starts_with(pre)) {
+            problems.push((field("key"), format!("only parameters under {} are published here", prefixes.join(", "))));
+            continue;
+        }
+        if !book.regions.is_within(f.region, p.region) {
+            problems
+                .push((field("region_code"), format!("{} is not within the publishing region {}", f.region, p.region)));
+            continue;
+        }
+        if f.value < Decimal::ZERO {
+            problems.push((field("value"), "must not be negative".into()));
+            continue;
+        }
+        if def.unit.starts_with("yuan") && Fen::from_yuan_decimal(f.value).is_err() {
+            problems.push((field("value"), "an amount in yuan must be a whole number of fen".into()));
+            continue;
+        }
+        if def.unit == "flag" && f.value != Decimal::ZERO && f.value != Decimal::ONE {
+            problems.push((field("value"), "a flag is 0 or 1".into()));
+            continue;
+        }
+        // A derived standard keeps its rule: the published figure is checked against it.
+        let governing = book.governing_entry(&f.key, f.region, p.effective_from);
+        let (rule, rounding) = match governing {
+            Some(g) if g.rule.is_some() => (g.rule.clone(), g.rounding),
+            _ => (None, None),
+        };
+        let entry = Entry {
+            key: f.key.clone(),
+            region: f.region,
+            effective_from: Some(p.effective_from),
+            known_from: None,
+            value: Some(f.value),
+            rule,
+            rounding,
+            document: p.document.clone(),
+            clause: f.clause.clone(),
+            note: String::new(),
+            origin: format!("{} (values[{i}])", p.document),
+        };
+        if p.replace {
+            next.remove_entry(&entry.key, entry.region, entry.effective_from);
+        }
+        if let Err(e) = next.add_entry(entry.clone()) {
+            problems.push((field("key"), e.to_string()));
+            continue;
+        }
+        entries.push(entry);
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    // Every derived standard must still agree with its published figures once the new base
+    // figures are in: e.g. a new 低保 of 650 with a published 特困 figure of 980 is refused.
+    for (i, f) in p.figures.iter().enumerate() {
+        match next.value(&f.key, f.region, p.effective_from) {
+            Ok(r) => {
+                if let Some(published) = r.published {
+                    if published != r.value {
+                        problems.push((
+                            format!("values[{i}].value"),
+                            format!(
+                                "{} for {}: the published figure {} disagrees with its rule: {}",
+                                f.key,
+                                f.region,
+                                published,
+                                r.derivation.unwrap_or_default()
+                            ),
+                        ));
+                    }
+                }
+            }
+            Err(e) => problems.push((format!("values[{i}]"), e.to_string())),
+        }
+    }
+    if problems.is_empty() {
+        Ok(Accepted { book: next, entries })
+    } else {
+        Err(problems)
+    }
+}
