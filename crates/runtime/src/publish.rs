@@ -141,3 +141,87 @@ pub fn apply(book: &PolicyBook, p: &Publication, prefixes: &[&str]) -> Result<Ac
         Err(problems)
     }
 }
+
+/// One figure as it arrives on the wire, before checking.
+pub struct RawFigure<'a> {
+    pub key: &'a str,
+    pub region_code: &'a str,
+    pub value: &'a str,
+    pub clause: &'a str,
+}
+
+/// Build a publication from request fields, every problem reported at once with its field
+/// (`document`, `title`, `values`, `values[i].region_code|value|clause`).
+pub fn publication(
+    book: &PolicyBook,
+    region: civic_domain::RegionCode,
+    effective_from: chrono::NaiveDate,
+    document: &str,
+    title: &str,
+    values: &[RawFigure<'_>],
+) -> Result<Publication, crate::ApiError> {
+    use crate::ApiError;
+    let mut problems: Problems = Vec::new();
+    if document.trim().is_empty() {
+        problems.push(("document".into(), "the document number (文号) is required".into()));
+    }
+    if title.trim().is_empty() {
+        problems.push(("title".into(), "the document title is required".into()));
+    }
+    if values.is_empty() {
+        problems.push(("values".into(), "at least one figure is required".into()));
+    }
+    let mut figures = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let fr = match crate::request::region_code(book, &format!("values[{i}].region_code"), v.region_code) {
+            Ok(c) => Some(c),
+            Err(ApiError::InvalidArgument(vs)) => {
+                problems.extend(vs);
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let value = v.value.trim().parse::<Decimal>().ok();
+        if value.is_none() {
+            problems.push((format!("values[{i}].value"), format!("'{}' is not an exact decimal", v.value)));
+        }
+        if v.clause.trim().is_empty() {
+            problems.push((format!("values[{i}].clause"), "the clause stating this figure is required".into()));
+        }
+        if let (Some(region), Some(value)) = (fr, value) {
+            figures.push(Figure { key: v.key.trim().to_string(), region, value, clause: v.clause.trim().to_string() });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::InvalidArgument(problems));
+    }
+    Ok(Publication {
+        region,
+        effective_from,
+        document: document.trim().into(),
+        title: title.trim().into(),
+        figures,
+        replace: false,
+    })
+}
+
+/// Publishing needs a caller scoped to a city or above, publishing for a city or above.
+pub fn check_city_scope(
+    who: &crate::identity::Caller,
+    book: &PolicyBook,
+    region: civic_domain::RegionCode,
+    action: &'static str,
+) -> Result<(), crate::ApiError> {
+    use civic_domain::region::RegionKind;
+    let city_or_above = |c| {
+        book.regions
+            .get(c)
+            .map(|x| matches!(x.kind, RegionKind::City | RegionKind::Province | RegionKind::Country))
+            .unwrap_or(false)
+    };
+    if city_or_above(who.scope) && city_or_above(region) {
+        Ok(())
+    } else {
+        Err(crate::ApiError::PermissionDenied(crate::identity::Denied::Role { role: who.role, action }))
+    }
+}

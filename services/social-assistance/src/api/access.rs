@@ -3,7 +3,7 @@
 //! civil-affairs or finance at city scope or above. Computations on data the caller brings are
 //! open to civil-affairs and finance staff within their region.
 
-use civic_domain::{policy::PolicyBook, region::RegionKind, RegionCode};
+use civic_domain::{policy::PolicyBook, RegionCode};
 use civic_runtime::{
     identity::{Access, Caller, Role},
     ApiError, ApiResult,
@@ -27,14 +27,5 @@ pub fn check(
 /// Publishing standards needs city scope or above.
 pub fn check_publisher(who: &Caller, book: &PolicyBook, region: RegionCode) -> ApiResult<()> {
     check(who, book, Access::Write, STANDARDS, "publish standards", region)?;
-    let scope_kind = book.regions.get(who.scope).map(|r| r.kind).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let region_kind = book.regions.get(region).map(|r| r.kind).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let city_or_above = |k: RegionKind| matches!(k, RegionKind::City | RegionKind::Province | RegionKind::Country);
-    if !city_or_above(scope_kind) || !city_or_above(region_kind) {
-        return Err(ApiError::PermissionDenied(civic_runtime::identity::Denied::Role {
-            role: who.role,
-            action: "publish standards below city level",
-        }));
-    }
-    Ok(())
+    civic_runtime::publish::check_city_scope(who, book, region, "publish standards below city level")
 }

@@ -3,14 +3,11 @@
 use civic_domain::RegionCode;
 use civic_proto::assistance::v1 as pb;
 use civic_runtime::{identity::Caller, mapping, request, ApiError, ApiResult};
-use rust_decimal::Decimal;
 
 use super::{access, service::AssistanceApi};
-use crate::{
-    publish::{self, Figure, Publication},
-    rules::standards::STANDARD_PREFIX,
-    store,
-};
+use civic_runtime::publish::RawFigure;
+
+use crate::{publish, rules::standards::STANDARD_PREFIX, store};
 
 impl AssistanceApi {
     pub(super) fn list_standards(
@@ -49,54 +46,12 @@ impl AssistanceApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         access::check_publisher(who, &book, region)?;
         let effective_from = request::required_date("effective_from", &r.effective_from)?;
-        let mut problems = Vec::new();
-        if r.document.trim().is_empty() {
-            problems.push(("document".to_string(), "the document number (文号) is required".to_string()));
-        }
-        if r.title.trim().is_empty() {
-            problems.push(("title".to_string(), "the document title is required".to_string()));
-        }
-        if r.values.is_empty() {
-            problems.push(("values".to_string(), "at least one figure is required".to_string()));
-        }
-        let mut figures = Vec::new();
-        for (i, v) in r.values.iter().enumerate() {
-            let fr: Option<RegionCode> =
-                match request::region_code(&book, &format!("values[{i}].region_code"), &v.region_code) {
-                    Ok(c) => Some(c),
-                    Err(ApiError::InvalidArgument(vs)) => {
-                        problems.extend(vs);
-                        None
-                    }
-                    Err(e) => return Err(e),
-                };
-            let value = v.value.trim().parse::<Decimal>().ok();
-            if value.is_none() {
-                problems.push((format!("values[{i}].value"), format!("'{}' is not an exact decimal", v.value)));
-            }
-            if v.clause.trim().is_empty() {
-                problems.push((format!("values[{i}].clause"), "the clause stating this figure is required".into()));
-            }
-            if let (Some(region), Some(value)) = (fr, value) {
-                figures.push(Figure {
-                    key: v.key.trim().to_string(),
-                    region,
-                    value,
-                    clause: v.clause.trim().to_string(),
-                });
-            }
-        }
-        if !problems.is_empty() {
-            return Err(ApiError::InvalidArgument(problems));
-        }
-        let p = Publication {
-            region,
-            effective_from,
-            document: r.document.trim().to_string(),
-            title: r.title.trim().to_string(),
-            figures,
-            replace: false,
-        };
+        let raw: Vec<RawFigure> = r
+            .values
+            .iter()
+            .map(|v| RawFigure { key: &v.key, region_code: &v.region_code, value: &v.value, clause: &v.clause })
+            .collect();
+        let p = civic_runtime::publish::publication(&book, region, effective_from, &r.document, &r.title, &raw)?;
         let accepted = publish::apply(&book, &p).map_err(ApiError::InvalidArgument)?;
         // The resulting standards for every region a figure touched.
         let mut regions: Vec<RegionCode> = p.figures.iter().map(|f| f.region).collect();
