@@ -81,6 +81,8 @@ impl ApiError {
             ApiError::PermissionDenied(Denied::Role { .. }) => "ROLE_NOT_ALLOWED",
             ApiError::PermissionDenied(Denied::Region { .. }) => "REGION_OUT_OF_SCOPE",
             ApiError::PermissionDenied(Denied::AuditorWrite) => "AUDITOR_READ_ONLY",
+            ApiError::PermissionDenied(Denied::Unit { .. }) => "UNIT_OUT_OF_SCOPE",
+            ApiError::PermissionDenied(Denied::NoUnit { .. }) => "UNIT_REQUIRED",
             ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
             ApiError::Storage(_) => "STORAGE",

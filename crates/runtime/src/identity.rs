@@ -83,6 +83,10 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
+    /// The unit inside the region the caller works for, when narrower than the region: a town
+    /// (镇、街道) for town staff, a cluster id for a cluster administration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 /// The authenticated caller, handed to handlers through request extensions.
@@ -91,6 +95,8 @@ pub struct Caller {
     pub subject: String,
     pub role: Role,
     pub scope: RegionCode,
+    /// A town or cluster inside the scope, when the caller works for one (see [`Claims::unit`]).
+    pub unit: Option<String>,
     pub expires_at: DateTime<Utc>,
     /// The bearer token as received, forwarded on service-to-service calls so the callee sees
     /// the original caller.
@@ -147,6 +153,18 @@ impl TokenKey {
     }
 
     pub fn mint(&self, subject: &str, role: Role, region: RegionCode, ttl: chrono::Duration) -> String {
+        self.mint_for_unit(subject, role, region, None, ttl)
+    }
+
+    /// A token for staff of one town or cluster administration inside `region`.
+    pub fn mint_for_unit(
+        &self,
+        subject: &str,
+        role: Role,
+        region: RegionCode,
+        unit: Option<&str>,
+        ttl: chrono::Duration,
+    ) -> String {
         let now = Utc::now();
         let claims = Claims {
             sub: subject.to_string(),
@@ -155,6 +173,7 @@ impl TokenKey {
             iat: now.timestamp(),
             exp: (now + ttl).timestamp(),
             iss: ISSUER.into(),
+            unit: unit.map(str::to_string),
         };
         self.sign(&claims)
     }
@@ -192,7 +211,11 @@ impl TokenKey {
         }
         let scope = RegionCode::parse(&claims.region).map_err(|_| TokenError::BadScope)?;
         let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(TokenError::Malformed)?;
-        Ok(Caller { subject: claims.sub, role: claims.role, scope, expires_at, token: token.to_string() })
+        let unit = match claims.unit.map(|u| u.trim().to_string()) {
+            Some(u) if u.is_empty() || u.chars().count() > 64 => return Err(TokenError::BadScope),
+            other => other,
+        };
+        Ok(Caller { subject: claims.sub, role: claims.role, scope, unit, expires_at, token: token.to_string() })
     }
 }
 
@@ -211,9 +234,33 @@ pub enum Denied {
     Region { target: RegionCode, scope: RegionCode },
     #[error("auditors read; they never change anything")]
     AuditorWrite,
+    /// The caller works for one town or cluster and the target belongs to another.
+    #[error("the caller works for {own}; {target} is another's")]
+    Unit { own: String, target: String },
+    /// Staff of a town must name their town in the token to reach town-scoped records.
+    #[error("a {role} token must name its unit (the town or cluster) to {action}")]
+    NoUnit { role: Role, action: &'static str },
 }
 
 impl Caller {
+    /// The town or cluster the caller is limited to. Town staff must have one; a cluster
+    /// administration may (then it sees its own cluster only); other roles are not limited.
+    pub fn unit_scope(&self, action: &'static str) -> Result<Option<&str>, Denied> {
+        match (self.role, self.unit.as_deref()) {
+            (Role::Town, None) => Err(Denied::NoUnit { role: self.role, action }),
+            (Role::Town | Role::ClusterAdmin, unit) => Ok(unit),
+            _ => Ok(None),
+        }
+    }
+
+    /// Unit check: a caller limited to a unit reaches only records of that unit.
+    pub fn check_unit(&self, target: &str, action: &'static str) -> Result<(), Denied> {
+        match self.unit_scope(action)? {
+            Some(own) if own != target => Err(Denied::Unit { own: own.to_string(), target: target.to_string() }),
+            _ => Ok(()),
+        }
+    }
+
     /// Region check: the target must be the caller's scope or lie under it.
     pub fn check_region(&self, regions: &RegionTree, target: RegionCode) -> Result<(), Denied> {
         if regions.is_within(target, self.scope) {
@@ -260,6 +307,12 @@ mod tests {
         assert_eq!(c.subject, "alice");
         assert_eq!(c.role, Role::CivilAffairs);
         assert_eq!(c.scope.as_str(), "210521");
+        assert_eq!(c.unit, None);
+        let town = RegionCode::parse("411702").unwrap();
+        let t = key().mint_for_unit("wang", Role::Town, town, Some("顾山镇"), chrono::Duration::hours(1));
+        assert_eq!(key().verify(&t, Utc::now()).unwrap().unit.as_deref(), Some("顾山镇"));
+        let blank = key().mint_for_unit("wang", Role::Town, town, Some("  "), chrono::Duration::hours(1));
+        assert_eq!(key().verify(&blank, Utc::now()).unwrap_err(), TokenError::BadScope);
     }
 
     #[test]

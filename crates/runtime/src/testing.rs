@@ -76,6 +76,15 @@ pub fn token(role: Role, region: &str) -> String {
     TokenKey::new(TEST_SIGNING_KEY).mint("tester", role, region, chrono::Duration::hours(1))
 }
 
+/// A token for staff of one town or cluster (`unit`) inside `region`.
+pub fn unit_token(role: Role, region: &str, unit: &str) -> String {
+    let region = match RegionCode::parse(region) {
+        Ok(r) => r,
+        Err(e) => panic!("bad region in test: {e}"),
+    };
+    TokenKey::new(TEST_SIGNING_KEY).mint_for_unit("tester", role, region, Some(unit), chrono::Duration::hours(1))
+}
+
 /// A request carrying `token` as its bearer token.
 pub fn authed<T>(token: &str, message: T) -> tonic::Request<T> {
     let mut req = tonic::Request::new(message);

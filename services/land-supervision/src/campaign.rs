@@ -5,8 +5,8 @@
 
 use chrono::{Datelike, NaiveDate};
 use civic_domain::{
-    explanation::{Step, Trace},
-    policy::PolicyBook,
+    explanation::{SourceRef, Step, Trace},
+    policy::{PolicyBook, Resolved},
     DomainError, Fen, RegionCode,
 };
 use rust_decimal::Decimal;
@@ -42,6 +42,45 @@ fn day_in(year: i32, month: u32, day: Decimal) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, month, d).or_else(|| NaiveDate::from_ymd_opt(year, month, 28)).unwrap_or_default()
 }
 
+/// One figure against one limit: at least (`min`) or at most; no figure or no limit in force
+/// leaves it undetermined.
+pub struct Judged<'a> {
+    pub key: &'a str,
+    pub name: &'a str,
+    pub value: Option<Decimal>,
+    pub limit: Option<&'a Resolved>,
+    pub min: bool,
+}
+
+pub fn judge(j: Judged<'_>, rule: &str, src: &SourceRef) -> (IndicatorResult, Step) {
+    let outcome = match (j.value, j.limit) {
+        (Some(x), Some(l)) if (j.min && x >= l.value) || (!j.min && x <= l.value) => Outcome::Pass,
+        (Some(_), Some(_)) => Outcome::Fail,
+        _ => Outcome::Undetermined,
+    };
+    let sign = if j.min { "≥" } else { "≤" };
+    let limit = j.limit.map(|l| format!("{sign} {}", l.value)).unwrap_or_else(|| "—".into());
+    let step = Step {
+        rule_id: rule.into(),
+        description: j.name.into(),
+        formula: format!("{} {limit}", j.value.map(|x| format!("{:.4}", x.round_dp(4))).unwrap_or_else(|| "—".into()),),
+        result: outcome.code().into(),
+        parameters: j.limit.iter().map(|l| l.to_use()).collect(),
+        source: Some(src.clone()),
+    };
+    let note = if j.limit.is_none() { "no value in force for the region and date".into() } else { String::new() };
+    let i = IndicatorResult {
+        key: j.key.into(),
+        name: j.name.into(),
+        value: j.value.map(|x| x.round_dp(4)),
+        limit,
+        outcome,
+        note,
+        parameter: j.limit.cloned(),
+    };
+    (i, step)
+}
+
 pub fn check(book: &PolicyBook, region: RegionCode, l: &TownList, on: NaiveDate) -> Result<CampaignCheck, DomainError> {
     let v = |k: &str| book.value(k, region, on);
     let contiguous = v("land.campaign.contiguous_share_min")?;
@@ -53,34 +92,10 @@ pub fn check(book: &PolicyBook, region: RegionCode, l: &TownList, on: NaiveDate)
     let src = book.rule_source("land.campaign.rules")?;
     let mut indicators = Vec::new();
     let mut trace = Trace::default();
-    let mut add = |key: &str, name: &str, value: Option<Decimal>, limit: &civic_domain::policy::Resolved, min: bool| {
-        let outcome = match value {
-            Some(x) if (min && x >= limit.value) || (!min && x <= limit.value) => Outcome::Pass,
-            Some(_) => Outcome::Fail,
-            None => Outcome::Undetermined,
-        };
-        let sign = if min { "≥" } else { "≤" };
-        trace.push(Step {
-            rule_id: "land.campaign.rules".into(),
-            description: name.into(),
-            formula: format!(
-                "{} {sign} {}",
-                value.map(|x| format!("{:.4}", x.round_dp(4))).unwrap_or_else(|| "—".into()),
-                limit.value
-            ),
-            result: outcome.code().into(),
-            parameters: vec![limit.to_use()],
-            source: Some(src.clone()),
-        });
-        indicators.push(IndicatorResult {
-            key: key.into(),
-            name: name.into(),
-            value: value.map(|x| x.round_dp(4)),
-            limit: format!("{sign} {}", limit.value),
-            outcome,
-            note: String::new(),
-            parameter: Some(limit.clone()),
-        });
+    let mut add = |key: &str, name: &str, value: Option<Decimal>, limit: &Resolved, min: bool| {
+        let (i, step) = judge(Judged { key, name, value, limit: Some(limit), min }, "land.campaign.rules", &src);
+        indicators.push(i);
+        trace.push(step);
     };
     let share = (l.total_area > Decimal::ZERO).then(|| l.contiguous_area / l.total_area);
     add("contiguous_share", "连片整治区域面积占年度治理总面积比例", share, &contiguous, true);
@@ -141,4 +156,117 @@ pub fn check(book: &PolicyBook, region: RegionCode, l: &TownList, on: NaiveDate)
         _ => None,
     };
     Ok(CampaignCheck { indicators, turnover_fee: fee, report_by, verify_by, progress_percent: progress, trace })
+}
+
+fn optional(r: Result<Resolved, DomainError>) -> Result<Option<Resolved>, DomainError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(DomainError::NoValueInForce { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// One town's share of the year's tasks.
+#[derive(Debug, Clone)]
+pub struct TownTask {
+    pub town: String,
+    pub area: Decimal,
+    pub contiguous_area: Decimal,
+    pub parks: i32,
+}
+
+/// The year's targets against the rules: each town's contiguous share, and the totals against
+/// the year's goals. Parameters are those in force on 1 January of the year.
+pub fn check_targets(
+    book: &PolicyBook,
+    region: RegionCode,
+    year: i32,
+    towns: &[TownTask],
+) -> Result<(Vec<IndicatorResult>, Trace), DomainError> {
+    let on = NaiveDate::from_ymd_opt(year, 1, 1).ok_or(DomainError::InvalidDate(format!("{year}-01-01")))?;
+    let share = optional(book.value("land.campaign.contiguous_share_min", region, on))?;
+    let goals = Goals::in_force(book, region, on)?;
+    let rules = book.rule_source("land.campaign.rules")?;
+    let mut out = Vec::new();
+    let mut trace = Trace::default();
+    for t in towns {
+        let value = (t.area > Decimal::ZERO).then(|| t.contiguous_area / t.area);
+        let name = format!("{}:连片整治区域面积占年度治理任务比例", t.town);
+        let (i, step) = judge(
+            Judged {
+                key: &format!("contiguous_share/{}", t.town),
+                name: &name,
+                value,
+                limit: share.as_ref(),
+                min: true,
+            },
+            "land.campaign.rules",
+            &rules,
+        );
+        out.push(i);
+        trace.push(step);
+    }
+    let area: Decimal = towns.iter().map(|t| t.area).sum();
+    let parks: i32 = towns.iter().map(|t| t.parks).sum();
+    goals.judge(area, parks, "分解任务合计", &mut out, &mut trace);
+    Ok((out, trace))
+}
+
+/// The year's goals across the city (either may be unpublished for a region and year).
+pub struct Goals {
+    area: Option<Resolved>,
+    parks: Option<Resolved>,
+    src: SourceRef,
+}
+
+impl Goals {
+    pub fn in_force(book: &PolicyBook, region: RegionCode, on: NaiveDate) -> Result<Goals, DomainError> {
+        Ok(Goals {
+            area: optional(book.value("land.campaign.annual_area_goal", region, on))?,
+            parks: optional(book.value("land.campaign.contiguous_parks_goal", region, on))?,
+            src: book.rule_source("land.campaign.targets")?,
+        })
+    }
+
+    pub fn judge(&self, area: Decimal, parks: i32, what: &str, out: &mut Vec<IndicatorResult>, trace: &mut Trace) {
+        let checks = [
+            ("annual_area", format!("{what}:整治面积(亩)"), Some(area), self.area.as_ref()),
+            (
+                "contiguous_parks",
+                format!("{what}:启动老旧工业园区连片整治(个)"),
+                Some(Decimal::from(parks)),
+                self.parks.as_ref(),
+            ),
+        ];
+        for (key, name, value, limit) in checks {
+            let (i, step) =
+                judge(Judged { key, name: &name, value, limit, min: true }, "land.campaign.targets", &self.src);
+            out.push(i);
+            trace.push(step);
+        }
+    }
+}
+
+/// The report and verification days of a month.
+pub fn monthly_days(
+    book: &PolicyBook,
+    region: RegionCode,
+    year: i32,
+    month: u32,
+) -> Result<(NaiveDate, NaiveDate, Trace), DomainError> {
+    let first =
+        NaiveDate::from_ymd_opt(year, month, 1).ok_or(DomainError::InvalidDate(format!("{year}-{month:02}-01")))?;
+    let report = book.value("land.campaign.report_day", region, first)?;
+    let verify = book.value("land.campaign.verify_day", region, first)?;
+    let (report_by, verify_by) = (day_in(year, month, report.value), day_in(year, month, verify.value));
+    let mut trace = Trace::default();
+    trace.push(Step {
+        rule_id: "land.campaign.rules".into(),
+        description: "定期验收核实".into(),
+        formula: format!("{year} 年 {month} 月:镇(区、街道)报送 ≤ {report_by};市专治办核实 ≤ {verify_by}"),
+        result: String::new(),
+        parameters: vec![report.to_use(), verify.to_use()],
+        source: Some(book.rule_source("land.campaign.rules")?),
+    });
+    Ok((report_by, verify_by, trace))
 }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod campaign;
 pub mod cases;
 pub mod cluster;
+pub mod cluster_eval;
 pub mod farmland;
 pub mod idle;
 pub mod low_efficiency;
@@ -18,6 +19,7 @@ pub mod redevelopment;
 pub mod registry;
 pub mod standard_land;
 pub mod store;
+pub mod yearly;
 
 use std::future::Future;
 

@@ -15,7 +15,7 @@ pub fn explain(
     wire: &pb::PerMuScheme,
     s: &Scheme,
     unrated: i64,
-    total: usize,
+    (total, noun): (usize, &str),
 ) -> Result<Trace, DomainError> {
     let rule = book.rule_source("land.per_mu.evaluation")?;
     let scheme_source = SourceRef { document: wire.document.clone(), title: wire.name.clone(), ..Default::default() };
@@ -40,7 +40,7 @@ pub fn explain(
         rule_id: "land.per_mu.evaluation".into(),
         description: format!("综合得分 = Σ 指标得分(方案:{})", wire.name),
         formula: terms.join(" + "),
-        result: format!("{total} 家企业,{unrated} 家不参评"),
+        result: format!("{total} {noun},{unrated} 个不参评"),
         parameters: vec![],
         source: Some(if wire.document.is_empty() { rule.clone() } else { scheme_source }),
     });

@@ -15,6 +15,8 @@ pub struct CaseRow {
     pub facts_json: String,
     pub result_json: String,
     pub version: i64,
+    /// The town or cluster the case belongs to; empty for the whole region.
+    pub unit: String,
 }
 
 #[derive(Debug, Clone)]
@@ -32,7 +34,7 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-const CASE_COLUMNS: &str = "id, kind, region_code, subject_id, state, deadline, facts_json, result_json, version";
+const CASE_COLUMNS: &str = "id, kind, region_code, subject_id, state, deadline, facts_json, result_json, version, unit";
 
 fn case_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
     Ok(CaseRow {
@@ -45,13 +47,14 @@ fn case_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
         facts_json: r.try_get("facts_json")?,
         result_json: r.try_get("result_json")?,
         version: r.try_get("version")?,
+        unit: r.try_get("unit")?,
     })
 }
 
 fn json(c: &CaseRow) -> serde_json::Value {
     serde_json::json!({
         "id": c.id, "kind": c.kind, "region_code": c.region_code, "subject_id": c.subject_id,
-        "state": c.state, "deadline": c.deadline, "result": c.result_json, "version": c.version,
+        "state": c.state, "deadline": c.deadline, "result": c.result_json, "version": c.version, "unit": c.unit,
     })
 }
 
@@ -66,7 +69,7 @@ pub async fn create(
 ) -> Result<(), ApiError> {
     let mut tx = db.pool.begin().await?;
     let at = now();
-    sqlx::query(&format!("INSERT INTO land_cases ({CASE_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"))
+    sqlx::query(&format!("INSERT INTO land_cases ({CASE_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"))
         .bind(&c.id)
         .bind(&c.kind)
         .bind(&c.region_code)
@@ -76,6 +79,7 @@ pub async fn create(
         .bind(&c.facts_json)
         .bind(&c.result_json)
         .bind(c.version)
+        .bind(&c.unit)
         .bind(&at)
         .execute(&mut *tx)
         .await?;
@@ -204,17 +208,19 @@ async fn events(db: &Database, id: &str) -> Result<Vec<EventRow>, ApiError> {
 pub async fn list(
     db: &Database,
     prefix: &str,
-    kind: Option<&str>,
+    (kind, unit): (Option<&str>, Option<&str>),
     after: &str,
     limit: i64,
 ) -> Result<Vec<(CaseRow, Vec<EventRow>)>, ApiError> {
     let rows = sqlx::query(&format!(
-        "SELECT {CASE_COLUMNS} FROM land_cases WHERE region_code LIKE $1 AND ($2 = '' OR kind = $2) AND id > $3 ORDER BY id LIMIT $4"
+        "SELECT {CASE_COLUMNS} FROM land_cases WHERE region_code LIKE $1 AND ($2 = '' OR kind = $2) AND id > $3 \
+         AND ($5 = '' OR unit = $5) ORDER BY id LIMIT $4"
     ))
     .bind(format!("{prefix}%"))
     .bind(kind.unwrap_or(""))
     .bind(after)
     .bind(limit)
+    .bind(unit.unwrap_or(""))
     .fetch_all(&db.pool)
     .await?;
     let mut out = Vec::with_capacity(rows.len());

@@ -572,7 +572,7 @@ mod cases {
     use civic_runtime::{
         identity::Role,
         storage::Backend,
-        testing::{authed, channel, error_reason, token, violated_fields},
+        testing::{authed, channel, error_reason, token, unit_token, violated_fields},
     };
     use tonic::Code;
 
@@ -601,6 +601,7 @@ mod cases {
             opened_on: "2023-03-01".into(),
             parcel: Some(parcel),
             note: "2023 年度排查".into(),
+            unit: String::new(),
         };
         let case = c.open_case(authed(&cluster, open.clone())).await.unwrap().into_inner();
         assert_eq!(case.state, "PROPOSED");
@@ -680,7 +681,22 @@ mod cases {
 
         // The health check counts working days on the official calendar: from Friday 2024-09-27,
         // 10 working days include the make-up Sunday 09-29 and Saturday 10-12 and skip 10-01..07.
-        let town = token(Role::Town, "411702");
+        // A town's staff must name their town; the case is then the town's.
+        let unnamed = token(Role::Town, "411702");
+        let e = c
+            .open_case(authed(
+                &unnamed,
+                pb::OpenCaseRequest {
+                    kind: pb::CaseKind::HealthCheck as i32,
+                    region_code: "411702".into(),
+                    subject_id: "ENT-0091".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!((e.code(), error_reason(&e).as_str()), (Code::PermissionDenied, "UNIT_REQUIRED"));
+        let town = unit_token(Role::Town, "411702", "顾山镇");
         let hc = c
             .open_case(authed(
                 &town,
@@ -691,12 +707,13 @@ mod cases {
                     opened_on: "2024-09-27".into(),
                     parcel: None,
                     note: String::new(),
+                    unit: String::new(),
                 },
             ))
             .await
             .unwrap()
             .into_inner();
-        assert_eq!((hc.state.as_str(), hc.deadline.as_str()), ("STARTED", "2024-10-16"));
+        assert_eq!((hc.state.as_str(), hc.deadline.as_str(), hc.unit.as_str()), ("STARTED", "2024-10-16", "顾山镇"));
         let formula = &hc.explanation.as_ref().unwrap().steps[0].formula;
         assert!(
             formula.contains("2024-10-01 国庆节")
@@ -729,13 +746,30 @@ mod cases {
             .into_inner();
         assert_eq!(treated.next_states, vec!["SUPERVISION", "CLOSED"]);
 
-        // Who sees what: the county's own staff; not a neighbouring county.
-        let list = c
-            .list_cases(authed(&town, pb::ListCasesRequest { region_code: "411702".into(), ..Default::default() }))
+        // Who sees what: the county's bureau sees both cases; a town only its own; another town
+        // neither; not a neighbouring county.
+        let all = pb::ListCasesRequest { region_code: "411702".into(), ..Default::default() };
+        assert_eq!(c.list_cases(authed(&bureau, all.clone())).await.unwrap().into_inner().cases.len(), 2);
+        let list = c.list_cases(authed(&town, all.clone())).await.unwrap().into_inner();
+        assert_eq!(list.cases.iter().map(|x| x.case_id.as_str()).collect::<Vec<_>>(), vec![hc.case_id.as_str()]);
+        let neighbour = unit_token(Role::Town, "411702", "新桥镇");
+        assert!(c.list_cases(authed(&neighbour, all)).await.unwrap().into_inner().cases.is_empty());
+        let e = c.get_case(authed(&neighbour, pb::GetCaseRequest { case_id: hc.case_id.clone() })).await.unwrap_err();
+        assert_eq!(error_reason(&e), "UNIT_OUT_OF_SCOPE");
+        let e = c
+            .open_case(authed(
+                &neighbour,
+                pb::OpenCaseRequest {
+                    kind: pb::CaseKind::HealthCheck as i32,
+                    region_code: "411702".into(),
+                    subject_id: "ENT-0092".into(),
+                    unit: "顾山镇".into(),
+                    ..Default::default()
+                },
+            ))
             .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(list.cases.len(), 2);
+            .unwrap_err();
+        assert_eq!(error_reason(&e), "UNIT_OUT_OF_SCOPE");
         let other = token(Role::NaturalResources, "411721");
         assert_eq!(
             c.get_case(authed(&other, pb::GetCaseRequest { case_id: hc.case_id.clone() })).await.unwrap_err().code(),
@@ -1535,5 +1569,459 @@ mod limits {
     #[tokio::test]
     async fn published_minima_on_postgres() {
         published_minima_decide_the_hard_indicators(Backend::Postgres).await;
+    }
+}
+
+mod cluster_evaluation {
+    use civic_proto::{
+        common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
+        land::v1 as pb,
+    };
+    use civic_runtime::{
+        identity::Role,
+        storage::Backend,
+        testing::{authed, channel, error_reason, token, unit_token, violated_fields},
+    };
+    use tonic::Code;
+
+    fn scheme() -> pb::PerMuScheme {
+        let ind = |name: &str, benchmark: &str, weight: &str| pb::PerMuIndicator {
+            name: name.into(),
+            benchmark: benchmark.into(),
+            weight: weight.into(),
+            higher_is_better: true,
+            missing: pb::MissingValue::NotRated as i32,
+        };
+        pb::PerMuScheme {
+            name: "驻马店市产业集聚区土地高效利用评价 2024".into(),
+            document: String::new(),
+            indicators: vec![ind("亩均税收", "15", "60"), ind("土地开发率", "0.9", "40")],
+            classing: Some(pb::per_mu_scheme::Classing::Cutoffs(pb::ScoreCutoffs {
+                a: "100".into(),
+                b: "80".into(),
+                c: "60".into(),
+            })),
+        }
+    }
+
+    fn figures(id: &str, tax: &str, developed: &str) -> pb::ClusterEfficiencyFigures {
+        pb::ClusterEfficiencyFigures { cluster_id: id.into(), values: vec![tax.into(), developed.into()] }
+    }
+
+    async fn rewards_and_penalties(backend: Backend) {
+        let land = crate::Land::spawn(backend).await;
+        let mut c = land.client.clone();
+        let city = token(Role::NaturalResources, "411700");
+        for (id, region) in [("ZMD-A", "411702"), ("ZMD-B", "411702"), ("ZMD-C", "411721"), ("ZMD-D", "411721")] {
+            let cluster = pb::Cluster {
+                cluster_id: id.into(),
+                region_code: region.into(),
+                name: format!("{id} 集聚区"),
+                industry_led: true,
+                planned_area_mu: "1000".into(),
+                used_area_mu: "800".into(),
+                version: 0,
+            };
+            c.upsert_cluster(authed(
+                &city,
+                pb::UpsertClusterRequest { cluster: Some(cluster), expected_version: 0, reason: String::new() },
+            ))
+            .await
+            .unwrap();
+        }
+        // 18/15×60 + 0.9/0.9×40 = 112 → A; 12/15×60 + 0.72/0.9×40 = 80 exactly → B; 48 → D; a
+        // missing figure is not rated.
+        let ask = |record: bool, on: &str| pb::EvaluateClustersRequest {
+            region_code: "411700".into(),
+            year: 2024,
+            scheme: Some(scheme()),
+            clusters: vec![
+                figures("ZMD-A", "18", "0.9"),
+                figures("ZMD-B", "12", "0.72"),
+                figures("ZMD-C", "6", "0.54"),
+                figures("ZMD-D", "", "0.8"),
+            ],
+            on_date: on.into(),
+            record,
+            reason: "2024 年度评价".into(),
+        };
+        let r = c.evaluate_clusters(authed(&city, ask(false, "2024-06-30"))).await.unwrap().into_inner();
+        let got: Vec<(&str, &str, &str, &str)> = r
+            .clusters
+            .iter()
+            .map(|x| (x.score.as_str(), x.rating_class.as_str(), x.outcome.as_str(), x.quota_change_mu.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("112.0000", "A", "REWARD", ""),
+                ("80.0000", "B", "NONE", ""),
+                ("48.0000", "D", "PENALTY", ""),
+                ("", "", "UNRATED", ""),
+            ]
+        );
+        assert!(r.clusters[0].expansion_priority && !r.clusters[0].new_approvals_suspended);
+        assert!(r.clusters[2].new_approvals_suspended);
+        assert_eq!(r.clusters[2].measures, vec!["核减新增建设用地指标", "暂停新增建设用地审批"]);
+        assert!(!r.recorded);
+        let steps = r.explanation.unwrap().steps;
+        let last = steps.last().unwrap();
+        assert_eq!(last.source.as_ref().unwrap().clause, "附件3 四(十三)");
+        assert!(last.formula.contains("数额未发布"), "{}", last.formula);
+
+        // The city publishes the quota amounts; the result then carries them.
+        let value = |key: &str, v: &str| pb::LimitValue {
+            key: key.into(),
+            region_code: "411700".into(),
+            value: v.into(),
+            clause: "三".into(),
+        };
+        c.publish_limits(authed(
+            &city,
+            pb::PublishLimitsRequest {
+                region_code: "411700".into(),
+                effective_from: "2024-01-01".into(),
+                document: "驻自然资〔2024〕3号".into(),
+                title: "产业集聚区土地高效利用评价结果运用办法(测试)".into(),
+                values: vec![
+                    value("land.cluster_eval.reward_quota_mu", "50"),
+                    value("land.cluster_eval.cut_quota_mu", "30"),
+                ],
+                reason: String::new(),
+                validate_only: false,
+            },
+        ))
+        .await
+        .unwrap();
+        // Cluster administrations evaluate for themselves but do not record; the bureau records.
+        let cluster_admin = token(Role::ClusterAdmin, "411700");
+        assert!(c.evaluate_clusters(authed(&cluster_admin, ask(false, "2024-06-30"))).await.is_ok());
+        assert_eq!(
+            c.evaluate_clusters(authed(&cluster_admin, ask(true, "2024-06-30"))).await.unwrap_err().code(),
+            Code::PermissionDenied
+        );
+        let r = c.evaluate_clusters(authed(&city, ask(true, "2024-06-30"))).await.unwrap().into_inner();
+        assert!(r.recorded);
+        assert_eq!(
+            r.clusters.iter().map(|x| x.quota_change_mu.as_str()).collect::<Vec<_>>(),
+            vec!["50", "", "-30", ""]
+        );
+        assert_eq!(r.by_outcome.get("PENALTY"), Some(&1));
+        // The stored cluster shows its latest result; its own administration sees it, another's not.
+        let own = unit_token(Role::ClusterAdmin, "411702", "ZMD-A");
+        let view = c
+            .get_cluster(authed(&own, pb::GetClusterRequest { cluster_id: "ZMD-A".into(), on_date: String::new() }))
+            .await
+            .unwrap()
+            .into_inner();
+        let latest = view.latest_evaluation.unwrap();
+        assert_eq!(
+            (view.latest_evaluation_year, latest.outcome.as_str(), latest.quota_change_mu.as_str()),
+            (2024, "REWARD", "50")
+        );
+        let e = c
+            .get_cluster(authed(&own, pb::GetClusterRequest { cluster_id: "ZMD-B".into(), on_date: String::new() }))
+            .await
+            .unwrap_err();
+        assert_eq!(error_reason(&e), "UNIT_OUT_OF_SCOPE");
+        let e = c
+            .list_parcels(authed(
+                &own,
+                pb::ListParcelsRequest {
+                    region_code: "411702".into(),
+                    cluster_id: "ZMD-B".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(error_reason(&e), "UNIT_OUT_OF_SCOPE");
+        let view = c
+            .get_cluster(authed(&city, pb::GetClusterRequest { cluster_id: "ZMD-C".into(), on_date: String::new() }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(view.latest_evaluation.unwrap().new_approvals_suspended);
+        // Bad input: unknown or repeated clusters, a cluster outside the region, figures that do
+        // not fit the scheme.
+        let mut bad = ask(true, "2024-06-30");
+        bad.clusters[1].cluster_id = "NOPE".into();
+        assert_eq!(
+            violated_fields(&c.evaluate_clusters(authed(&city, bad)).await.unwrap_err()),
+            vec!["clusters[1].cluster_id"]
+        );
+        let mut bad = ask(false, "2024-06-30");
+        bad.clusters[1].cluster_id = "ZMD-A".into();
+        assert_eq!(
+            violated_fields(&c.evaluate_clusters(authed(&city, bad)).await.unwrap_err()),
+            vec!["clusters[1].cluster_id"]
+        );
+        let county = token(Role::NaturalResources, "411702");
+        let mut outside = ask(true, "2024-06-30");
+        outside.region_code = "411702".into();
+        outside.clusters.truncate(3);
+        assert_eq!(
+            violated_fields(&c.evaluate_clusters(authed(&county, outside)).await.unwrap_err()),
+            vec!["clusters[2].cluster_id"]
+        );
+        let mut bad = ask(false, "2024-06-30");
+        bad.clusters[0].values.push("1".into());
+        assert_eq!(
+            violated_fields(&c.evaluate_clusters(authed(&city, bad)).await.unwrap_err()),
+            vec!["clusters[0].values"]
+        );
+        let mut bad = ask(false, "2024-06-30");
+        bad.clusters[0].values[0] = "-1".into();
+        assert_eq!(
+            violated_fields(&c.evaluate_clusters(authed(&city, bad)).await.unwrap_err()),
+            vec!["clusters[0].values[0]"]
+        );
+        // Recorded evaluations are in the audit log.
+        let mut audit = AuditLogClient::new(channel(land.addr).await);
+        let entries = audit
+            .list_audit_entries(authed(
+                &token(Role::Auditor, "411700"),
+                ListAuditEntriesRequest { entity: "cluster_evaluations".into(), ..Default::default() },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .entries;
+        assert_eq!(entries.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), vec!["cluster.evaluate"]);
+        land.stop().await;
+    }
+
+    #[tokio::test]
+    async fn cluster_evaluation_on_sqlite() {
+        rewards_and_penalties(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn cluster_evaluation_on_postgres() {
+        rewards_and_penalties(Backend::Postgres).await;
+    }
+}
+
+mod campaign_targets {
+    use civic_proto::land::v1 as pb;
+    use civic_runtime::{
+        identity::Role,
+        storage::Backend,
+        testing::{authed, error_reason, token, unit_token, violated_fields},
+    };
+    use tonic::Code;
+
+    fn target(town: &str, area: &str, contiguous: &str, parks: i32) -> pb::TownTarget {
+        pb::TownTarget {
+            town: town.into(),
+            area_mu: area.into(),
+            contiguous_area_mu: contiguous.into(),
+            contiguous_parks: parks,
+        }
+    }
+
+    fn report(town: &str, month: i32, area: &str, on: &str) -> pb::ReportCampaignProgressRequest {
+        pb::ReportCampaignProgressRequest {
+            region_code: "411702".into(),
+            year: 2024,
+            town: town.into(),
+            month,
+            completed_area_mu: area.into(),
+            contiguous_area_mu: "100".into(),
+            contiguous_parks_started: 1,
+            reported_on: on.into(),
+            note: String::new(),
+        }
+    }
+
+    fn verify(town: &str, month: i32, area: &str, on: &str) -> pb::VerifyCampaignReportRequest {
+        pb::VerifyCampaignReportRequest {
+            region_code: "411702".into(),
+            year: 2024,
+            town: town.into(),
+            month,
+            verified_area_mu: area.into(),
+            verified_parks: 1,
+            verified_on: on.into(),
+            note: String::new(),
+        }
+    }
+
+    async fn targets_reports_progress(backend: Backend) {
+        let land = crate::Land::spawn(backend).await;
+        let mut c = land.client.clone();
+        let office = token(Role::NaturalResources, "411702");
+        let set = |towns: Vec<pb::TownTarget>, expected: i64| pb::SetCampaignTargetsRequest {
+            region_code: "411702".into(),
+            year: 2024,
+            towns,
+            document: "2024年度全市“危污乱散低”专项治理任务分解表".into(),
+            expected_version: expected,
+            reason: String::new(),
+        };
+        // 600 of 2000 亩 is exactly 30 % contiguous; 500 of 1999 is not; 3999 亩 misses the 4000 goal
+        // by one; 12 parks meet theirs.
+        let first = vec![target("顾山镇", "2000", "600", 7), target("新桥镇", "1999", "500", 5)];
+        let t = c.set_campaign_targets(authed(&office, set(first.clone(), 0))).await.unwrap().into_inner();
+        let outcome = |t: &pb::CampaignTargets, key: &str| {
+            t.checks.iter().find(|x| x.key == key).map(|x| x.outcome.clone()).unwrap_or_default()
+        };
+        assert_eq!(t.version, 1);
+        assert_eq!(outcome(&t, "contiguous_share/顾山镇"), "PASS");
+        assert_eq!(outcome(&t, "contiguous_share/新桥镇"), "FAIL");
+        assert_eq!(outcome(&t, "annual_area"), "FAIL");
+        assert_eq!(outcome(&t, "contiguous_parks"), "PASS");
+        assert_eq!(
+            c.set_campaign_targets(authed(&office, set(first, 0))).await.unwrap_err().code(),
+            Code::AlreadyExists
+        );
+        let second = vec![target("顾山镇", "2000", "600", 7), target("新桥镇", "2000", "600", 5)];
+        assert_eq!(
+            error_reason(&c.set_campaign_targets(authed(&office, set(second.clone(), 7))).await.unwrap_err()),
+            "VERSION_CONFLICT"
+        );
+        let t = c.set_campaign_targets(authed(&office, set(second, 1))).await.unwrap().into_inner();
+        assert_eq!((t.version, outcome(&t, "annual_area")), (2, "PASS".to_string()));
+        // Bad targets: a town twice, contiguous above the total; a town may not set targets.
+        let twice = vec![target("顾山镇", "1", "0", 0), target("顾山镇", "1", "0", 0)];
+        assert_eq!(
+            violated_fields(&c.set_campaign_targets(authed(&office, set(twice, 2))).await.unwrap_err()),
+            vec!["towns[1].town"]
+        );
+        let over = vec![target("顾山镇", "10", "11", 0)];
+        assert_eq!(
+            violated_fields(&c.set_campaign_targets(authed(&office, set(over, 2))).await.unwrap_err()),
+            vec!["towns[0].contiguous_area_mu"]
+        );
+        let gushan = unit_token(Role::Town, "411702", "顾山镇");
+        assert_eq!(
+            c.set_campaign_targets(authed(&gushan, set(vec![target("顾山镇", "1", "0", 0)], 2)))
+                .await
+                .unwrap_err()
+                .code(),
+            Code::PermissionDenied
+        );
+
+        // Reports: on time by the 20th, late after it; a town reports for itself only.
+        let r = c.report_campaign_progress(authed(&gushan, report("顾山镇", 3, "300", "2024-03-20"))).await.unwrap();
+        let r = r.into_inner();
+        assert_eq!((r.report_due.as_str(), r.report_late, r.verify_due.as_str()), ("2024-03-20", false, "2024-03-25"));
+        let r = c
+            .report_campaign_progress(authed(&gushan, report("顾山镇", 4, "200", "2024-04-22")))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.report_late);
+        let e =
+            c.report_campaign_progress(authed(&gushan, report("新桥镇", 3, "200", "2024-03-20"))).await.unwrap_err();
+        assert_eq!(error_reason(&e), "UNIT_OUT_OF_SCOPE");
+        assert_eq!(
+            violated_fields(
+                &c.report_campaign_progress(authed(&office, report("东风镇", 3, "200", "2024-03-20")))
+                    .await
+                    .unwrap_err()
+            ),
+            vec!["town"]
+        );
+        assert_eq!(
+            violated_fields(
+                &c.report_campaign_progress(authed(&gushan, report("顾山镇", 5, "200", "2024-04-30")))
+                    .await
+                    .unwrap_err()
+            ),
+            vec!["reported_on"]
+        );
+        let mut old = report("顾山镇", 3, "200", "2023-03-20");
+        old.year = 2023;
+        assert_eq!(
+            error_reason(&c.report_campaign_progress(authed(&gushan, old)).await.unwrap_err()),
+            "NO_CAMPAIGN_TARGETS"
+        );
+        // Verification by the office, at most what was reported, once.
+        assert_eq!(
+            violated_fields(
+                &c.verify_campaign_report(authed(&office, verify("顾山镇", 3, "301", "2024-03-25"))).await.unwrap_err()
+            ),
+            vec!["verified_area_mu"]
+        );
+        assert_eq!(
+            c.verify_campaign_report(authed(&gushan, verify("顾山镇", 3, "280", "2024-03-25")))
+                .await
+                .unwrap_err()
+                .code(),
+            Code::PermissionDenied
+        );
+        let v = c
+            .verify_campaign_report(authed(&office, verify("顾山镇", 3, "280", "2024-03-25")))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(v.verified && !v.verify_late);
+        assert_eq!(
+            error_reason(
+                &c.verify_campaign_report(authed(&office, verify("顾山镇", 3, "280", "2024-03-26"))).await.unwrap_err()
+            ),
+            "REPORT_VERIFIED"
+        );
+        assert_eq!(
+            error_reason(
+                &c.report_campaign_progress(authed(&gushan, report("顾山镇", 3, "320", "2024-03-27")))
+                    .await
+                    .unwrap_err()
+            ),
+            "REPORT_VERIFIED"
+        );
+        assert_eq!(
+            c.verify_campaign_report(authed(&office, verify("新桥镇", 3, "1", "2024-03-25"))).await.unwrap_err().code(),
+            Code::NotFound
+        );
+
+        // Progress on 30 May: verified 280 of 2000 亩; January, February and May unreported;
+        // April reported but not verified by the 25th.
+        let ask = |town: &str| pb::GetCampaignProgressRequest {
+            region_code: "411702".into(),
+            year: 2024,
+            on_date: "2024-05-30".into(),
+            town: town.into(),
+        };
+        let p = c.get_campaign_progress(authed(&office, ask(""))).await.unwrap().into_inner();
+        let g = &p.towns[0];
+        assert_eq!(g.target.as_ref().unwrap().town, "顾山镇");
+        assert_eq!(
+            (g.reported_area_mu.as_str(), g.verified_area_mu.as_str(), g.progress_percent.as_str()),
+            ("500", "280", "14.00")
+        );
+        assert_eq!((g.missing_months.clone(), g.unverified_months.clone()), (vec![1, 2, 5], vec![4]));
+        assert_eq!(g.verified_contiguous_area_mu, "93.3333");
+        assert_eq!(p.towns[1].missing_months, vec![1, 2, 3, 4, 5]);
+        assert_eq!((p.target_area_mu.as_str(), p.progress_percent.as_str()), ("4000", "7.00"));
+        assert_eq!(p.goals.iter().find(|x| x.key == "annual_area").unwrap().outcome, "FAIL");
+        // A town sees its own line only, and not another's.
+        let own = c.get_campaign_progress(authed(&gushan, ask(""))).await.unwrap().into_inner();
+        assert_eq!((own.towns.len(), own.goals.len()), (1, 0));
+        assert_eq!(
+            error_reason(&c.get_campaign_progress(authed(&gushan, ask("新桥镇"))).await.unwrap_err()),
+            "UNIT_OUT_OF_SCOPE"
+        );
+        let targets = c.get_campaign_targets(authed(&gushan, ask(""))).await.unwrap().into_inner();
+        assert_eq!(targets.towns.len(), 1);
+        assert_eq!(
+            c.get_campaign_progress(authed(&token(Role::NaturalResources, "411721"), ask("")))
+                .await
+                .unwrap_err()
+                .code(),
+            Code::PermissionDenied
+        );
+        land.stop().await;
+    }
+
+    #[tokio::test]
+    async fn campaign_targets_on_sqlite() {
+        targets_reports_progress(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn campaign_targets_on_postgres() {
+        targets_reports_progress(Backend::Postgres).await;
     }
 }

@@ -66,6 +66,56 @@ pub(super) fn parcel_facts(i: usize, p: &pb::ParcelFacts) -> ApiResult<ParcelFac
     })
 }
 
+/// A scheme from the wire, each fault naming its field under `scheme.`.
+pub(super) fn scheme(s: &pb::PerMuScheme) -> ApiResult<Scheme> {
+    let mut indicators = Vec::new();
+    for (i, ind) in s.indicators.iter().enumerate() {
+        let missing = match pb::MissingValue::try_from(ind.missing) {
+            Ok(pb::MissingValue::AverageScore) => Missing::AverageScore,
+            Ok(pb::MissingValue::ZeroScore) => Missing::Zero,
+            Ok(pb::MissingValue::NotRated) | Ok(pb::MissingValue::Unspecified) => Missing::Unrated,
+            Err(_) => return Err(ApiError::invalid(format!("scheme.indicators[{i}].missing"), "unknown value")),
+        };
+        indicators.push(Indicator {
+            name: ind.name.clone(),
+            benchmark: decimal(&format!("scheme.indicators[{i}].benchmark"), &ind.benchmark)?,
+            weight: decimal(&format!("scheme.indicators[{i}].weight"), &ind.weight)?,
+            higher_is_better: ind.higher_is_better,
+            missing,
+        });
+    }
+    let classing = match &s.classing {
+        Some(pb::per_mu_scheme::Classing::RankShares(x)) => Classing::RankShares {
+            a: decimal("scheme.rank_shares.a", &x.a)?,
+            b: decimal("scheme.rank_shares.b", &x.b)?,
+            c: decimal("scheme.rank_shares.c", &x.c)?,
+        },
+        Some(pb::per_mu_scheme::Classing::Cutoffs(x)) => Classing::Cutoffs {
+            a: decimal("scheme.cutoffs.a", &x.a)?,
+            b: decimal("scheme.cutoffs.b", &x.b)?,
+            c: decimal("scheme.cutoffs.c", &x.c)?,
+        },
+        None => return Err(ApiError::invalid("scheme.classing", "rank_shares or cutoffs is required")),
+    };
+    Ok(Scheme { indicators, classing })
+}
+
+/// One row of figures per subject, in the scheme's order ("" = missing).
+pub(super) fn figure_rows<'a>(
+    field: &str,
+    rows: impl Iterator<Item = &'a [String]>,
+) -> ApiResult<Vec<Vec<Option<Decimal>>>> {
+    rows.enumerate()
+        .map(|(e, values)| {
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| opt_decimal(&format!("{field}[{e}].values[{i}]"), v))
+                .collect::<ApiResult<Vec<_>>>()
+        })
+        .collect()
+}
+
 impl LandApi {
     pub(super) fn classify(
         &self,
@@ -159,46 +209,8 @@ impl LandApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         self.check(who, &book, region, "evaluate enterprises")?;
         let s = r.scheme.as_ref().ok_or_else(|| ApiError::invalid("scheme", "required"))?;
-        let mut indicators = Vec::new();
-        for (i, ind) in s.indicators.iter().enumerate() {
-            let missing = match pb::MissingValue::try_from(ind.missing) {
-                Ok(pb::MissingValue::AverageScore) => Missing::AverageScore,
-                Ok(pb::MissingValue::ZeroScore) => Missing::Zero,
-                Ok(pb::MissingValue::NotRated) | Ok(pb::MissingValue::Unspecified) => Missing::Unrated,
-                Err(_) => return Err(ApiError::invalid(format!("scheme.indicators[{i}].missing"), "unknown value")),
-            };
-            indicators.push(Indicator {
-                name: ind.name.clone(),
-                benchmark: decimal(&format!("scheme.indicators[{i}].benchmark"), &ind.benchmark)?,
-                weight: decimal(&format!("scheme.indicators[{i}].weight"), &ind.weight)?,
-                higher_is_better: ind.higher_is_better,
-                missing,
-            });
-        }
-        let classing = match &s.classing {
-            Some(pb::per_mu_scheme::Classing::RankShares(x)) => Classing::RankShares {
-                a: decimal("scheme.rank_shares.a", &x.a)?,
-                b: decimal("scheme.rank_shares.b", &x.b)?,
-                c: decimal("scheme.rank_shares.c", &x.c)?,
-            },
-            Some(pb::per_mu_scheme::Classing::Cutoffs(x)) => Classing::Cutoffs {
-                a: decimal("scheme.cutoffs.a", &x.a)?,
-                b: decimal("scheme.cutoffs.b", &x.b)?,
-                c: decimal("scheme.cutoffs.c", &x.c)?,
-            },
-            None => return Err(ApiError::invalid("scheme.classing", "rank_shares or cutoffs is required")),
-        };
-        let scheme = Scheme { indicators, classing };
-        let mut values = Vec::with_capacity(r.enterprises.len());
-        for (e, ent) in r.enterprises.iter().enumerate() {
-            let row = ent
-                .values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| opt_decimal(&format!("enterprises[{e}].values[{i}]"), v))
-                .collect::<ApiResult<Vec<_>>>()?;
-            values.push(row);
-        }
+        let scheme = scheme(s)?;
+        let values = figure_rows("enterprises", r.enterprises.iter().map(|e| e.values.as_slice()))?;
         let started = std::time::Instant::now();
         let rated = per_mu::evaluate(&scheme, &values)
             .map_err(|SchemeError::Input { field, message }| ApiError::invalid(field, message))?;
@@ -225,9 +237,14 @@ impl LandApi {
                 }
             })
             .collect();
-        let trace =
-            crate::per_mu_trace::explain(&book, s, &scheme, by_class.get("UNRATED").copied().unwrap_or(0), rated.len())
-                .map_err(|e| ApiError::domain("region_code", e))?;
+        let trace = crate::per_mu_trace::explain(
+            &book,
+            s,
+            &scheme,
+            by_class.get("UNRATED").copied().unwrap_or(0),
+            (rated.len(), "家企业"),
+        )
+        .map_err(|e| ApiError::domain("region_code", e))?;
         Ok(pb::EvaluatePerMuResponse {
             enterprises,
             by_class: by_class.into_iter().collect(),

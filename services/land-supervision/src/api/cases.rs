@@ -94,6 +94,7 @@ fn view(c: &CaseRow, events: &[EventRow], trace: Option<&Trace>) -> ApiResult<pb
         treatment_outcome: result.treatment_outcome.clone(),
         version: c.version,
         explanation: trace.map(m::explanation),
+        unit: c.unit.clone(),
     })
 }
 
@@ -124,6 +125,15 @@ impl LandApi {
             Kind::HealthCheck => OPEN_HEALTH_CHECK,
         };
         self.case_check(who, Access::Write, roles, "open cases", region)?;
+        let unit = match (who.unit_scope("open cases").map_err(ApiError::from)?, r.unit.trim()) {
+            (Some(own), "") => own.to_string(),
+            (Some(_), u) => {
+                who.check_unit(u, "open cases").map_err(ApiError::from)?;
+                u.to_string()
+            }
+            (None, u) if u.chars().count() > 64 => return Err(ApiError::invalid("unit", "at most 64 characters")),
+            (None, u) => u.to_string(),
+        };
         if r.subject_id.trim().is_empty() || r.subject_id.len() > 64 {
             return Err(ApiError::invalid(
                 "subject_id",
@@ -165,6 +175,7 @@ impl LandApi {
             facts_json,
             result_json: serde_json::to_string(&result).map_err(|e| ApiError::Internal(e.to_string()))?,
             version: 1,
+            unit,
         };
         let event = EventRow {
             state: first.into(),
@@ -285,6 +296,9 @@ impl LandApi {
         let book = self.book.current();
         let region = request::region_code(&book, "case.region_code", &c.region_code)?;
         self.case_check(who, Access::Read, READ, "read cases", region)?;
+        if who.unit_scope("read cases").map_err(ApiError::from)?.is_some() {
+            who.check_unit(&c.unit, "read cases").map_err(ApiError::from)?;
+        }
         view(&c, &e, None)
     }
 
@@ -298,7 +312,8 @@ impl LandApi {
             Err(_) => return Err(ApiError::invalid("kind", "unknown kind")),
         };
         let limit = request::page_size("page_size", r.page_size)? as i64;
-        let rows = store::list(&self.db, &region_prefix(region), kind, &r.page_token, limit).await?;
+        let unit = who.unit_scope("read cases").map_err(ApiError::from)?;
+        let rows = store::list(&self.db, &region_prefix(region), (kind, unit), &r.page_token, limit).await?;
         let next = if rows.len() as i64 == limit {
             rows.last().map(|(c, _)| c.id.clone()).unwrap_or_default()
         } else {

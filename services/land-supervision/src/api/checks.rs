@@ -16,7 +16,7 @@ use crate::{
     standard_land::{self, Figures, IndicatorResult},
 };
 
-fn indicator(i: &IndicatorResult) -> pb::IndicatorCheck {
+pub(super) fn indicator(i: &IndicatorResult) -> pb::IndicatorCheck {
     pb::IndicatorCheck {
         key: i.key.clone(),
         name: i.name.clone(),

@@ -1,8 +1,10 @@
 //! The `civic.land.v1.LandSupervision` gRPC service.
 
 mod assessments;
+mod campaign;
 mod cases;
 mod checks;
+mod evaluation;
 mod limits;
 mod mapping;
 mod parcels;

@@ -63,6 +63,14 @@ fn area(field: &str, s: &str) -> ApiResult<Decimal> {
     Ok(d)
 }
 
+/// A cluster administration whose token names its cluster reaches that cluster only.
+fn own_cluster(who: &Caller, cluster: &str, action: &'static str) -> ApiResult<()> {
+    if who.role == Role::ClusterAdmin {
+        who.check_unit(cluster, action).map_err(ApiError::from)?;
+    }
+    Ok(())
+}
+
 impl LandApi {
     fn records_check(
         &self,
@@ -86,6 +94,7 @@ impl LandApi {
         let c = r.cluster.as_ref().ok_or_else(|| ApiError::invalid("cluster", "required"))?;
         let region = request::region_code(&book, "cluster.region_code", &c.region_code)?;
         self.records_check(who, Access::Write, region, "change clusters")?;
+        own_cluster(who, c.cluster_id.trim(), "change clusters")?;
         if c.cluster_id.trim().is_empty() || c.name.trim().is_empty() {
             return Err(ApiError::invalid("cluster.cluster_id", "an id and a name are required"));
         }
@@ -121,6 +130,7 @@ impl LandApi {
             .ok_or_else(|| ApiError::not_found(format!("cluster {}", r.cluster_id)))?;
         let region = request::region_code(&book, "cluster.region_code", &c.region_code)?;
         self.records_check(who, Access::Read, region, "read clusters")?;
+        own_cluster(who, &c.id, "read clusters")?;
         let (by_use, n) = parcels::area_by_use(&self.db, &c.id).await?;
         let get = |k: &str| by_use.get(k).copied().unwrap_or(Decimal::ZERO);
         let check = pb::CheckClusterRequest {
@@ -140,11 +150,14 @@ impl LandApi {
             ),
             e => e,
         })?;
+        let latest = crate::yearly::latest_evaluation(&self.db, &c.id).await?;
         Ok(pb::ClusterView {
             cluster: Some(cluster_pb(&c)),
             area_by_use_mu: by_use.into_iter().map(|(k, v)| (k, v.normalize().to_string())).collect(),
             parcels: n,
             rules: Some(rules),
+            latest_evaluation_year: latest.as_ref().map(|(y, _)| *y).unwrap_or(0),
+            latest_evaluation: latest.as_ref().map(|(_, e)| super::evaluation::evaluation_pb(e)),
         })
     }
 
@@ -164,6 +177,7 @@ impl LandApi {
         let cluster = parcels::get_cluster(&self.db, &p.cluster_id)
             .await?
             .ok_or_else(|| ApiError::invalid("parcel.cluster_id", format!("no cluster {}", p.cluster_id)))?;
+        own_cluster(who, &cluster.id, "change parcels")?;
         let cluster_region = request::region_code(&book, "cluster.region_code", &cluster.region_code)?;
         if !book.regions.is_within(region, cluster_region) && !book.regions.is_within(cluster_region, region) {
             return Err(ApiError::invalid(
@@ -223,7 +237,8 @@ impl LandApi {
             |stored| {
                 let code = civic_domain::RegionCode::parse(&stored.region_code)
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
-                who.authorize(&regions, Access::Write, WRITERS, "change parcels", code).map_err(ApiError::from)
+                who.authorize(&regions, Access::Write, WRITERS, "change parcels", code).map_err(ApiError::from)?;
+                own_cluster(who, &stored.cluster_id, "change parcels")
             },
         )
         .await?;
@@ -240,6 +255,7 @@ impl LandApi {
             .ok_or_else(|| ApiError::not_found(format!("parcel {}", r.parcel_id)))?;
         let region = request::region_code(&book, "parcel.region_code", &p.region_code)?;
         self.records_check(who, Access::Read, region, "read parcels")?;
+        own_cluster(who, &p.cluster_id, "read parcels")?;
         Ok(parcel_pb(&p, &h))
     }
 
@@ -252,7 +268,16 @@ impl LandApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         self.records_check(who, Access::Read, region, "read parcels")?;
         let limit = request::page_size("page_size", r.page_size)? as i64;
-        let rows = parcels::list_parcels(&self.db, &region_prefix(region), &r.cluster_id, &r.page_token, limit).await?;
+        let mut cluster = r.cluster_id.as_str();
+        if who.role == Role::ClusterAdmin {
+            if let Some(own) = who.unit.as_deref() {
+                if cluster.is_empty() {
+                    cluster = own;
+                }
+                own_cluster(who, cluster, "read parcels")?;
+            }
+        }
+        let rows = parcels::list_parcels(&self.db, &region_prefix(region), cluster, &r.page_token, limit).await?;
         let next = if rows.len() as i64 == limit {
             rows.last().map(|p| p.id.clone()).unwrap_or_default()
         } else {

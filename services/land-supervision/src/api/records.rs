@@ -154,6 +154,7 @@ impl LandApi {
                         opened_on: r.opened_on.clone(),
                         parcel: None,
                         note: format!("{y} 年度亩均效益综合评价 D 类企业({})", r.scheme_name.trim()),
+                        unit: String::new(),
                     },
                 )
                 .await?;

@@ -295,4 +295,58 @@ impl LandSupervision for LandApi {
         let who = caller(&req)?;
         respond(self.publish_limits(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_campaign_targets(
+        &self,
+        req: Request<pb::SetCampaignTargetsRequest>,
+    ) -> Result<Response<pb::CampaignTargets>, Status> {
+        let who = caller(&req)?;
+        respond(self.set_campaign_targets(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_campaign_targets(
+        &self,
+        req: Request<pb::GetCampaignProgressRequest>,
+    ) -> Result<Response<pb::CampaignTargets>, Status> {
+        let who = caller(&req)?;
+        respond(self.get_campaign_targets(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn report_campaign_progress(
+        &self,
+        req: Request<pb::ReportCampaignProgressRequest>,
+    ) -> Result<Response<pb::CampaignReport>, Status> {
+        let who = caller(&req)?;
+        respond(self.report_campaign_progress(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn verify_campaign_report(
+        &self,
+        req: Request<pb::VerifyCampaignReportRequest>,
+    ) -> Result<Response<pb::CampaignReport>, Status> {
+        let who = caller(&req)?;
+        respond(self.verify_campaign_report(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_campaign_progress(
+        &self,
+        req: Request<pb::GetCampaignProgressRequest>,
+    ) -> Result<Response<pb::CampaignProgress>, Status> {
+        let who = caller(&req)?;
+        respond(self.get_campaign_progress(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn evaluate_clusters(
+        &self,
+        req: Request<pb::EvaluateClustersRequest>,
+    ) -> Result<Response<pb::EvaluateClustersResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.evaluate_clusters(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
 }
