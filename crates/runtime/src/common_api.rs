@@ -200,6 +200,7 @@ impl Identity for IdentityApi {
             region_name: book.regions.name(who.scope).to_string(),
             expires_at: who.expires_at.to_rfc3339(),
             request_id: request::request_id(&req),
+            unit: who.unit.clone().unwrap_or_default(),
         }))
     }
 }
