@@ -193,3 +193,24 @@ pub fn enter(
         _ => plain(&format!("进入 {to}")),
     }
 }
+
+/// The joint-punishment measures of the health check's treatment step (2024年度“危污乱散低”专项治理
+/// 工作方案 附件2 (4)诊治), by code.
+pub const PUNISHMENTS: &[(&str, &str)] = &[
+    ("CREDIT_DOWNGRADE", "调整信用等级"),
+    ("SUSPEND_NEW_PROJECTS", "暂停新上项目和科技项目"),
+    ("AWARDS_VETO", "评优评先“一票否决”"),
+    ("BIDDING_AND_FUNDING_LIMITS", "依法限制招投标和资金支持"),
+    ("DIFFERENTIAL_UTILITY_PRICES", "差别化实施水、电、气收费"),
+    ("HIGHER_INSURANCE_RATES", "上调安责险和工伤保险费率"),
+    ("REPORT_TO_BANKS", "向金融机构推送违法违规信息"),
+    ("CERTIFICATION_SUSPENDED", "暂停或撤销相关认证"),
+    ("MARKET_BAN", "依规实施市场禁入"),
+    ("BLACKLIST", "支持行业协会进行“黑名单”管理"),
+    ("ADMINISTRATIVE_PENALTY", "按行政处罚程序执行"),
+    ("JUDICIAL_REFERRAL", "涉嫌违法犯罪的移送司法机关"),
+];
+
+pub fn punishment_name(code: &str) -> Option<&'static str> {
+    PUNISHMENTS.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+}

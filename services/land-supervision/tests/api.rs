@@ -616,6 +616,7 @@ mod cases {
             decided_categories: vec![],
             deadline_months: 0,
             treatment_outcome: String::new(),
+            punishments: vec![],
         };
         // Out of order: named state, machine-readable reason.
         let e = c.advance_case(authed(&bureau, step(&case.case_id, "DECIDED", "2023-03-10", 1))).await.unwrap_err();
@@ -733,18 +734,28 @@ mod cases {
         c.advance_case(authed(&bureau, step(&hc.case_id, "CONSULTATION", "2024-11-20", 3))).await.unwrap();
         let e = c.advance_case(authed(&bureau, step(&hc.case_id, "TREATMENT", "2024-11-25", 4))).await.unwrap_err();
         assert_eq!(violated_fields(&e), vec!["treatment_outcome"]);
+        // Joint punishment names its measures from the plan's list.
+        let punish = |measures: &[&str]| pb::AdvanceCaseRequest {
+            treatment_outcome: "JOINT_PUNISHMENT".into(),
+            punishments: measures.iter().map(|m| m.to_string()).collect(),
+            ..step(&hc.case_id, "TREATMENT", "2024-11-25", 4)
+        };
+        let e = c.advance_case(authed(&bureau, punish(&[]))).await.unwrap_err();
+        assert_eq!(violated_fields(&e), vec!["punishments"]);
+        let e = c.advance_case(authed(&bureau, punish(&["CREDIT_DOWNGRADE", "FINE"]))).await.unwrap_err();
+        assert_eq!(violated_fields(&e), vec!["punishments[1]"]);
         let treated = c
-            .advance_case(authed(
-                &bureau,
-                pb::AdvanceCaseRequest {
-                    treatment_outcome: "JOINT_PUNISHMENT".into(),
-                    ..step(&hc.case_id, "TREATMENT", "2024-11-25", 4)
-                },
-            ))
+            .advance_case(authed(&bureau, punish(&["CREDIT_DOWNGRADE", "DIFFERENTIAL_UTILITY_PRICES"])))
             .await
             .unwrap()
             .into_inner();
         assert_eq!(treated.next_states, vec!["SUPERVISION", "CLOSED"]);
+        assert_eq!(
+            treated.punishments.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            vec!["调整信用等级", "差别化实施水、电、气收费"]
+        );
+        let steps = treated.explanation.unwrap().steps;
+        assert!(steps.iter().any(|s| s.description == "诊治:联合惩戒" && s.source.as_ref().unwrap().clause == "附件2"));
 
         // Who sees what: the county's bureau sees both cases; a town only its own; another town
         // neither; not a neighbouring county.

@@ -32,6 +32,8 @@ struct CaseResult {
     decided: Option<Vec<String>>,
     #[serde(default)]
     treatment_outcome: String,
+    #[serde(default)]
+    punishments: Vec<String>,
 }
 
 fn kind_of(k: i32) -> ApiResult<Kind> {
@@ -95,6 +97,14 @@ fn view(c: &CaseRow, events: &[EventRow], trace: Option<&Trace>) -> ApiResult<pb
         version: c.version,
         explanation: trace.map(m::explanation),
         unit: c.unit.clone(),
+        punishments: result
+            .punishments
+            .iter()
+            .map(|code| pb::Punishment {
+                code: code.clone(),
+                name: cases::punishment_name(code).unwrap_or_default().to_string(),
+            })
+            .collect(),
     })
 }
 
@@ -251,7 +261,25 @@ impl LandApi {
                 if !["ACCEPTED", "JOINT_PUNISHMENT"].contains(&r.treatment_outcome.as_str()) {
                     return Err(ApiError::invalid("treatment_outcome", "ACCEPTED or JOINT_PUNISHMENT"));
                 }
+                let joint = r.treatment_outcome == "JOINT_PUNISHMENT";
+                if joint && r.punishments.is_empty() {
+                    return Err(ApiError::invalid("punishments", "joint punishment names at least one measure"));
+                }
+                if !joint && !r.punishments.is_empty() {
+                    return Err(ApiError::invalid("punishments", "an accepted enterprise is not punished"));
+                }
+                let mut measures: Vec<String> = Vec::new();
+                for (i, p) in r.punishments.iter().enumerate() {
+                    if cases::punishment_name(p).is_none() {
+                        let codes: Vec<&str> = cases::PUNISHMENTS.iter().map(|(c, _)| *c).collect();
+                        return Err(ApiError::invalid(format!("punishments[{i}]"), codes.join(", ")));
+                    }
+                    if !measures.contains(p) {
+                        measures.push(p.clone());
+                    }
+                }
                 result.treatment_outcome = r.treatment_outcome.clone();
+                result.punishments = measures;
             }
             _ => {}
         }
@@ -267,6 +295,17 @@ impl LandApi {
             }
         }
         trace.push(outcome.step);
+        if r.to_state == "TREATMENT" && !result.punishments.is_empty() {
+            let names: Vec<&str> = result.punishments.iter().filter_map(|p| cases::punishment_name(p)).collect();
+            trace.push(civic_domain::explanation::Step {
+                rule_id: "land.case.health_check".into(),
+                description: "诊治:联合惩戒".into(),
+                formula: names.join(";"),
+                result: r.treatment_outcome.clone(),
+                parameters: vec![],
+                source: Some(book.rule_source("land.case.health_check").map_err(|e| ApiError::domain("to_state", e))?),
+            });
+        }
         let deadline = outcome.deadline.map(|d| d.to_string()).unwrap_or_default();
         let after = CaseRow {
             state: r.to_state.clone(),
