@@ -407,6 +407,7 @@ async fn land(addr: &str, n: usize, runs: usize) {
         on_date: "2023-06-30".into(),
         parcels,
         explain: false,
+        use_stored_flags: false,
     };
     for i in 0..runs {
         let t = Instant::now();

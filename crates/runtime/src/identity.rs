@@ -27,6 +27,16 @@ pub enum Role {
     ClusterAdmin,
     /// 乡镇
     Town,
+    /// 发展和改革委员会 (industrial policy catalogue, investment intensity, energy)
+    DevelopmentReform,
+    /// 工业和信息化局 (per-mu revenue and profit, closures and conversions)
+    IndustryIt,
+    /// 税务局 (per-mu tax)
+    Tax,
+    /// 生态环境局 (environmental standards)
+    EcologyEnvironment,
+    /// 应急管理局 (work safety)
+    EmergencyManagement,
     /// 审计: reads everything in scope, changes nothing.
     Auditor,
     /// System administrator.
@@ -34,12 +44,17 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 12] = [
         Role::Finance,
         Role::CivilAffairs,
         Role::NaturalResources,
         Role::ClusterAdmin,
         Role::Town,
+        Role::DevelopmentReform,
+        Role::IndustryIt,
+        Role::Tax,
+        Role::EcologyEnvironment,
+        Role::EmergencyManagement,
         Role::Auditor,
         Role::Admin,
     ];
@@ -51,6 +66,11 @@ impl Role {
             Role::NaturalResources => "natural-resources",
             Role::ClusterAdmin => "cluster-admin",
             Role::Town => "town",
+            Role::DevelopmentReform => "development-reform",
+            Role::IndustryIt => "industry-it",
+            Role::Tax => "tax",
+            Role::EcologyEnvironment => "ecology-environment",
+            Role::EmergencyManagement => "emergency-management",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
         }

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod cluster;
 pub mod cluster_eval;
 pub mod farmland;
+pub mod flags;
 pub mod idle;
 pub mod low_efficiency;
 pub mod parcels;

@@ -117,10 +117,31 @@ pub(super) fn figure_rows<'a>(
 }
 
 impl LandApi {
+    pub(super) async fn classify_with_flags(
+        &self,
+        who: &Caller,
+        r: &pb::ClassifyLowEfficiencyRequest,
+    ) -> ApiResult<pb::ClassifyLowEfficiencyResponse> {
+        if !r.use_stored_flags {
+            return self.classify(who, r, &[]);
+        }
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        self.check(who, &book, region, "classify low-efficiency land")?;
+        let on = request::date_or_today("on_date", &r.on_date)?;
+        let mut stored = Vec::with_capacity(r.parcels.len());
+        for p in &r.parcels {
+            let id = p.enterprise_id.trim();
+            stored.push(if id.is_empty() { Vec::new() } else { crate::flags::in_force(&self.db, id, on).await? });
+        }
+        self.classify(who, r, &stored)
+    }
+
     pub(super) fn classify(
         &self,
         who: &Caller,
         r: &pb::ClassifyLowEfficiencyRequest,
+        stored: &[Vec<crate::flags::FlagEvent>],
     ) -> ApiResult<pb::ClassifyLowEfficiencyResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
@@ -132,7 +153,9 @@ impl LandApi {
         let mut by_category: BTreeMap<String, i64> = BTreeMap::new();
         let mut low = 0;
         for (i, p) in r.parcels.iter().enumerate() {
-            let facts = parcel_facts(i, p)?;
+            let mut facts = parcel_facts(i, p)?;
+            let flags = stored.get(i).map(Vec::as_slice).unwrap_or_default();
+            crate::flags::apply(&mut facts, flags);
             if let (Some(d), Some(t)) = (facts.developed_area, facts.total_area) {
                 if d > t {
                     return Err(ApiError::invalid(
@@ -141,8 +164,13 @@ impl LandApi {
                     ));
                 }
             }
-            let c = low_efficiency::classify(&book, &thresholds, &facts, on, r.explain)
+            let mut c = low_efficiency::classify(&book, &thresholds, &facts, on, r.explain)
                 .map_err(|e| ApiError::domain("region_code", e))?;
+            if !flags.is_empty() {
+                let mut steps = crate::flags::steps(p.enterprise_id.trim(), flags);
+                steps.append(&mut c.trace.steps);
+                c.trace.steps = steps;
+            }
             if !c.categories.is_empty() {
                 low += 1;
             }

@@ -156,12 +156,18 @@ impl LandApi {
         let mut facts_json = String::new();
         if kind == Kind::LowEfficiency {
             let p = r.parcel.as_ref().ok_or_else(|| ApiError::invalid("parcel", "the parcel's facts are required"))?;
-            let facts = super::assessments::parcel_facts(0, p).map_err(|e| match e {
+            let mut facts = super::assessments::parcel_facts(0, p).map_err(|e| match e {
                 ApiError::InvalidArgument(v) => ApiError::InvalidArgument(
                     v.into_iter().map(|(f, m)| (f.replacen("parcels[0]", "parcel", 1), m)).collect(),
                 ),
                 e => e,
             })?;
+            // The flags the bureaus keep on the parcel's enterprise count as facts.
+            if !p.enterprise_id.trim().is_empty() {
+                let flags = crate::flags::in_force(&self.db, p.enterprise_id.trim(), on).await?;
+                crate::flags::apply(&mut facts, &flags);
+                trace.steps.extend(crate::flags::steps(p.enterprise_id.trim(), &flags));
+            }
             let t = Thresholds::resolve(&book, region, on).map_err(|e| ApiError::domain("region_code", e))?;
             let c = low_efficiency::classify(&book, &t, &facts, on, true)
                 .map_err(|e| ApiError::domain("region_code", e))?;

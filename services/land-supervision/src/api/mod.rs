@@ -5,6 +5,7 @@ mod campaign;
 mod cases;
 mod checks;
 mod evaluation;
+mod flags;
 mod limits;
 mod mapping;
 mod parcels;

@@ -83,7 +83,7 @@ impl LandSupervision for LandApi {
         req: Request<pb::ClassifyLowEfficiencyRequest>,
     ) -> Result<Response<pb::ClassifyLowEfficiencyResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.classify(&who, req.get_ref()))
+        respond(self.classify_with_flags(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -348,5 +348,23 @@ impl LandSupervision for LandApi {
     ) -> Result<Response<pb::EvaluateClustersResponse>, Status> {
         let who = caller(&req)?;
         respond(self.evaluate_clusters(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_enterprise_flag(
+        &self,
+        req: Request<pb::SetEnterpriseFlagRequest>,
+    ) -> Result<Response<pb::EnterpriseFlag>, Status> {
+        let who = caller(&req)?;
+        respond(self.set_enterprise_flag(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_enterprise_flags(
+        &self,
+        req: Request<pb::ListEnterpriseFlagsRequest>,
+    ) -> Result<Response<pb::ListEnterpriseFlagsResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.list_enterprise_flags(&who, req.get_ref()).await)
     }
 }
