@@ -122,7 +122,9 @@ pub fn parse(
     }
 }
 
-/// Replace the year's figures of these enterprises, with one audit entry.
+/// Store the year's figures of these enterprises, with one audit entry. The indicators in the
+/// file replace the stored ones of the same name; the others stay (each bureau imports the
+/// indicators it owns).
 pub async fn store(
     db: &Database,
     who: &Caller,
@@ -135,10 +137,20 @@ pub async fn store(
     let mut tx = db.pool.begin().await?;
     let at = crate::store::now();
     for r in rows {
-        let json = serde_json::to_string(
-            &r.values.iter().map(|(k, v)| (k.clone(), v.map(|d| d.to_string()))).collect::<BTreeMap<_, _>>(),
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let stored: Option<String> =
+            sqlx::query("SELECT values_json FROM enterprise_figures WHERE year = $1 AND enterprise_id = $2")
+                .bind(i64::from(year))
+                .bind(&r.enterprise_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| row.try_get("values_json"))
+                .transpose()?;
+        let mut merged: BTreeMap<String, Option<String>> = match stored {
+            Some(json) => serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?,
+            None => BTreeMap::new(),
+        };
+        merged.extend(r.values.iter().map(|(k, v)| (k.clone(), v.map(|d| d.to_string()))));
+        let json = serde_json::to_string(&merged).map_err(|e| ApiError::Internal(e.to_string()))?;
         sqlx::query(
             "INSERT INTO enterprise_figures (year, enterprise_id, name, region_code, values_json, imported_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (year, enterprise_id) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \

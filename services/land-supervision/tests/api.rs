@@ -1098,6 +1098,31 @@ mod records {
         assert!(case.history[0].note.contains("D 类企业"));
         let again = c.seed_rectification(authed(&city, seed)).await.unwrap().into_inner();
         assert_eq!((again.case_ids.len(), again.already_open), (0, 1));
+        // The tax bureau imports the indicator it owns; the others stay as imported.
+        let tax = token(Role::Tax, "411700");
+        let only_tax = "enterprise_id,enterprise_name,region_code,亩均税收\nE000,企业0,411702,50\n".to_string();
+        let r = c.import_enterprise_figures(authed(&tax, import(only_tax))).await.unwrap().into_inner();
+        assert!(r.stored);
+        let eval = c
+            .evaluate_stored_per_mu(authed(
+                &city,
+                pb::EvaluateStoredPerMuRequest {
+                    region_code: "411700".into(),
+                    year: 2023,
+                    scheme: Some(scheme()),
+                    store_results: false,
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let e0 = eval.enterprises.iter().find(|e| e.enterprise_id == "E000").unwrap();
+        // 50 ÷ 15 × 60 + 100 ÷ 120 × 40.
+        assert_eq!((e0.contributions[0].as_str(), e0.contributions[1].as_str()), ("200.0000", "33.3333"));
+        assert_eq!(
+            c.import_enterprise_figures(authed(&token(Role::Town, "411700"), import(csv(1)))).await.unwrap_err().code(),
+            tonic::Code::PermissionDenied
+        );
         land.stop().await;
     }
 

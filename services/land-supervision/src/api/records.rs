@@ -14,7 +14,19 @@ use sha2::Digest as _;
 use super::service::LandApi;
 use crate::records::{self, StoredResult};
 
-const FIGURES: &[Role] = &[Role::NaturalResources, Role::ClusterAdmin];
+/// Who imports figures: the land bureau, cluster administrations, and the bureaus that own
+/// indicators (tax per mu from tax, revenue and profit from industry and IT, investment and
+/// energy from development and reform, emissions from ecology and environment).
+const FIGURES: &[Role] = &[
+    Role::NaturalResources,
+    Role::ClusterAdmin,
+    Role::Tax,
+    Role::IndustryIt,
+    Role::DevelopmentReform,
+    Role::EcologyEnvironment,
+];
+/// Who evaluates and exports: the land bureau and cluster administrations.
+const EVALUATORS: &[Role] = &[Role::NaturalResources, Role::ClusterAdmin];
 
 fn year(field: &str, y: i32) -> ApiResult<i32> {
     if (2000..=2100).contains(&y) {
@@ -75,7 +87,7 @@ impl LandApi {
         let y = year("year", r.year)?;
         let scheme = r.scheme.clone().ok_or_else(|| ApiError::invalid("scheme", "required"))?;
         if r.store_results {
-            who.authorize(&book.regions, Access::Write, FIGURES, "store evaluations", region)
+            who.authorize(&book.regions, Access::Write, EVALUATORS, "store evaluations", region)
                 .map_err(ApiError::from)?;
             if scheme.name.trim().is_empty() {
                 return Err(ApiError::invalid("scheme.name", "results are kept under the scheme's name"));
@@ -173,7 +185,7 @@ impl LandApi {
     ) -> ApiResult<pb::ExportPerMuResultsResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        who.authorize(&book.regions, Access::Read, FIGURES, "export evaluations", region).map_err(ApiError::from)?;
+        who.authorize(&book.regions, Access::Read, EVALUATORS, "export evaluations", region).map_err(ApiError::from)?;
         let y = year("year", r.year)?;
         let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
         let rows = records::results(&self.db, y, r.scheme_name.trim(), &region_prefix(region)).await?;
