@@ -229,9 +229,10 @@ async fn main() {
                     .into_inner();
                 if j.state != pb::JobState::Running as i32 {
                     println!(
-                        "recalc: {} of {} cases, state {}, difference {} yuan/month, back pay {} yuan, in {:.2} s",
+                        "recalc: {} of {} households examined, {} cases, state {}, difference {} yuan/month, back pay {} yuan, in {:.2} s",
                         j.done,
                         j.total,
+                        j.cases,
                         j.state,
                         j.difference_fen / 100,
                         j.back_pay_fen / 100,

@@ -30,14 +30,15 @@ pub struct RecalcSettings {
 
 impl RecalcSettings {
     /// `CIVIC_RECALC_STALE_SECS` (default 60), `CIVIC_RECALC_PAUSE_MS` (default 0),
-    /// `CIVIC_RECALC_CHUNK_SIZE` (default 5000) and `CIVIC_RECALC_WORKERS` (default 2).
+    /// `CIVIC_RECALC_CHUNK_SIZE` (default 5000) and `CIVIC_RECALC_WORKERS` (default 3: while
+    /// one worker computes, the others wait on the database).
     pub fn from_env() -> Self {
         let num = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
         RecalcSettings {
             stale_after: Duration::from_secs(num("CIVIC_RECALC_STALE_SECS", 60)),
             pause: Duration::from_millis(num("CIVIC_RECALC_PAUSE_MS", 0)),
             chunk_size: num("CIVIC_RECALC_CHUNK_SIZE", 5000).max(1) as usize,
-            workers: num("CIVIC_RECALC_WORKERS", 2).clamp(1, 32) as usize,
+            workers: num("CIVIC_RECALC_WORKERS", 3).clamp(1, 32) as usize,
         }
     }
 }
@@ -105,10 +106,10 @@ impl Recalculator {
                         tokio::time::sleep(self.settings.pause).await;
                     }
                     let started = std::time::Instant::now();
-                    let cases = self.compute_chunk(&chunk, &prefix, effective).await?;
+                    let (examined, cases) = self.compute_chunk(&chunk, &prefix, effective).await?;
                     let computed = started.elapsed();
                     let n = cases.len();
-                    if jobs::complete_chunk(&self.db, &chunk, &self.worker, &cases).await? {
+                    if jobs::complete_chunk(&self.db, &chunk, &self.worker, examined, &cases).await? {
                         tracing::debug!(
                             job = %job_id,
                             chunk = chunk.chunk_no,
@@ -133,7 +134,14 @@ impl Recalculator {
         }
     }
 
-    async fn compute_chunk(&self, chunk: &Chunk, prefix: &str, effective: NaiveDate) -> Result<Vec<Case>, ApiError> {
+    /// The chunk's households examined, and a case for each with a benefit before or after (a
+    /// household that gets nothing under either standard is examined but is no case).
+    async fn compute_chunk(
+        &self,
+        chunk: &Chunk,
+        prefix: &str,
+        effective: NaiveDate,
+    ) -> Result<(i64, Vec<Case>), ApiError> {
         let book = self.book.current();
         let t = std::time::Instant::now();
         let households = jobs::chunk_households(&self.db, chunk, prefix).await?;
@@ -150,11 +158,15 @@ impl Recalculator {
             paid_by.entry(h.as_str()).or_default().push((month.as_str(), *amount));
         }
         let amounts = crate::population::benefits(&book, effective, &households);
+        let examined = households.len() as i64;
         let mut cases = Vec::with_capacity(households.len());
         for (mut rec, amount) in households.into_iter().zip(amounts) {
             let new_amount = amount.map_err(|e| ApiError::precondition("RECALCULATION_BLOCKED", e))?;
             let old = rec.monthly_benefit.get();
             let new = new_amount.get();
+            if old == 0 && new == 0 && !paid_by.contains_key(rec.household.id.as_str()) {
+                continue;
+            }
             let mut back_payments = Vec::new();
             for (month, amount) in paid_by.get(rec.household.id.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
                 if new != *amount {
@@ -176,6 +188,6 @@ impl Recalculator {
                 updated: rec,
             });
         }
-        Ok(cases)
+        Ok((examined, cases))
     }
 }

@@ -34,6 +34,7 @@ impl AssistanceApi {
             state: state_pb(&j.state) as i32,
             total: j.total,
             done: p.done,
+            cases: p.cases,
             difference_fen: p.difference,
             back_pay_fen: p.back_pay,
             created_by: j.created_by.clone(),

@@ -23,7 +23,10 @@ pub struct Job {
 
 #[derive(Debug, Clone, Default)]
 pub struct Progress {
+    /// Households examined so far.
     pub done: i64,
+    /// Cases recorded: households with a benefit before or after.
+    pub cases: i64,
     pub difference: i64,
     pub back_pay: i64,
 }
@@ -63,15 +66,31 @@ pub struct NewJob<'a> {
 
 pub async fn create(db: &Database, caller: &Caller, request_id: &str, new: NewJob<'_>) -> Result<Job, ApiError> {
     let NewJob { id, region, prefix, effective_from, reason, chunk_size } = new;
-    let ids: Vec<String> = sqlx::query(
-        "SELECT id FROM households WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao' ORDER BY id",
+    // Only the chunks' first and last ids come back, numbered in id order, with the total.
+    let size = chunk_size.max(1) as i64;
+    let rows = sqlx::query(
+        "SELECT id, rn, total FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn, COUNT(*) OVER () AS total \
+         FROM households WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao') t \
+         WHERE (rn - 1) % $2 = 0 OR rn % $2 = 0 OR rn = total ORDER BY rn",
     )
     .bind(format!("{prefix}%"))
+    .bind(size)
     .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(|r| r.try_get::<String, _>("id"))
-    .collect::<Result<_, _>>()?;
+    .await?;
+    let mut total: i64 = 0;
+    // (first id, last id, size) per chunk.
+    let mut chunks: Vec<(String, String, i64)> = Vec::new();
+    for r in &rows {
+        let (id, rn): (String, i64) = (r.try_get("id")?, r.try_get("rn")?);
+        total = r.try_get("total")?;
+        if (rn - 1) % size == 0 {
+            chunks.push((id.clone(), id.clone(), 0));
+        }
+        if let Some(c) = chunks.last_mut() {
+            c.1 = id;
+            c.2 = rn - (rn - 1) / size * size;
+        }
+    }
     let now = super::now();
     let mut tx = db.pool.begin().await?;
     sqlx::query(
@@ -80,22 +99,19 @@ pub async fn create(db: &Database, caller: &Caller, request_id: &str, new: NewJo
     .bind(id)
     .bind(region)
     .bind(effective_from)
-    .bind(ids.len() as i64)
+    .bind(total)
     .bind(reason)
     .bind(&caller.subject)
     .bind(&now)
     .execute(&mut *tx)
     .await?;
-    for (n, chunk) in ids.chunks(chunk_size.max(1)).enumerate() {
-        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
-            continue;
-        };
+    for (n, (first, last, size)) in chunks.iter().enumerate() {
         sqlx::query("INSERT INTO recalc_chunks (job_id, chunk_no, first_id, last_id, size, state) VALUES ($1, $2, $3, $4, $5, 'pending')")
             .bind(id)
             .bind(n as i64)
             .bind(first)
             .bind(last)
-            .bind(chunk.len() as i64)
+            .bind(size)
             .execute(&mut *tx)
             .await?;
     }
@@ -109,7 +125,7 @@ pub async fn create(db: &Database, caller: &Caller, request_id: &str, new: NewJo
             entity_id: id.to_string(),
             region: region.to_string(),
             before: None,
-            after: Some(serde_json::json!({ "effective_from": effective_from, "households": ids.len() })),
+            after: Some(serde_json::json!({ "effective_from": effective_from, "households": total })),
             reason: reason.to_string(),
         },
     )
@@ -149,12 +165,19 @@ pub async fn running(db: &Database) -> Result<Vec<Job>, ApiError> {
 
 pub async fn progress(db: &Database, id: &str) -> Result<Progress, ApiError> {
     let r = sqlx::query(
-        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(diff_fen), 0) AS BIGINT) AS d, CAST(COALESCE(SUM(back_pay_fen), 0) AS BIGINT) AS b FROM recalc_cases WHERE job_id = $1",
+        "SELECT CAST(COALESCE(SUM(examined), 0) AS BIGINT) AS e, CAST(COALESCE(SUM(cases), 0) AS BIGINT) AS n, \
+         CAST(COALESCE(SUM(diff_fen), 0) AS BIGINT) AS d, CAST(COALESCE(SUM(back_pay_fen), 0) AS BIGINT) AS b \
+         FROM recalc_chunks WHERE job_id = $1 AND state = 'done'",
     )
     .bind(id)
     .fetch_one(&db.pool)
     .await?;
-    Ok(Progress { done: r.try_get("n")?, difference: r.try_get("d")?, back_pay: r.try_get("b")? })
+    Ok(Progress {
+        done: r.try_get("e")?,
+        cases: r.try_get("n")?,
+        difference: r.try_get("d")?,
+        back_pay: r.try_get("b")?,
+    })
 }
 
 /// Claim the next chunk that is pending or whose claim is older than `stale_before` (a worker
@@ -264,15 +287,45 @@ pub fn placeholders(rows: usize, cols: usize, offset: usize) -> String {
 
 /// Record a chunk's cases and their effects, all or nothing. Returns false when the claim was
 /// lost to another worker (nothing is written then).
-pub async fn complete_chunk(db: &Database, chunk: &Chunk, worker: &str, cases: &[Case]) -> Result<bool, ApiError> {
+/// Mark a chunk done with its totals, if the worker still holds it.
+const DONE_SQL: &str =
+    "UPDATE recalc_chunks SET state = 'done', cases = $4, diff_fen = $5, back_pay_fen = $6, examined = $7 \
+     WHERE job_id = $1 AND chunk_no = $2 AND state = 'claimed' AND claimed_by = $3";
+
+/// A chunk's number of cases, summed difference and back pay.
+fn totals(cases: &[Case]) -> Result<(i64, i64, i64), ApiError> {
+    let overflow = || ApiError::Internal("chunk totals overflow".into());
+    let mut diff: i64 = 0;
+    let mut back: i64 = 0;
+    for c in cases {
+        diff = diff.checked_add(c.new_fen - c.old_fen).ok_or_else(overflow)?;
+        back = back.checked_add(c.back_pay_fen).ok_or_else(overflow)?;
+    }
+    Ok((cases.len() as i64, diff, back))
+}
+
+/// Record a chunk's cases, new amounts and back pay, and mark it done — all or nothing, and only
+/// if `worker` still holds it. `examined` counts the chunk's households, cases or not.
+pub async fn complete_chunk(
+    db: &Database,
+    chunk: &Chunk,
+    worker: &str,
+    examined: i64,
+    cases: &[Case],
+) -> Result<bool, ApiError> {
     if let Some(pg) = &db.bulk {
-        return complete_chunk_pg(pg, chunk, worker, cases).await;
+        return complete_chunk_pg(pg, chunk, worker, examined, cases).await;
     }
     let mut tx = db.pool.begin().await?;
-    let owned = sqlx::query("UPDATE recalc_chunks SET state = 'done' WHERE job_id = $1 AND chunk_no = $2 AND state = 'claimed' AND claimed_by = $3")
+    let (n, diff, back) = totals(cases)?;
+    let owned = sqlx::query(DONE_SQL)
         .bind(&chunk.job_id)
         .bind(chunk.chunk_no)
         .bind(worker)
+        .bind(n)
+        .bind(diff)
+        .bind(back)
+        .bind(examined)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -302,14 +355,19 @@ pub async fn complete_chunk(db: &Database, chunk: &Chunk, worker: &str, cases: &
         }
         q.execute(&mut *tx).await?;
 
+        // Only households whose amount changes are rewritten; the others keep their row.
+        let changed: Vec<&Case> = batch.iter().filter(|c| c.new_fen != c.old_fen).collect();
+        if changed.is_empty() {
+            continue;
+        }
         let sql = format!(
             "WITH v (id, fen) AS (VALUES {}) UPDATE households SET monthly_benefit_fen = v.fen, computed_on = $1, \
              version = households.version + 1, updated_at = $2 FROM v WHERE households.id = v.id",
-            placeholders(batch.len(), 2, 2)
+            placeholders(changed.len(), 2, 2)
         );
-        let computed_on = batch.first().map(|c| c.updated.computed_on.to_string()).unwrap_or_default();
+        let computed_on = changed.first().map(|c| c.updated.computed_on.to_string()).unwrap_or_default();
         let mut q = sqlx::query(&sql).bind(computed_on).bind(now.clone());
-        for c in batch {
+        for c in changed {
             q = q.bind(c.household_id.clone()).bind(c.updated.monthly_benefit.get());
         }
         q.execute(&mut *tx).await?;
@@ -335,12 +393,23 @@ pub async fn complete_chunk(db: &Database, chunk: &Chunk, worker: &str, cases: &
 
 /// The same as the portable path, on PostgreSQL's native driver: each of the three writes is
 /// one statement over arrays (UNNEST), whatever the chunk size.
-async fn complete_chunk_pg(pg: &sqlx::PgPool, chunk: &Chunk, worker: &str, cases: &[Case]) -> Result<bool, ApiError> {
+async fn complete_chunk_pg(
+    pg: &sqlx::PgPool,
+    chunk: &Chunk,
+    worker: &str,
+    examined: i64,
+    cases: &[Case],
+) -> Result<bool, ApiError> {
     let mut tx = pg.begin().await?;
-    let owned = sqlx::query("UPDATE recalc_chunks SET state = 'done' WHERE job_id = $1 AND chunk_no = $2 AND state = 'claimed' AND claimed_by = $3")
+    let (n, diff, back) = totals(cases)?;
+    let owned = sqlx::query(DONE_SQL)
         .bind(&chunk.job_id)
         .bind(chunk.chunk_no)
         .bind(worker)
+        .bind(n)
+        .bind(diff)
+        .bind(back)
+        .bind(examined)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -370,17 +439,22 @@ async fn complete_chunk_pg(pg: &sqlx::PgPool, chunk: &Chunk, worker: &str, cases
     .bind(&back)
     .execute(&mut *tx)
     .await?;
-    let computed_on = cases.first().map(|c| c.updated.computed_on.to_string()).unwrap_or_default();
-    sqlx::query(
-        "UPDATE households h SET monthly_benefit_fen = v.fen, computed_on = $3, version = h.version + 1, updated_at = $4 \
-         FROM UNNEST($1::text[], $2::int8[]) AS v (id, fen) WHERE h.id = v.id",
-    )
-    .bind(&ids)
-    .bind(&new)
-    .bind(&computed_on)
-    .bind(&now)
-    .execute(&mut *tx)
-    .await?;
+    // Only households whose amount changes are rewritten; the others keep their row.
+    let (changed_ids, changed_new): (Vec<&str>, Vec<i64>) =
+        cases.iter().filter(|c| c.new_fen != c.old_fen).map(|c| (c.household_id.as_str(), c.new_fen)).unzip();
+    if !changed_ids.is_empty() {
+        let computed_on = cases.first().map(|c| c.updated.computed_on.to_string()).unwrap_or_default();
+        sqlx::query(
+            "UPDATE households h SET monthly_benefit_fen = v.fen, computed_on = $3, version = h.version + 1, updated_at = $4 \
+             FROM UNNEST($1::text[], $2::int8[]) AS v (id, fen) WHERE h.id = v.id",
+        )
+        .bind(&changed_ids)
+        .bind(&changed_new)
+        .bind(&computed_on)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    }
     let back_pay_kind = format!("back_pay:{}", chunk.job_id);
     let (mut p_ids, mut p_months, mut p_amounts) = (Vec::new(), Vec::new(), Vec::new());
     for c in cases {

@@ -50,6 +50,11 @@ const EXPECTED: &[(&str, i64, i64, i64)] = &[
 ];
 
 async fn check_cases(c: &mut SocialAssistanceClient<tonic::transport::Channel>, job_id: &str) {
+    check_cases_of(c, job_id, 3).await;
+}
+
+/// `examined` households were looked at; the three of EXPECTED are the cases.
+async fn check_cases_of(c: &mut SocialAssistanceClient<tonic::transport::Channel>, job_id: &str, examined: i64) {
     let tok = t(Role::CivilAffairs, "210500");
     let cases = c
         .list_recalculation_cases(req(
@@ -70,7 +75,7 @@ async fn check_cases(c: &mut SocialAssistanceClient<tonic::transport::Channel>, 
         .unwrap()
         .into_inner();
     assert_eq!(job.state, pb::JobState::Completed as i32);
-    assert_eq!((job.total, job.done), (3, 3));
+    assert_eq!((job.total, job.done, job.cases), (examined, examined, 3));
     assert_eq!(job.back_pay_fen, EXPECTED.iter().map(|e| e.3).sum::<i64>());
     for (id, _, new, _) in EXPECTED {
         let h = c
@@ -261,3 +266,27 @@ async fn two_replicas_share_the_work(backend: Backend) {
     a.stop().await;
 }
 both_backends!(two_replicas_share_the_work, super::two_replicas_share_the_work);
+
+async fn chunks_of_two(backend: Backend) {
+    // Four households in chunks of two: [H001, H002] and [H003, H005]. H005 earns too much under
+    // either standard: examined, but no case and no change to its row.
+    let settings =
+        RecalcSettings { stale_after: Duration::from_secs(60), pause: Duration::ZERO, chunk_size: 2, workers: 2 };
+    let app = App::spawn_on(fresh_database(backend).await, settings).await;
+    let csv = format!("{CSV}H005,210502,urban,dibao,active,m1,40,false,true,wage:5000\n");
+    let r = import(&app, "210500", "csv", csv.into_bytes(), "2019-06-15").await;
+    assert!(r.stored, "{:?}", r.errors);
+    let mut c = app.client().await;
+    assert_eq!(pay(&mut c, "2019-07").await.paid, 3);
+    assert_eq!(pay(&mut c, "2019-08").await.paid, 3);
+    let tok = t(Role::CivilAffairs, "210500");
+    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    assert_eq!(job.total, 4);
+    wait_completed(&mut c, &job.job_id, Duration::from_secs(30)).await;
+    check_cases_of(&mut c, &job.job_id, 4).await;
+    let h5 =
+        c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H005".into() })).await.unwrap().into_inner();
+    assert_eq!((h5.monthly_benefit_fen, h5.computed_on.as_str()), (0, "2019-06-15"));
+    app.stop().await;
+}
+both_backends!(chunks_of_two, super::chunks_of_two);
