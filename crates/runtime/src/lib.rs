@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod coalesce;
 pub mod common_api;
 pub mod config;
 pub mod error;

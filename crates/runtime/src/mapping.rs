@@ -61,3 +61,45 @@ pub fn step(s: &Step) -> pb::TraceStep {
 pub fn explanation(t: &Trace) -> pb::Explanation {
     pb::Explanation { steps: t.steps.iter().map(step).collect() }
 }
+
+/// The same as [`source`], taking the source apart instead of copying it.
+pub fn into_source(s: SourceRef) -> pb::Source {
+    pb::Source {
+        effective_from: date(s.effective_from),
+        effective_to: date(s.effective_to),
+        document: s.document,
+        clause: s.clause,
+        title: s.title,
+        note: s.note,
+    }
+}
+
+/// The same as [`explanation`], taking the trace apart instead of copying every string: for
+/// answers built once and sent.
+pub fn into_explanation(t: Trace) -> pb::Explanation {
+    pb::Explanation {
+        steps: t
+            .steps
+            .into_iter()
+            .map(|s| pb::TraceStep {
+                rule_id: s.rule_id,
+                description: s.description,
+                formula: s.formula,
+                result: s.result,
+                parameters: s
+                    .parameters
+                    .into_iter()
+                    .map(|u| pb::ParameterUse {
+                        value: u.value.normalize().to_string(),
+                        key: u.key,
+                        name: u.name,
+                        region_code: u.region,
+                        unit: u.unit,
+                        source: Some(into_source(u.source)),
+                    })
+                    .collect(),
+                source: s.source.map(into_source),
+            })
+            .collect(),
+    }
+}

@@ -4,6 +4,7 @@
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio_stream::StreamExt as _;
 use tonic::{
     service::Routes,
     transport::{server::TcpIncoming, Server},
@@ -12,6 +13,7 @@ use tonic_health::ServingStatus;
 use tower::{limit::GlobalConcurrencyLimitLayer, ServiceBuilder};
 
 use crate::{
+    coalesce::Coalesced,
     config::Settings,
     middleware::{AuthLayer, ContextLayer},
     telemetry::{serve_metrics, Metrics},
@@ -125,10 +127,14 @@ pub async fn serve(
         .layer(layers)
         .add_routes(routes)
         // TCP_NODELAY: responses larger than a segment (explanations) must not wait for the
-        // peer's delayed ACK (~40 ms) under Nagle's algorithm.
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async move {
-            let _ = stop_rx.await;
-        });
+        // peer's delayed ACK (~40 ms) under Nagle's algorithm. Each connection gathers what it
+        // writes between flushes (see coalesce.rs).
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)).map(|io| io.map(Coalesced::new)),
+            async move {
+                let _ = stop_rx.await;
+            },
+        );
     let mut server = tokio::spawn(server);
 
     let grace = settings.shutdown_grace();

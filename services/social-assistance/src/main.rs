@@ -2,6 +2,9 @@
 
 use civic_runtime::{config::Settings, server::shutdown_signal, telemetry};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let settings = match Settings::load(social_assistance::DEFAULTS) {

@@ -36,7 +36,7 @@ impl AssistanceApi {
             counted_income_fen: b.counted_income.get(),
             per_capita_income_fen: b.per_capita_income.get(),
             eligible: b.eligible,
-            explanation: Some(mapping::explanation(&b.trace)),
+            explanation: Some(mapping::into_explanation(b.trace)),
         })
     }
 
@@ -64,7 +64,10 @@ impl AssistanceApi {
         };
         let p = person::compute(&book, category, r.adult_in_school_not_employed, region, date)
             .map_err(|e| on_date_error("region_code", e))?;
-        Ok(pb::PersonBenefit { monthly_amount_fen: p.monthly.get(), explanation: Some(mapping::explanation(&p.trace)) })
+        Ok(pb::PersonBenefit {
+            monthly_amount_fen: p.monthly.get(),
+            explanation: Some(mapping::into_explanation(p.trace)),
+        })
     }
 
     pub(super) fn low_income(
