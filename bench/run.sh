@@ -21,7 +21,7 @@ rss() { awk '/VmRSS/ {printf "%.1f MB\n", $2/1024}' "/proc/$1/status"; }
 start_server() {
     CIVIC_DATABASE_URL="$1" CIVIC_LISTEN_ADDR="127.0.0.1:50093" CIVIC_METRICS_ADDR="" \
         CIVIC_MAX_MESSAGE_BYTES=$((1 << 30)) CIVIC_LOG=warn CIVIC_CONCURRENCY_LIMIT=1024 \
-        target/release/social-assistance &
+        ${PIN:-} target/release/social-assistance &
     PID=$!
     for _ in $(seq 100); do $BENCH load http://127.0.0.1:50093 0 1 1 >/dev/null 2>&1 && break; sleep 0.1; done
 }
@@ -41,8 +41,16 @@ run_on() {
     start_server "$url"
     $BENCH whatif "$addr" 2019-07-01 5
     echo "resident memory with the roll loaded: $(rss $PID)"
+    echo "load, sharing both cores (2 worker threads each):"
     $BENCH load "$addr" 10 4 16
     kill -TERM $PID; wait $PID || true
+    # The same load with the service and the load generator each on its own core.
+    if command -v taskset >/dev/null; then
+        TOKIO_WORKER_THREADS=1 PIN="taskset -c 0" start_server "$url"
+        echo "load, one core each (service on CPU 0, load generator on CPU 1):"
+        TOKIO_WORKER_THREADS=1 taskset -c 1 $BENCH load "$addr" 10 4 16
+        kill -TERM $PID; wait $PID || true
+    fi
 }
 
 export -f run_on rss start_server
