@@ -2,8 +2,9 @@
 //! few hundred bytes — every answer with an explanation — with its own `writev`, while small
 //! frames are gathered and written together. Under load that is one system call per answer.
 //! [`Coalesced`] gathers everything written between two flushes into one buffer and writes it
-//! with one call when the connection flushes (h2 flushes whenever it has nothing more to write),
-//! so answers ready at the same moment leave together.
+//! with one call when the connection flushes (h2 flushes whenever it has nothing more to write).
+//! The first flush of a batch yields once to the scheduler before writing, so that answers
+//! being finished by other tasks at that moment join the batch and leave together.
 
 use std::{
     io,
@@ -26,11 +27,13 @@ pub struct Coalesced<T> {
     buf: Vec<u8>,
     /// How much of `buf` has been written already.
     sent: usize,
+    /// Whether this batch's flush has already yielded once.
+    yielded: bool,
 }
 
 impl<T> Coalesced<T> {
     pub fn new(inner: T) -> Self {
-        Coalesced { inner, buf: Vec::with_capacity(16 * 1024), sent: 0 }
+        Coalesced { inner, buf: Vec::with_capacity(16 * 1024), sent: 0, yielded: false }
     }
 
     pub fn get_ref(&self) -> &T {
@@ -95,7 +98,14 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Coalesced<T> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.sent < self.buf.len() && !self.yielded {
+            // Let the tasks that are ready run first: what they write joins this batch.
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         ready!(self.poll_drain(cx))?;
+        self.yielded = false;
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
