@@ -59,6 +59,23 @@ fn event_from(r: &AnyRow) -> Result<FlagEvent, ApiError> {
     })
 }
 
+/// Bind an event's columns, in the order of COLUMNS, as $1 to $10.
+fn bind_event<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    e: &'q FlagEvent,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(&e.enterprise_id)
+        .bind(&e.flag)
+        .bind(&e.region_code)
+        .bind(i64::from(e.raised))
+        .bind(&e.on_date)
+        .bind(&e.document)
+        .bind(&e.bureau)
+        .bind(&e.actor)
+        .bind(&e.note)
+        .bind(&e.recorded_at)
+}
+
 /// Record a raising or clearing: appended to the history, the current state replaced, audited.
 pub async fn set(db: &Database, who: &Caller, request_id: &str, e: &FlagEvent) -> Result<(), ApiError> {
     let mut tx = db.pool.begin().await?;
@@ -91,43 +108,19 @@ pub async fn set(db: &Database, who: &Caller, request_id: &str, e: &FlagEvent) -
             ));
         }
     }
-    let raised = i64::from(e.raised);
-    sqlx::query(&format!(
-        "INSERT INTO enterprise_flag_events (seq, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    ))
-    .bind(last.unwrap_or(0) + 1)
-    .bind(&e.enterprise_id)
-    .bind(&e.flag)
-    .bind(&e.region_code)
-    .bind(raised)
-    .bind(&e.on_date)
-    .bind(&e.document)
-    .bind(&e.bureau)
-    .bind(&e.actor)
-    .bind(&e.note)
-    .bind(&e.recorded_at)
-    .execute(&mut *tx)
-    .await?;
-    let sql = if before.is_some() {
+    // The history row (numbered) and the current row carry the same columns.
+    let history = format!(
+        "INSERT INTO enterprise_flag_events ({COLUMNS}, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    );
+    bind_event(sqlx::query(&history), e).bind(last.unwrap_or(0) + 1).execute(&mut *tx).await?;
+    let current = if before.is_some() {
         "UPDATE enterprise_flags SET region_code = $3, raised = $4, on_date = $5, document = $6, bureau = $7, actor = $8, \
          note = $9, recorded_at = $10 WHERE enterprise_id = $1 AND flag = $2"
             .to_string()
     } else {
         format!("INSERT INTO enterprise_flags ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
     };
-    sqlx::query(&sql)
-        .bind(&e.enterprise_id)
-        .bind(&e.flag)
-        .bind(&e.region_code)
-        .bind(raised)
-        .bind(&e.on_date)
-        .bind(&e.document)
-        .bind(&e.bureau)
-        .bind(&e.actor)
-        .bind(&e.note)
-        .bind(&e.recorded_at)
-        .execute(&mut *tx)
-        .await?;
+    bind_event(sqlx::query(&current), e).execute(&mut *tx).await?;
     let change = audit::Change {
         action: if e.raised { "flag.raise".into() } else { "flag.clear".into() },
         entity: "enterprise_flag".into(),

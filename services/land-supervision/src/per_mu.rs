@@ -70,6 +70,18 @@ pub struct Rated {
     pub note: String,
 }
 
+impl Rated {
+    /// The score as shown: four places, empty when not rated.
+    pub fn score_text(&self) -> String {
+        self.score.map(|s| format!("{:.4}", s.round_dp(4))).unwrap_or_default()
+    }
+
+    /// Each indicator's points as shown: four places, empty when not rated.
+    pub fn contribution_texts(&self) -> Vec<String> {
+        self.contributions.iter().map(|c| c.map(|c| format!("{:.4}", c.round_dp(4))).unwrap_or_default()).collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemeError {
     #[error("{field}: {message}")]

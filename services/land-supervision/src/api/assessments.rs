@@ -253,14 +253,10 @@ impl LandApi {
                 *by_class.entry(if class.is_empty() { "UNRATED".to_string() } else { class.clone() }).or_default() += 1;
                 pb::EnterpriseRating {
                     enterprise_id: ent.enterprise_id.clone(),
-                    score: x.score.map(|s| format!("{:.4}", s.round_dp(4))).unwrap_or_default(),
+                    score: x.score_text(),
                     rank: x.rank.unwrap_or(0) as i64,
                     rating_class: class,
-                    contributions: x
-                        .contributions
-                        .iter()
-                        .map(|c| c.map(|c| format!("{:.4}", c.round_dp(4))).unwrap_or_default())
-                        .collect(),
+                    contributions: x.contribution_texts(),
                     note: x.note.clone(),
                 }
             })

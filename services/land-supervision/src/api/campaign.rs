@@ -11,7 +11,10 @@ use civic_runtime::{
 };
 use rust_decimal::Decimal;
 
-use super::{mapping::non_negative, service::LandApi};
+use super::{
+    mapping::{non_negative, year},
+    service::LandApi,
+};
 use crate::{
     campaign::{self, TownTask},
     yearly::{self, Report, Targets, TownTarget, Verification},
@@ -20,14 +23,6 @@ use crate::{
 const PLANNERS: &[Role] = &[Role::NaturalResources];
 const REPORTERS: &[Role] = &[Role::Town, Role::NaturalResources];
 const READERS: &[Role] = &[Role::Town, Role::NaturalResources];
-
-fn year(y: i32) -> ApiResult<i32> {
-    if (2000..=2100).contains(&y) {
-        Ok(y)
-    } else {
-        Err(ApiError::invalid("year", "a calendar year between 2000 and 2100"))
-    }
-}
 
 fn area(field: &str, s: &str) -> ApiResult<Decimal> {
     non_negative(field, s)?.ok_or_else(|| ApiError::invalid(field, "required: an area in 亩"))
@@ -114,7 +109,7 @@ impl LandApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         who.authorize(&book.regions, Access::Write, PLANNERS, "set campaign targets", region)
             .map_err(ApiError::from)?;
-        let y = year(r.year)?;
+        let y = year("year", r.year)?;
         if r.towns.is_empty() {
             return Err(ApiError::invalid("towns", "at least one town"));
         }
@@ -162,7 +157,7 @@ impl LandApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         who.authorize(&book.regions, Access::Read, READERS, "read campaign targets", region).map_err(ApiError::from)?;
         let unit = who.unit_scope("read campaign targets").map_err(ApiError::from)?;
-        let t = self.stored_targets(region, year(r.year)?).await?;
+        let t = self.stored_targets(region, year("year", r.year)?).await?;
         self.targets_view(&t, unit)
     }
 
@@ -214,7 +209,7 @@ impl LandApi {
         if !(1..=12).contains(&month) {
             return Err(ApiError::invalid("month", "1 to 12"));
         }
-        let t = self.stored_targets(region, year(y)?).await?;
+        let t = self.stored_targets(region, year("year", y)?).await?;
         if !t.towns.iter().any(|x| x.town == town) {
             return Err(ApiError::invalid("town", format!("{town} has no {} target in {region}", t.year)));
         }
@@ -326,7 +321,7 @@ impl LandApi {
             (None, t) => Some(t.to_string()),
         };
         let on = request::date_or_today("on_date", &r.on_date)?;
-        let t = self.stored_targets(region, year(r.year)?).await?;
+        let t = self.stored_targets(region, year("year", r.year)?).await?;
         let reports = yearly::reports(&self.db, region.as_str(), t.year, only.as_deref()).await?;
         let mut towns = Vec::new();
         let (mut target_total, mut verified_total, mut parks_total) = (Decimal::ZERO, Decimal::ZERO, 0);

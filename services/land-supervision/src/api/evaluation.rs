@@ -56,9 +56,7 @@ impl LandApi {
             who.authorize(&book.regions, Access::Read, super::service::ASSESSORS, "evaluate clusters", region)
         }
         .map_err(ApiError::from)?;
-        if !(2000..=2100).contains(&r.year) {
-            return Err(ApiError::invalid("year", "a calendar year between 2000 and 2100"));
-        }
+        super::mapping::year("year", r.year)?;
         let on = request::date_or_today("on_date", &r.on_date)?;
         let wire = r.scheme.as_ref().ok_or_else(|| ApiError::invalid("scheme", "required"))?;
         let s = scheme(wire)?;
@@ -109,14 +107,10 @@ impl LandApi {
                 EvaluationRecord {
                     region_code: regions.get(&id).cloned().unwrap_or_else(|| region.to_string()),
                     cluster_id: id,
-                    score: x.score.map(|s| format!("{:.4}", s.round_dp(4))).unwrap_or_default(),
+                    score: x.score_text(),
                     rank: x.rank.unwrap_or(0) as i64,
                     class: x.class.map(|c| c.letter().to_string()).unwrap_or_default(),
-                    contributions: x
-                        .contributions
-                        .iter()
-                        .map(|c| c.map(|c| format!("{:.4}", c.round_dp(4))).unwrap_or_default())
-                        .collect(),
+                    contributions: x.contribution_texts(),
                     note: x.note.clone(),
                     outcome: k.outcome.code().into(),
                     measures: k.measures,

@@ -33,3 +33,12 @@ pub fn opt_date(field: &str, s: &str) -> ApiResult<Option<NaiveDate>> {
     }
     parse_date(s).map(Some).map_err(|e| ApiError::domain(field, e))
 }
+
+/// A calendar year the land rules can be about.
+pub fn year(field: &str, y: i32) -> ApiResult<i32> {
+    if (2000..=2100).contains(&y) {
+        Ok(y)
+    } else {
+        Err(ApiError::invalid(field, "a calendar year between 2000 and 2100"))
+    }
+}

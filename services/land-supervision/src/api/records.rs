@@ -11,7 +11,7 @@ use civic_runtime::{
 };
 use sha2::Digest as _;
 
-use super::service::LandApi;
+use super::{mapping::year, service::LandApi};
 use crate::records::{self, StoredResult};
 
 /// Who imports figures: the land bureau, cluster administrations, and the bureaus that own
@@ -27,14 +27,6 @@ const FIGURES: &[Role] = &[
 ];
 /// Who evaluates and exports: the land bureau and cluster administrations.
 const EVALUATORS: &[Role] = &[Role::NaturalResources, Role::ClusterAdmin];
-
-fn year(field: &str, y: i32) -> ApiResult<i32> {
-    if (2000..=2100).contains(&y) {
-        Ok(y)
-    } else {
-        Err(ApiError::invalid(field, "a calendar year between 2000 and 2100"))
-    }
-}
 
 impl LandApi {
     pub(super) async fn import_figures(

@@ -58,9 +58,7 @@ impl LandSupervision for LandApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         who.authorize(&book.regions, Access::Read, LAND_ROLES, "assess farmland occupation", region)
             .map_err(ApiError::from)?;
-        if !(2000..=2100).contains(&r.year) {
-            return Err(ApiError::invalid("year", "a calendar year between 2000 and 2100").into());
-        }
+        super::mapping::year("year", r.year)?;
         let illegal = mu("illegal_occupation_mu", &r.illegal_occupation_mu)?;
         let total = mu("new_construction_occupation_mu", &r.new_construction_occupation_mu)?;
         let a = farmland::assess(&book, region, r.year, illegal, total).map_err(|e| match e {
