@@ -65,8 +65,9 @@ fn percent(part: Decimal, whole: Decimal) -> String {
     }
 }
 
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap_or_default()
+/// A stored area; the service wrote it, so a bad one is a fault of the store, not the caller.
+fn dec(s: &str) -> ApiResult<Decimal> {
+    s.parse().map_err(|_| ApiError::Internal(format!("stored area '{s}' is not a decimal")))
 }
 
 impl LandApi {
@@ -277,7 +278,7 @@ impl LandApi {
             (region.as_str(), t.year, &town, month),
             Verification { area_mu: &area_text, parks: r.verified_parks, on: &on_text, note: r.note.trim() },
             |filed| {
-                if verified > dec(&filed.completed_area_mu) {
+                if verified > dec(&filed.completed_area_mu)? {
                     return Err(ApiError::invalid(
                         "verified_area_mu",
                         format!("cannot exceed the {} 亩 reported", filed.completed_area_mu),
@@ -338,17 +339,17 @@ impl LandApi {
                     None if report_due < on => view.missing_months.push(month as i32),
                     None => {}
                     Some(x) => {
-                        reported += dec(&x.completed_area_mu);
+                        reported += dec(&x.completed_area_mu)?;
                         if x.verified_on.is_empty() {
                             if verify_due < on {
                                 view.unverified_months.push(month as i32);
                             }
                         } else {
-                            let v = dec(&x.verified_area_mu);
+                            let v = dec(&x.verified_area_mu)?;
                             verified += v;
                             // Contiguous area counts in the verified share of the report.
-                            let c = dec(&x.contiguous_area_mu);
-                            let done = dec(&x.completed_area_mu);
+                            let c = dec(&x.contiguous_area_mu)?;
+                            let done = dec(&x.completed_area_mu)?;
                             contiguous += if done > Decimal::ZERO { (c * v / done).min(c) } else { Decimal::ZERO };
                             parks += x.verified_parks;
                         }
