@@ -298,15 +298,7 @@ async fn sqlx_exec(db: &civic_runtime::storage::Database, sql: &str) -> Result<(
     civic_runtime::storage::execute(db, sql).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
-#[tokio::test]
-async fn audit_log_is_append_only_on_sqlite() {
-    audit_log_is_append_only(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn audit_log_is_append_only_on_postgres() {
-    audit_log_is_append_only(Backend::Postgres).await;
-}
+civic_runtime::both_backends!(audit_log_append_only, super::audit_log_is_append_only);
 
 /// budget-performance → social-assistance: the ex-ante cost of a proposed standard comes from the
 /// what-if over the roll, called with the original caller's identity and request id; when

@@ -121,3 +121,21 @@ pub fn error_reason(status: &tonic::Status) -> String {
     use tonic_types::StatusExt;
     status.get_details_error_info().map(|e| e.reason).unwrap_or_default()
 }
+
+/// Generate a `sqlite` and a `postgres` test (in a module named `$name`) from one async body
+/// taking a [`Backend`](crate::storage::Backend).
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $body($crate::storage::Backend::Sqlite).await
+            }
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $body($crate::storage::Backend::Postgres).await
+            }
+        }
+    };
+}

@@ -817,15 +817,7 @@ mod cases {
         land.stop().await;
     }
 
-    #[tokio::test]
-    async fn case_workflows_on_sqlite() {
-        workflows(Backend::Sqlite).await;
-    }
-
-    #[tokio::test]
-    async fn case_workflows_on_postgres() {
-        workflows(Backend::Postgres).await;
-    }
+    civic_runtime::both_backends!(case_workflows, super::workflows);
 }
 
 mod balance_and_campaign {
@@ -1126,15 +1118,7 @@ mod records {
         land.stop().await;
     }
 
-    #[tokio::test]
-    async fn import_evaluate_and_seed_on_sqlite() {
-        import_evaluate_seed(Backend::Sqlite).await;
-    }
-
-    #[tokio::test]
-    async fn import_evaluate_and_seed_on_postgres() {
-        import_evaluate_seed(Backend::Postgres).await;
-    }
+    civic_runtime::both_backends!(import_evaluate_and_seed, super::import_evaluate_seed);
 }
 
 mod registry {
@@ -1243,15 +1227,7 @@ mod registry {
         land.stop().await;
     }
 
-    #[tokio::test]
-    async fn dynamic_zero_on_sqlite() {
-        dynamic_zero(Backend::Sqlite).await;
-    }
-
-    #[tokio::test]
-    async fn dynamic_zero_on_postgres() {
-        dynamic_zero(Backend::Postgres).await;
-    }
+    civic_runtime::both_backends!(dynamic_zero, super::dynamic_zero);
 }
 
 mod parcels {
@@ -1510,15 +1486,7 @@ mod parcels {
         land.stop().await;
     }
 
-    #[tokio::test]
-    async fn clusters_and_parcels_on_sqlite() {
-        clusters_and_parcels(Backend::Sqlite).await;
-    }
-
-    #[tokio::test]
-    async fn clusters_and_parcels_on_postgres() {
-        clusters_and_parcels(Backend::Postgres).await;
-    }
+    civic_runtime::both_backends!(clusters_and_parcels, super::clusters_and_parcels);
 }
 
 mod limits {
@@ -1602,15 +1570,7 @@ mod limits {
         land.stop().await;
     }
 
-    #[tokio::test]
-    async fn published_minima_on_sqlite() {
-        published_minima_decide_the_hard_indicators(Backend::Sqlite).await;
-    }
-
-    #[tokio::test]
-    async fn published_minima_on_postgres() {
-        published_minima_decide_the_hard_indicators(Backend::Postgres).await;
-    }
+    civic_runtime::both_backends!(published_minima, super::published_minima_decide_the_hard_indicators);
 }
 
 mod cluster_evaluation {
@@ -1832,15 +1792,7 @@ mod cluster_evaluation {
         land.stop().await;
     }
 
-    #[tokio::test]
-    async fn cluster_evaluation_on_sqlite() {
-        rewards_and_penalties(Backend::Sqlite).await;
-    }
-
-    #[tokio::test]
-    async fn cluster_evaluation_on_postgres() {
-        rewards_and_penalties(Backend::Postgres).await;
-    }
+    civic_runtime::both_backends!(cluster_evaluation, super::rewards_and_penalties);
 }
 
 mod campaign_targets {
@@ -2056,15 +2008,7 @@ mod campaign_targets {
         land.stop().await;
     }
 
-    #[tokio::test]
-    async fn campaign_targets_on_sqlite() {
-        targets_reports_progress(Backend::Sqlite).await;
-    }
-
-    #[tokio::test]
-    async fn campaign_targets_on_postgres() {
-        targets_reports_progress(Backend::Postgres).await;
-    }
+    civic_runtime::both_backends!(campaign_targets, super::targets_reports_progress);
 }
 
 mod flags {
@@ -2243,13 +2187,5 @@ mod flags {
         land.stop().await;
     }
 
-    #[tokio::test]
-    async fn enterprise_flags_on_sqlite() {
-        bureaus_flag_enterprises(Backend::Sqlite).await;
-    }
-
-    #[tokio::test]
-    async fn enterprise_flags_on_postgres() {
-        bureaus_flag_enterprises(Backend::Postgres).await;
-    }
+    civic_runtime::both_backends!(enterprise_flags, super::bureaus_flag_enterprises);
 }

@@ -10,19 +10,4 @@ mod roll;
 mod standards;
 mod whatif;
 
-/// Generate a `sqlite` and a `postgres` test from one async body taking a `Backend`.
-#[macro_export]
-macro_rules! both_backends {
-    ($name:ident, $body:path) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                $body(civic_runtime::storage::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                $body(civic_runtime::storage::Backend::Postgres).await
-            }
-        }
-    };
-}
+pub(crate) use civic_runtime::both_backends;
