@@ -459,6 +459,21 @@ impl PolicyBook {
         self.value_at_depth(key, region, date, 0)
     }
 
+    /// The same, or `None` when no value of `key` is in force there and then (a figure a region
+    /// has not published); other errors stay errors.
+    pub fn value_if_in_force(
+        &self,
+        key: &str,
+        region: RegionCode,
+        date: NaiveDate,
+    ) -> Result<Option<Resolved>, DomainError> {
+        match self.value(key, region, date) {
+            Ok(v) => Ok(Some(v)),
+            Err(DomainError::NoValueInForce { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn value_at_depth(
         &self,
         key: &str,

@@ -158,14 +158,6 @@ pub fn check(book: &PolicyBook, region: RegionCode, l: &TownList, on: NaiveDate)
     Ok(CampaignCheck { indicators, turnover_fee: fee, report_by, verify_by, progress_percent: progress, trace })
 }
 
-fn optional(r: Result<Resolved, DomainError>) -> Result<Option<Resolved>, DomainError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(DomainError::NoValueInForce { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// One town's share of the year's tasks.
 #[derive(Debug, Clone)]
 pub struct TownTask {
@@ -184,7 +176,7 @@ pub fn check_targets(
     towns: &[TownTask],
 ) -> Result<(Vec<IndicatorResult>, Trace), DomainError> {
     let on = NaiveDate::from_ymd_opt(year, 1, 1).ok_or(DomainError::InvalidDate(format!("{year}-01-01")))?;
-    let share = optional(book.value("land.campaign.contiguous_share_min", region, on))?;
+    let share = book.value_if_in_force("land.campaign.contiguous_share_min", region, on)?;
     let goals = Goals::in_force(book, region, on)?;
     let rules = book.rule_source("land.campaign.rules")?;
     let mut out = Vec::new();
@@ -222,8 +214,8 @@ pub struct Goals {
 impl Goals {
     pub fn in_force(book: &PolicyBook, region: RegionCode, on: NaiveDate) -> Result<Goals, DomainError> {
         Ok(Goals {
-            area: optional(book.value("land.campaign.annual_area_goal", region, on))?,
-            parks: optional(book.value("land.campaign.contiguous_parks_goal", region, on))?,
+            area: book.value_if_in_force("land.campaign.annual_area_goal", region, on)?,
+            parks: book.value_if_in_force("land.campaign.contiguous_parks_goal", region, on)?,
             src: book.rule_source("land.campaign.targets")?,
         })
     }

@@ -66,18 +66,10 @@ pub struct Amounts {
     pub cut: Option<Resolved>,
 }
 
-fn optional(r: Result<Resolved, DomainError>) -> Result<Option<Resolved>, DomainError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(DomainError::NoValueInForce { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 pub fn amounts(book: &PolicyBook, region: RegionCode, on: NaiveDate) -> Result<Amounts, DomainError> {
     Ok(Amounts {
-        reward: optional(book.value("land.cluster_eval.reward_quota_mu", region, on))?,
-        cut: optional(book.value("land.cluster_eval.cut_quota_mu", region, on))?,
+        reward: book.value_if_in_force("land.cluster_eval.reward_quota_mu", region, on)?,
+        cut: book.value_if_in_force("land.cluster_eval.cut_quota_mu", region, on)?,
     })
 }
 

@@ -97,11 +97,11 @@ fn judge(value: Option<Decimal>, limit: Option<&Resolved>, bound: Bound) -> (Out
     }
 }
 
-fn optional(r: Result<Resolved, DomainError>) -> Result<Option<Resolved>, DomainError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(DomainError::NoValueInForce { .. }) | Err(DomainError::UnknownParameter(_)) => Ok(None),
-        Err(e) => Err(e),
+/// A limit in force, if any: a key of an industry the book has no family for counts as none.
+fn optional(book: &PolicyBook, key: &str, region: RegionCode, on: NaiveDate) -> Result<Option<Resolved>, DomainError> {
+    match book.value_if_in_force(key, region, on) {
+        Err(DomainError::UnknownParameter(_)) => Ok(None),
+        other => other,
     }
 }
 
@@ -117,7 +117,7 @@ pub fn check(
     f: &Figures,
     on: NaiveDate,
 ) -> Result<Check, DomainError> {
-    let get = |key: &str| optional(book.value(key, region, on));
+    let get = |key: &str| optional(book, key, region, on);
     let by_industry = |key: &str| -> Result<Option<Resolved>, DomainError> {
         match get(&format!("{key}.{industry}"))? {
             Some(v) => Ok(Some(v)),

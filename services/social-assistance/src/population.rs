@@ -163,14 +163,6 @@ pub struct Scenario {
     params: Vec<RegionParams>,
 }
 
-fn optional(r: Result<civic_domain::policy::Resolved, DomainError>) -> Result<Option<Decimal>, DomainError> {
-    match r {
-        Ok(v) => Ok(Some(v.value)),
-        Err(DomainError::NoValueInForce { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 impl Scenario {
     pub fn resolve(pop: &Population, book: &PolicyBook, date: NaiveDate) -> Result<Scenario, DomainError> {
         let mut params = Vec::with_capacity(pop.regions.len());
@@ -182,16 +174,16 @@ impl Scenario {
             };
             let mut excluded = 0u64;
             for (i, kind) in pop.kinds.iter().enumerate().take(64) {
-                if optional(book.value(&format!("assistance.income_excluded.{kind}"), region, date))?
+                if book.value_if_in_force(&format!("assistance.income_excluded.{kind}"), region, date)?.map(|v| v.value)
                     == Some(Decimal::ONE)
                 {
                     excluded |= 1 << i;
                 }
             }
             let casual = match (
-                optional(book.value("assistance.casual_income.monthly", region, date))?,
-                optional(book.value("assistance.working_age.min", region, date))?,
-                optional(book.value("assistance.working_age.max", region, date))?,
+                book.value_if_in_force("assistance.casual_income.monthly", region, date)?.map(|v| v.value),
+                book.value_if_in_force("assistance.working_age.min", region, date)?.map(|v| v.value),
+                book.value_if_in_force("assistance.working_age.max", region, date)?.map(|v| v.value),
             ) {
                 (Some(c), Some(lo), Some(hi)) => Some((
                     Fen::from_yuan_decimal(c)?.get(),

@@ -129,11 +129,16 @@ impl LandApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         self.check(who, &book, region, "classify low-efficiency land")?;
         let on = request::date_or_today("on_date", &r.on_date)?;
-        let mut stored = Vec::with_capacity(r.parcels.len());
+        // One read per enterprise, however many of its parcels are asked about.
+        let mut by_enterprise: BTreeMap<&str, Vec<crate::flags::FlagEvent>> = BTreeMap::new();
         for p in &r.parcels {
             let id = p.enterprise_id.trim();
-            stored.push(if id.is_empty() { Vec::new() } else { crate::flags::in_force(&self.db, id, on).await? });
+            if !id.is_empty() && !by_enterprise.contains_key(id) {
+                by_enterprise.insert(id, crate::flags::in_force(&self.db, id, on).await?);
+            }
         }
+        let stored: Vec<Vec<crate::flags::FlagEvent>> =
+            r.parcels.iter().map(|p| by_enterprise.get(p.enterprise_id.trim()).cloned().unwrap_or_default()).collect();
         self.classify(who, r, &stored)
     }
 
