@@ -142,6 +142,26 @@ pub fn apply(book: &PolicyBook, p: &Publication, prefixes: &[&str]) -> Result<Ac
     }
 }
 
+/// A stored publication must leave a book that the service accepts at start-up: every derived
+/// figure published elsewhere (another region, a later date) must still agree with its rule once
+/// the new figures are in. A publication that breaks one is refused with FAILED_PRECONDITION
+/// naming each figure it would contradict; problems the book had before are not blamed on it.
+pub fn check_book(before: &PolicyBook, after: &PolicyBook) -> Result<(), crate::ApiError> {
+    let old: std::collections::HashSet<String> = before.validate().into_iter().collect();
+    let new: Vec<String> = after.validate().into_iter().filter(|p| !old.contains(p)).collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    Err(crate::ApiError::precondition(
+        "PUBLICATION_CONTRADICTS_BOOK",
+        format!(
+            "the publication would contradict figures already in force; publish those figures anew in the same \
+             publication, or choose another date: {}",
+            new.join("; ")
+        ),
+    ))
+}
+
 /// One figure as it arrives on the wire, before checking.
 pub struct RawFigure<'a> {
     pub key: &'a str,

@@ -24,7 +24,7 @@ pub async fn save(
     accepted: &Accepted,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     for e in &accepted.entries {
         sqlx::query(
             "INSERT INTO published_standards (key, region_code, effective_from, value, rule, rounding, document, title, clause, note, published_by, published_at) \

@@ -18,13 +18,34 @@ pub fn request_id<T>(req: &tonic::Request<T>) -> String {
     req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
 }
 
+/// Today in China Standard Time (UTC+8, no daylight saving), where the documents apply: the one
+/// "today" of every service.
+pub fn china_today() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
 /// An ISO date; empty means today (in China Standard Time, where the documents apply).
 pub fn date_or_today(field: &str, s: &str) -> ApiResult<NaiveDate> {
     if s.trim().is_empty() {
-        let beijing = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| ApiError::Internal("offset".into()))?;
-        return Ok(chrono::Utc::now().with_timezone(&beijing).date_naive());
+        return Ok(china_today());
     }
     parse_date(s).map_err(|e| ApiError::domain(field, e))
+}
+
+/// The years the services serve: dates of policy decisions and payments from 2000 up to ten
+/// years after today. A date outside them is a typing error, not a policy.
+pub const FIRST_SERVED_YEAR: i32 = 2000;
+pub const SERVED_YEARS_AHEAD: i32 = 10;
+
+/// A required date within the years served (see `FIRST_SERVED_YEAR`).
+pub fn served_date(field: &str, s: &str) -> ApiResult<NaiveDate> {
+    use chrono::Datelike;
+    let d = required_date(field, s)?;
+    let last = china_today().year() + SERVED_YEARS_AHEAD;
+    if d.year() < FIRST_SERVED_YEAR || d.year() > last {
+        return Err(ApiError::invalid(field, format!("{d} is outside the years served ({FIRST_SERVED_YEAR}–{last})")));
+    }
+    Ok(d)
 }
 
 pub fn required_date(field: &str, s: &str) -> ApiResult<NaiveDate> {

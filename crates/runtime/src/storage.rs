@@ -81,6 +81,17 @@ impl Database {
         Ok(Database { pool, backend, bulk })
     }
 
+    /// A transaction that writes. On SQLite it begins as the writer (`BEGIN IMMEDIATE`): a
+    /// deferred transaction that reads first and then writes cannot wait for another writer and
+    /// fails with "database is locked"; an immediate one queues behind it (busy timeout). On
+    /// PostgreSQL an ordinary transaction.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Apply the shared (audit) migrations, then the service's own. Versions never collide:
     /// shared ones are small numbers, services use timestamps.
     pub async fn migrate(&self, service: &Migrations) -> Result<(), sqlx::migrate::MigrateError> {

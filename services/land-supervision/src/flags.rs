@@ -78,7 +78,7 @@ fn bind_event<'q>(
 
 /// Record a raising or clearing: appended to the history, the current state replaced, audited.
 pub async fn set(db: &Database, who: &Caller, request_id: &str, e: &FlagEvent) -> Result<(), ApiError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let last: Option<i64> =
         sqlx::query("SELECT MAX(seq) AS n FROM enterprise_flag_events WHERE enterprise_id = $1 AND flag = $2")
             .bind(&e.enterprise_id)

@@ -111,7 +111,7 @@ pub async fn upsert_cluster(
     expected: i64,
     reason: &str,
 ) -> Result<(), ApiError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let before = sqlx::query("SELECT id, region_code, name, industry_led, planned_area_mu, used_area_mu, version FROM clusters WHERE id = $1")
         .bind(&c.id)
         .fetch_optional(&mut *tx)
@@ -227,7 +227,7 @@ pub async fn upsert_parcel(
     allowed: impl Fn(&ParcelRow) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
     let ParcelWrite { expected, status_on, reason } = w;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let before = sqlx::query(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"))
         .bind(&p.id)
         .fetch_optional(&mut *tx)

@@ -134,7 +134,7 @@ pub async fn store(
     rows: &[EnterpriseYear],
     reason: &str,
 ) -> Result<(), ApiError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let at = crate::store::now();
     for r in rows {
         let stored: Option<String> =
@@ -222,7 +222,7 @@ pub async fn store_results(
     region: RegionCode,
     results: &[StoredResult],
 ) -> Result<(), ApiError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let at = crate::store::now();
     for r in results {
         sqlx::query(

@@ -51,7 +51,7 @@ fn json(e: &Entry) -> serde_json::Value {
 }
 
 pub async fn insert(db: &Database, who: &Caller, request_id: &str, e: &Entry, reason: &str) -> Result<(), ApiError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     sqlx::query(&format!("INSERT INTO sanluanwu_entries ({COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
         .bind(&e.id)
         .bind(&e.region_code)
@@ -89,7 +89,7 @@ pub async fn update(
     after: &Entry,
     reason: &str,
 ) -> Result<(), ApiError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let n = sqlx::query("UPDATE sanluanwu_entries SET disposition = $2, status = $3, done_on = $4, version = $5, updated_at = $6 WHERE id = $1 AND version = $7")
         .bind(&after.id)
         .bind(&after.disposition)

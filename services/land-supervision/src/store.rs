@@ -67,7 +67,7 @@ pub async fn create(
     first: &EventRow,
     reason: &str,
 ) -> Result<(), ApiError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let at = now();
     sqlx::query(&format!("INSERT INTO land_cases ({CASE_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"))
         .bind(&c.id)
@@ -129,7 +129,7 @@ pub async fn advance(
     event: &EventRow,
     reason: &str,
 ) -> Result<(), ApiError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let at = now();
     let updated = sqlx::query(
         "UPDATE land_cases SET state = $2, deadline = $3, result_json = $4, version = $5, updated_at = $6 WHERE id = $1 AND version = $7",

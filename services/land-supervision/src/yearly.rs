@@ -33,7 +33,7 @@ pub async fn record_evaluations(
     rows: &[EvaluationRecord],
     reason: &str,
 ) -> Result<(), ApiError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let at = now();
     for r in rows {
         let json = serde_json::to_string(r).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -135,7 +135,7 @@ pub async fn set_targets(
     expected: i64,
     reason: &str,
 ) -> Result<(), ApiError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let sql = format!("SELECT {TARGET_COLUMNS} FROM campaign_targets WHERE region_code = $1 AND year = $2");
     let before = sqlx::query(&sql).bind(&t.region_code).bind(i64::from(t.year)).fetch_optional(&mut *tx).await?;
     let before = before.as_ref().map(targets_from).transpose()?;
@@ -254,7 +254,7 @@ pub async fn reports(db: &Database, region: &str, year: i32, town: Option<&str>)
 
 /// File a town's report of a month, or correct it while it is not yet verified.
 pub async fn file_report(db: &Database, who: &Caller, request_id: &str, r: &Report) -> Result<Report, ApiError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let before = report_in(&mut *tx, &r.region_code, r.year, &r.town, r.month).await?;
     if let Some(b) = &before {
         if !b.verified_on.is_empty() {
@@ -316,7 +316,7 @@ pub async fn verify_report(
     check: impl FnOnce(&Report) -> Result<(), ApiError>,
 ) -> Result<Report, ApiError> {
     let (region, year, town, month) = key;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let before = report_in(&mut *tx, region, year, town, month)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("the {year} report of {town} for month {month}")))?;

@@ -13,7 +13,23 @@ use chrono::{Datelike, NaiveDate};
 use civic_domain::policy::parse_date;
 use civic_runtime::{audit::region_prefix, policy_book::BookHandle, storage::Database, ApiError};
 
-use crate::store::jobs::{self, Case, Chunk};
+use crate::store::jobs::{self, BackPayment, Case, Chunk, ChunkOutcome};
+
+/// The first and the longest pause between retries while the database fails.
+const MIN_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// What a worker does after a step.
+enum Step {
+    Finished,
+    Continue,
+    Wait(Duration),
+}
+
+/// Errors that pass when the database comes back: the worker retries instead of failing the job.
+fn transient(e: &ApiError) -> bool {
+    matches!(e, ApiError::Storage(_) | ApiError::Unavailable(_))
+}
 
 #[derive(Clone, Debug)]
 pub struct RecalcSettings {
@@ -88,48 +104,92 @@ impl Recalculator {
         Ok(running.len())
     }
 
+    /// Work until the job is complete. A failing database does not end the work: each step is
+    /// retried with a growing pause (up to `MAX_BACKOFF`) until the database answers again; only a
+    /// rule that blocks the computation, or a fault in the stored data, fails the job.
     async fn run(&self, job_id: &str) -> Result<(), ApiError> {
-        let job = jobs::get(&self.db, job_id).await?.ok_or_else(|| ApiError::not_found(format!("job {job_id}")))?;
+        let mut held: Option<Chunk> = None;
+        let mut pause = Duration::ZERO;
+        loop {
+            match self.step(job_id, &mut held).await {
+                Ok(Step::Finished) => return Ok(()),
+                Ok(Step::Continue) => pause = Duration::ZERO,
+                Ok(Step::Wait(d)) => {
+                    pause = Duration::ZERO;
+                    tokio::time::sleep(d).await;
+                }
+                Err(e) if transient(&e) => {
+                    pause = (pause * 2).clamp(MIN_BACKOFF, MAX_BACKOFF);
+                    tracing::warn!(job = %job_id, error = %e, retry_in_ms = pause.as_millis() as u64, "recalculation waits for the database");
+                    tokio::time::sleep(pause).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One step: take a chunk (or keep the one held), compute it and write it.
+    async fn step(&self, job_id: &str, held: &mut Option<Chunk>) -> Result<Step, ApiError> {
+        let Some(job) = jobs::get(&self.db, job_id).await? else { return Ok(Step::Finished) };
+        // Another worker may have failed the job: stop with it.
+        if job.state != "running" {
+            return Ok(Step::Finished);
+        }
         let effective = parse_date(&job.effective_from).map_err(|e| ApiError::Internal(e.to_string()))?;
         let region =
             civic_domain::RegionCode::parse(&job.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
         let prefix = region_prefix(region);
-        loop {
-            // Another worker may have failed the job: stop with it.
-            if jobs::get(&self.db, job_id).await?.is_none_or(|j| j.state != "running") {
-                return Ok(());
+        let kind = jobs::back_pay_kind(&job.effective_from);
+        let chunk = match held.take() {
+            Some(c) => c,
+            None => {
+                let stale_before = now_secs() - self.settings.stale_after.as_secs() as i64;
+                match jobs::claim(&self.db, job_id, &self.worker, now_secs(), stale_before).await? {
+                    Some(c) => {
+                        if !self.settings.pause.is_zero() {
+                            tokio::time::sleep(self.settings.pause).await;
+                        }
+                        c
+                    }
+                    None => {
+                        if jobs::finish_if_done(&self.db, job_id).await? {
+                            tracing::info!(job = %job_id, "recalculation completed");
+                            return Ok(Step::Finished);
+                        }
+                        // Chunks are claimed by other workers: wait, and take over any that go stale.
+                        return Ok(Step::Wait(Duration::from_millis(500)));
+                    }
+                }
             }
-            let stale_before = now_secs() - self.settings.stale_after.as_secs() as i64;
-            match jobs::claim(&self.db, job_id, &self.worker, now_secs(), stale_before).await? {
-                Some(chunk) => {
-                    if !self.settings.pause.is_zero() {
-                        tokio::time::sleep(self.settings.pause).await;
-                    }
-                    let started = std::time::Instant::now();
-                    let (examined, cases) = self.compute_chunk(&chunk, &prefix, effective).await?;
-                    let computed = started.elapsed();
-                    let n = cases.len();
-                    if jobs::complete_chunk(&self.db, &chunk, &self.worker, examined, &cases).await? {
-                        tracing::debug!(
-                            job = %job_id,
-                            chunk = chunk.chunk_no,
-                            cases = n,
-                            read_and_compute_ms = computed.as_millis() as u64,
-                            write_ms = (started.elapsed() - computed).as_millis() as u64,
-                            "chunk done"
-                        );
-                    } else {
-                        tracing::warn!(job = %job_id, chunk = chunk.chunk_no, "claim lost to another worker; its work is discarded");
-                    }
-                }
-                None => {
-                    if jobs::finish_if_done(&self.db, job_id).await? {
-                        tracing::info!(job = %job_id, "recalculation completed");
-                        return Ok(());
-                    }
-                    // Chunks are claimed by other workers: wait, and take over any that go stale.
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
+        };
+        // Until it is written, the chunk stays ours: a failed step tries it again.
+        *held = Some(chunk.clone());
+        let started = std::time::Instant::now();
+        let (examined, cases) = self.compute_chunk(&chunk, &prefix, effective, &kind).await?;
+        let computed = started.elapsed();
+        let n = cases.len();
+        let outcome = jobs::complete_chunk(&self.db, &chunk, &self.worker, examined, &cases, &kind).await?;
+        match outcome {
+            ChunkOutcome::Done => {
+                *held = None;
+                tracing::debug!(
+                    job = %job_id,
+                    chunk = chunk.chunk_no,
+                    cases = n,
+                    read_and_compute_ms = computed.as_millis() as u64,
+                    write_ms = (started.elapsed() - computed).as_millis() as u64,
+                    "chunk done"
+                );
+                Ok(Step::Continue)
+            }
+            ChunkOutcome::ClaimLost => {
+                *held = None;
+                tracing::warn!(job = %job_id, chunk = chunk.chunk_no, "claim lost to another worker; its work is discarded");
+                Ok(Step::Continue)
+            }
+            ChunkOutcome::Conflict => {
+                tracing::info!(job = %job_id, chunk = chunk.chunk_no, "back pay for these months was paid meanwhile; computing the chunk again");
+                Ok(Step::Wait(Duration::from_millis(50)))
             }
         }
     }
@@ -141,21 +201,22 @@ impl Recalculator {
         chunk: &Chunk,
         prefix: &str,
         effective: NaiveDate,
+        kind: &str,
     ) -> Result<(i64, Vec<Case>), ApiError> {
         let book = self.book.current();
         let t = std::time::Instant::now();
         let households = jobs::chunk_households(&self.db, chunk, prefix).await?;
         let read = t.elapsed();
         let from_month = month_of(effective);
-        let paid = jobs::paid_months(&self.db, chunk, &from_month).await?;
+        let paid = jobs::paid_months(&self.db, chunk, &from_month, kind).await?;
         tracing::trace!(
             households_ms = read.as_millis() as u64,
             payments_ms = (t.elapsed() - read).as_millis() as u64,
             "chunk read"
         );
-        let mut paid_by: std::collections::HashMap<&str, Vec<(&str, i64)>> = std::collections::HashMap::new();
-        for (h, month, amount) in &paid {
-            paid_by.entry(h.as_str()).or_default().push((month.as_str(), *amount));
+        let mut paid_by: std::collections::HashMap<&str, Vec<&jobs::PaidMonth>> = std::collections::HashMap::new();
+        for p in &paid {
+            paid_by.entry(p.household_id.as_str()).or_default().push(p);
         }
         let amounts = crate::population::benefits(&book, effective, &households);
         let examined = households.len() as i64;
@@ -168,13 +229,17 @@ impl Recalculator {
                 continue;
             }
             let mut back_payments = Vec::new();
-            for (month, amount) in paid_by.get(rec.household.id.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
-                if new != *amount {
-                    back_payments.push((month.to_string(), new - amount));
+            for p in paid_by.get(rec.household.id.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
+                if new != p.total {
+                    back_payments.push(BackPayment {
+                        month: p.month.clone(),
+                        amount: new - p.total,
+                        previous: p.this_change,
+                    });
                 }
             }
             let months_back_paid = back_payments.len() as i64;
-            let back_pay_fen = back_payments.iter().map(|(_, a)| a).sum();
+            let back_pay_fen = back_payments.iter().map(|p| p.amount).sum();
             rec.monthly_benefit = new_amount;
             rec.computed_on = effective;
             cases.push(Case {

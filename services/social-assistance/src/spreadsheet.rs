@@ -81,6 +81,9 @@ struct Acc {
     status: Status,
     members: Vec<Member>,
     first_row: i64,
+    /// Member ids and whole member rows seen so far, with their row: a member is one person, so
+    /// a repeated id or an identical row is an error, not another person.
+    seen: std::collections::HashMap<String, i64>,
 }
 
 /// Parse a roster into households, all within `scope`. Every problem is collected (up to
@@ -219,8 +222,35 @@ fn parse_row(
     else {
         return;
     };
-    let member =
-        Member { id: get("member_id").to_string(), age, able_bodied: able, has_income_proof: proof, incomes: inc };
+    let member_id = get("member_id").trim();
+    let row_key = format!(
+        "row:{member_id}\u{1f}{age}\u{1f}{able}\u{1f}{proof}\u{1f}{}",
+        inc.iter().map(|i| format!("{}:{}", i.kind, i.monthly.get())).collect::<Vec<_>>().join(";")
+    );
+    let id_key = (!member_id.is_empty()).then(|| format!("id:{member_id}"));
+    if let Some(acc) = households.get(id) {
+        if let Some(first) = id_key.as_ref().and_then(|k| acc.seen.get(k)) {
+            err("member_id", format!("member {member_id} of household {id} is already on row {first}"));
+            return;
+        }
+        if let Some(first) = acc.seen.get(&row_key) {
+            err(
+                "member_id",
+                format!(
+                    "identical to row {first} of household {id}: a repeated row is not another person; \
+                     give two people with the same details their own member_id"
+                ),
+            );
+            return;
+        }
+    }
+    let member = Member { id: member_id.to_string(), age, able_bodied: able, has_income_proof: proof, incomes: inc };
+    let remember = |acc: &mut Acc| {
+        acc.seen.insert(row_key.clone(), rn);
+        if let Some(k) = &id_key {
+            acc.seen.insert(k.clone(), rn);
+        }
+    };
     match households.get_mut(id) {
         Some(acc) => {
             if acc.region != region || acc.residence != res || acc.category != cat || acc.status != status {
@@ -234,12 +264,20 @@ fn parse_row(
                 return;
             }
             acc.members.push(member);
+            remember(acc);
         }
         None => {
-            households.insert(
-                id.to_string(),
-                Acc { region, residence: res, category: cat, status, members: vec![member], first_row: rn },
-            );
+            let mut acc = Acc {
+                region,
+                residence: res,
+                category: cat,
+                status,
+                members: vec![member],
+                first_row: rn,
+                seen: Default::default(),
+            };
+            remember(&mut acc);
+            households.insert(id.to_string(), acc);
         }
     }
 }

@@ -62,7 +62,7 @@ fn view(c: &CaseRow, events: &[EventRow], trace: Option<&Trace>) -> ApiResult<pb
     let kind = Kind::parse(&c.kind).ok_or_else(|| ApiError::Internal(format!("case {} has kind {}", c.id, c.kind)))?;
     let result: CaseResult = serde_json::from_str(&c.result_json).unwrap_or_default();
     let decided_low = result.decided.as_ref().is_some_and(|d| !d.is_empty());
-    let today = chrono::Utc::now().date_naive();
+    let today = civic_runtime::request::china_today();
     let overdue = civic_domain::policy::parse_date(&c.deadline).is_ok_and(|d| d < today)
         && !matches!(c.state.as_str(), "FILED" | "CLOSED");
     Ok(pb::LandCase {

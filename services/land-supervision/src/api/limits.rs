@@ -26,7 +26,7 @@ impl LandApi {
         who.authorize(&book.regions, Access::Write, &[Role::NaturalResources], "publish land limits", region)
             .map_err(ApiError::from)?;
         publish::check_city_scope(who, &book, region, "publish limits below city level")?;
-        let effective_from = request::required_date("effective_from", &r.effective_from)?;
+        let effective_from = request::served_date("effective_from", &r.effective_from)?;
         let raw: Vec<RawFigure> = r
             .values
             .iter()
@@ -34,6 +34,7 @@ impl LandApi {
             .collect();
         let p = publish::publication(&book, region, effective_from, &r.document, &r.title, &raw)?;
         let accepted = publish::apply(&book, &p, PREFIXES).map_err(ApiError::InvalidArgument)?;
+        publish::check_book(&book, &accepted.book)?;
         let limits = p
             .figures
             .iter()

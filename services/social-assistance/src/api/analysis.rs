@@ -50,6 +50,8 @@ impl AssistanceApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         access::check(who, &book, Access::Read, access::COMPUTE, "estimate funding need", region)?;
         let eff = request::required_date("effective_from", &r.effective_from)?;
+        super::standards::require_dibao_standards(&book, region, eff - Duration::days(1))?;
+        super::standards::require_dibao_standards(&book, region, eff)?;
         let pop = self.roll_cache.get(&self.db, &book, &region_prefix(region)).await?;
         let before = Scenario::resolve(&pop, &book, eff - Duration::days(1)).map_err(domain)?;
         let after = Scenario::resolve(&pop, &book, eff).map_err(domain)?;
@@ -87,6 +89,7 @@ impl AssistanceApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         access::check(who, &book, Access::Read, access::COMPUTE, "run what-if reforms", region)?;
         let date = request::required_date("on_date", &r.on_date)?;
+        super::standards::require_dibao_standards(&book, region, date)?;
         if r.proposed.is_empty() {
             return Err(ApiError::invalid("proposed", "at least one proposed value"));
         }

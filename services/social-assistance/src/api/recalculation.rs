@@ -55,31 +55,58 @@ impl AssistanceApi {
         access::check(who, &book, Access::Write, access::ROLL, "recalculate the roll", region)?;
         let effective = request::required_date("effective_from", &r.effective_from)?;
         // The standards must exist on the date, or every case would fail.
-        for res in [crate::rules::household::Residence::Urban, crate::rules::household::Residence::Rural] {
-            if let Err(e) = crate::rules::standards::dibao(&book, res, region, effective) {
-                return Err(ApiError::precondition(
-                    "NO_STANDARD",
-                    format!("no {} 低保 standard on {effective} for {region}: {e}", res.chinese()),
-                ));
+        super::standards::require_dibao_standards(&book, region, effective)?;
+        // Back pay is for months already begun: a change that has not taken effect yet is
+        // recalculated when it does.
+        let today = request::china_today();
+        if effective > today {
+            return Err(ApiError::precondition(
+                "NOT_YET_IN_FORCE",
+                format!(
+                    "effective_from {effective} is after today ({today}, China time): recalculate once it is in force"
+                ),
+            ));
+        }
+        let prefix = region_prefix(region);
+        // One recalculation per region and change at a time: the same start again (a retry, a
+        // second clerk, another replica) gets the running job; one over an overlapping region is
+        // refused until the first ends.
+        if let Some(other) = jobs::running_overlapping(&self.db, &prefix).await? {
+            if other.region_code == region.as_str() && other.effective_from == effective.to_string() {
+                return self.job_view(&other).await;
             }
+            return Err(ApiError::precondition(
+                "RECALCULATION_RUNNING",
+                format!(
+                    "recalculation {} of {} from {} is running over part of {region}: wait until it ends",
+                    other.id, other.region_code, other.effective_from
+                ),
+            ));
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let job = jobs::create(
+        let started = jobs::create(
             &self.db,
             who,
             request_id,
             jobs::NewJob {
                 id: &id,
                 region: region.as_str(),
-                prefix: &region_prefix(region),
+                prefix: &prefix,
                 effective_from: &effective.to_string(),
                 reason: &r.reason,
                 chunk_size: self.recalculator.settings.chunk_size,
             },
         )
         .await?;
-        self.recalculator.spawn(id);
-        self.roll_cache.invalidate();
+        let job = match started {
+            jobs::Started::New(job) => {
+                self.recalculator.spawn(id);
+                self.roll_cache.invalidate();
+                job
+            }
+            // Another call won the race for the same region and date.
+            jobs::Started::Running(job) => job,
+        };
         self.job_view(&job).await
     }
 

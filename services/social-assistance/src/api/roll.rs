@@ -51,10 +51,11 @@ fn prepare_import(
     content: &[u8],
     region: RegionCode,
     date: NaiveDate,
-) -> Result<(Vec<RollRecord>, i64), Vec<spreadsheet::RowError>> {
+) -> Result<(Vec<RollRecord>, i64, Vec<i64>), Vec<spreadsheet::RowError>> {
     let parsed = spreadsheet::parse(format, content, &book.regions, region)?;
     let members = parsed.iter().map(|p| p.household.size()).sum();
     let rows: Vec<i64> = parsed.iter().map(|p| p.first_row).collect();
+    let first_rows = rows.clone();
     let mut records: Vec<RollRecord> = parsed
         .into_iter()
         .map(|p| RollRecord {
@@ -75,7 +76,7 @@ fn prepare_import(
         }
     }
     if errors.is_empty() {
-        Ok((records, members))
+        Ok((records, members, first_rows))
     } else {
         Err(errors)
     }
@@ -208,7 +209,7 @@ impl AssistanceApi {
             tokio::task::spawn_blocking(move || prepare_import(&book_for_parse, format, &content, region, date))
                 .await
                 .map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
-        let (records, members) = match checked {
+        let (records, members, first_rows) = match checked {
             Ok(ok) => ok,
             Err(errs) => return Ok(row_errors(errs)),
         };
@@ -216,7 +217,28 @@ impl AssistanceApi {
         let checked_in = started.elapsed();
         if !r.dry_run {
             let digest = format!("{:x}", Sha256::digest(&r.content));
-            store::roll::import(&self.db, who, request_id, &records, region, &digest, &r.reason).await?;
+            let scope = region_prefix(who.scope);
+            let outcome =
+                store::roll::import(&self.db, who, request_id, &records, region, &scope, &digest, &r.reason).await?;
+            if let store::roll::ImportOutcome::OutOfScope(ids) = outcome {
+                // The same answer whether the id is another county's or not: the row names the id
+                // and says it cannot be written from this scope, nothing about its owner.
+                let ids: std::collections::HashSet<String> = ids.into_iter().collect();
+                let errs = records
+                    .iter()
+                    .zip(&first_rows)
+                    .filter(|(rec, _)| ids.contains(&rec.household.id))
+                    .map(|(rec, row)| spreadsheet::RowError {
+                        row: *row,
+                        field: "household_id".into(),
+                        message: format!(
+                            "household id '{}' cannot be written from {}: choose the household's own id",
+                            rec.household.id, who.scope
+                        ),
+                    })
+                    .collect();
+                return Ok(row_errors(errs));
+            }
             self.roll_cache.invalidate();
         }
         tracing::info!(
@@ -262,13 +284,34 @@ impl AssistanceApi {
         let book = self.book.current();
         let region: RegionCode = request::region_code(&book, "region_code", &r.region_code)?;
         access::check(who, &book, Access::Write, access::ROLL, "record payments", region)?;
-        let valid_month =
-            r.month.len() == 7 && NaiveDate::parse_from_str(&format!("{}-01", r.month), "%Y-%m-%d").is_ok();
-        if !valid_month {
-            return Err(ApiError::invalid("month", "YYYY-MM"));
+        let first_day = match NaiveDate::parse_from_str(&format!("{}-01", r.month), "%Y-%m-%d") {
+            Ok(d) if r.month.len() == 7 => d,
+            _ => return Err(ApiError::invalid("month", "YYYY-MM")),
+        };
+        let today = request::china_today();
+        if first_day > today {
+            return Err(ApiError::precondition(
+                "MONTH_NOT_BEGUN",
+                format!("{} has not begun (today is {today}, China time): a month is paid once it has begun", r.month),
+            ));
         }
-        let (paid, already, total) =
+        let p =
             store::roll::record_payments(&self.db, who, request_id, &region_prefix(region), region, &r.month).await?;
-        Ok(pb::RecordPaymentsResponse { paid, already_paid: already, total_fen: total })
+        if p.paid == 0 && p.already_paid == 0 && p.not_in_force > 0 {
+            return Err(ApiError::precondition(
+                "AMOUNT_NOT_IN_FORCE",
+                format!(
+                    "no household's stored amount was in force in {}: the {} active households' amounts were computed for later dates, \
+                     and the amount of an earlier month is not on the roll",
+                    r.month, p.not_in_force
+                ),
+            ));
+        }
+        Ok(pb::RecordPaymentsResponse {
+            paid: p.paid,
+            already_paid: p.already_paid,
+            total_fen: p.total_fen,
+            not_in_force: p.not_in_force,
+        })
     }
 }

@@ -45,7 +45,7 @@ impl AssistanceApi {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         access::check_publisher(who, &book, region)?;
-        let effective_from = request::required_date("effective_from", &r.effective_from)?;
+        let effective_from = request::served_date("effective_from", &r.effective_from)?;
         let raw: Vec<RawFigure> = r
             .values
             .iter()
@@ -53,6 +53,7 @@ impl AssistanceApi {
             .collect();
         let p = civic_runtime::publish::publication(&book, region, effective_from, &r.document, &r.title, &raw)?;
         let accepted = publish::apply(&book, &p).map_err(ApiError::InvalidArgument)?;
+        civic_runtime::publish::check_book(&book, &accepted.book)?;
         // The resulting standards for every region a figure touched.
         let mut regions: Vec<RegionCode> = p.figures.iter().map(|f| f.region).collect();
         regions.sort();
@@ -78,4 +79,22 @@ impl AssistanceApi {
         tracing::info!(document = %p.document, effective_from = %effective_from, figures = p.figures.len(), "standards published");
         Ok(pb::PublishStandardsResponse { standards, stored: true })
     }
+}
+
+/// The urban and rural 低保 standards must be in force for `region` on `date`: a computation
+/// over the roll on a date without them is refused (FAILED_PRECONDITION), never answered as 0.
+pub(super) fn require_dibao_standards(
+    book: &civic_domain::policy::PolicyBook,
+    region: RegionCode,
+    date: chrono::NaiveDate,
+) -> ApiResult<()> {
+    for res in [crate::rules::household::Residence::Urban, crate::rules::household::Residence::Rural] {
+        if let Err(e) = crate::rules::standards::dibao(book, res, region, date) {
+            return Err(ApiError::precondition(
+                "NO_STANDARD",
+                format!("no {} 低保 standard on {date} for {region}: {e}", res.chinese()),
+            ));
+        }
+    }
+    Ok(())
 }

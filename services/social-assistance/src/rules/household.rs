@@ -78,7 +78,11 @@ impl Household {
         if members.len() > MAX_MEMBERS {
             bad(format!("{prefix}.members"), "more than 50 members is not a household");
         }
+        let mut ids = std::collections::HashSet::new();
         for (i, m) in members.iter().enumerate() {
+            if !m.id.trim().is_empty() && !ids.insert(m.id.trim()) {
+                bad(format!("{prefix}.members[{i}].id"), "the same member id twice: a member is one person");
+            }
             if m.age > MAX_AGE {
                 bad(format!("{prefix}.members[{i}].age"), "age must be between 0 and 130");
             }

@@ -2,6 +2,13 @@
 //! that records its cases, updates the households, writes the back pay and marks the chunk done,
 //! so an interrupted worker leaves either all of a chunk or none of it; the cases' primary key
 //! (job, household) makes recording a case twice impossible.
+//!
+//! Back pay is paid once per household, month and standard change, whatever the number of jobs,
+//! replicas or retries: its payment kind names the change (`back_pay:<effective date>`), the
+//! payments' primary key (household, month, kind) makes a second row impossible, and a top-up of
+//! an existing row is a compare-and-set on the amount that was read. A chunk that loses such a
+//! race writes nothing and is computed again from what is now paid. At most one job runs per
+//! region and effective date (a partial unique index).
 
 use civic_runtime::{audit, identity::Caller, storage::Database, ApiError};
 use sqlx::Row;
@@ -47,10 +54,35 @@ pub struct Case {
     pub new_fen: i64,
     pub months_back_paid: i64,
     pub back_pay_fen: i64,
-    /// (month, amount) back-pay payments to record.
-    pub back_payments: Vec<(String, i64)>,
+    /// Back-pay payments to record.
+    pub back_payments: Vec<BackPayment>,
     /// The household as stored after recalculation.
     pub updated: RollRecord,
+}
+
+/// The payment kind of back pay for the standard change effective on `effective_from`.
+pub fn back_pay_kind(effective_from: &str) -> String {
+    format!("back_pay:{effective_from}")
+}
+
+/// One month of back pay for a household: the amount still owed for `month`, and what this
+/// change's back pay for the month already was (None when there is no row yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackPayment {
+    pub month: String,
+    pub amount: i64,
+    pub previous: Option<i64>,
+}
+
+/// How writing a chunk ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkOutcome {
+    Done,
+    /// Another worker took the chunk over; nothing was written.
+    ClaimLost,
+    /// Another job paid back pay for the same months meanwhile; nothing was written, and the
+    /// chunk must be computed again from what is now paid.
+    Conflict,
 }
 
 /// What a new job is for.
@@ -64,7 +96,27 @@ pub struct NewJob<'a> {
     pub chunk_size: usize,
 }
 
-pub async fn create(db: &Database, caller: &Caller, request_id: &str, new: NewJob<'_>) -> Result<Job, ApiError> {
+/// A job that runs for the same region and date, if any (`Started::Running`), or a new one.
+pub enum Started {
+    New(Job),
+    Running(Job),
+}
+
+/// The running job whose region overlaps `prefix` (the same region, one containing it, or one
+/// inside it), if any.
+pub async fn running_overlapping(db: &Database, prefix: &str) -> Result<Option<Job>, ApiError> {
+    for j in running(db).await? {
+        let other = civic_domain::RegionCode::parse(&j.region_code)
+            .map(audit::region_prefix)
+            .map_err(|e| ApiError::Internal(format!("stored job region: {e}")))?;
+        if other.starts_with(prefix) || prefix.starts_with(&other) {
+            return Ok(Some(j));
+        }
+    }
+    Ok(None)
+}
+
+pub async fn create(db: &Database, caller: &Caller, request_id: &str, new: NewJob<'_>) -> Result<Started, ApiError> {
     let NewJob { id, region, prefix, effective_from, reason, chunk_size } = new;
     // Only the chunks' first and last ids come back, numbered in id order, with the total.
     let size = chunk_size.max(1) as i64;
@@ -92,9 +144,12 @@ pub async fn create(db: &Database, caller: &Caller, request_id: &str, new: NewJo
         }
     }
     let now = super::now();
-    let mut tx = db.pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO recalc_jobs (id, region_code, effective_from, state, total, reason, created_by, created_at) VALUES ($1, $2, $3, 'running', $4, $5, $6, $7)",
+    let mut tx = db.begin().await?;
+    // At most one running job per region and date: the partial unique index decides between
+    // concurrent starts, on any replica.
+    let inserted = sqlx::query(
+        "INSERT INTO recalc_jobs (id, region_code, effective_from, state, total, reason, created_by, created_at) VALUES ($1, $2, $3, 'running', $4, $5, $6, $7) \
+         ON CONFLICT (region_code, effective_from) WHERE state = 'running' DO NOTHING",
     )
     .bind(id)
     .bind(region)
@@ -104,7 +159,26 @@ pub async fn create(db: &Database, caller: &Caller, request_id: &str, new: NewJo
     .bind(&caller.subject)
     .bind(&now)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        tx.rollback().await?;
+        let row = sqlx::query(
+            "SELECT id, region_code, effective_from, state, total, created_by, created_at, finished_at, error FROM recalc_jobs \
+             WHERE region_code = $1 AND effective_from = $2 AND state = 'running'",
+        )
+        .bind(region)
+        .bind(effective_from)
+        .fetch_optional(&db.pool)
+        .await?;
+        return match row {
+            Some(r) => Ok(Started::Running(job_from(&r)?)),
+            // It finished between our insert and this read: the change has been applied.
+            None => Err(ApiError::AlreadyExists {
+                what: format!("a recalculation of {region} from {effective_from} that has just finished;"),
+            }),
+        };
+    }
     for (n, (first, last, size)) in chunks.iter().enumerate() {
         sqlx::query("INSERT INTO recalc_chunks (job_id, chunk_no, first_id, last_id, size, state) VALUES ($1, $2, $3, $4, $5, 'pending')")
             .bind(id)
@@ -131,7 +205,7 @@ pub async fn create(db: &Database, caller: &Caller, request_id: &str, new: NewJo
     )
     .await?;
     tx.commit().await?;
-    get(db, id).await?.ok_or_else(|| ApiError::Internal("job vanished after creation".into()))
+    get(db, id).await?.map(Started::New).ok_or_else(|| ApiError::Internal("job vanished after creation".into()))
 }
 
 fn job_from(r: &sqlx::any::AnyRow) -> Result<Job, sqlx::Error> {
@@ -237,15 +311,29 @@ pub async fn chunk_households(db: &Database, chunk: &Chunk, prefix: &str) -> Res
     rows.iter().map(super::roll::from_row).collect()
 }
 
+/// What has been paid for a household and month from the effective month on.
+#[derive(Debug, Clone)]
+pub struct PaidMonth {
+    pub household_id: String,
+    pub month: String,
+    /// Regular payment plus every back pay so far.
+    pub total: i64,
+    /// The back pay of this change (`kind`) for the month, if a row exists.
+    pub this_change: Option<i64>,
+}
+
 /// What has been paid per household and month from `from_month` on (regular payments plus
-/// any earlier back pay), for the months with a regular payment: (household, month, total).
+/// any earlier back pay), for the months with a regular payment.
 pub async fn paid_months(
     db: &Database,
     chunk: &Chunk,
     from_month: &str,
-) -> Result<Vec<(String, String, i64)>, ApiError> {
+    kind: &str,
+) -> Result<Vec<PaidMonth>, ApiError> {
     let rows = sqlx::query(
-        "SELECT household_id, month, CAST(SUM(amount_fen) AS BIGINT) AS total FROM payments \
+        "SELECT household_id, month, CAST(SUM(amount_fen) AS BIGINT) AS total, \
+         CAST(SUM(CASE WHEN kind = $4 THEN amount_fen ELSE 0 END) AS BIGINT) AS mine, \
+         CAST(SUM(CASE WHEN kind = $4 THEN 1 ELSE 0 END) AS BIGINT) AS has_mine FROM payments \
          WHERE household_id >= $1 AND household_id <= $2 AND month >= $3 \
          AND EXISTS (SELECT 1 FROM payments r WHERE r.household_id = payments.household_id AND r.month = payments.month AND r.kind = 'regular') \
          GROUP BY household_id, month ORDER BY household_id, month",
@@ -253,10 +341,19 @@ pub async fn paid_months(
     .bind(&chunk.first_id)
     .bind(&chunk.last_id)
     .bind(from_month)
+    .bind(kind)
     .fetch_all(&db.pool)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("household_id")?, r.try_get("month")?, r.try_get("total")?)))
+        .map(|r| {
+            let has: i64 = r.try_get("has_mine")?;
+            Ok(PaidMonth {
+                household_id: r.try_get("household_id")?,
+                month: r.try_get("month")?,
+                total: r.try_get("total")?,
+                this_change: if has > 0 { Some(r.try_get("mine")?) } else { None },
+            })
+        })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(ApiError::from)
 }
@@ -285,8 +382,6 @@ pub fn placeholders(rows: usize, cols: usize, offset: usize) -> String {
     s
 }
 
-/// Record a chunk's cases and their effects, all or nothing. Returns false when the claim was
-/// lost to another worker (nothing is written then).
 /// Mark a chunk done with its totals, if the worker still holds it.
 const DONE_SQL: &str =
     "UPDATE recalc_chunks SET state = 'done', cases = $4, diff_fen = $5, back_pay_fen = $6, examined = $7 \
@@ -305,18 +400,20 @@ fn totals(cases: &[Case]) -> Result<(i64, i64, i64), ApiError> {
 }
 
 /// Record a chunk's cases, new amounts and back pay, and mark it done — all or nothing, and only
-/// if `worker` still holds it. `examined` counts the chunk's households, cases or not.
+/// if `worker` still holds it and no other job paid back pay for the same months meanwhile.
+/// `examined` counts the chunk's households, cases or not; `kind` is the change's back-pay kind.
 pub async fn complete_chunk(
     db: &Database,
     chunk: &Chunk,
     worker: &str,
     examined: i64,
     cases: &[Case],
-) -> Result<bool, ApiError> {
+    kind: &str,
+) -> Result<ChunkOutcome, ApiError> {
     if let Some(pg) = &db.bulk {
-        return complete_chunk_pg(pg, chunk, worker, examined, cases).await;
+        return complete_chunk_pg(pg, chunk, worker, examined, cases, kind).await;
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let (n, diff, back) = totals(cases)?;
     let owned = sqlx::query(DONE_SQL)
         .bind(&chunk.job_id)
@@ -331,10 +428,9 @@ pub async fn complete_chunk(
         .rows_affected();
     if owned != 1 {
         tx.rollback().await?;
-        return Ok(false);
+        return Ok(ChunkOutcome::ClaimLost);
     }
     let now = super::now();
-    let back_pay_kind = format!("back_pay:{}", chunk.job_id);
     // Statements carry many rows each: a chunk is a handful of round trips, not thousands.
     for batch in cases.chunks(BATCH) {
         let sql = format!(
@@ -372,23 +468,59 @@ pub async fn complete_chunk(
         }
         q.execute(&mut *tx).await?;
     }
-    let payments: Vec<(&str, &str, i64)> = cases
-        .iter()
-        .flat_map(|c| c.back_payments.iter().map(move |(m, a)| (c.household_id.as_str(), m.as_str(), *a)))
-        .collect();
-    for batch in payments.chunks(BATCH) {
+    let (new_rows, top_ups) = split_back_pay(cases);
+    for batch in new_rows.chunks(BATCH) {
         let sql = format!(
-            "INSERT INTO payments (household_id, month, kind, amount_fen, paid_at) VALUES {}",
+            "INSERT INTO payments (household_id, month, kind, amount_fen, paid_at) VALUES {} \
+             ON CONFLICT (household_id, month, kind) DO NOTHING",
             placeholders(batch.len(), 5, 0)
         );
         let mut q = sqlx::query(&sql);
-        for (h, m, a) in batch {
-            q = q.bind(h.to_string()).bind(m.to_string()).bind(back_pay_kind.clone()).bind(*a).bind(now.clone());
+        for (h, p) in batch {
+            q = q.bind(h.to_string()).bind(p.month.clone()).bind(kind.to_string()).bind(p.amount).bind(now.clone());
         }
-        q.execute(&mut *tx).await?;
+        if q.execute(&mut *tx).await?.rows_affected() != batch.len() as u64 {
+            tx.rollback().await?;
+            return Ok(ChunkOutcome::Conflict);
+        }
+    }
+    for (h, p, previous) in top_ups {
+        let changed = sqlx::query(
+            "UPDATE payments SET amount_fen = $4, paid_at = $6 WHERE household_id = $1 AND month = $2 AND kind = $3 AND amount_fen = $5",
+        )
+        .bind(h)
+        .bind(&p.month)
+        .bind(kind)
+        .bind(previous + p.amount)
+        .bind(previous)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            tx.rollback().await?;
+            return Ok(ChunkOutcome::Conflict);
+        }
     }
     tx.commit().await?;
-    Ok(true)
+    Ok(ChunkOutcome::Done)
+}
+
+/// A chunk's back pay: rows to insert (no back pay of this change yet for the month) and rows to
+/// top up (household, payment, amount read), whose new amount is the one read plus the payment's.
+#[allow(clippy::type_complexity)]
+fn split_back_pay(cases: &[Case]) -> (Vec<(&str, &BackPayment)>, Vec<(&str, &BackPayment, i64)>) {
+    let mut new_rows = Vec::new();
+    let mut top_ups = Vec::new();
+    for c in cases {
+        for p in &c.back_payments {
+            match p.previous {
+                None => new_rows.push((c.household_id.as_str(), p)),
+                Some(prev) => top_ups.push((c.household_id.as_str(), p, prev)),
+            }
+        }
+    }
+    (new_rows, top_ups)
 }
 
 /// The same as the portable path, on PostgreSQL's native driver: each of the three writes is
@@ -399,7 +531,8 @@ async fn complete_chunk_pg(
     worker: &str,
     examined: i64,
     cases: &[Case],
-) -> Result<bool, ApiError> {
+    kind: &str,
+) -> Result<ChunkOutcome, ApiError> {
     let mut tx = pg.begin().await?;
     let (n, diff, back) = totals(cases)?;
     let owned = sqlx::query(DONE_SQL)
@@ -415,7 +548,7 @@ async fn complete_chunk_pg(
         .rows_affected();
     if owned != 1 {
         tx.rollback().await?;
-        return Ok(false);
+        return Ok(ChunkOutcome::ClaimLost);
     }
     let now = super::now();
     let ids: Vec<&str> = cases.iter().map(|c| c.household_id.as_str()).collect();
@@ -455,30 +588,55 @@ async fn complete_chunk_pg(
         .execute(&mut *tx)
         .await?;
     }
-    let back_pay_kind = format!("back_pay:{}", chunk.job_id);
-    let (mut p_ids, mut p_months, mut p_amounts) = (Vec::new(), Vec::new(), Vec::new());
-    for c in cases {
-        for (m, a) in &c.back_payments {
-            p_ids.push(c.household_id.as_str());
-            p_months.push(m.as_str());
-            p_amounts.push(*a);
-        }
-    }
-    if !p_ids.is_empty() {
-        sqlx::query(
+    let (new_rows, top_ups) = split_back_pay(cases);
+    if !new_rows.is_empty() {
+        let ids: Vec<&str> = new_rows.iter().map(|(h, _)| *h).collect();
+        let months: Vec<&str> = new_rows.iter().map(|(_, p)| p.month.as_str()).collect();
+        let amounts: Vec<i64> = new_rows.iter().map(|(_, p)| p.amount).collect();
+        let inserted = sqlx::query(
             "INSERT INTO payments (household_id, month, kind, amount_fen, paid_at) \
-             SELECT v.id, v.month, $4, v.amount, $5 FROM UNNEST($1::text[], $2::text[], $3::int8[]) AS v (id, month, amount)",
+             SELECT v.id, v.month, $4, v.amount, $5 FROM UNNEST($1::text[], $2::text[], $3::int8[]) AS v (id, month, amount) \
+             ON CONFLICT (household_id, month, kind) DO NOTHING",
         )
-        .bind(&p_ids)
-        .bind(&p_months)
-        .bind(&p_amounts)
-        .bind(&back_pay_kind)
+        .bind(&ids)
+        .bind(&months)
+        .bind(&amounts)
+        .bind(kind)
         .bind(&now)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if inserted != new_rows.len() as u64 {
+            tx.rollback().await?;
+            return Ok(ChunkOutcome::Conflict);
+        }
+    }
+    if !top_ups.is_empty() {
+        let ids: Vec<&str> = top_ups.iter().map(|(h, _, _)| *h).collect();
+        let months: Vec<&str> = top_ups.iter().map(|(_, p, _)| p.month.as_str()).collect();
+        let previous: Vec<i64> = top_ups.iter().map(|(_, _, prev)| *prev).collect();
+        let amounts: Vec<i64> = top_ups.iter().map(|(_, p, prev)| prev + p.amount).collect();
+        let changed = sqlx::query(
+            "UPDATE payments p SET amount_fen = v.amount, paid_at = $6 \
+             FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[]) AS v (id, month, previous, amount) \
+             WHERE p.household_id = v.id AND p.month = v.month AND p.kind = $5 AND p.amount_fen = v.previous",
+        )
+        .bind(&ids)
+        .bind(&months)
+        .bind(&previous)
+        .bind(&amounts)
+        .bind(kind)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed != top_ups.len() as u64 {
+            tx.rollback().await?;
+            return Ok(ChunkOutcome::Conflict);
+        }
     }
     tx.commit().await?;
-    Ok(true)
+    Ok(ChunkOutcome::Done)
 }
 
 /// Mark the job completed once no chunk is left; idempotent.

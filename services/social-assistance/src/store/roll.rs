@@ -103,7 +103,7 @@ pub async fn upsert(
     reason: &str,
     allowed: impl Fn(RegionCode) -> Result<(), ApiError>,
 ) -> Result<RollRecord, ApiError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let existing = get_in(&mut tx, &record.household.id).await?;
     let before = match (&existing, expected_version) {
         (Some(_), 0) => return Err(ApiError::AlreadyExists { what: format!("household {}", record.household.id) }),
@@ -167,29 +167,61 @@ pub async fn list(
 /// Rows per INSERT statement in a bulk import (11 binds each; well under both databases' limits).
 const IMPORT_BATCH: usize = 32;
 
+/// What an import did, or why it did nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Stored {
+        import_id: String,
+        created: i64,
+        replaced: i64,
+    },
+    /// Ids of the file that belong to stored households outside the caller's scope: nothing was
+    /// stored. (At most `MAX_REPORTED` are listed.)
+    OutOfScope(Vec<String>),
+}
+
+/// Out-of-scope ids reported at most.
+const MAX_REPORTED: usize = 1000;
+
+/// Columns of a household's state before an import replaced it.
+const BEFORE_COLUMNS: &str =
+    "before_region_code, before_residence, before_category, before_status, before_members_json, \
+     before_benefit_fen, before_computed_on, before_version";
+const STATE_COLUMNS: &str =
+    "region_code, residence, category, status, members_json, monthly_benefit_fen, computed_on, version";
+
 /// Store many households in one transaction: all or nothing. Existing ids are replaced and their
-/// version goes up. One audit entry records the import (count and the file's digest).
+/// version goes up — only where the stored household is within the caller's scope
+/// (`scope_prefix`, as for a single upsert); otherwise nothing is stored and the ids are
+/// returned. Every household created or replaced is recorded in `roll_import_changes` with its
+/// state before, under an import id that the import's audit entry names.
+#[allow(clippy::too_many_arguments)]
 pub async fn import(
     db: &Database,
     caller: &Caller,
     request_id: &str,
     records: &[RollRecord],
     region: RegionCode,
+    scope_prefix: &str,
     digest: &str,
     reason: &str,
-) -> Result<(), ApiError> {
-    let change = audit::Change {
+) -> Result<ImportOutcome, ApiError> {
+    let import_id = uuid::Uuid::new_v4().to_string();
+    let change = |created: i64, replaced: i64| audit::Change {
         action: "roll.import".into(),
         entity: "roll".into(),
         entity_id: region.to_string(),
         region: region.to_string(),
         before: None,
-        after: Some(serde_json::json!({ "households": records.len(), "sha256": digest })),
+        after: Some(serde_json::json!({
+            "households": records.len(), "sha256": digest, "import_id": import_id,
+            "created": created, "replaced": replaced,
+        })),
         reason: reason.to_string(),
     };
     match &db.bulk {
-        Some(pg) => import_with_copy(pg, caller, request_id, records, &change).await,
-        None => import_with_inserts(db, caller, request_id, records, &change).await,
+        Some(pg) => import_with_copy(pg, caller, request_id, records, scope_prefix, &import_id, change).await,
+        None => import_with_inserts(db, caller, request_id, records, scope_prefix, &import_id, change).await,
     }
 }
 
@@ -203,6 +235,11 @@ const UPSERT: &str =
 const HOUSEHOLD_COLUMNS: &str =
     "id, region_code, residence, category, status, member_count, members_json, monthly_benefit_fen, computed_on, version, updated_at";
 
+/// "$k+1, …, $k+n".
+fn list_placeholders(n: usize, offset: usize) -> String {
+    (1..=n).map(|i| format!("${}", offset + i)).collect::<Vec<_>>().join(",")
+}
+
 /// SQLite (and the portable path): multi-row INSERTs. Small statements are fastest here: the
 /// cost of binding grows faster than the number of parameters.
 async fn import_with_inserts(
@@ -210,11 +247,58 @@ async fn import_with_inserts(
     caller: &Caller,
     request_id: &str,
     records: &[RollRecord],
-    change: &audit::Change,
-) -> Result<(), ApiError> {
-    let mut tx = db.pool.begin().await?;
+    scope_prefix: &str,
+    import_id: &str,
+    change: impl Fn(i64, i64) -> audit::Change,
+) -> Result<ImportOutcome, ApiError> {
+    let mut tx = db.begin().await?;
     let now = super::now();
+    let mut out_of_scope = Vec::new();
+    let (mut created, mut replaced) = (0i64, 0i64);
     for chunk in records.chunks(IMPORT_BATCH) {
+        let sql = format!("SELECT id, region_code FROM households WHERE id IN ({})", list_placeholders(chunk.len(), 0));
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for r in chunk {
+            q = q.bind(r.household.id.clone());
+        }
+        let existing = q.fetch_all(&mut *tx).await?;
+        for (id, stored_region) in &existing {
+            if !stored_region.starts_with(scope_prefix) && out_of_scope.len() < MAX_REPORTED {
+                out_of_scope.push(id.clone());
+            }
+        }
+        if !out_of_scope.is_empty() {
+            continue;
+        }
+        let existing: std::collections::HashSet<&str> = existing.iter().map(|(id, _)| id.as_str()).collect();
+        // The state before, of those replaced; then the ids created.
+        if !existing.is_empty() {
+            let sql = format!(
+                "INSERT INTO roll_import_changes (import_id, household_id, action, {BEFORE_COLUMNS}) \
+                 SELECT $1, id, 'replaced', {STATE_COLUMNS} FROM households WHERE id IN ({})",
+                list_placeholders(existing.len(), 1)
+            );
+            let mut q = sqlx::query(&sql).bind(import_id.to_string());
+            for id in &existing {
+                q = q.bind(id.to_string());
+            }
+            q.execute(&mut *tx).await?;
+            replaced += existing.len() as i64;
+        }
+        let new_ids: Vec<&str> =
+            chunk.iter().map(|r| r.household.id.as_str()).filter(|id| !existing.contains(id)).collect();
+        if !new_ids.is_empty() {
+            let sql = format!(
+                "INSERT INTO roll_import_changes (import_id, household_id, action) VALUES {}",
+                super::jobs::placeholders(new_ids.len(), 3, 0)
+            );
+            let mut q = sqlx::query(&sql);
+            for id in &new_ids {
+                q = q.bind(import_id.to_string()).bind(id.to_string()).bind("created");
+            }
+            q.execute(&mut *tx).await?;
+            created += new_ids.len() as i64;
+        }
         let sql = format!(
             "INSERT INTO households ({HOUSEHOLD_COLUMNS}) VALUES {}{UPSERT}",
             super::jobs::placeholders(chunk.len(), 11, 0)
@@ -236,9 +320,13 @@ async fn import_with_inserts(
         }
         q.execute(&mut *tx).await?;
     }
-    audit::record(&mut tx, caller, request_id, change).await?;
+    if !out_of_scope.is_empty() {
+        tx.rollback().await?;
+        return Ok(ImportOutcome::OutOfScope(out_of_scope));
+    }
+    audit::record(&mut tx, caller, request_id, &change(created, replaced)).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(ImportOutcome::Stored { import_id: import_id.to_string(), created, replaced })
 }
 
 fn csv_field(out: &mut String, s: &str) {
@@ -252,8 +340,6 @@ fn csv_field(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// PostgreSQL: COPY into a temporary table, then one upsert into `households`, and the audit
-/// entry, all in one transaction.
 /// Send `records` as CSV rows to a COPY … FROM STDIN into `table`.
 async fn copy_households(
     conn: &mut sqlx::PgConnection,
@@ -294,13 +380,17 @@ async fn copy_households(
     copy.finish().await.map(|_| ())
 }
 
+/// PostgreSQL: COPY into a temporary table, then one upsert into `households`, and the audit
+/// entry, all in one transaction.
 async fn import_with_copy(
     pg: &sqlx::PgPool,
     caller: &Caller,
     request_id: &str,
     records: &[RollRecord],
-    change: &audit::Change,
-) -> Result<(), ApiError> {
+    scope_prefix: &str,
+    import_id: &str,
+    change: impl Fn(i64, i64) -> audit::Change,
+) -> Result<ImportOutcome, ApiError> {
     let mut tx = pg.begin().await?;
     let now = super::now();
     let t0 = std::time::Instant::now();
@@ -310,10 +400,19 @@ async fn import_with_copy(
     match copy_households(&mut tx, "households", records, &now).await {
         Ok(()) => {
             sqlx::query("RELEASE SAVEPOINT direct_load").execute(&mut *tx).await?;
+            let ids: Vec<&str> = records.iter().map(|r| r.household.id.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO roll_import_changes (import_id, household_id, action) SELECT $1, v.id, 'created' FROM UNNEST($2::text[]) AS v (id)",
+            )
+            .bind(import_id)
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
             tracing::debug!(copy_ms = t0.elapsed().as_millis() as u64, "bulk load: direct");
-            record_import_audit(&mut tx, caller, request_id, change).await?;
+            let created = records.len() as i64;
+            audit::record_on(&mut *tx, caller, request_id, &change(created, 0)).await?;
             tx.commit().await?;
-            return Ok(());
+            return Ok(ImportOutcome::Stored { import_id: import_id.to_string(), created, replaced: 0 });
         }
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             sqlx::query("ROLLBACK TO SAVEPOINT direct_load").execute(&mut *tx).await?;
@@ -325,6 +424,35 @@ async fn import_with_copy(
         .await?;
     copy_households(&mut tx, "households_import", records, &now).await?;
     let copied = t0.elapsed();
+    // A stored household outside the caller's scope is never replaced by an import.
+    let foreign: Vec<String> = sqlx::query_scalar(
+        "SELECT h.id FROM households h JOIN households_import i ON i.id = h.id WHERE h.region_code NOT LIKE $1 ORDER BY h.id LIMIT $2",
+    )
+    .bind(format!("{scope_prefix}%"))
+    .bind(MAX_REPORTED as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    if !foreign.is_empty() {
+        tx.rollback().await?;
+        return Ok(ImportOutcome::OutOfScope(foreign));
+    }
+    let replaced = sqlx::query(&format!(
+        "INSERT INTO roll_import_changes (import_id, household_id, action, {BEFORE_COLUMNS}) \
+         SELECT $1, h.id, 'replaced', {} FROM households h JOIN households_import i ON i.id = h.id",
+        STATE_COLUMNS.split(", ").map(|c| format!("h.{c}")).collect::<Vec<_>>().join(", ")
+    ))
+    .bind(import_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected() as i64;
+    let created = sqlx::query(
+        "INSERT INTO roll_import_changes (import_id, household_id, action) SELECT $1, i.id, 'created' FROM households_import i \
+         WHERE NOT EXISTS (SELECT 1 FROM households h WHERE h.id = i.id)",
+    )
+    .bind(import_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected() as i64;
     // Existing households are replaced (version + 1), new ones inserted: two set statements,
     // cheaper than a row-by-row ON CONFLICT over a whole city.
     sqlx::query(
@@ -346,12 +474,22 @@ async fn import_with_copy(
         upsert_ms = (t0.elapsed() - copied).as_millis() as u64,
         "bulk load"
     );
-    record_import_audit(&mut tx, caller, request_id, change).await?;
+    audit::record_on(&mut *tx, caller, request_id, &change(created, replaced)).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(ImportOutcome::Stored { import_id: import_id.to_string(), created, replaced })
 }
 
-/// Pay `month` to every active 低保 household of the region with a positive benefit, once.
+/// What recording a month's payments did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentsRecorded {
+    pub paid: i64,
+    pub already_paid: i64,
+    pub total_fen: i64,
+    pub not_in_force: i64,
+}
+
+/// Pay `month` ("YYYY-MM") to every active 低保 household of the region with a positive benefit
+/// whose amount is in force in the month (computed for a date in or before it), once.
 pub async fn record_payments(
     db: &Database,
     caller: &Caller,
@@ -359,24 +497,31 @@ pub async fn record_payments(
     prefix: &str,
     region: RegionCode,
     month: &str,
-) -> Result<(i64, i64, i64), ApiError> {
-    let mut tx = db.pool.begin().await?;
-    let eligible: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM households WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao' AND monthly_benefit_fen > 0",
+) -> Result<PaymentsRecorded, ApiError> {
+    // A stored amount applies from the date it was computed for; 'YYYY-MM-31' is after every day
+    // of the month in text order.
+    let month_end = format!("{month}-31");
+    let mut tx = db.begin().await?;
+    let counts = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN computed_on <= $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS eligible, \
+         CAST(COALESCE(SUM(CASE WHEN computed_on > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS later FROM households \
+         WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao' AND monthly_benefit_fen > 0",
     )
     .bind(format!("{prefix}%"))
+    .bind(&month_end)
     .fetch_one(&mut *tx)
-    .await?
-    .try_get("n")?;
+    .await?;
+    let (eligible, not_in_force): (i64, i64) = (counts.try_get("eligible")?, counts.try_get("later")?);
     let inserted = sqlx::query(
         "INSERT INTO payments (household_id, month, kind, amount_fen, paid_at) \
          SELECT id, $2, 'regular', monthly_benefit_fen, $3 FROM households \
-         WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao' AND monthly_benefit_fen > 0 \
+         WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao' AND monthly_benefit_fen > 0 AND computed_on <= $4 \
          ON CONFLICT (household_id, month, kind) DO NOTHING",
     )
     .bind(format!("{prefix}%"))
     .bind(month)
     .bind(super::now())
+    .bind(&month_end)
     .execute(&mut *tx)
     .await?
     .rows_affected() as i64;
@@ -389,6 +534,13 @@ pub async fn record_payments(
     .fetch_one(&mut *tx)
     .await?
     .try_get("total")?;
+    let recorded =
+        PaymentsRecorded { paid: inserted, already_paid: eligible - inserted, total_fen: total, not_in_force };
+    if inserted == 0 {
+        // Nothing written: no audit entry for a call that changed nothing.
+        tx.rollback().await?;
+        return Ok(recorded);
+    }
     audit::record(
         &mut tx,
         caller,
@@ -399,13 +551,13 @@ pub async fn record_payments(
             entity_id: format!("{region}/{month}"),
             region: region.to_string(),
             before: None,
-            after: Some(serde_json::json!({ "month": month, "paid": inserted, "total_fen": total })),
+            after: Some(serde_json::json!({ "month": month, "paid": inserted, "total_fen": total, "not_in_force": not_in_force })),
             reason: String::new(),
         },
     )
     .await?;
     tx.commit().await?;
-    Ok((inserted, eligible - inserted, total))
+    Ok(recorded)
 }
 
 /// Every household of a region (by prefix), in id order: for analyses over the whole roll.
@@ -464,14 +616,4 @@ pub async fn load_population(
         );
     }
     Ok(pop)
-}
-
-/// The import's audit entry, on the native PostgreSQL connection of the bulk load.
-async fn record_import_audit(
-    conn: &mut sqlx::PgConnection,
-    caller: &Caller,
-    request_id: &str,
-    change: &audit::Change,
-) -> Result<(), sqlx::Error> {
-    audit::record_on(conn, caller, request_id, change).await
 }

@@ -290,3 +290,92 @@ async fn chunks_of_two(backend: Backend) {
     app.stop().await;
 }
 both_backends!(chunks_of_two, super::chunks_of_two);
+
+/// Sum of back pay in the payments table, straight from the database.
+async fn back_pay_paid(database_url: &str) -> (i64, i64) {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(database_url).await.unwrap();
+    let r = sqlx::query(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) AS total FROM payments WHERE kind <> 'regular'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    (r.try_get("n").unwrap(), r.try_get("total").unwrap())
+}
+
+/// Two clerks on two replicas start the same recalculation at the same moment, and one of them
+/// retries: one job runs, and the back pay paid equals a single run's. A back-pay row for the
+/// same household, month and change is refused by the database itself.
+async fn concurrent_starts_pay_once(backend: Backend) {
+    let slow = RecalcSettings {
+        stale_after: Duration::from_secs(60),
+        pause: Duration::from_millis(200),
+        chunk_size: 1,
+        workers: 2,
+    };
+    let a = App::spawn_on(fresh_database(backend).await, slow.clone()).await;
+    prepare(&a).await;
+    let b = App::spawn_on(a.database_url.clone(), slow).await;
+    let (mut ca, mut cb) = (a.client().await, b.client().await);
+    let tok = t(Role::CivilAffairs, "210500");
+    let (ja, jb) =
+        tokio::join!(ca.start_recalculation(req(&tok, start_req())), cb.start_recalculation(req(&tok, start_req())));
+    let ids: Vec<String> = [ja, jb]
+        .into_iter()
+        .filter_map(|r| match r {
+            Ok(j) => Some(j.into_inner().job_id),
+            Err(e) => {
+                assert_eq!(e.code(), tonic::Code::AlreadyExists, "{e:?}");
+                None
+            }
+        })
+        .collect();
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|id| id == &ids[0]), "two jobs for one change: {ids:?}");
+    // A retry while it runs gets the same job; a county inside the city must wait.
+    let retry = cb.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    assert_eq!(retry.job_id, ids[0]);
+    let county = pb::StartRecalculationRequest { region_code: "210502".into(), ..start_req() };
+    let e = cb.start_recalculation(req(&t(Role::CivilAffairs, "210502"), county)).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::FailedPrecondition, "{e:?}");
+    wait_completed(&mut ca, &ids[0], Duration::from_secs(30)).await;
+    check_cases(&mut cb, &ids[0]).await;
+    let single: i64 = EXPECTED.iter().map(|e| e.3).sum();
+    assert_eq!(back_pay_paid(&a.database_url).await, (6, single));
+
+    // Started again afterwards (by either replica, for the city or a county) nothing more is paid.
+    let again = cb.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    wait_completed(&mut ca, &again.job_id, Duration::from_secs(30)).await;
+    assert_eq!(back_pay_paid(&a.database_url).await, (6, single));
+
+    // The database refuses a second back-pay row for a household, month and change.
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(&a.database_url).await.unwrap();
+        let dup = sqlx::query(
+            "INSERT INTO payments (household_id, month, kind, amount_fen, paid_at) VALUES ('H001', '2019-07', 'back_pay:2019-07-01', 11700, 'x')",
+        )
+        .execute(&mut conn)
+        .await;
+        assert!(dup.is_err(), "a second back-pay row was accepted");
+    }
+    b.stop().await;
+    a.stop().await;
+}
+both_backends!(concurrent_starts_pay_once, super::concurrent_starts_pay_once);
+
+/// A recalculation from a date that has not come yet is refused.
+async fn future_recalculation_refused(backend: Backend) {
+    let app = App::spawn(backend).await;
+    let mut c = app.client().await;
+    let tomorrow = (civic_runtime::request::china_today() + chrono::Duration::days(1)).to_string();
+    let r = pb::StartRecalculationRequest { effective_from: tomorrow, ..start_req() };
+    let e = c.start_recalculation(req(&t(Role::CivilAffairs, "210500"), r)).await.unwrap_err();
+    // No standard is published for tomorrow's date in the policies, or it is not yet in force:
+    // either way FAILED_PRECONDITION.
+    assert_eq!(e.code(), tonic::Code::FailedPrecondition, "{e:?}");
+    app.stop().await;
+}
+both_backends!(future_recalculation_refused, super::future_recalculation_refused);

@@ -178,3 +178,135 @@ async fn import_export_round_trip(backend: Backend) {
     app.stop().await;
 }
 both_backends!(import_export_round_trip, super::import_export_round_trip);
+
+/// A county's import cannot take over another county's household by reusing its id: the row is
+/// an error (that says nothing of the other household), nothing is stored, the household stays
+/// where it was. An import that replaces its own households records each one's state before.
+async fn import_respects_county_scope(backend: Backend) {
+    let app = App::spawn(backend).await;
+    assert!(import(&app, "210500", "csv", CSV.as_bytes().to_vec(), "2019-06-15").await.stored);
+    let header = CSV.lines().next().unwrap();
+    let takeover = format!(
+        "{header}\nH009,210521,urban,dibao,active,m1,30,false,true,\nH001,210521,urban,dibao,active,m1,30,false,true,\n"
+    );
+    let r = import(&app, "210521", "csv", takeover.into_bytes(), "2019-06-15").await;
+    assert!(!r.stored);
+    let rows: Vec<(i64, &str)> = r.errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+    assert_eq!(rows, vec![(3, "household_id")], "{:?}", r.errors);
+    assert!(!r.errors[0].message.contains("210502"), "{}", r.errors[0].message);
+    let mut c = app.client().await;
+    let city = t(Role::CivilAffairs, "210500");
+    let h1 = c
+        .get_household(req(&city, pb::GetHouseholdRequest { household_id: "H001".into() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(h1.household.unwrap().region_code, "210502");
+    let e = c.get_household(req(&city, pb::GetHouseholdRequest { household_id: "H009".into() })).await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+
+    // The county re-imports its own H002 with one member less, and adds H010.
+    let own = format!(
+        "{header}\nH002,210521,城市,低保,active,m1,70,false,true,\nH010,210521,urban,dibao,active,m1,30,false,true,\n"
+    );
+    let r = import(&app, "210521", "csv", own.into_bytes(), "2019-06-15").await;
+    assert!(r.stored, "{:?}", r.errors);
+    let mut audit = app.audit().await;
+    let entries = audit
+        .list_audit_entries(req(
+            &t(Role::Auditor, "000000"),
+            civic_proto::common::v1::ListAuditEntriesRequest {
+                region_code: "210521".into(),
+                entity: "roll".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let after: serde_json::Value = serde_json::from_str(&entries[0].after_json).unwrap();
+    assert_eq!((after["created"].as_i64(), after["replaced"].as_i64()), (Some(1), Some(1)), "{after}");
+    let import_id = after["import_id"].as_str().unwrap().to_string();
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
+    let changes = sqlx::query(
+        "SELECT household_id, action, COALESCE(before_members_json, '') AS m, COALESCE(before_version, 0) AS v FROM roll_import_changes \
+         WHERE import_id = $1 ORDER BY household_id",
+    )
+    .bind(&import_id)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let got: Vec<(String, String, bool, i64)> = changes
+        .iter()
+        .map(|r| (r.get("household_id"), r.get("action"), r.get::<String, _>("m").contains("68"), r.get("v")))
+        .collect();
+    assert_eq!(got, vec![("H002".into(), "replaced".into(), true, 1), ("H010".into(), "created".into(), false, 0)]);
+    app.stop().await;
+}
+both_backends!(import_respects_county_scope, super::import_respects_county_scope);
+
+/// A repeated member id, or a member row repeated as it is, is one person, not two.
+async fn repeated_members_are_errors(backend: Backend) {
+    let app = App::spawn(backend).await;
+    let header = CSV.lines().next().unwrap();
+    let file = format!(
+        "{header}\nH001,210502,urban,dibao,active,m1,45,false,true,wage:900\nH001,210502,urban,dibao,active,m1,43,false,true,\n\
+         H002,210502,urban,dibao,active,,70,false,true,\nH002,210502,urban,dibao,active,,70,false,true,\n"
+    );
+    let r = import(&app, "210500", "csv", file.into_bytes(), "2019-06-15").await;
+    assert!(!r.stored);
+    let rows: Vec<(i64, &str)> = r.errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+    assert_eq!(rows, vec![(3, "member_id"), (5, "member_id")], "{:?}", r.errors);
+
+    let mut h = household("P-2", "210502", Residence::Urban, 2, 90_000);
+    for m in &mut h.members {
+        m.id = "same".into();
+    }
+    let mut c = app.client().await;
+    let e = c
+        .upsert_household(req(
+            &t(Role::CivilAffairs, "210502"),
+            pb::UpsertHouseholdRequest {
+                household: Some(roll_household(h, pb::RollCategory::Dibao)),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(civic_runtime::testing::violated_fields(&e), vec!["household.household.members[1].id"]);
+    app.stop().await;
+}
+both_backends!(repeated_members_are_errors, super::repeated_members_are_errors);
+
+/// A month is paid once it has begun, at the amount in force in it: not a future month, and not a
+/// month before the date the stored amounts were computed for.
+async fn payments_only_for_months_in_force(backend: Backend) {
+    let app = App::spawn(backend).await;
+    assert!(import(&app, "210500", "csv", CSV.as_bytes().to_vec(), "2019-06-15").await.stored);
+    let mut c = app.client().await;
+    let tok = t(Role::CivilAffairs, "210500");
+    let pay = |month: &str| pb::RecordPaymentsRequest { region_code: "210500".into(), month: month.into() };
+    let next_month = {
+        use chrono::Datelike;
+        let d = civic_runtime::request::china_today();
+        let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
+        format!("{y:04}-{m:02}")
+    };
+    for month in [next_month.as_str(), "2030-01", "2019-05", "2019-01"] {
+        let e = c.record_payments(req(&tok, pay(month))).await.unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition, "{month}: {e:?}");
+    }
+    for month in ["2019-13", "2019-6", ""] {
+        let e = c.record_payments(req(&tok, pay(month))).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{month}");
+    }
+    // June: the amounts were computed for 2019-06-15, so they are June's.
+    let june = c.record_payments(req(&tok, pay("2019-06"))).await.unwrap().into_inner();
+    assert_eq!((june.paid, june.not_in_force), (3, 0));
+    app.stop().await;
+}
+both_backends!(payments_only_for_months_in_force, super::payments_only_for_months_in_force);

@@ -200,3 +200,53 @@ async fn publish_rejects_bad_input(backend: Backend) {
     app.stop().await;
 }
 both_backends!(publish_bad_input, super::publish_rejects_bad_input);
+
+/// A back-dated 低保 that would make the published 特困 figure of 875 (1.5 × 583) disagree with
+/// its rule is refused, saying which figure; with the 特困 figure published anew beside it, it is
+/// accepted. Whatever is accepted, the service starts again on the same database.
+async fn back_dated_publication(backend: Backend) {
+    let app = App::spawn(backend).await;
+    let finance = t(Role::Finance, "210500");
+    let mut c = app.client().await;
+    let back_dated =
+        |values| pb::PublishStandardsRequest { effective_from: "2019-06-01".into(), ..publication(values) };
+
+    let e = c
+        .publish_standards(req(&finance, back_dated(vec![("assistance.dibao.urban", "210500", "600")])))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(e.message().contains("875"), "{}", e.message());
+
+    let ok = c
+        .publish_standards(req(
+            &finance,
+            back_dated(vec![("assistance.dibao.urban", "210500", "600"), ("assistance.tekun.urban", "210500", "900")]),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ok.stored);
+
+    // Dates outside the years served are typing errors.
+    for date in ["1899-01-01", "9999-12-31"] {
+        let r = pb::PublishStandardsRequest {
+            effective_from: date.into(),
+            ..publication(vec![("assistance.dibao.urban", "210500", "700")])
+        };
+        let e = c.publish_standards(req(&finance, r)).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{date}");
+        assert_eq!(violated_fields(&e), vec!["effective_from"]);
+    }
+
+    let url = app.database_url.clone();
+    app.stop().await;
+    let app = App::spawn_on(url, social_assistance::recalc::RecalcSettings::from_env()).await;
+    let d = standards(&app, &finance, "210502", "2019-06-15").await;
+    assert_eq!(
+        (value_of(&d, "assistance.dibao.urban"), value_of(&d, "assistance.tekun.urban")),
+        ("600".into(), "900".into())
+    );
+    app.stop().await;
+}
+both_backends!(back_dated_publication_keeps_the_book_whole, super::back_dated_publication);

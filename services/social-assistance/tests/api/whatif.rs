@@ -107,3 +107,36 @@ async fn funding_need_when_standards_rise(backend: Backend) {
     app.stop().await;
 }
 both_backends!(funding_need, super::funding_need_when_standards_rise);
+
+/// On a date with no 低保 standard, what-if and funding need refuse, as a benefit does, instead
+/// of answering 0.
+async fn no_standard_no_answer(backend: Backend) {
+    let app = App::spawn(backend).await;
+    import(&app, "210500", "csv", CSV.as_bytes().to_vec(), "2019-06-15").await;
+    let mut c = app.client().await;
+    let tok = t(Role::Finance, "210500");
+    let proposed = pb::StandardValue {
+        key: "assistance.dibao.urban".into(),
+        region_code: "210500".into(),
+        value: "650".into(),
+        clause: String::new(),
+    };
+    let e = c
+        .what_if(req(
+            &tok,
+            pb::WhatIfRequest { region_code: "210500".into(), on_date: "2018-01-01".into(), proposed: vec![proposed] },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::FailedPrecondition, "{e:?}");
+    let e = c
+        .estimate_funding_need(req(
+            &tok,
+            pb::FundingNeedRequest { region_code: "210500".into(), effective_from: "2018-01-01".into() },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::FailedPrecondition, "{e:?}");
+    app.stop().await;
+}
+both_backends!(no_standard_no_answer, super::no_standard_no_answer);
