@@ -21,6 +21,8 @@ pub struct EnterpriseYear {
     pub region: RegionCode,
     /// Indicator name → value (None when the cell is empty).
     pub values: BTreeMap<String, Option<Decimal>>,
+    /// The file's row it came from (0 when read from the database).
+    pub row: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +109,13 @@ pub fn parse(
                 }),
             }
         }
-        out.push(EnterpriseYear { enterprise_id: id.into(), name: get("enterprise_name").into(), region, values });
+        out.push(EnterpriseYear {
+            enterprise_id: id.into(),
+            name: get("enterprise_name").into(),
+            region,
+            values,
+            row: rn,
+        });
     });
     if let Err(e) = read {
         errors.push(RowError { row: 0, field: String::new(), message: e });
@@ -125,30 +133,57 @@ pub fn parse(
 /// Store the year's figures of these enterprises, with one audit entry. The indicators in the
 /// file replace the stored ones of the same name; the others stay (each bureau imports the
 /// indicators it owns).
+/// Store a year's figures, all or nothing. An enterprise already stored outside the caller's
+/// scope (`scope_prefix`, as for any single write) is never overwritten: its row is returned as
+/// an error and nothing is stored; the error does not say where the enterprise is. Each
+/// enterprise created or changed gets its own audit entry with its state before and after.
+#[allow(clippy::too_many_arguments)]
 pub async fn store(
     db: &Database,
     who: &Caller,
     request_id: &str,
     year: i32,
     region: RegionCode,
+    scope_prefix: &str,
     rows: &[EnterpriseYear],
     reason: &str,
-) -> Result<(), ApiError> {
+) -> Result<Vec<RowError>, ApiError> {
     let mut tx = db.begin().await?;
     let at = crate::store::now();
+    let mut foreign = Vec::new();
     for r in rows {
-        let stored: Option<String> =
-            sqlx::query("SELECT values_json FROM enterprise_figures WHERE year = $1 AND enterprise_id = $2")
-                .bind(i64::from(year))
-                .bind(&r.enterprise_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|row| row.try_get("values_json"))
-                .transpose()?;
-        let mut merged: BTreeMap<String, Option<String>> = match stored {
-            Some(json) => serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?,
-            None => BTreeMap::new(),
+        let stored = sqlx::query(
+            "SELECT name, region_code, values_json FROM enterprise_figures WHERE year = $1 AND enterprise_id = $2",
+        )
+        .bind(i64::from(year))
+        .bind(&r.enterprise_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (before, mut merged): (Option<serde_json::Value>, BTreeMap<String, Option<String>>) = match &stored {
+            Some(row) => {
+                let stored_region: String = row.try_get("region_code")?;
+                if !stored_region.starts_with(scope_prefix) {
+                    foreign.push(RowError {
+                        row: r.row,
+                        field: "enterprise_id".into(),
+                        message: format!(
+                            "enterprise '{}' cannot be written from {}: use the enterprise's own id",
+                            r.enterprise_id, who.scope
+                        ),
+                    });
+                    continue;
+                }
+                let json: String = row.try_get("values_json")?;
+                let values: BTreeMap<String, Option<String>> =
+                    serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let name: String = row.try_get("name")?;
+                (Some(serde_json::json!({ "name": name, "region_code": stored_region, "values": values })), values)
+            }
+            None => (None, BTreeMap::new()),
         };
+        if !foreign.is_empty() {
+            continue;
+        }
         merged.extend(r.values.iter().map(|(k, v)| (k.clone(), v.map(|d| d.to_string()))));
         let json = serde_json::to_string(&merged).map_err(|e| ApiError::Internal(e.to_string()))?;
         sqlx::query(
@@ -160,10 +195,28 @@ pub async fn store(
         .bind(&r.enterprise_id)
         .bind(&r.name)
         .bind(r.region.as_str())
-        .bind(json)
+        .bind(&json)
         .bind(&at)
         .execute(&mut *tx)
         .await?;
+        let change = audit::Change {
+            action: if before.is_some() {
+                "enterprise_figures.replace".into()
+            } else {
+                "enterprise_figures.create".into()
+            },
+            entity: "enterprise".into(),
+            entity_id: format!("{}/{year}", r.enterprise_id),
+            region: r.region.to_string(),
+            before,
+            after: Some(serde_json::json!({ "name": r.name, "region_code": r.region.as_str(), "values": merged })),
+            reason: reason.to_string(),
+        };
+        audit::record(&mut tx, who, request_id, &change).await?;
+    }
+    if !foreign.is_empty() {
+        tx.rollback().await?;
+        return Ok(foreign);
     }
     let change = audit::Change {
         action: "enterprise_figures.import".into(),
@@ -176,7 +229,7 @@ pub async fn store(
     };
     audit::record(&mut tx, who, request_id, &change).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(Vec::new())
 }
 
 pub async fn load(db: &Database, year: i32, prefix: &str) -> Result<Vec<EnterpriseYear>, ApiError> {
@@ -196,6 +249,7 @@ pub async fn load(db: &Database, year: i32, prefix: &str) -> Result<Vec<Enterpri
                 name: r.try_get("name")?,
                 region: RegionCode::parse(&region).map_err(|e| ApiError::Internal(e.to_string()))?,
                 values: raw.into_iter().map(|(k, v)| (k, v.and_then(|s| s.parse().ok()))).collect(),
+                row: 0,
             })
         })
         .collect()

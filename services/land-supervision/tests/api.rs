@@ -1119,6 +1119,67 @@ mod records {
     }
 
     civic_runtime::both_backends!(import_evaluate_and_seed, super::import_evaluate_seed);
+
+    /// A county's import cannot take over another county's enterprise by reusing its id; each
+    /// enterprise an import changes is audited with its figures before.
+    async fn import_respects_county_scope(backend: Backend) {
+        let land = crate::Land::spawn(backend).await;
+        let mut c = land.client.clone();
+        let import = |region: &str, content: &str| pb::ImportEnterpriseFiguresRequest {
+            region_code: region.into(),
+            year: 2023,
+            format: "csv".into(),
+            content: content.as_bytes().to_vec(),
+            dry_run: false,
+            reason: "报送".into(),
+        };
+        let header = "enterprise_id,enterprise_name,region_code,亩均税收\n";
+        let a = token(Role::NaturalResources, "411702");
+        let r = c
+            .import_enterprise_figures(authed(&a, import("411702", &format!("{header}E1,甲,411702,10\n"))))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.stored, "{:?}", r.errors);
+        let b = token(Role::NaturalResources, "411721");
+        let takeover = format!("{header}E2,乙,411721,5\nE1,甲,411721,99\n");
+        let r = c.import_enterprise_figures(authed(&b, import("411721", &takeover))).await.unwrap().into_inner();
+        assert!(!r.stored);
+        let found: Vec<(i64, &str)> = r.errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+        assert_eq!(found, vec![(3, "enterprise_id")]);
+        assert!(!r.errors[0].message.contains("411702"), "{}", r.errors[0].message);
+        // E1 is still 411702's, with its figure; E2 was not stored either.
+        let r = c
+            .import_enterprise_figures(authed(&a, import("411702", &format!("{header}E1,甲,411702,12\n"))))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.stored, "{:?}", r.errors);
+        let mut audit = civic_proto::common::v1::audit_log_client::AuditLogClient::new(
+            civic_runtime::testing::channel(land.addr).await,
+        );
+        let entries = audit
+            .list_audit_entries(authed(
+                &token(Role::Auditor, "000000"),
+                civic_proto::common::v1::ListAuditEntriesRequest {
+                    region_code: "411700".into(),
+                    entity: "enterprise".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .entries;
+        let actions: Vec<(&str, &str)> = entries.iter().map(|e| (e.action.as_str(), e.entity_id.as_str())).collect();
+        assert_eq!(actions.len(), 2, "{actions:?}");
+        assert!(actions.contains(&("enterprise_figures.create", "E1/2023")));
+        let replaced = entries.iter().find(|e| e.action == "enterprise_figures.replace").unwrap();
+        assert!(replaced.before_json.contains("\"10\""), "{}", replaced.before_json);
+        assert!(replaced.after_json.contains("\"12\""), "{}", replaced.after_json);
+        land.stop().await;
+    }
+    civic_runtime::both_backends!(import_scope, super::import_respects_county_scope);
 }
 
 mod registry {

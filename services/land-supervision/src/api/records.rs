@@ -63,7 +63,18 @@ impl LandApi {
             } else {
                 r.reason.clone()
             };
-            records::store(&self.db, who, request_id, y, region, &rows, &reason).await?;
+            let refused =
+                records::store(&self.db, who, request_id, y, region, &region_prefix(who.scope), &rows, &reason).await?;
+            if !refused.is_empty() {
+                return Ok(pb::ImportEnterpriseFiguresResponse {
+                    enterprises: 0,
+                    errors: refused
+                        .into_iter()
+                        .map(|e| pb::FigureRowError { row: e.row, field: e.field, message: e.message })
+                        .collect(),
+                    stored: false,
+                });
+            }
         }
         Ok(pb::ImportEnterpriseFiguresResponse { enterprises: rows.len() as i64, errors: vec![], stored: !r.dry_run })
     }
