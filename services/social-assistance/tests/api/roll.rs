@@ -310,3 +310,31 @@ async fn payments_only_for_months_in_force(backend: Backend) {
     app.stop().await;
 }
 both_backends!(payments_only_for_months_in_force, super::payments_only_for_months_in_force);
+
+/// Sixteen clerks write at once (payments for sixteen months, each twice): on SQLite, the
+/// default, writers queue instead of failing with "database is locked".
+async fn concurrent_writers(backend: Backend) {
+    let app = App::spawn(backend).await;
+    assert!(import(&app, "210500", "csv", CSV.as_bytes().to_vec(), "2019-06-15").await.stored);
+    let tok = t(Role::CivilAffairs, "210500");
+    let mut calls = Vec::new();
+    for i in 0..32 {
+        let mut c = app.client().await;
+        let tok = tok.clone();
+        let month = format!("{}-{:02}", 2019 + (5 + i % 16) / 12, (5 + i % 16) % 12 + 1);
+        calls.push(tokio::spawn(async move {
+            c.record_payments(req(&tok, pb::RecordPaymentsRequest { region_code: "210500".into(), month })).await
+        }));
+    }
+    let mut paid = 0;
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(r) => paid += r.into_inner().paid,
+            Err(e) => panic!("a concurrent write failed: {e:?}"),
+        }
+    }
+    // Three households, sixteen months, each paid once.
+    assert_eq!(paid, 3 * 16);
+    app.stop().await;
+}
+both_backends!(concurrent_writers, super::concurrent_writers);
