@@ -201,10 +201,14 @@ pub fn publication(
             }
             Err(e) => return Err(e),
         };
-        let value = v.value.trim().parse::<Decimal>().ok();
-        if value.is_none() {
-            problems.push((format!("values[{i}].value"), format!("'{}' is not an exact decimal", v.value)));
-        }
+        let value = match crate::request::decimal(&format!("values[{i}].value"), v.value) {
+            Ok(d) => Some(d),
+            Err(ApiError::InvalidArgument(vs)) => {
+                problems.extend(vs);
+                None
+            }
+            Err(e) => return Err(e),
+        };
         if v.clause.trim().is_empty() {
             problems.push((format!("values[{i}].clause"), "the clause stating this figure is required".into()));
         }

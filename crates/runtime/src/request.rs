@@ -67,6 +67,49 @@ pub fn region_code(book: &PolicyBook, field: &str, s: &str) -> ApiResult<RegionC
     region(book, field, s).map(|r| r.code)
 }
 
+/// The largest magnitude a decimal in a request may have: 10¹² (a trillion yuan, 万元, 亩 or
+/// square metres — beyond any real figure), so that the products and quotients the rules form
+/// from two or three such values stay inside the exact decimal's range.
+pub const MAX_DECIMAL_MAGNITUDE: i64 = 1_000_000_000_000;
+/// The most decimal places a request's decimal may have.
+pub const MAX_DECIMAL_PLACES: u32 = 10;
+
+/// An exact decimal from a request ("" = not given), within the bounds above.
+pub fn opt_decimal(field: &str, s: &str) -> ApiResult<Option<rust_decimal::Decimal>> {
+    use rust_decimal::Decimal;
+    let t = s.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let shown = || {
+        if t.len() > 40 {
+            format!("{}…", &t[..t.char_indices().nth(40).map_or(t.len(), |(i, _)| i)])
+        } else {
+            t.to_string()
+        }
+    };
+    if t.len() > 64 {
+        return Err(ApiError::invalid(field, format!("'{}' is too long for a decimal", shown())));
+    }
+    let d: Decimal =
+        t.parse().map_err(|_| ApiError::invalid(field, format!("'{}' is not an exact decimal", shown())))?;
+    if d.abs() > Decimal::from(MAX_DECIMAL_MAGNITUDE) {
+        return Err(ApiError::invalid(field, format!("'{}' is beyond ±10¹², larger than any real figure", shown())));
+    }
+    if d.normalize().scale() > MAX_DECIMAL_PLACES {
+        return Err(ApiError::invalid(
+            field,
+            format!("'{}' has more than {MAX_DECIMAL_PLACES} decimal places", shown()),
+        ));
+    }
+    Ok(Some(d.normalize()))
+}
+
+/// A required exact decimal from a request, within the bounds of [`opt_decimal`].
+pub fn decimal(field: &str, s: &str) -> ApiResult<rust_decimal::Decimal> {
+    opt_decimal(field, s)?.ok_or_else(|| ApiError::invalid(field, "required: an exact decimal"))
+}
+
 /// Page size: default 50, at most 1000, never negative.
 pub fn page_size(field: &str, n: i32) -> ApiResult<usize> {
     match n {

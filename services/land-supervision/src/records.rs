@@ -98,15 +98,16 @@ pub fn parse(
                 values.insert(h.clone(), None);
                 continue;
             }
-            match cell.parse::<Decimal>() {
+            match civic_runtime::request::decimal(h, cell) {
                 Ok(d) if d >= Decimal::ZERO => {
                     values.insert(h.clone(), Some(d));
                 }
-                _ => errors.push(RowError {
+                Ok(_) => errors.push(RowError {
                     row: rn,
                     field: h.clone(),
                     message: format!("'{cell}' is not a non-negative exact decimal"),
                 }),
+                Err(e) => errors.push(RowError { row: rn, field: h.clone(), message: e.to_string() }),
             }
         }
         out.push(EnterpriseYear {

@@ -34,11 +34,7 @@ impl BudgetPerformance for BudgetApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         who.authorize(&book.regions, Access::Read, EVALUATORS, "grade evaluations", region).map_err(ApiError::from)?;
         let date = request::date_or_today("on_date", &r.on_date)?;
-        let score: Decimal = r
-            .total_score
-            .trim()
-            .parse()
-            .map_err(|_| ApiError::invalid("total_score", "an exact decimal such as 86.5 is required"))?;
+        let score: Decimal = request::decimal("total_score", &r.total_score)?;
         if score < Decimal::ZERO || score > Decimal::ONE_HUNDRED {
             return Err(ApiError::invalid("total_score", "must be between 0 and 100").into());
         }

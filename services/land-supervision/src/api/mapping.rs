@@ -5,20 +5,7 @@ use civic_domain::policy::parse_date;
 use civic_runtime::{ApiError, ApiResult};
 use rust_decimal::Decimal;
 
-/// An optional exact decimal ("" = unknown).
-pub fn opt_decimal(field: &str, s: &str) -> ApiResult<Option<Decimal>> {
-    if s.trim().is_empty() {
-        return Ok(None);
-    }
-    s.trim()
-        .parse::<Decimal>()
-        .map(Some)
-        .map_err(|_| ApiError::invalid(field, format!("'{s}' is not an exact decimal")))
-}
-
-pub fn decimal(field: &str, s: &str) -> ApiResult<Decimal> {
-    opt_decimal(field, s)?.ok_or_else(|| ApiError::invalid(field, "required: an exact decimal"))
-}
+pub use civic_runtime::request::{decimal, opt_decimal};
 
 pub fn non_negative(field: &str, s: &str) -> ApiResult<Option<Decimal>> {
     match opt_decimal(field, s)? {

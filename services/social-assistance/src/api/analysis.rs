@@ -96,11 +96,7 @@ impl AssistanceApi {
         let mut figures = Vec::new();
         for (i, v) in r.proposed.iter().enumerate() {
             let fr = request::region_code(&book, &format!("proposed[{i}].region_code"), &v.region_code)?;
-            let value = v
-                .value
-                .trim()
-                .parse()
-                .map_err(|_| ApiError::invalid(format!("proposed[{i}].value"), "an exact decimal"))?;
+            let value = request::decimal(&format!("proposed[{i}].value"), &v.value)?;
             figures.push(Figure { key: v.key.clone(), region: fr, value, clause: "what-if".into() });
         }
         // The proposal is a publication that is never stored: same checks, including derived

@@ -4,7 +4,6 @@
 use civic_domain::{Fen, RegionCode};
 use civic_proto::assistance::v1 as pb;
 use civic_runtime::{identity::Access, mapping, request, ApiError, ApiResult};
-use rust_decimal::Decimal;
 
 use super::{
     access,
@@ -97,9 +96,7 @@ impl AssistanceApi {
         let book = self.book.current();
         let city = request::region_code(&book, "region_code", &r.region_code)?;
         access::check(who, &book, Access::Read, access::COMPUTE, "split the city subsidy", city)?;
-        let dec = |field: String, s: &str| {
-            s.trim().parse::<Decimal>().map_err(|_| ApiError::invalid(field, format!("'{s}' is not an exact decimal")))
-        };
+        let dec = |field: String, s: &str| request::decimal(&field, s);
         let mut factors = Vec::new();
         for (i, f) in r.factors.iter().enumerate() {
             let direction = match pb::FactorDirection::try_from(f.direction) {

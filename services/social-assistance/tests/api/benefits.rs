@@ -288,3 +288,68 @@ async fn city_subsidy_split_is_fen_exact() {
     );
     app.stop().await;
 }
+
+/// Extreme values in every decimal field of the subsidy split, and extreme pots: each answer is
+/// a split or a field error, never a panic (CANCELLED), INTERNAL or UNKNOWN.
+#[tokio::test]
+async fn extreme_values_never_panic() {
+    const EXTREMES: &[&str] = &[
+        "79228162514264337593543950335",
+        "-79228162514264337593543950335",
+        "1000000000000",
+        "999999999999.9999999999",
+        "0.0000000001",
+        "0.00000000000000000000000001",
+        "0",
+        "-1",
+        "1e5",
+    ];
+    let app = App::spawn(Backend::Sqlite).await;
+    let mut c = app.client().await;
+    let tok = t(Role::Finance, "210500");
+    let base = || pb::SplitCitySubsidyRequest {
+        region_code: "210500".into(),
+        pot_fen: 100_000_001,
+        factors: [("a", "0.5", pb::FactorDirection::LessGetsMore), ("b", "0.5", pb::FactorDirection::MoreGetsMore)]
+            .into_iter()
+            .map(|(n, w, d)| pb::SubsidyFactor { name: n.into(), weight: w.into(), direction: d as i32 })
+            .collect(),
+        counties: ["210502", "210521", "210522"]
+            .into_iter()
+            .map(|code| pb::CountyFactorValues { region_code: code.into(), values: vec!["10".into(), "20".into()] })
+            .collect(),
+    };
+    let ok = |r: Result<tonic::Response<pb::SplitCitySubsidyResponse>, tonic::Status>| match r {
+        Ok(_) => Code::Ok,
+        Err(e) => e.code(),
+    };
+    let acceptable = |code: Code| matches!(code, Code::Ok | Code::InvalidArgument | Code::FailedPrecondition);
+    for v in EXTREMES {
+        for (f, i) in [(0usize, 0usize), (0, 1), (1, 0), (2, 1)] {
+            let mut r = base();
+            r.counties[f].values[i] = v.to_string();
+            let code = ok(c.split_city_subsidy(req(&tok, r)).await);
+            assert!(acceptable(code), "counties[{f}].values[{i}] = {v}: {code:?}");
+        }
+        for f in 0..2 {
+            let mut r = base();
+            r.factors[f].weight = v.to_string();
+            let code = ok(c.split_city_subsidy(req(&tok, r)).await);
+            assert!(acceptable(code), "factors[{f}].weight = {v}: {code:?}");
+        }
+        // Every county value at once.
+        let mut r = base();
+        for county in &mut r.counties {
+            for x in &mut county.values {
+                *x = v.to_string();
+            }
+        }
+        let code = ok(c.split_city_subsidy(req(&tok, r)).await);
+        assert!(acceptable(code), "all values = {v}: {code:?}");
+    }
+    for pot in [i64::MAX, i64::MIN, -1, 0, 1] {
+        let code = ok(c.split_city_subsidy(req(&tok, pb::SplitCitySubsidyRequest { pot_fen: pot, ..base() })).await);
+        assert!(acceptable(code), "pot {pot}: {code:?}");
+    }
+    app.stop().await;
+}
