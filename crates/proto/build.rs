@@ -30,6 +30,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(FILES, [&root])?;
     std::fs::write(out.join("civic_descriptor.bin"), fds.encode_to_vec())?;
 
-    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds)?;
+    // Every service decodes with CivicCodec: a body that is not protobuf is INVALID_ARGUMENT.
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .codec_path("crate::codec::CivicCodec")
+        .compile_fds(fds)?;
     Ok(())
 }

@@ -22,6 +22,9 @@ use civic_runtime::{
 };
 use tonic::{service::Routes, Code, Request, Response, Status};
 
+#[path = "suite/safety.rs"]
+mod safety;
+
 type Starter = fn(Settings, Pin<Box<dyn Future<Output = ()> + Send>>) -> Pin<Box<dyn Future<Output = Running> + Send>>;
 
 fn starters() -> Vec<(&'static str, &'static str, Starter)> {
@@ -210,7 +213,7 @@ async fn parameter_query_shows_the_benxi_2019_figures_with_sources() {
 }
 
 /// An Identity service whose call takes a while, to be in flight when SIGTERM arrives.
-struct SlowIdentity;
+pub(crate) struct SlowIdentity;
 
 #[tonic::async_trait]
 impl Identity for SlowIdentity {
@@ -230,6 +233,7 @@ async fn sigterm_lets_an_in_flight_call_finish_then_stops() {
         "test",
         &["civic.common.v1.Identity"],
         routes,
+        None,
         civic_runtime::server::shutdown_signal(),
     )
     .await

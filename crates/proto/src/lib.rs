@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::all, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod codec;
+
 /// Encoded `FileDescriptorSet` of every civic proto, for `tonic-reflection`.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/civic_descriptor.bin"));
 

@@ -78,6 +78,6 @@ impl Foundation {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<Running, StartupError> {
         let names: Vec<&str> = own_services.iter().copied().chain(COMMON_SERVICES).collect();
-        Ok(server::serve(&self.settings, label, &names, routes, shutdown).await?)
+        Ok(server::serve(&self.settings, label, &names, routes, Some(self.db.clone()), shutdown).await?)
     }
 }

@@ -15,6 +15,11 @@
 //! | `CIVIC_SHUTDOWN_GRACE_SECS` | `20` | how long in-flight calls may finish after SIGTERM |
 //! | `CIVIC_DB_MAX_CONNECTIONS` | `10` | database pool size |
 //! | `CIVIC_MAX_MESSAGE_BYTES` | `67108864` | largest gRPC message (roll import/export) |
+//! | `CIVIC_TOKEN_MAX_HOURS` | `24` | longest lifetime (exp − iat) a bearer token may have |
+//! | `CIVIC_MAX_CONNECTIONS` | `4096` | connections kept open at once; more are closed at once |
+//! | `CIVIC_HANDSHAKE_TIMEOUT_SECS` | `10` | a new connection must speak within this time |
+//! | `CIVIC_IDLE_TIMEOUT_SECS` | `120` | a connection silent this long is closed (live clients answer the server's pings) |
+//! | `CIVIC_KEEPALIVE_SECS` | `30` | HTTP/2 ping interval; a ping unanswered in 10 s closes the connection |
 
 use std::{fmt, path::PathBuf, time::Duration};
 
@@ -38,6 +43,12 @@ pub struct Settings {
     pub db_max_connections: u32,
     /// Largest request or response message, in bytes (roll imports and exports are large).
     pub max_message_bytes: usize,
+    /// Longest lifetime a bearer token may have (exp − iat), in hours.
+    pub token_max_hours: u64,
+    pub max_connections: usize,
+    pub handshake_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
+    pub keepalive_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -70,6 +81,11 @@ impl Default for Settings {
             shutdown_grace_secs: 20,
             db_max_connections: 10,
             max_message_bytes: 64 * 1024 * 1024,
+            token_max_hours: 24,
+            max_connections: 4096,
+            handshake_timeout_secs: 10,
+            idle_timeout_secs: 120,
+            keepalive_secs: 30,
         }
     }
 }
@@ -92,16 +108,33 @@ impl fmt::Debug for Settings {
 
 /// Hide a password in a database URL before it reaches a log.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
+            let creds = &base[s + 3..at];
             match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
+                Some((user, _)) => format!("{}{user}:***{}", &base[..s + 3], &base[at..]),
+                None => base.to_string(),
             }
         }
-        _ => url.to_string(),
+        _ => base.to_string(),
+    };
+    if let Some(q) = query {
+        // Secrets can also come as parameters: ?password=…, sslpassword=….
+        let params: Vec<String> = q
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.to_ascii_lowercase().contains("password") => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -195,15 +228,40 @@ impl Settings {
         if let Some(v) = get("CIVIC_MAX_MESSAGE_BYTES") {
             self.max_message_bytes = num("CIVIC_MAX_MESSAGE_BYTES", v)?;
         }
+        if let Some(v) = get("CIVIC_TOKEN_MAX_HOURS") {
+            self.token_max_hours = num("CIVIC_TOKEN_MAX_HOURS", v)?;
+        }
+        if let Some(v) = get("CIVIC_MAX_CONNECTIONS") {
+            self.max_connections = num("CIVIC_MAX_CONNECTIONS", v)?;
+        }
+        if let Some(v) = get("CIVIC_HANDSHAKE_TIMEOUT_SECS") {
+            self.handshake_timeout_secs = num("CIVIC_HANDSHAKE_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = get("CIVIC_IDLE_TIMEOUT_SECS") {
+            self.idle_timeout_secs = num("CIVIC_IDLE_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = get("CIVIC_KEEPALIVE_SECS") {
+            self.keepalive_secs = num("CIVIC_KEEPALIVE_SECS", v)?;
+        }
         Ok(())
     }
 
     pub fn token_key(&self) -> TokenKey {
         TokenKey::new(&self.signing_key)
+            .with_max_lifetime(chrono::Duration::hours(self.token_max_hours.min(24 * 366) as i64))
     }
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs.max(1))
+    }
+
+    pub fn connection_limits(&self) -> crate::connections::ConnectionLimits {
+        crate::connections::ConnectionLimits {
+            max_connections: self.max_connections.max(1),
+            handshake_timeout: Duration::from_secs(self.handshake_timeout_secs.max(1)),
+            // Never shorter than the ping interval, or live idle clients would be cut.
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(self.keepalive_secs.max(1) * 2)),
+        }
     }
 
     pub fn shutdown_grace(&self) -> Duration {
@@ -226,6 +284,11 @@ struct SettingsMirror {
     shutdown_grace_secs: u64,
     db_max_connections: u32,
     max_message_bytes: usize,
+    token_max_hours: u64,
+    max_connections: usize,
+    handshake_timeout_secs: u64,
+    idle_timeout_secs: u64,
+    keepalive_secs: u64,
 }
 
 impl From<&Settings> for SettingsMirror {
@@ -246,6 +309,11 @@ impl From<&Settings> for SettingsMirror {
             shutdown_grace_secs: s.shutdown_grace_secs,
             db_max_connections: s.db_max_connections,
             max_message_bytes: s.max_message_bytes,
+            token_max_hours: s.token_max_hours,
+            max_connections: s.max_connections,
+            handshake_timeout_secs: s.handshake_timeout_secs,
+            idle_timeout_secs: s.idle_timeout_secs,
+            keepalive_secs: s.keepalive_secs,
         }
     }
 }
@@ -275,5 +343,9 @@ mod tests {
         let text = format!("{s:?}");
         assert!(!text.contains("s3cret"), "{text}");
         assert!(!text.contains(DEVELOPMENT_SIGNING_KEY));
+        s.database_url = "postgres://civic@db:5432/civic?sslmode=require&password=s3cret&sslpassword=k3y".into();
+        let text = format!("{s:?}");
+        assert!(!text.contains("s3cret") && !text.contains("k3y"), "{text}");
+        assert!(text.contains("sslmode=require"), "{text}");
     }
 }

@@ -98,8 +98,33 @@ fn storage_code(e: &sqlx::Error) -> Code {
             Code::Unavailable
         }
         sqlx::Error::Database(db) if db.is_unique_violation() => Code::AlreadyExists,
+        // PostgreSQL refuses text with a NUL character (character_not_in_repertoire): the
+        // request carried it.
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => Code::InvalidArgument,
+        // The database is starting up, shutting down or out of connections.
+        sqlx::Error::Database(db)
+            if db.code().as_deref().is_some_and(|c| c.starts_with("57P") || c.starts_with("08") || c == "53300") =>
+        {
+            Code::Unavailable
+        }
         _ => Code::Internal,
     }
+}
+
+/// Longest message, field name or description sent back: an error never echoes unbounded
+/// input (a huge trailer is rejected by some clients and amplifies an attacker's request).
+pub const MAX_ERROR_TEXT: usize = 1024;
+
+/// `s` cut to at most `MAX_ERROR_TEXT` bytes on a character boundary, marked when cut.
+pub fn clip(s: &str) -> String {
+    if s.len() <= MAX_ERROR_TEXT {
+        return s.to_string();
+    }
+    let mut end = MAX_ERROR_TEXT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..end], s.len())
 }
 
 impl From<ApiError> for Status {
@@ -109,13 +134,13 @@ impl From<ApiError> for Status {
         details.set_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
         let (code, message) = match &e {
             ApiError::InvalidArgument(violations) => {
-                for (field, description) in violations {
-                    details.add_bad_request_violation(field.clone(), description.clone());
+                for (field, description) in violations.iter().take(100) {
+                    details.add_bad_request_violation(clip(field), clip(description));
                 }
                 (Code::InvalidArgument, e.to_string())
             }
             ApiError::FailedPrecondition { message, .. } => {
-                details.add_precondition_failure_violation(reason, "", message.clone());
+                details.add_precondition_failure_violation(reason, "", clip(message));
                 (Code::FailedPrecondition, message.clone())
             }
             ApiError::NotFound { .. } => (Code::NotFound, e.to_string()),
@@ -137,12 +162,15 @@ impl From<ApiError> for Status {
                     Code::Unavailable => "the database is unavailable; retry later".to_string(),
                     Code::AlreadyExists => "the record already exists".to_string(),
                     Code::NotFound => "not found".to_string(),
+                    Code::InvalidArgument => {
+                        "a text field contains a NUL character (\\0), which is never valid".to_string()
+                    }
                     _ => "internal storage error; see the server log".to_string(),
                 };
                 (code, msg)
             }
         };
-        Status::with_error_details(code, message, details)
+        Status::with_error_details(code, clip(&message), details)
     }
 }
 

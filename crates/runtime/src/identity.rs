@@ -107,6 +107,9 @@ pub struct Claims {
     /// (镇、街道) for town staff, a cluster id for a cluster administration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// Not valid before (seconds since the epoch), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 /// The authenticated caller, handed to handlers through request extensions.
@@ -135,13 +138,24 @@ pub enum TokenError {
     Expired,
     #[error("token names an invalid region scope")]
     BadScope,
+    /// Issued or valid only in the future, issued after it expires, or living longer than allowed.
+    #[error("token times are not acceptable (issued in the future, or too long-lived)")]
+    BadTimes,
+    #[error("token subject must be 1–128 characters on one line")]
+    BadSubject,
 }
+
+/// Clock difference tolerated between the issuer and this server.
+pub const CLOCK_LEEWAY_SECS: i64 = 60;
+/// Largest token accepted, in bytes, before any decoding.
+pub const MAX_TOKEN_BYTES: usize = 4096;
 
 const ISSUER: &str = "civic";
 
 #[derive(Clone)]
 pub struct TokenKey {
     key: Vec<u8>,
+    max_lifetime: chrono::Duration,
 }
 
 impl fmt::Debug for TokenKey {
@@ -153,8 +167,15 @@ impl fmt::Debug for TokenKey {
 type HmacSha256 = Hmac<Sha256>;
 
 impl TokenKey {
+    /// A key whose tokens may live at most 24 hours.
     pub fn new(secret: &str) -> Self {
-        TokenKey { key: secret.as_bytes().to_vec() }
+        TokenKey { key: secret.as_bytes().to_vec(), max_lifetime: chrono::Duration::hours(24) }
+    }
+
+    /// The longest lifetime (exp − iat) a token may have.
+    pub fn with_max_lifetime(mut self, max: chrono::Duration) -> Self {
+        self.max_lifetime = max;
+        self
     }
 
     pub fn is_development_default(&self) -> bool {
@@ -194,6 +215,7 @@ impl TokenKey {
             exp: (now + ttl).timestamp(),
             iss: ISSUER.into(),
             unit: unit.map(str::to_string),
+            nbf: None,
         };
         self.sign(&claims)
     }
@@ -207,6 +229,9 @@ impl TokenKey {
     }
 
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Caller, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Malformed);
+        }
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(TokenError::Malformed);
@@ -226,8 +251,22 @@ impl TokenKey {
         if claims.iss != ISSUER {
             return Err(TokenError::Malformed);
         }
-        if claims.exp <= now.timestamp() {
+        let now_s = now.timestamp();
+        if claims.exp <= now_s {
             return Err(TokenError::Expired);
+        }
+        // Issued in the future (beyond the leeway), not yet valid, issued after it expires, or
+        // living longer than this server allows: refused.
+        if claims.iat > now_s + CLOCK_LEEWAY_SECS
+            || claims.nbf.is_some_and(|nbf| nbf > now_s + CLOCK_LEEWAY_SECS)
+            || claims.iat >= claims.exp
+            || claims.exp.saturating_sub(claims.iat) > self.max_lifetime.num_seconds()
+        {
+            return Err(TokenError::BadTimes);
+        }
+        let sub = claims.sub.trim();
+        if sub.is_empty() || sub.chars().count() > 128 || sub.chars().any(char::is_control) {
+            return Err(TokenError::BadSubject);
         }
         let scope = RegionCode::parse(&claims.region).map_err(|_| TokenError::BadScope)?;
         let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(TokenError::Malformed)?;
@@ -235,7 +274,11 @@ impl TokenKey {
             Some(u) if u.is_empty() || u.chars().count() > 64 => return Err(TokenError::BadScope),
             other => other,
         };
-        Ok(Caller { subject: claims.sub, role: claims.role, scope, unit, expires_at, token: token.to_string() })
+        // Town staff and anyone limited to a unit work inside one county-level region.
+        if (claims.role == Role::Town || unit.is_some()) && scope.as_str().ends_with("00") {
+            return Err(TokenError::BadScope);
+        }
+        Ok(Caller { subject: sub.to_string(), role: claims.role, scope, unit, expires_at, token: token.to_string() })
     }
 }
 
@@ -333,6 +376,70 @@ mod tests {
         assert_eq!(key().verify(&t, Utc::now()).unwrap().unit.as_deref(), Some("顾山镇"));
         let blank = key().mint_for_unit("wang", Role::Town, town, Some("  "), chrono::Duration::hours(1));
         assert_eq!(key().verify(&blank, Utc::now()).unwrap_err(), TokenError::BadScope);
+    }
+
+    fn signed(edit: impl Fn(&mut Claims)) -> Result<Caller, TokenError> {
+        let now = Utc::now().timestamp();
+        let mut c = Claims {
+            sub: "alice".into(),
+            role: Role::CivilAffairs,
+            region: "210521".into(),
+            iat: now,
+            exp: now + 3600,
+            iss: ISSUER.into(),
+            unit: None,
+            nbf: None,
+        };
+        edit(&mut c);
+        key().verify(&key().sign(&c), Utc::now())
+    }
+
+    #[test]
+    fn refuses_bad_times_subjects_and_scopes() {
+        let now = Utc::now().timestamp();
+        assert!(signed(|_| {}).is_ok());
+        // Within the clock leeway a slightly early iat is fine.
+        assert!(signed(|c| c.iat = now + 30).is_ok());
+        assert_eq!(signed(|c| c.iat = now + 600).unwrap_err(), TokenError::BadTimes);
+        assert_eq!(signed(|c| c.nbf = Some(now + 600)).unwrap_err(), TokenError::BadTimes);
+        assert_eq!(
+            signed(|c| {
+                c.iat = now + 50;
+                c.exp = now + 40
+            })
+            .unwrap_err(),
+            TokenError::BadTimes
+        );
+        assert_eq!(signed(|c| c.exp = now + 30 * 24 * 3600).unwrap_err(), TokenError::BadTimes);
+        for sub in ["", "   ", "a\nb", &"x".repeat(129)] {
+            assert_eq!(signed(|c| c.sub = sub.into()).unwrap_err(), TokenError::BadSubject, "{sub:?}");
+        }
+        // A town, or anyone named to a unit, works in a county-level region.
+        assert_eq!(
+            signed(|c| {
+                c.role = Role::Town;
+                c.region = "411700".into();
+                c.unit = Some("顾山镇".into())
+            })
+            .unwrap_err(),
+            TokenError::BadScope
+        );
+        assert_eq!(
+            signed(|c| {
+                c.role = Role::ClusterAdmin;
+                c.region = "411700".into();
+                c.unit = Some("C1".into())
+            })
+            .unwrap_err(),
+            TokenError::BadScope
+        );
+        assert!(signed(|c| {
+            c.role = Role::Town;
+            c.region = "411702".into();
+            c.unit = Some("顾山镇".into())
+        })
+        .is_ok());
+        assert_eq!(key().verify(&"a".repeat(MAX_TOKEN_BYTES + 1), Utc::now()).unwrap_err(), TokenError::Malformed);
     }
 
     #[test]

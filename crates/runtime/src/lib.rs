@@ -9,6 +9,7 @@ pub mod audit;
 pub mod coalesce;
 pub mod common_api;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod identity;
 pub mod mapping;

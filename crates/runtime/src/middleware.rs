@@ -32,18 +32,25 @@ pub fn is_public(path: &str) -> bool {
 #[derive(Clone)]
 pub struct ContextLayer {
     metrics: Metrics,
+    known: Arc<std::collections::HashSet<String>>,
 }
 
 impl ContextLayer {
-    pub fn new(metrics: Metrics) -> Self {
-        ContextLayer { metrics }
+    /// `known` are the method paths this server serves ("/package.Service/Method"): metrics
+    /// name those; every other path is counted under one label, so junk paths cannot create
+    /// new series.
+    pub fn new(metrics: Metrics, known: std::collections::HashSet<String>) -> Self {
+        ContextLayer { metrics, known: Arc::new(known) }
     }
 }
+
+/// The label under which calls to paths the server does not serve are counted.
+pub const UNKNOWN_METHOD: &str = "unknown";
 
 impl<S> Layer<S> for ContextLayer {
     type Service = ContextService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        ContextService { inner, metrics: self.metrics.clone() }
+        ContextService { inner, metrics: self.metrics.clone(), known: self.known.clone() }
     }
 }
 
@@ -51,6 +58,24 @@ impl<S> Layer<S> for ContextLayer {
 pub struct ContextService<S> {
     inner: S,
     metrics: Metrics,
+    known: Arc<std::collections::HashSet<String>>,
+}
+
+/// Records a call as CANCELLED if its future is dropped before it finishes (the client went
+/// away, or its deadline passed).
+struct Unfinished {
+    metrics: Metrics,
+    method: String,
+    started: Instant,
+    done: bool,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if !self.done {
+            self.metrics.record(&self.method, "Cancelled", self.started.elapsed().as_secs_f64());
+        }
+    }
 }
 
 fn valid_request_id(v: &HeaderValue) -> Option<String> {
@@ -59,12 +84,20 @@ fn valid_request_id(v: &HeaderValue) -> Option<String> {
         .then(|| s.to_string())
 }
 
+/// Whether a request's content-type is gRPC with protobuf (the only encoding served).
+fn is_grpc_proto(req_ct: Option<&HeaderValue>) -> bool {
+    let Some(ct) = req_ct.and_then(|v| v.to_str().ok()) else { return false };
+    let ct = ct.trim().to_ascii_lowercase();
+    ct == "application/grpc" || ct.starts_with("application/grpc;") || ct.starts_with("application/grpc+proto")
+}
+
 impl<S, B, RB> Service<Request<B>> for ContextService<S>
 where
     S: Service<Request<B>, Response = Response<RB>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     B: Send + 'static,
+    RB: Default + Send + 'static,
 {
     type Response = Response<RB>;
     type Error = S::Error;
@@ -77,16 +110,27 @@ where
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let id = req.headers().get(REQUEST_ID_HEADER).and_then(valid_request_id).unwrap_or_else(new_request_id);
         req.extensions_mut().insert(RequestId(id.clone()));
-        let method = req.uri().path().to_string();
+        let path = req.uri().path();
+        let method = if self.known.contains(path) { path.to_string() } else { UNKNOWN_METHOD.to_string() };
         let span = tracing::info_span!("grpc", %method, request_id = %id);
         // Take the ready service and leave a fresh clone in its place (tower's clone-and-swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let metrics = self.metrics.clone();
+        let wrong_encoding = !is_grpc_proto(req.headers().get(http::header::CONTENT_TYPE));
         Box::pin(
             async move {
                 let started = Instant::now();
-                let result = inner.call(req).await;
+                let mut guard = Unfinished { metrics: metrics.clone(), method: method.clone(), started, done: false };
+                let result = if wrong_encoding {
+                    let status = tonic::Status::invalid_argument(
+                        "content-type must be application/grpc or application/grpc+proto: this server speaks protobuf only",
+                    );
+                    Ok(status.into_http())
+                } else {
+                    inner.call(req).await
+                };
+                guard.done = true;
                 let took = started.elapsed();
                 let elapsed = took.as_secs_f64();
                 match result {
@@ -115,6 +159,77 @@ where
             }
             .instrument(span),
         )
+    }
+}
+
+// ---- load shedding ----
+
+/// At most `limit` calls at once; more are refused at once with UNAVAILABLE (which clients
+/// retry with backoff) rather than queued until their deadlines pass. Health checks are never
+/// shed: an overloaded pod must not look dead to its orchestrator.
+#[derive(Clone)]
+pub struct ShedLayer {
+    permits: Arc<tokio::sync::Semaphore>,
+    limit: usize,
+}
+
+impl ShedLayer {
+    pub fn new(limit: usize) -> Self {
+        let limit = limit.max(1);
+        ShedLayer { permits: Arc::new(tokio::sync::Semaphore::new(limit)), limit }
+    }
+}
+
+impl<S> Layer<S> for ShedLayer {
+    type Service = ShedService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        ShedService { inner, permits: self.permits.clone(), limit: self.limit }
+    }
+}
+
+#[derive(Clone)]
+pub struct ShedService<S> {
+    inner: S,
+    permits: Arc<tokio::sync::Semaphore>,
+    limit: usize,
+}
+
+impl<S, B, RB> Service<Request<B>> for ShedService<S>
+where
+    S: Service<Request<B>, Response = Response<RB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+    RB: Default + Send + 'static,
+{
+    type Response = Response<RB>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if req.uri().path().starts_with("/grpc.health.v1.") {
+            return Box::pin(inner.call(req));
+        }
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => Box::pin(async move {
+                let r = inner.call(req).await;
+                drop(permit);
+                r
+            }),
+            Err(_) => {
+                let status = tonic::Status::unavailable(format!(
+                    "the server is serving its limit of {} calls at once; retry with backoff",
+                    self.limit
+                ));
+                Box::pin(async move { Ok(status.into_http()) })
+            }
+        }
     }
 }
 

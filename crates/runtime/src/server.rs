@@ -10,12 +10,13 @@ use tonic::{
     transport::{server::TcpIncoming, Server},
 };
 use tonic_health::ServingStatus;
-use tower::{limit::GlobalConcurrencyLimitLayer, ServiceBuilder};
+use tower::ServiceBuilder;
 
 use crate::{
     coalesce::Coalesced,
     config::Settings,
-    middleware::{AuthLayer, ContextLayer},
+    connections::ConnectionGate,
+    middleware::{AuthLayer, ContextLayer, ShedLayer},
     telemetry::{serve_metrics, Metrics},
 };
 
@@ -53,6 +54,7 @@ pub async fn serve(
     service_label: &str,
     service_names: &[&str],
     routes: Routes,
+    ready: Option<crate::storage::Database>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StartError> {
     let key = settings.token_key();
@@ -108,34 +110,53 @@ pub async fn serve(
     // Layers, outermost first:
     // 1. ContextLayer: request id, tracing span and metrics see every call, including those
     //    refused below, so refusals show up in the error counts.
-    // 2. GlobalConcurrencyLimit + load shedding: more than `concurrency_limit` calls at once are
-    //    refused at once with UNAVAILABLE (load_shed turns "not ready" into an error) rather
-    //    than queued until their deadlines pass. Sits before auth so that a flood of bad tokens
-    //    cannot take more than its share.
+    // 2. ShedLayer: more than `concurrency_limit` calls at once are refused at once with
+    //    UNAVAILABLE rather than queued until their deadlines pass; health checks are never
+    //    shed. Sits before auth so that a flood of bad tokens cannot take more than its share.
     // 3. AuthLayer: verifies the bearer token and hands the caller to handlers.
     // The deadline (`timeout`, the smaller of ours and the client's grpc-timeout) is applied by
     // tonic around each handler, inside all of these.
     let layers = ServiceBuilder::new()
-        .layer(ContextLayer::new(metrics))
-        .load_shed()
-        .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit.max(1)))
+        .layer(ContextLayer::new(metrics, known_methods(service_names)))
+        .layer(ShedLayer::new(settings.concurrency_limit))
         .layer(AuthLayer::new(key));
 
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let gate = ConnectionGate::new(settings.connection_limits());
+    let keepalive = Duration::from_secs(settings.keepalive_secs.max(1));
     let server = Server::builder()
         .timeout(settings.request_timeout())
+        .http2_keepalive_interval(Some(keepalive))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .layer(layers)
         .add_routes(routes)
         // TCP_NODELAY: responses larger than a segment (explanations) must not wait for the
         // peer's delayed ACK (~40 ms) under Nagle's algorithm. Each connection gathers what it
-        // writes between flushes (see coalesce.rs).
+        // writes between flushes (see coalesce.rs), and is closed when it stays silent or when
+        // the server already holds its limit of connections (see connections.rs).
         .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)).map(|io| io.map(Coalesced::new)),
+            TcpIncoming::from(listener).with_nodelay(Some(true)).filter_map(move |io| match io {
+                Ok(stream) => match gate.admit(Coalesced::new(stream)) {
+                    Some(guarded) => Some(Ok(guarded)),
+                    None => {
+                        tracing::debug!("connection limit reached: a new connection is closed");
+                        None
+                    }
+                },
+                Err(e) => Some(Err(e)),
+            }),
             async move {
                 let _ = stop_rx.await;
             },
         );
     let mut server = tokio::spawn(server);
+    // Readiness follows the database: the service names turn NOT_SERVING while it cannot be
+    // reached and SERVING when it is back. Liveness (the empty service name) does not.
+    let watcher = ready.map(|db| {
+        let reporter = health_reporter.clone();
+        let names: Vec<String> = service_names.iter().map(|s| s.to_string()).collect();
+        tokio::spawn(watch_readiness(db, reporter, names))
+    });
 
     let grace = settings.shutdown_grace();
     let label = service_label.to_string();
@@ -154,6 +175,9 @@ pub async fn serve(
             grace_secs = grace.as_secs(),
             "shutting down: refusing new calls, letting in-flight calls finish"
         );
+        if let Some(w) = &watcher {
+            w.abort();
+        }
         health_reporter.set_service_status("", ServingStatus::NotServing).await;
         for n in &names {
             health_reporter.set_service_status(n.as_str(), ServingStatus::NotServing).await;
@@ -169,6 +193,67 @@ pub async fn serve(
         let _ = stop_metrics_tx.send(());
     });
     Ok(Running { grpc_addr, metrics_addr, task })
+}
+
+/// How often readiness asks the database, and how long it waits for an answer.
+const READINESS_EVERY: Duration = Duration::from_secs(2);
+const READINESS_WAIT: Duration = Duration::from_secs(2);
+
+async fn watch_readiness(
+    db: crate::storage::Database,
+    reporter: tonic_health::server::HealthReporter,
+    names: Vec<String>,
+) {
+    let mut ready = true;
+    loop {
+        tokio::time::sleep(READINESS_EVERY).await;
+        let ok =
+            matches!(tokio::time::timeout(READINESS_WAIT, sqlx::query("SELECT 1").execute(&db.pool)).await, Ok(Ok(_)));
+        if ok != ready {
+            ready = ok;
+            let status = if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
+            if ok {
+                tracing::info!("database reachable again: ready");
+            } else {
+                tracing::warn!("database unreachable: not ready");
+            }
+            for n in &names {
+                reporter.set_service_status(n.as_str(), status).await;
+            }
+        }
+    }
+}
+
+/// The method paths ("/package.Service/Method") of `service_names`, health and reflection, from
+/// the suite's descriptor set.
+fn known_methods(service_names: &[&str]) -> std::collections::HashSet<String> {
+    use prost::Message as _;
+    let mut known = std::collections::HashSet::new();
+    let mut add = |bytes: &[u8]| {
+        if let Ok(set) = prost_types::FileDescriptorSet::decode(bytes) {
+            for file in set.file {
+                let package = file.package.unwrap_or_default();
+                for svc in file.service {
+                    let full = format!("{package}.{}", svc.name.unwrap_or_default());
+                    let served = service_names.contains(&full.as_str())
+                        || full.starts_with("grpc.health.")
+                        || full.starts_with("grpc.reflection.")
+                        || full.starts_with("civic.common.");
+                    if served {
+                        for m in svc.method {
+                            known.insert(format!("/{full}/{}", m.name.unwrap_or_default()));
+                        }
+                    }
+                }
+            }
+        }
+    };
+    add(civic_proto::FILE_DESCRIPTOR_SET);
+    add(tonic_health::pb::FILE_DESCRIPTOR_SET);
+    for name in ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"] {
+        known.insert(format!("/{name}/ServerReflectionInfo"));
+    }
+    known
 }
 
 /// Resolves on SIGTERM or SIGINT.

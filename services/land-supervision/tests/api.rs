@@ -1112,7 +1112,7 @@ mod records {
         // 50 ÷ 15 × 60 + 100 ÷ 120 × 40.
         assert_eq!((e0.contributions[0].as_str(), e0.contributions[1].as_str()), ("200.0000", "33.3333"));
         assert_eq!(
-            c.import_enterprise_figures(authed(&token(Role::Town, "411700"), import(csv(1)))).await.unwrap_err().code(),
+            c.import_enterprise_figures(authed(&token(Role::Town, "411702"), import(csv(1)))).await.unwrap_err().code(),
             tonic::Code::PermissionDenied
         );
         land.stop().await;

@@ -171,8 +171,8 @@ fn parse_row(
     let get = |name: &str| col.get(name).and_then(|&c| row.get(c)).copied().unwrap_or("");
     let mut err = |field: &str, message: String| errors.push(RowError { row: rn, field: field.into(), message });
     let id = get("household_id");
-    if id.is_empty() || id.len() > 64 {
-        err("household_id", "required, at most 64 characters".into());
+    if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
+        err("household_id", "required, at most 64 characters, no control characters".into());
         return;
     }
     let region = match tree.resolve(get("region_code")) {

@@ -108,8 +108,11 @@ impl AssistanceApi {
         let book = self.book.current();
         let rh = r.household.as_ref().ok_or_else(|| ApiError::invalid("household", "required"))?;
         let h = m::household(&book, "household.household", rh.household.as_ref())?;
-        if h.id.trim().is_empty() || h.id.len() > 64 {
-            return Err(ApiError::invalid("household.household.id", "required, at most 64 characters"));
+        if h.id.trim().is_empty() || h.id.len() > 64 || h.id.chars().any(char::is_control) {
+            return Err(ApiError::invalid(
+                "household.household.id",
+                "required, at most 64 characters, no control characters",
+            ));
         }
         access::check(who, &book, Access::Write, access::ROLL, "change the roll", h.region)?;
         let category = match pb::RollCategory::try_from(rh.category) {

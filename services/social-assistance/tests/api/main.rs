@@ -6,6 +6,7 @@ mod access;
 mod benefits;
 mod harness;
 mod recalculation;
+mod resilience;
 mod roll;
 mod standards;
 mod whatif;

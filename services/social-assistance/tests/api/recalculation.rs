@@ -23,7 +23,7 @@ use crate::{
     roll::{import, CSV},
 };
 
-fn start_req() -> pb::StartRecalculationRequest {
+pub(crate) fn start_req() -> pb::StartRecalculationRequest {
     pb::StartRecalculationRequest {
         region_code: "210500".into(),
         effective_from: "2019-07-01".into(),
@@ -49,7 +49,7 @@ const EXPECTED: &[(&str, i64, i64, i64)] = &[
     ("H003", 48_400, 66_800, 2 * 18_400),
 ];
 
-async fn check_cases(c: &mut SocialAssistanceClient<tonic::transport::Channel>, job_id: &str) {
+pub(crate) async fn check_cases(c: &mut SocialAssistanceClient<tonic::transport::Channel>, job_id: &str) {
     check_cases_of(c, job_id, 3).await;
 }
 
@@ -87,7 +87,7 @@ async fn check_cases_of(c: &mut SocialAssistanceClient<tonic::transport::Channel
     }
 }
 
-async fn prepare(app: &App) {
+pub(crate) async fn prepare(app: &App) {
     let r = import(app, "210500", "csv", CSV.as_bytes().to_vec(), "2019-06-15").await;
     assert!(r.stored, "{:?}", r.errors);
     let mut c = app.client().await;
@@ -137,7 +137,7 @@ async fn recalculation_with_progress(backend: Backend) {
 }
 both_backends!(recalculation_with_progress, super::recalculation_with_progress);
 
-async fn wait_completed(
+pub(crate) async fn wait_completed(
     c: &mut SocialAssistanceClient<tonic::transport::Channel>,
     job_id: &str,
     limit: Duration,

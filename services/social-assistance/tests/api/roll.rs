@@ -338,3 +338,26 @@ async fn concurrent_writers(backend: Backend) {
     app.stop().await;
 }
 both_backends!(concurrent_writers, super::concurrent_writers);
+
+/// A NUL character is never valid text: refused with the request's fault, not INTERNAL (on
+/// PostgreSQL, which cannot store it), and a household id with control characters is refused on
+/// either database.
+async fn nul_bytes_are_invalid(backend: Backend) {
+    let app = App::spawn(backend).await;
+    let mut c = app.client().await;
+    let tok = t(Role::CivilAffairs, "210502");
+    let upsert = |id: &str, reason: &str| pb::UpsertHouseholdRequest {
+        household: Some(roll_household(household(id, "210502", Residence::Urban, 2, 10_000), pb::RollCategory::Dibao)),
+        reason: reason.into(),
+        ..Default::default()
+    };
+    let e = c.upsert_household(req(&tok, upsert("A\0B", ""))).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    let r = c.upsert_household(req(&tok, upsert("P-9", "a\0b"))).await;
+    match backend {
+        Backend::Postgres => assert_eq!(r.unwrap_err().code(), Code::InvalidArgument),
+        Backend::Sqlite => assert!(r.is_ok() || r.unwrap_err().code() == Code::InvalidArgument),
+    }
+    app.stop().await;
+}
+both_backends!(nul_bytes_are_invalid, super::nul_bytes_are_invalid);

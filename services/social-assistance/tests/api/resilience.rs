@@ -1,0 +1,80 @@
+//! The database goes away and comes back (PostgreSQL: connections cut and refused, then allowed
+//! again): readiness follows it, liveness does not, and a recalculation running through the
+//! outage resumes by itself and pays exactly once.
+
+use std::time::Duration;
+
+use civic_proto::assistance::v1 as pb;
+use civic_runtime::{identity::Role, storage::Backend, testing::fresh_database};
+use social_assistance::recalc::RecalcSettings;
+use sqlx::Connection;
+use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest};
+
+use crate::harness::{req, t, App};
+
+/// Refuse new connections to the test database and end the open ones, or allow them again.
+async fn database_reachable(url: &str, reachable: bool) {
+    let admin = std::env::var("CIVIC_TEST_POSTGRES_URL").expect("CIVIC_TEST_POSTGRES_URL");
+    let name = url.rsplit('/').next().unwrap();
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}")).execute(&mut conn).await.unwrap();
+    if !reachable {
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(name)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+}
+
+async fn status(app: &App, service: &str) -> i32 {
+    let mut h = HealthClient::new(civic_runtime::testing::channel(app.addr).await);
+    h.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner().status
+}
+
+async fn wait_status(app: &App, service: &str, want: ServingStatus) {
+    for _ in 0..100 {
+        if status(app, service).await == want as i32 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("health of '{service}' never became {want:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database_liveness_does_not() {
+    let app = App::spawn(Backend::Postgres).await;
+    let svc = social_assistance::SERVICE_NAME;
+    wait_status(&app, svc, ServingStatus::Serving).await;
+    database_reachable(&app.database_url, false).await;
+    wait_status(&app, svc, ServingStatus::NotServing).await;
+    assert_eq!(status(&app, "").await, ServingStatus::Serving as i32, "liveness does not follow the database");
+    database_reachable(&app.database_url, true).await;
+    wait_status(&app, svc, ServingStatus::Serving).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recalculation_survives_a_database_outage() {
+    let slow = RecalcSettings {
+        stale_after: Duration::from_secs(60),
+        pause: Duration::from_millis(400),
+        chunk_size: 1,
+        workers: 1,
+    };
+    let app = App::spawn_on(fresh_database(Backend::Postgres).await, slow).await;
+    crate::recalculation::prepare(&app).await;
+    let mut c = app.client().await;
+    let tok = t(Role::CivilAffairs, "210500");
+    let job = c.start_recalculation(req(&tok, crate::recalculation::start_req())).await.unwrap().into_inner();
+    database_reachable(&app.database_url, false).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    database_reachable(&app.database_url, true).await;
+    let done = crate::recalculation::wait_completed(&mut c, &job.job_id, Duration::from_secs(60)).await;
+    assert_eq!(done.state, pb::JobState::Completed as i32, "{done:?}");
+    crate::recalculation::check_cases(&mut c, &job.job_id).await;
+    app.stop().await;
+}
