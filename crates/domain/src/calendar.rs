@@ -103,19 +103,29 @@ impl WorkingCalendar {
 
     /// The date that is `n` working days after `start` (the start day itself does not count,
     /// as in "within 10 working days of the notice").
-    pub fn add_working_days(&self, start: NaiveDate, n: u32) -> Deadline {
+    ///
+    /// Every day counted must lie in a year the calendar has the holiday notice for: past the
+    /// last such year (or before the first) the count is refused, never guessed from weekends.
+    pub fn add_working_days(&self, start: NaiveDate, n: u32) -> Result<Deadline, crate::DomainError> {
         let mut date = start;
         let mut counted = 0;
         let mut skipped = Vec::new();
         while counted < n {
             date += Duration::days(1);
+            if date.year() < self.first_year || date.year() > self.last_year {
+                let covered = match self.covered_years() {
+                    Some((a, b)) => format!("{a}–{b}"),
+                    None => "no year".to_string(),
+                };
+                return Err(crate::DomainError::CalendarNotCovered { year: date.year(), covered });
+            }
             if self.is_working_day(date) {
                 counted += 1;
             } else {
                 skipped.push((date, self.why_not_working(date)));
             }
         }
-        Deadline { start, working_days: n, due: date, skipped }
+        Ok(Deadline { start, working_days: n, due: date, skipped })
     }
 }
 
@@ -146,11 +156,14 @@ mod tests {
         assert!(!cal.is_working_day(d("2019-10-01")));
         assert!(cal.is_working_day(d("2019-10-12")));
         // From Fri 2019-09-27: Sun 29 (make-up), Mon 30, then Oct 8 (Tue) onward.
-        let due = cal.add_working_days(d("2019-09-27"), 3);
+        let due = cal.add_working_days(d("2019-09-27"), 3).unwrap();
         assert_eq!(due.due, d("2019-10-08"));
         assert_eq!(due.skipped.len(), 8); // Sat 28 and Oct 1–7
                                           // 10 working days from 2019-09-27: 29, 30, Oct 8–12 (12 is a make-up Saturday), 14, 15, 16.
-        assert_eq!(cal.add_working_days(d("2019-09-27"), 10).due, d("2019-10-16"));
+        assert_eq!(cal.add_working_days(d("2019-09-27"), 10).unwrap().due, d("2019-10-16"));
+        // The calendar covers 2019 only: a count into 2020 is refused, naming the year.
+        let e = cal.add_working_days(d("2019-12-27"), 5).unwrap_err();
+        assert!(matches!(e, crate::DomainError::CalendarNotCovered { year: 2020, .. }), "{e:?}");
     }
 
     #[test]

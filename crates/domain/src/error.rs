@@ -29,4 +29,7 @@ pub enum DomainError {
     InvalidRule { rule: String, reason: String },
     #[error("{0}")]
     Inconsistent(String),
+    /// A count of working days reaches a year whose holidays the calendar does not have yet.
+    #[error("the working-day calendar has no holiday notice for {year} (it covers {covered}): a deadline in {year} cannot be counted until that year's notice is added to policies/calendar")]
+    CalendarNotCovered { year: i32, covered: String },
 }

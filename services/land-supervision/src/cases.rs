@@ -93,7 +93,7 @@ fn working_days(
 ) -> Result<StepOutcome, DomainError> {
     let n = book.value(key, region, from)?;
     let days = u32::try_from(n.value.trunc()).unwrap_or(0);
-    let d = book.calendar.add_working_days(from, days);
+    let d = book.calendar.add_working_days(from, days)?;
     let skipped: Vec<String> =
         d.skipped.iter().filter(|(_, why)| why != "周末").map(|(day, why)| format!("{day} {why}")).collect();
     let made_up: Vec<String> = {

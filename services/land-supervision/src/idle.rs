@@ -6,7 +6,7 @@
 //! recovered without compensation after two; government-caused and shared-fault parcels have
 //! their own options.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use civic_domain::{
     explanation::{Step, Trace},
     policy::{PolicyBook, Resolved},
@@ -15,7 +15,7 @@ use civic_domain::{
 };
 use rust_decimal::Decimal;
 
-use crate::low_efficiency::whole_years;
+use crate::low_efficiency::{add_years, whole_years};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
@@ -95,11 +95,6 @@ pub enum IdleError {
     Input { field: &'static str, message: String },
     #[error(transparent)]
     Domain(#[from] DomainError),
-}
-
-fn add_years(d: NaiveDate, years: i64) -> NaiveDate {
-    let y = d.year() + years as i32;
-    NaiveDate::from_ymd_opt(y, d.month(), d.day()).or_else(|| NaiveDate::from_ymd_opt(y, d.month(), 28)).unwrap_or(d)
 }
 
 fn years_of(r: &Resolved) -> i64 {

@@ -131,12 +131,43 @@ pub fn anniversary(from: NaiveDate, years: Decimal) -> NaiveDate {
 }
 
 /// Whole years from `from` to `to` (anniversaries passed).
+/// The same day `years` later; where that year has no such day (29 February), the last day of
+/// the month (民法典 第二百零二条: 没有对应日的，月末日为期间的最后一日).
+pub fn add_years(d: NaiveDate, years: i64) -> NaiveDate {
+    let y = d.year().saturating_add(i32::try_from(years).unwrap_or(0));
+    NaiveDate::from_ymd_opt(y, d.month(), d.day()).or_else(|| NaiveDate::from_ymd_opt(y, d.month(), 28)).unwrap_or(d)
+}
+
+/// Full years from `from` to `to`: a year is full on its anniversary as [`add_years`] counts it,
+/// so the idle test and the count of idle years agree (2020-02-29 → 2021-02-28 is one year).
 pub fn whole_years(from: NaiveDate, to: NaiveDate) -> i64 {
     let mut years = i64::from(to.year()) - i64::from(from.year());
-    if (to.month(), to.day()) < (from.month(), from.day()) {
+    if years > 0 && to < add_years(from, years) {
         years -= 1;
+    } else if years <= 0 {
+        years = 0;
     }
     years
+}
+
+#[cfg(test)]
+mod year_tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_leap_day_start_completes_its_year_at_month_end() {
+        assert_eq!(add_years(d("2020-02-29"), 1), d("2021-02-28"));
+        assert_eq!(whole_years(d("2020-02-29"), d("2021-02-28")), 1);
+        assert_eq!(whole_years(d("2020-02-29"), d("2021-02-27")), 0);
+        assert_eq!(whole_years(d("2020-02-29"), d("2024-02-28")), 3);
+        assert_eq!(whole_years(d("2020-02-29"), d("2024-02-29")), 4);
+        assert_eq!(whole_years(d("2021-03-01"), d("2022-03-01")), 1);
+        assert_eq!(whole_years(d("2021-03-01"), d("2022-02-28")), 0);
+    }
 }
 
 /// Classify one parcel as of `on` (the assessment date).

@@ -333,6 +333,14 @@ mod assessments {
         assert_eq!(violated_fields(&c.assess_idle_land(authed(&tok, bad)).await.unwrap_err()), vec!["stopped_on"]);
         let bad = ask("2023-01-01", "", "0", "", pb::IdleCause::Unspecified);
         assert_eq!(violated_fields(&c.assess_idle_land(authed(&tok, bad)).await.unwrap_err()), vec!["cause"]);
+        // An agreed start on 29 February: its first year is full on 28 February of the next
+        // year (month end), for the idle test and the count of idle years alike.
+        let leap =
+            |on: &str| pb::AssessIdleLandRequest { agreed_start: "2020-02-29".into(), ..ask(on, "", "0", "", e) };
+        let a = c.assess_idle_land(authed(&tok, leap("2021-02-28"))).await.unwrap().into_inner();
+        assert_eq!((a.idle, a.full_years_idle, a.disposal.as_str()), (true, 1, "IDLE_FEE"), "{a:?}");
+        let a = c.assess_idle_land(authed(&tok, leap("2021-02-27"))).await.unwrap().into_inner();
+        assert!(!a.idle, "{a:?}");
         land.stop().await;
     }
 
@@ -818,6 +826,31 @@ mod cases {
     }
 
     civic_runtime::both_backends!(case_workflows, super::workflows);
+
+    /// A deadline counted into a year whose holiday notice the calendar lacks is refused, naming
+    /// the year, instead of being counted as if the year had no holidays.
+    #[tokio::test]
+    async fn deadline_past_the_calendar_is_refused() {
+        let land = crate::Land::spawn(Backend::Sqlite).await;
+        let mut c = land.client.clone();
+        // A health check's first deadline is counted in working days from the day it opens.
+        let open = |on: &str| pb::OpenCaseRequest {
+            kind: pb::CaseKind::HealthCheck as i32,
+            region_code: "411702".into(),
+            subject_id: format!("ENT-{on}"),
+            opened_on: on.into(),
+            parcel: None,
+            note: String::new(),
+            unit: String::new(),
+        };
+        let tok = unit_token(Role::Town, "411702", "顾山镇");
+        let ok = c.open_case(authed(&tok, open("2026-06-01"))).await.unwrap().into_inner();
+        assert!(ok.deadline.starts_with("2026-06"), "{}", ok.deadline);
+        let e = c.open_case(authed(&tok, open("2026-12-20"))).await.unwrap_err();
+        assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "CALENDAR_NOT_COVERED"), "{e:?}");
+        assert!(e.message().contains("2027"), "{}", e.message());
+        land.stop().await;
+    }
 }
 
 mod balance_and_campaign {
