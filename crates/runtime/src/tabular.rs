@@ -37,6 +37,22 @@ pub fn for_each_row(format: Format, content: &[u8], mut visit: impl FnMut(i64, &
     match format {
         Format::Csv => {
             let bytes = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+            // Excel in China saves CSV in GBK (GB18030's subset) unless told otherwise: a file
+            // that is not UTF-8 is read as GB18030, and one that is neither is refused.
+            let decoded;
+            let bytes = if std::str::from_utf8(bytes).is_ok() {
+                bytes
+            } else {
+                let (text, _, had_errors) = encoding_rs::GB18030.decode(bytes);
+                if had_errors {
+                    return Err(
+                        "the CSV file is neither UTF-8 nor GBK/GB18030: save it as \"CSV UTF-8\" and import again"
+                            .to_string(),
+                    );
+                }
+                decoded = text.into_owned();
+                decoded.as_bytes()
+            };
             let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
             let mut record = csv::StringRecord::new();
             let mut row = 0i64;

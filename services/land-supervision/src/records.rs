@@ -36,6 +36,17 @@ const FIXED: [&str; 3] = ["enterprise_id", "enterprise_name", "region_code"];
 
 /// Parse a figures file: `enterprise_id, enterprise_name, region_code` and one column per
 /// indicator (its name as header, e.g. 亩均税收).
+/// Chinese headers clerks use for the fixed columns (indicator columns keep their own names).
+pub const CHINESE_HEADERS: [(&str, &[&str]); 3] = [
+    ("enterprise_id", &["企业编号", "统一社会信用代码", "企业代码"]),
+    ("enterprise_name", &["企业名称", "名称"]),
+    ("region_code", &["行政区划代码", "区划代码"]),
+];
+
+fn canonical_header(cell: &str) -> &str {
+    CHINESE_HEADERS.iter().find(|(_, zh)| zh.contains(&cell)).map(|(c, _)| *c).unwrap_or(cell)
+}
+
 pub fn parse(
     format: Format,
     content: &[u8],
@@ -48,7 +59,8 @@ pub fn parse(
     let mut seen = HashSet::new();
     let read = for_each_row(format, content, |rn, row| {
         if header.is_empty() {
-            header = row.iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
+            header =
+                row.iter().map(|h| canonical_header(h.trim_start_matches('\u{feff}').trim()).to_string()).collect();
             for f in FIXED {
                 if !header.iter().any(|h| h == f) {
                     errors.push(RowError { row: 1, field: f.into(), message: "missing column".into() });

@@ -25,6 +25,26 @@ pub const COLUMNS: [&str; 10] = [
     "incomes",
 ];
 
+/// Chinese headers clerks use for each column (the proto's English names work too).
+pub const CHINESE_HEADERS: [(&str, &[&str]); 10] = [
+    ("household_id", &["户编号", "家庭编号", "户号"]),
+    ("region_code", &["行政区划代码", "区划代码"]),
+    ("residence", &["城乡", "城乡类别", "户籍类别"]),
+    ("category", &["类别", "救助类别"]),
+    ("status", &["状态", "保障状态"]),
+    ("member_id", &["成员编号", "人员编号"]),
+    ("age", &["年龄"]),
+    ("able_bodied", &["有劳动能力", "是否有劳动能力"]),
+    ("has_income_proof", &["有收入证明", "是否有收入证明"]),
+    ("incomes", &["收入", "月收入"]),
+];
+
+/// Whether a header cell names `column`, in English or in one of its Chinese names.
+fn header_is(cell: &str, column: &str) -> bool {
+    let cell = cell.trim_start_matches('\u{feff}').trim();
+    cell == column || CHINESE_HEADERS.iter().any(|(c, names)| *c == column && names.contains(&cell))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     pub row: i64,
@@ -102,12 +122,23 @@ pub fn parse(
     let read = for_each_row(format, content, |rn, row| {
         let Some(ok) = header_ok else {
             for name in COLUMNS {
-                match row.iter().position(|h| h.trim_start_matches('\u{feff}') == name) {
+                match row.iter().position(|h| header_is(h, name)) {
                     Some(i) => {
                         col.insert(name, i);
                     }
                     None if name == "status" => {}
-                    None => errors.push(RowError { row: 1, field: name.into(), message: "missing column".into() }),
+                    None => errors.push(RowError {
+                        row: 1,
+                        field: name.into(),
+                        message: format!(
+                            "missing column: name it {name}{}",
+                            CHINESE_HEADERS
+                                .iter()
+                                .find(|(c, _)| *c == name)
+                                .map(|(_, zh)| format!(" or {}", zh.join(" / ")))
+                                .unwrap_or_default()
+                        ),
+                    }),
                 }
             }
             header_ok = Some(errors.is_empty());

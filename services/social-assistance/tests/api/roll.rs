@@ -361,3 +361,32 @@ async fn nul_bytes_are_invalid(backend: Backend) {
     app.stop().await;
 }
 both_backends!(nul_bytes_are_invalid, super::nul_bytes_are_invalid);
+
+/// Files as clerks have them: Chinese headers, CSV saved by Excel in GBK, XLSX with Chinese
+/// headers; a file in neither encoding is refused saying what to do.
+async fn clerks_files(backend: Backend) {
+    let app = App::spawn(backend).await;
+    let zh = "户编号,行政区划代码,城乡,类别,状态,成员编号,年龄,有劳动能力,有收入证明,收入";
+    let body: Vec<&str> = CSV.lines().skip(1).collect();
+    let text = format!("{zh}\n{}\n", body.join("\n"));
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(&text);
+    assert!(!unmappable);
+    assert!(std::str::from_utf8(&gbk).is_err(), "the test file must really be GBK");
+    let r = import(&app, "210500", "csv", gbk.into_owned(), "2019-06-15").await;
+    assert!(r.stored, "{:?}", r.errors);
+    assert_eq!(r.households, 4);
+
+    let header: Vec<&str> = zh.split(',').collect();
+    let rows: Vec<Vec<String>> = body.iter().map(|l| l.split(',').map(str::to_string).collect()).collect();
+    let xlsx =
+        civic_runtime::tabular::write(civic_runtime::tabular::Format::Xlsx, &header, rows.iter().map(|r| r.as_slice()))
+            .unwrap();
+    let r = import(&app, "210500", "xlsx", xlsx, "2019-06-15").await;
+    assert!(r.stored, "{:?}", r.errors);
+
+    let r = import(&app, "210500", "csv", vec![0xff, 0xfe, 0x00, 0x41, 0x0a], "2019-06-15").await;
+    assert!(!r.stored);
+    assert!(r.errors.iter().any(|e| e.message.contains("UTF-8")), "{:?}", r.errors);
+    app.stop().await;
+}
+both_backends!(clerks_files, super::clerks_files);
