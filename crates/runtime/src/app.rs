@@ -65,9 +65,25 @@ impl Foundation {
 
     /// The common services, to which a service adds its own.
     pub fn common_routes(&self, parameter_prefixes: Vec<&'static str>) -> Routes {
-        Routes::new(ParametersApi { book: self.book.clone(), prefixes: parameter_prefixes }.into_server())
-            .add_service(AuditApi { db: self.db.clone(), book: self.book.clone() }.into_server())
-            .add_service(IdentityApi { book: self.book.clone() }.into_server())
+        let max = self.settings.max_message_bytes;
+        Routes::new(
+            ParametersApi { book: self.book.clone(), prefixes: parameter_prefixes }
+                .into_server()
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .add_service(
+            AuditApi { db: self.db.clone(), book: self.book.clone() }
+                .into_server()
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .add_service(
+            IdentityApi { book: self.book.clone() }
+                .into_server()
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
     }
 
     pub async fn serve(

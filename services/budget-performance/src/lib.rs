@@ -56,8 +56,10 @@ pub async fn start_with(
             None
         }
     };
-    let routes = f
-        .common_routes(PARAMETER_PREFIXES.to_vec())
-        .add_service(BudgetPerformanceServer::new(api::BudgetApi { book: f.book.clone(), assistance }));
+    let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(
+        BudgetPerformanceServer::new(api::BudgetApi { book: f.book.clone(), assistance })
+            .max_decoding_message_size(f.settings.max_message_bytes)
+            .max_encoding_message_size(f.settings.max_message_bytes),
+    );
     f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown).await
 }

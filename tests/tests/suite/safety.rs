@@ -263,3 +263,49 @@ async fn idle_connection_flood_does_not_lock_anyone_out() {
     let _ = tx.send(());
     running.wait().await;
 }
+
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// A 40 MB benefit request of twenty million empty members is refused before it is decoded:
+/// the server's memory does not follow the decoder's amplification.
+#[tokio::test]
+async fn a_huge_ordinary_request_is_refused_before_decoding() {
+    let s = settings(fresh_database(Backend::Sqlite).await);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let running = social_assistance::start(s, async move {
+        let _ = rx.await;
+    })
+    .await
+    .unwrap();
+    let n = 20_000_000usize;
+    let mut inner = Vec::with_capacity(2 * n);
+    for _ in 0..n {
+        inner.extend_from_slice(&[0x22, 0x00]);
+    }
+    let mut body = vec![0x0a];
+    let mut len = inner.len();
+    while len >= 0x80 {
+        body.push((len as u8 & 0x7f) | 0x80);
+        len >>= 7;
+    }
+    body.push(len as u8);
+    body.extend_from_slice(&inner);
+    drop(inner);
+    let before = rss_bytes();
+    let e = raw_call(running.grpc_addr, "/civic.assistance.v1.SocialAssistance/ComputeHouseholdBenefit", body)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    let grown = rss_bytes().saturating_sub(before);
+    assert!(grown < 300 * 1024 * 1024, "the server grew by {} MB", grown / (1024 * 1024));
+    let _ = tx.send(());
+    running.wait().await;
+}
