@@ -18,6 +18,12 @@ use crate::{
     store,
 };
 
+/// Largest piece of a streamed export.
+pub const EXPORT_PIECE: usize = 1024 * 1024;
+
+pub type ExportStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::ExportRollChunk, tonic::Status>> + Send>>;
+
 fn category_pb(c: Category) -> pb::RollCategory {
     match c {
         Category::Dibao => pb::RollCategory::Dibao,
@@ -276,6 +282,21 @@ impl AssistanceApi {
             content_type: ct.into(),
             households: records.len() as i64,
         })
+    }
+
+    /// The export in pieces of at most `EXPORT_PIECE` bytes.
+    pub(super) async fn export_roll_stream(&self, who: &Caller, r: &pb::ExportRollRequest) -> ApiResult<ExportStream> {
+        let whole = self.export_roll(who, r).await?;
+        let mut pieces: Vec<Result<pb::ExportRollChunk, tonic::Status>> = Vec::new();
+        let mut first = Some((whole.filename, whole.content_type, whole.households));
+        for piece in whole.content.chunks(EXPORT_PIECE) {
+            let (filename, content_type, households) = first.take().unwrap_or_default();
+            pieces.push(Ok(pb::ExportRollChunk { filename, content_type, households, content: piece.to_vec() }));
+        }
+        if let Some((filename, content_type, households)) = first {
+            pieces.push(Ok(pb::ExportRollChunk { filename, content_type, households, content: Vec::new() }));
+        }
+        Ok(Box::pin(tokio_stream::iter(pieces)))
     }
 
     pub(super) async fn record_payments(

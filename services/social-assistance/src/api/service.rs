@@ -180,6 +180,17 @@ impl SocialAssistance for AssistanceApi {
         respond(self.export_roll(&who, req.get_ref()).await)
     }
 
+    type ExportRollStreamStream = super::roll::ExportStream;
+
+    #[tracing::instrument(skip_all)]
+    async fn export_roll_stream(
+        &self,
+        req: Request<pb::ExportRollRequest>,
+    ) -> Result<Response<Self::ExportRollStreamStream>, Status> {
+        let who = caller(&req)?;
+        respond(self.export_roll_stream(&who, req.get_ref()).await)
+    }
+
     #[tracing::instrument(skip_all)]
     async fn record_payments(
         &self,

@@ -390,3 +390,34 @@ async fn clerks_files(backend: Backend) {
     app.stop().await;
 }
 both_backends!(clerks_files, super::clerks_files);
+
+/// The streamed export is the same file as the single-message one, in pieces.
+async fn streamed_export(backend: Backend) {
+    let app = App::spawn(backend).await;
+    assert!(import(&app, "210500", "csv", CSV.as_bytes().to_vec(), "2019-06-15").await.stored);
+    let mut c = app.client().await;
+    let tok = t(Role::CivilAffairs, "210500");
+    let ask = pb::ExportRollRequest { region_code: "210500".into(), format: "csv".into() };
+    let whole = c.export_roll(req(&tok, ask.clone())).await.unwrap().into_inner();
+    let mut stream = c.export_roll_stream(req(&tok, ask)).await.unwrap().into_inner();
+    let mut file = Vec::new();
+    let mut first = None;
+    while let Some(piece) = stream.message().await.unwrap() {
+        if first.is_none() {
+            first = Some((piece.filename.clone(), piece.households));
+        }
+        file.extend_from_slice(&piece.content);
+    }
+    assert_eq!(first, Some((whole.filename, whole.households)));
+    assert_eq!(file, whole.content);
+    let e = c
+        .export_roll_stream(req(
+            &t(Role::CivilAffairs, "210521"),
+            pb::ExportRollRequest { region_code: "210500".into(), format: "csv".into() },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    app.stop().await;
+}
+both_backends!(streamed_export, super::streamed_export);
