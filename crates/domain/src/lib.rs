@@ -19,6 +19,7 @@ pub mod load;
 pub mod money;
 pub mod policy;
 pub mod policy_files;
+pub mod publishing;
 pub mod region;
 pub mod rounding;
 

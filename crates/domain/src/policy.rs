@@ -116,6 +116,8 @@ pub struct PolicyBook {
     rules: HashMap<String, RuleCitation>,
     /// (key, region) → entries sorted by effective_from (None first).
     entries: HashMap<(String, RegionCode), Vec<Entry>>,
+    /// Who may publish which parameters (`publishing.csv`); empty: nobody.
+    pub publishing: crate::publishing::PublishingRights,
 }
 
 #[derive(serde::Deserialize)]

@@ -14,6 +14,8 @@ pub struct PolicyFiles {
     pub documents: NamedText,
     pub rules: NamedText,
     pub values: Vec<NamedText>,
+    /// `publishing.csv`, when the directory has one (without it nothing can be published).
+    pub publishing: Option<NamedText>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,17 @@ impl PolicyBook {
         book.load_rules(&files.rules.0, &files.rules.1)?;
         for (name, text) in &files.values {
             book.load_entries(name, text)?;
+        }
+        if let Some((name, text)) = &files.publishing {
+            book.publishing = crate::publishing::PublishingRights::from_csv(name, text)?;
+            for r in book.publishing.rows() {
+                if book.document(&r.document).is_none() {
+                    return Err(BookError::Inconsistent(vec![format!(
+                        "{name}: {} cites document '{}', which is not in documents.csv",
+                        r.key_prefix, r.document
+                    )]));
+                }
+            }
         }
         let problems = book.validate();
         if !problems.is_empty() {

@@ -84,6 +84,7 @@ impl ApiError {
             ApiError::PermissionDenied(Denied::AuditorWrite) => "AUDITOR_READ_ONLY",
             ApiError::PermissionDenied(Denied::Unit { .. }) => "UNIT_OUT_OF_SCOPE",
             ApiError::PermissionDenied(Denied::NoUnit { .. }) => "UNIT_REQUIRED",
+            ApiError::PermissionDenied(Denied::Publish { .. }) => "NO_PUBLISHING_RIGHT",
             ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
             ApiError::Storage(_) => "STORAGE",

@@ -303,6 +303,9 @@ pub enum Denied {
     /// Staff of a town must name their town in the token to reach town-scoped records.
     #[error("a {role} token must name its unit (the town or cluster) to {action}")]
     NoUnit { role: Role, action: &'static str },
+    /// The publishing rights (policies/publishing.csv) do not give this caller this figure.
+    #[error("{message}")]
+    Publish { message: String },
 }
 
 impl Caller {

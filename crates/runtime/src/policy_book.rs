@@ -50,6 +50,7 @@ pub fn read_files(dir: &Path) -> Result<PolicyFiles, LoadBookError> {
         documents: read(dir, "documents.csv")?,
         rules: read(dir, "rules.csv")?,
         values: read_all_csv(dir, "values")?,
+        publishing: if dir.join("publishing.csv").exists() { Some(read(dir, "publishing.csv")?) } else { None },
     })
 }
 

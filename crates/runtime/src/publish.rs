@@ -229,23 +229,47 @@ pub fn publication(
     })
 }
 
-/// Publishing needs a caller scoped to a city or above, publishing for a city or above.
-pub fn check_city_scope(
-    who: &crate::identity::Caller,
-    book: &PolicyBook,
-    region: civic_domain::RegionCode,
-    action: &'static str,
-) -> Result<(), crate::ApiError> {
-    use civic_domain::region::RegionKind;
-    let city_or_above = |c| {
-        book.regions
-            .get(c)
-            .map(|x| matches!(x.kind, RegionKind::City | RegionKind::Province | RegionKind::Country))
-            .unwrap_or(false)
-    };
-    if city_or_above(who.scope) && city_or_above(region) {
-        Ok(())
-    } else {
-        Err(crate::ApiError::PermissionDenied(crate::identity::Denied::Role { role: who.role, action }))
+/// Every figure of `p` must be the caller's to publish under the publishing rights
+/// (`policies/publishing.csv`): its role listed for the key, and the figure's region at a level
+/// listed. The refusal names who may publish the figure and the clause that says so.
+pub fn check_rights(who: &crate::identity::Caller, book: &PolicyBook, p: &Publication) -> Result<(), crate::ApiError> {
+    use crate::{identity::Denied, ApiError};
+    use civic_domain::publishing::Level;
+    for (i, f) in p.figures.iter().enumerate() {
+        let deny = |message: String| {
+            ApiError::PermissionDenied(Denied::Publish { message: format!("values[{i}]: {message}") })
+        };
+        let Some(right) = book.publishing.right_for(&f.key) else {
+            return Err(deny(format!(
+                "{} is not published through the API: it comes from the documents in the policy files",
+                f.key
+            )));
+        };
+        let source = format!("{} {}", right.document, right.clause);
+        if !right.roles.iter().any(|r| r == who.role.as_str()) {
+            return Err(deny(format!(
+                "{} is published by {} ({source}), not by {}",
+                f.key,
+                right.roles.join(" or "),
+                who.role
+            )));
+        }
+        let level = book
+            .regions
+            .get(f.region)
+            .map(|r| Level::of(r.kind))
+            .map_err(|_| deny(format!("unknown region {}", f.region)))?;
+        if !right.levels.contains(&level) {
+            let levels: Vec<&str> = right.levels.iter().map(|l| l.as_str()).collect();
+            return Err(deny(format!(
+                "{} is published for a {} and not for a {} such as {} ({source})",
+                f.key,
+                levels.join(" or "),
+                level.as_str(),
+                f.region
+            )));
+        }
+        who.check_region(&book.regions, f.region).map_err(ApiError::from)?;
     }
+    Ok(())
 }

@@ -1625,10 +1625,17 @@ mod limits {
         let mut wrong = publish.clone();
         wrong.values[0].key = "assistance.dibao.urban".into();
         assert_eq!(violated_fields(&c.publish_limits(authed(&city, wrong)).await.unwrap_err()), vec!["values[0].key"]);
-        let r = c.publish_limits(authed(&city, publish.clone())).await.unwrap().into_inner();
+        // 附件3-1 第十八条: investment intensity is development-reform's, tax per mu the tax
+        // bureau's; the land bureau publishes neither.
+        assert_eq!(c.publish_limits(authed(&city, publish.clone())).await.unwrap_err().code(), Code::PermissionDenied);
+        let only = |i: usize| pb::PublishLimitsRequest { values: vec![publish.values[i].clone()], ..publish.clone() };
+        let r =
+            c.publish_limits(authed(&token(Role::DevelopmentReform, "411700"), only(0))).await.unwrap().into_inner();
         assert!(r.stored);
         assert_eq!(r.limits[0].source.as_ref().unwrap().document, "驻发改〔2023〕8号");
-        assert_eq!(c.publish_limits(authed(&city, publish)).await.unwrap_err().code(), Code::InvalidArgument);
+        let tax = token(Role::Tax, "411700");
+        assert!(c.publish_limits(authed(&tax, only(1))).await.unwrap().into_inner().stored);
+        assert_eq!(c.publish_limits(authed(&tax, only(1))).await.unwrap_err().code(), Code::InvalidArgument);
         // With the minima in force, a plan meeting every limit passes; before them it cannot.
         let figures = pb::StandardLandFigures {
             area_mu: "30".into(),

@@ -22,6 +22,7 @@ pub(crate) fn real_files() -> PolicyFiles {
             file!("values/sanmenxia-land.csv"),
             file!("values/national-budget.csv"),
         ],
+        publishing: Some(file!("publishing.csv")),
     }
 }
 

@@ -14,6 +14,10 @@ use super::service::LandApi;
 /// The parameters this service publishes.
 pub const PREFIXES: &[&str] = &["land."];
 
+/// Roles that may call PublishLimits at all.
+const PUBLISHERS: &[Role] =
+    &[Role::NaturalResources, Role::DevelopmentReform, Role::Tax, Role::IndustryIt, Role::EcologyEnvironment];
+
 impl LandApi {
     pub(super) async fn publish_limits(
         &self,
@@ -23,9 +27,10 @@ impl LandApi {
     ) -> ApiResult<pb::PublishLimitsResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        who.authorize(&book.regions, Access::Write, &[Role::NaturalResources], "publish land limits", region)
+        // The bureaus that own indicators publish them; which figures each may publish, and for
+        // which regions, is decided per figure by the publishing rights (policies/publishing.csv).
+        who.authorize(&book.regions, Access::Write, PUBLISHERS, "publish land limits", region)
             .map_err(ApiError::from)?;
-        publish::check_city_scope(who, &book, region, "publish limits below city level")?;
         let effective_from = request::served_date("effective_from", &r.effective_from)?;
         let raw: Vec<RawFigure> = r
             .values
@@ -34,6 +39,7 @@ impl LandApi {
             .collect();
         let p = publish::publication(&book, region, effective_from, &r.document, &r.title, &raw)?;
         let accepted = publish::apply(&book, &p, PREFIXES).map_err(ApiError::InvalidArgument)?;
+        publish::check_rights(who, &book, &p)?;
         publish::check_book(&book, &accepted.book)?;
         let limits = p
             .figures

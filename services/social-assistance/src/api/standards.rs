@@ -53,6 +53,7 @@ impl AssistanceApi {
             .collect();
         let p = civic_runtime::publish::publication(&book, region, effective_from, &r.document, &r.title, &raw)?;
         let accepted = publish::apply(&book, &p).map_err(ApiError::InvalidArgument)?;
+        civic_runtime::publish::check_rights(who, &book, &p)?;
         civic_runtime::publish::check_book(&book, &accepted.book)?;
         // The resulting standards for every region a figure touched.
         let mut regions: Vec<RegionCode> = p.figures.iter().map(|f| f.region).collect();
