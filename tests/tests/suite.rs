@@ -395,7 +395,8 @@ H2,210521,urban,low_income,active,m1,50,false,true,wage:640\n";
     assert_eq!((cost.extra_monthly_fen, cost.extra_annual_fen), (9_400, 112_800));
     assert_eq!((cost.gaining, cost.newly_eligible), (1, 1));
     assert_eq!(cost.assistance_request_id, "ex-ante-0001", "the request id crossed the service boundary");
-    assert_eq!(cost.explanation.unwrap().steps[0].source.as_ref().unwrap().document, "驻政〔2020〕37号");
+    // Benxi has no ex-ante rule of its own: the national one is cited, never 驻马店's.
+    assert_eq!(cost.explanation.unwrap().steps[0].source.as_ref().unwrap().document, "中发〔2018〕34号");
     // The caller's own region scope applies: a finance officer of another city is refused.
     let other = token(Role::Finance, "411700");
     let e = bp_client

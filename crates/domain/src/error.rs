@@ -29,6 +29,9 @@ pub enum DomainError {
     InvalidRule { rule: String, reason: String },
     #[error("{0}")]
     Inconsistent(String),
+    /// No jurisdiction from the region up has a document stating the rule on the date.
+    #[error("no document of {region} or above states the rule '{rule}' on {date}: the region has no rule of its own")]
+    NoRuleInForce { rule: String, region: String, date: String },
     /// A count of working days reaches a year whose holidays the calendar does not have yet.
     #[error("the working-day calendar has no holiday notice for {year} (it covers {covered}): a deadline in {year} cannot be counted until that year's notice is added to policies/calendar")]
     CalendarNotCovered { year: i32, covered: String },

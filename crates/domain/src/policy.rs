@@ -39,6 +39,8 @@ pub struct Document {
 #[derive(Debug, Clone)]
 pub struct RuleCitation {
     pub id: String,
+    /// The jurisdiction whose document states the rule (000000: national).
+    pub region: RegionCode,
     pub description: String,
     pub document: String,
     pub clause: String,
@@ -113,7 +115,8 @@ pub struct PolicyBook {
     pub calendar: WorkingCalendar,
     definitions: BTreeMap<String, Definition>,
     documents: HashMap<String, Document>,
-    rules: HashMap<String, RuleCitation>,
+    /// rule id → its citations, one per jurisdiction and effective date.
+    rules: HashMap<String, Vec<RuleCitation>>,
     /// (key, region) → entries sorted by effective_from (None first).
     entries: HashMap<(String, RegionCode), Vec<Entry>>,
     /// Who may publish which parameters (`publishing.csv`); empty: nobody.
@@ -139,6 +142,7 @@ struct DocumentRow {
 #[derive(serde::Deserialize)]
 struct RuleRow {
     rule_id: String,
+    region: String,
     description: String,
     document: String,
     clause: String,
@@ -225,17 +229,25 @@ impl PolicyBook {
             if !self.documents.contains_key(&r.document) {
                 return Err(err(format!("document '{}' is not in documents.csv", r.document)));
             }
+            let region = RegionCode::parse(&r.region).map_err(|e| err(e.to_string()))?;
+            if self.regions.get(region).is_err() {
+                return Err(err(format!("region {region} is not in regions.csv")));
+            }
             let effective_from = optional_date(&r.effective_from).map_err(|e| err(e.to_string()))?;
             let rule = RuleCitation {
                 id: r.rule_id.clone(),
+                region,
                 description: r.description,
                 document: r.document,
                 clause: r.clause,
                 effective_from,
             };
-            if self.rules.insert(r.rule_id.clone(), rule).is_some() {
-                return Err(err(format!("rule '{}' is listed twice", r.rule_id)));
+            let list = self.rules.entry(r.rule_id.clone()).or_default();
+            if list.iter().any(|x| x.region == region && x.effective_from == effective_from) {
+                return Err(err(format!("rule '{}' is listed twice for {region} from the same date", r.rule_id)));
             }
+            list.push(rule);
+            list.sort_by_key(|x| x.effective_from);
         }
         Ok(())
     }
@@ -410,13 +422,26 @@ impl PolicyBook {
         self.rules.contains_key(id)
     }
 
-    /// The citation of a computation rule, e.g. "dibao.gap_payment".
-    pub fn rule(&self, id: &str) -> Result<&RuleCitation, DomainError> {
-        self.rules.get(id).ok_or_else(|| DomainError::Inconsistent(format!("rule '{id}' is not in policies/rules.csv")))
+    /// The citation of a computation rule (e.g. "dibao.gap_payment") for `region` on `date`: the
+    /// region's own, else its parent's, up to the national one; within a jurisdiction the latest
+    /// in force on the date. A region with no rule of its own or above it gets an error, never
+    /// another jurisdiction's citation.
+    pub fn rule(&self, id: &str, region: RegionCode, date: NaiveDate) -> Result<&RuleCitation, DomainError> {
+        let list = self
+            .rules
+            .get(id)
+            .ok_or_else(|| DomainError::Inconsistent(format!("rule '{id}' is not in policies/rules.csv")))?;
+        for r in self.regions.lineage(region) {
+            let in_force = list.iter().filter(|c| c.region == r && c.effective_from.is_none_or(|d| d <= date)).last();
+            if let Some(c) = in_force {
+                return Ok(c);
+            }
+        }
+        Err(DomainError::NoRuleInForce { rule: id.to_string(), region: region.to_string(), date: date.to_string() })
     }
 
-    pub fn rule_source(&self, id: &str) -> Result<SourceRef, DomainError> {
-        let r = self.rule(id)?;
+    pub fn rule_source(&self, id: &str, region: RegionCode, date: NaiveDate) -> Result<SourceRef, DomainError> {
+        let r = self.rule(id, region, date)?;
         Ok(SourceRef {
             document: r.document.clone(),
             title: self.documents.get(&r.document).map(|d| d.title.clone()).unwrap_or_default(),

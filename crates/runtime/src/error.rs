@@ -68,6 +68,7 @@ impl ApiError {
             | DomainError::InvalidRule { .. } => ApiError::invalid(field, e.to_string()),
             DomainError::NoValueInForce { .. } => ApiError::precondition("NO_VALUE_IN_FORCE", e.to_string()),
             DomainError::Inconsistent(_) => ApiError::precondition("INCONSISTENT_POLICY", e.to_string()),
+            DomainError::NoRuleInForce { .. } => ApiError::precondition("NO_RULE_IN_FORCE", e.to_string()),
             DomainError::CalendarNotCovered { .. } => ApiError::precondition("CALENDAR_NOT_COVERED", e.to_string()),
         }
     }

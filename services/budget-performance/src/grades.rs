@@ -71,7 +71,7 @@ pub fn grade(
         formula,
         result: grade.chinese().into(),
         parameters: vec![excellent.to_use(), good.to_use(), fair.to_use()],
-        source: Some(book.rule_source("budget.grade")?),
+        source: Some(book.rule_source("budget.grade", region, date)?),
     });
     Ok((grade, trace))
 }

@@ -89,7 +89,7 @@ pub fn check(book: &PolicyBook, region: RegionCode, l: &TownList, on: NaiveDate)
     let fee_rate = v("land.campaign.turnover_fee")?;
     let report = v("land.campaign.report_day")?;
     let verify = v("land.campaign.verify_day")?;
-    let src = book.rule_source("land.campaign.rules")?;
+    let src = book.rule_source("land.campaign.rules", region, on)?;
     let mut indicators = Vec::new();
     let mut trace = Trace::default();
     let mut add = |key: &str, name: &str, value: Option<Decimal>, limit: &Resolved, min: bool| {
@@ -178,7 +178,7 @@ pub fn check_targets(
     let on = NaiveDate::from_ymd_opt(year, 1, 1).ok_or(DomainError::InvalidDate(format!("{year}-01-01")))?;
     let share = book.value_if_in_force("land.campaign.contiguous_share_min", region, on)?;
     let goals = Goals::in_force(book, region, on)?;
-    let rules = book.rule_source("land.campaign.rules")?;
+    let rules = book.rule_source("land.campaign.rules", region, year_end(year))?;
     let mut out = Vec::new();
     let mut trace = Trace::default();
     for t in towns {
@@ -216,7 +216,7 @@ impl Goals {
         Ok(Goals {
             area: book.value_if_in_force("land.campaign.annual_area_goal", region, on)?,
             parks: book.value_if_in_force("land.campaign.contiguous_parks_goal", region, on)?,
-            src: book.rule_source("land.campaign.targets")?,
+            src: book.rule_source("land.campaign.targets", region, on)?,
         })
     }
 
@@ -258,7 +258,12 @@ pub fn monthly_days(
         formula: format!("{year} 年 {month} 月:镇(区、街道)报送 ≤ {report_by};市专治办核实 ≤ {verify_by}"),
         result: String::new(),
         parameters: vec![report.to_use(), verify.to_use()],
-        source: Some(book.rule_source("land.campaign.rules")?),
+        source: Some(book.rule_source("land.campaign.rules", region, year_end(year))?),
     });
     Ok((report_by, verify_by, trace))
+}
+
+/// The last day of `year`: the rules in force then are those a year's figures are judged by.
+fn year_end(year: i32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_default()
 }

@@ -124,7 +124,7 @@ fn working_days(
             formula,
             result: format!("期限 {}", d.due),
             parameters: vec![n.to_use()],
-            source: Some(book.rule_source(rule)?),
+            source: Some(book.rule_source(rule, region, from)?),
         },
     })
 }
@@ -147,7 +147,7 @@ pub fn enter(
                 formula: String::new(),
                 result: to.to_string(),
                 parameters: vec![],
-                source: Some(book.rule_source(kind.rule())?),
+                source: Some(book.rule_source(kind.rule(), region, on)?),
             },
         })
     };
@@ -186,7 +186,7 @@ pub fn enter(
                     formula: format!("{on} + {deadline_months} 个月(最长 {cap} 个月)"),
                     result: format!("期限 {due}"),
                     parameters: vec![max.to_use()],
-                    source: Some(book.rule_source("land.case.low_efficiency")?),
+                    source: Some(book.rule_source("land.case.low_efficiency", region, on)?),
                 },
             })
         }

@@ -42,7 +42,7 @@ pub fn check(
     let expand_min = book.value("land.cluster.expansion_use_min", region, on)?;
     let std_min = book.value("land.cluster.standard_land_share_min", region, on)?;
     let tax_target = book.value("land.cluster.tax_per_mu_target", region, on)?;
-    let src = book.rule_source("land.cluster.rules")?;
+    let src = book.rule_source("land.cluster.rules", region, on)?;
     let mut indicators = Vec::new();
     let mut trace = Trace::default();
     let mut add =

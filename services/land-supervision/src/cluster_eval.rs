@@ -108,8 +108,8 @@ pub fn consequence(class: Option<Class>, a: &Amounts) -> Consequence {
 }
 
 /// The explanation of the outcomes: which class earns what, with the amounts in force.
-pub fn explain(book: &PolicyBook, a: &Amounts) -> Result<Trace, DomainError> {
-    let src = book.rule_source(RULE)?;
+pub fn explain(book: &PolicyBook, region: RegionCode, on: NaiveDate, a: &Amounts) -> Result<Trace, DomainError> {
+    let src = book.rule_source(RULE, region, on)?;
     let amount =
         |r: &Option<Resolved>| r.as_ref().map(|r| format!("{} 亩", r.value)).unwrap_or_else(|| "数额未发布".into());
     let mut trace = Trace::default();

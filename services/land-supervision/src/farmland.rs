@@ -89,7 +89,11 @@ pub fn assess(
         formula: format!("{} ÷ {} = {}", illegal, total, r.round_dp(6).normalize()),
         result: format!("{pct}%"),
         parameters: vec![],
-        source: Some(book.rule_source("land.farmland.illegal_ratio")?),
+        source: Some(book.rule_source(
+            "land.farmland.illegal_ratio",
+            region,
+            NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_default(),
+        )?),
     });
     trace.push(Step {
         rule_id: "land.farmland.illegal_ratio".into(),
@@ -101,7 +105,11 @@ pub fn assess(
         ),
         result: outcome.chinese().into(),
         parameters: vec![warning.to_use(), accountability.to_use()],
-        source: Some(book.rule_source("land.farmland.illegal_ratio")?),
+        source: Some(book.rule_source(
+            "land.farmland.illegal_ratio",
+            region,
+            NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_default(),
+        )?),
     });
     Ok(Assessment { ratio: r, outcome, trace })
 }
@@ -134,7 +142,7 @@ pub struct BalanceResult {
 
 pub fn balance(book: &PolicyBook, region: RegionCode, b: &Balance) -> Result<BalanceResult, DomainError> {
     let ratio = book.value("land.farmland.supplement_ratio", region, b.occupied_on)?;
-    let src = book.rule_source("land.farmland.balance")?;
+    let src = book.rule_source("land.farmland.balance", region, civic_runtime::request::china_today())?;
     let needed = b.occupied.value() * ratio.value;
     let quantity_ok = b.supplemented.value() >= needed;
     let timing_ok = b.supplemented_on.is_some_and(|s| s <= b.occupied_on);

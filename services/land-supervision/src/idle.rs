@@ -139,7 +139,7 @@ pub fn assess(
     let fee_rate = v("land.idle.fee_rate")?;
     let recovery_years = v("land.idle.recovery_years")?;
     let mut trace = Trace::default();
-    let definition = book.rule_source("land.idle.definition")?;
+    let definition = book.rule_source("land.idle.definition", region, on)?;
 
     let (idle_since, how) = match f.started_on {
         None => {
@@ -231,7 +231,7 @@ pub fn assess(
         formula,
         result: disposal.chinese().into(),
         parameters: params,
-        source: Some(book.rule_source(rule)?),
+        source: Some(book.rule_source(rule, region, on)?),
     });
     Ok(IdleAssessment { idle: true, idle_since: Some(since), full_years_idle: years, disposal, idle_fee: fee, trace })
 }

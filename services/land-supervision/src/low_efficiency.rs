@@ -102,6 +102,8 @@ pub struct Classification {
 
 /// The thresholds in force, resolved once for many parcels of one region.
 pub struct Thresholds {
+    /// The region the thresholds were resolved for: its rules are the ones cited.
+    region: RegionCode,
     developed_share: Resolved,
     invested_share: Resolved,
     building_years: Resolved,
@@ -113,6 +115,7 @@ impl Thresholds {
     pub fn resolve(book: &PolicyBook, region: RegionCode, on: NaiveDate) -> Result<Thresholds, DomainError> {
         let v = |k: &str| book.value(k, region, on);
         Ok(Thresholds {
+            region,
             developed_share: v("land.low_efficiency.stalled.developed_share")?,
             invested_share: v("land.low_efficiency.stalled.invested_share")?,
             building_years: v("land.low_efficiency.stalled.building_years")?,
@@ -291,7 +294,7 @@ pub fn classify(
                     ExtensiveUse => vec![t.below_average_years.to_use()],
                     IndustrialTransition => vec![],
                 },
-                source: Some(book.rule_source(c.clause())?),
+                source: Some(book.rule_source(c.clause(), t.region, on)?),
             });
         }
         if categories.is_empty() {
@@ -307,7 +310,7 @@ pub fn classify(
                     t.no_profit_years.to_use(),
                     t.below_average_years.to_use(),
                 ],
-                source: Some(book.rule_source("low_efficiency.none")?),
+                source: Some(book.rule_source("low_efficiency.none", t.region, on)?),
             });
         }
     }

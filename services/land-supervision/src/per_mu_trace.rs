@@ -12,12 +12,14 @@ use crate::per_mu::{Classing, Missing, Scheme};
 
 pub fn explain(
     book: &PolicyBook,
+    region: civic_domain::RegionCode,
+    on: chrono::NaiveDate,
     wire: &pb::PerMuScheme,
     s: &Scheme,
     unrated: i64,
     (total, noun): (usize, &str),
 ) -> Result<Trace, DomainError> {
-    let rule = book.rule_source("land.per_mu.evaluation")?;
+    let rule = book.rule_source("land.per_mu.evaluation", region, on)?;
     let scheme_source = SourceRef { document: wire.document.clone(), title: wire.name.clone(), ..Default::default() };
     let terms: Vec<String> = s
         .indicators

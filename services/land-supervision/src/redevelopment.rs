@@ -31,7 +31,7 @@ pub fn check(
     let office_floor = v("land.industrial.office_floor_share_max")?;
     let plot_max = v("land.redevelopment.odd_plot_mu_max")?;
     let plots_share = v("land.redevelopment.odd_plots_share_max")?;
-    let src = book.rule_source("land.redevelopment.limits")?;
+    let src = book.rule_source("land.redevelopment.limits", region, on)?;
     let mut out = Vec::new();
     let mut trace = Trace::default();
     let mut at_most = |key: &str, name: String, value: Option<Decimal>, limit: &Resolved| {
@@ -117,7 +117,7 @@ pub fn transition(
             formula: format!("{approved} 起 {} 年,至 {end}", years.value),
             result: format!("{on}:{state}"),
             parameters: vec![years.to_use()],
-            source: Some(book.rule_source("land.redevelopment.limits")?),
+            source: Some(book.rule_source("land.redevelopment.limits", region, on)?),
         },
     ))
 }

@@ -226,7 +226,7 @@ pub fn check(
             ),
             result: i.outcome.code().into(),
             parameters: i.parameter.iter().map(|p| p.to_use()).collect(),
-            source: Some(book.rule_source("land.standard.indicators")?),
+            source: Some(book.rule_source("land.standard.indicators", region, on)?),
         });
     }
     Ok(Check { indicators: out, passed, trace })
@@ -247,8 +247,9 @@ pub fn after_failed_acceptance(
     checked_on: NaiveDate,
     previous_rectification_failed: bool,
 ) -> Result<(Option<NaiveDate>, Step), DomainError> {
+    let on = checked_on;
     let years = book.value("land.standard.rectification_years_max", region, checked_on)?;
-    let src = book.rule_source("land.standard.acceptance")?;
+    let src = book.rule_source("land.standard.acceptance", region, on)?;
     if previous_rectification_failed {
         return Ok((
             None,
@@ -291,7 +292,7 @@ pub fn extension(
     let max = book.value("land.standard.extensions_per_milestone", region, asked_on)?;
     let m = u32::try_from(months.value.trunc()).unwrap_or(1);
     let latest = milestone.checked_sub_months(chrono::Months::new(m)).unwrap_or(milestone);
-    let src = book.rule_source("land.standard.extension")?;
+    let src = book.rule_source("land.standard.extension", region, asked_on)?;
     if Decimal::from(extensions_before) >= max.value {
         return Ok(Err(format!(
             "this milestone was already extended {extensions_before} time(s); 附件3-1 第十三条 allows {}",
@@ -318,11 +319,13 @@ pub fn extension(
 /// shares that are caps).
 pub fn against_contract(
     book: &PolicyBook,
+    region: RegionCode,
+    on: NaiveDate,
     c: &mut Check,
     contracted: &std::collections::BTreeMap<String, String>,
 ) -> Result<(), DomainError> {
     const CAPS: [&str; 4] = ["green_ratio", "office_land_share", "office_floor_share", "term_years"];
-    let src = book.rule_source("land.standard.acceptance")?;
+    let src = book.rule_source("land.standard.acceptance", region, on)?;
     for (key, value) in contracted {
         let Ok(limit) = value.parse::<Decimal>() else { continue };
         let Some(actual) = c.indicators.iter().find(|i| &i.key == key).map(|i| (i.name.clone(), i.value)) else {

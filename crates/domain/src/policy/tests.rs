@@ -159,3 +159,21 @@ fn calendar_covers_2019_onward() {
     assert!(b.calendar.is_working_day(d("2026-02-14"))); // 春节调休 Saturday
     assert!(!b.calendar.is_working_day(d("2026-10-01")));
 }
+
+#[test]
+fn rules_are_cited_by_the_jurisdiction_that_states_them() {
+    let b = book();
+    let r = |id: &str, region: &str, date: &str| {
+        b.rule(id, RegionCode::parse(region).unwrap(), d(date)).map(|c| c.document.clone())
+    };
+    // Benxi's own notice for Benxi and its counties; national law everywhere.
+    assert_eq!(r("dibao.standard", "210521", "2019-07-01").unwrap(), "本政办发〔2019〕25号");
+    assert_eq!(r("dibao.gap_payment", "411702", "2019-07-01").unwrap(), "国务院令第649号");
+    // Another city has no rule of its own: an error, never Benxi's citation.
+    assert!(matches!(r("dibao.standard", "411702", "2019-07-01"), Err(DomainError::NoRuleInForce { .. })));
+    // 驻马店 cites its own 2021 document; Benxi, in 2019 or later, the national one.
+    assert_eq!(r("budget.ex_ante.cost", "411702", "2022-01-01").unwrap(), "驻政〔2020〕37号");
+    assert_eq!(r("budget.ex_ante.cost", "411702", "2020-01-01").unwrap(), "中发〔2018〕34号");
+    assert_eq!(r("budget.ex_ante.cost", "210500", "2019-07-01").unwrap(), "中发〔2018〕34号");
+    assert!(r("budget.ex_ante.cost", "210500", "2017-01-01").is_err());
+}

@@ -102,7 +102,10 @@ impl BudgetApi {
             ),
             result: format!("受益增加 {} 户,新增符合条件 {} 户", total.gaining, total.newly_eligible),
             parameters: vec![],
-            source: Some(book.rule_source("budget.ex_ante.cost").map_err(|e| ApiError::domain("region_code", e))?),
+            source: Some(
+                book.rule_source("budget.ex_ante.cost", region, request::china_today())
+                    .map_err(|e| ApiError::domain("region_code", e))?,
+            ),
         });
         Ok(pb::AssessStandardCostResponse {
             households: total.households,

@@ -268,6 +268,8 @@ impl LandApi {
             .collect();
         let trace = crate::per_mu_trace::explain(
             &book,
+            region,
+            request::china_today(),
             s,
             &scheme,
             by_class.get("UNRATED").copied().unwrap_or(0),

@@ -309,7 +309,10 @@ impl LandApi {
                 formula: names.join(";"),
                 result: r.treatment_outcome.clone(),
                 parameters: vec![],
-                source: Some(book.rule_source("land.case.health_check").map_err(|e| ApiError::domain("to_state", e))?),
+                source: Some(
+                    book.rule_source("land.case.health_check", region, on)
+                        .map_err(|e| ApiError::domain("to_state", e))?,
+                ),
             });
         }
         let deadline = outcome.deadline.map(|d| d.to_string()).unwrap_or_default();

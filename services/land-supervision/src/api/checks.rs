@@ -101,7 +101,7 @@ impl LandApi {
                 .ok_or_else(|| ApiError::invalid("parcel_id", format!("no parcel {}", r.parcel_id)))?;
             let parcel_region = request::region_code(&book, "parcel.region_code", &parcel.region_code)?;
             self.check(who, &book, parcel_region, "check standard-land indicators")?;
-            standard_land::against_contract(&book, &mut c, &parcel.contracted)
+            standard_land::against_contract(&book, parcel_region, on, &mut c, &parcel.contracted)
                 .map_err(|e| ApiError::domain("parcel_id", e))?;
         }
         let (mut deadline, mut consequence) = (String::new(), String::new());

@@ -121,9 +121,10 @@ impl LandApi {
             })
             .collect();
         let unrated = by_outcome.get(Outcome::Unrated.code()).copied().unwrap_or(0);
-        let mut trace = crate::per_mu_trace::explain(&book, wire, &s, unrated, (rated.len(), "个集聚区"))
+        let mut trace = crate::per_mu_trace::explain(&book, region, on, wire, &s, unrated, (rated.len(), "个集聚区"))
             .map_err(|e| ApiError::domain("region_code", e))?;
-        let outcomes = cluster_eval::explain(&book, &amounts).map_err(|e| ApiError::domain("region_code", e))?;
+        let outcomes =
+            cluster_eval::explain(&book, region, on, &amounts).map_err(|e| ApiError::domain("region_code", e))?;
         trace.steps.extend(outcomes.steps);
         if r.record {
             yearly::record_evaluations(

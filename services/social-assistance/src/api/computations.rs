@@ -136,7 +136,9 @@ impl AssistanceApi {
                 .collect::<ApiResult<Vec<_>>>()?;
             counties.push(CountyInput { region, values });
         }
-        let rule = book.rule_source("subsidy.factor_split").map_err(|e| ApiError::domain("region_code", e))?;
+        let rule = book
+            .rule_source("subsidy.factor_split", city, request::china_today())
+            .map_err(|e| ApiError::domain("region_code", e))?;
         let (shares, trace) = subsidy::split(Fen::new(r.pot_fen), &factors, &counties, rule).map_err(split_error)?;
         let total = shares.iter().map(|s| s.amount.get()).sum();
         Ok(pb::SplitCitySubsidyResponse {

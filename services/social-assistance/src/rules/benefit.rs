@@ -59,7 +59,7 @@ fn casual_floor(
         formula: format!("劳动年龄 {min_age}–{max_age} 岁;零工收入标准 {} 元/人·月", income.value),
         result: String::new(),
         parameters: vec![min.to_use(), max.to_use(), income.to_use()],
-        source: Some(book.rule_source("dibao.casual_income_floor")?),
+        source: Some(book.rule_source("dibao.casual_income_floor", h.region, date)?),
     });
     Ok(CasualFloor { floor: Fen::from_yuan_decimal(income.value)?, min_age, max_age, income })
 }
@@ -84,7 +84,7 @@ pub fn counted_income(
                     formula: format!("{} 不计入", inc.monthly.yuan_text()),
                     result: "0 元".into(),
                     parameters: vec![flag.to_use()],
-                    source: Some(book.rule_source("dibao.excluded_income")?),
+                    source: Some(book.rule_source("dibao.excluded_income", h.region, date)?),
                 });
                 continue;
             }
@@ -102,7 +102,7 @@ pub fn counted_income(
                         formula: format!("max({}, {}) = {}", own.yuan_text(), c.floor.yuan_text(), c.floor.yuan_text()),
                         result: c.floor.yuan_text(),
                         parameters: vec![c.income.to_use()],
-                        source: Some(book.rule_source("dibao.casual_income_floor")?),
+                        source: Some(book.rule_source("dibao.casual_income_floor", h.region, date)?),
                     });
                     own = c.floor;
                 }
@@ -116,12 +116,12 @@ pub fn counted_income(
         formula: format!("{} 名成员计入收入合计", h.size()),
         result: total.yuan_text(),
         parameters: vec![],
-        source: Some(book.rule_source("dibao.household_income")?),
+        source: Some(book.rule_source("dibao.household_income", h.region, date)?),
     });
     Ok(total)
 }
 
-fn standard_step(book: &PolicyBook, h: &Household, s: &MonthlyStandard) -> Result<Step, DomainError> {
+fn standard_step(book: &PolicyBook, h: &Household, s: &MonthlyStandard, date: NaiveDate) -> Result<Step, DomainError> {
     let mut formula = format!("{}低保标准 {}", h.residence.chinese(), s.resolved.value);
     if !s.conversion.is_empty() {
         formula = format!("{}低保标准(年) {}", h.residence.chinese(), s.conversion);
@@ -132,7 +132,7 @@ fn standard_step(book: &PolicyBook, h: &Household, s: &MonthlyStandard) -> Resul
         formula,
         result: format!("{}/人·月", s.per_person.yuan_text()),
         parameters: s.uses.clone(),
-        source: Some(book.rule_source("dibao.standard")?),
+        source: Some(book.rule_source("dibao.standard", h.region, date)?),
     })
 }
 
@@ -150,7 +150,7 @@ pub fn per_capita(total: Fen, members: i64) -> Fen {
 pub fn compute(book: &PolicyBook, h: &Household, date: NaiveDate) -> Result<Benefit, DomainError> {
     let mut trace = Trace::default();
     let s = standards::dibao(book, h.residence, h.region, date)?;
-    trace.push(standard_step(book, h, &s)?);
+    trace.push(standard_step(book, h, &s, date)?);
     let income = counted_income(book, h, date, &mut trace)?;
     let n = h.size();
     let gross = s.per_person.checked_mul(n)?;
@@ -170,7 +170,7 @@ pub fn compute(book: &PolicyBook, h: &Household, date: NaiveDate) -> Result<Bene
         ),
         result: monthly.yuan_text(),
         parameters: vec![],
-        source: Some(book.rule_source("dibao.gap_payment")?),
+        source: Some(book.rule_source("dibao.gap_payment", h.region, date)?),
     });
     Ok(Benefit {
         monthly,

@@ -51,7 +51,7 @@ pub fn identify(
         formula,
         result: format!("{}/人·月", t.per_person.yuan_text()),
         parameters: t.uses.clone(),
-        source: Some(book.rule_source("low_income.threshold")?),
+        source: Some(book.rule_source("low_income.threshold", h.region, date)?),
     });
     let verdict = match (below, is_dibao_household) {
         (true, false) => "属于低收入家庭",
@@ -71,7 +71,7 @@ pub fn identify(
         ),
         result: verdict.into(),
         parameters: vec![],
-        source: Some(book.rule_source("low_income.threshold")?),
+        source: Some(book.rule_source("low_income.threshold", h.region, date)?),
     });
     // A household below the 低保 standard itself may qualify for 低保 rather than low-income status.
     let dibao = standards::dibao(book, h.residence, h.region, date)?;
@@ -82,7 +82,7 @@ pub fn identify(
             formula: format!("{} < {}", pc.yuan_text(), dibao.per_person.yuan_text()),
             result: "符合低保收入条件".into(),
             parameters: dibao.uses,
-            source: Some(book.rule_source("dibao.gap_payment")?),
+            source: Some(book.rule_source("dibao.gap_payment", h.region, date)?),
         });
     }
     Ok(LowIncome { low_income, threshold: t.per_person, per_capita_income: pc, trace })

@@ -65,7 +65,7 @@ pub fn compute(
         formula,
         result: format!("{}/人·月", base.per_person.yuan_text()),
         parameters: base.uses.clone(),
-        source: Some(book.rule_source(rule_id)?),
+        source: Some(book.rule_source(rule_id, region, date)?),
     });
     let mut monthly = base.per_person;
     let is_orphan = matches!(
@@ -83,7 +83,7 @@ pub fn compute(
             formula: format!("{} + {} = {}", monthly.yuan_text(), sup.per_person.yuan_text(), total.yuan_text()),
             result: format!("{}/人·月", total.yuan_text()),
             parameters: sup.uses,
-            source: Some(book.rule_source("orphan.standard")?),
+            source: Some(book.rule_source("orphan.standard", region, date)?),
         });
         monthly = total;
     }

@@ -2,7 +2,11 @@
 //! Computations store nothing, so SQLite suffices.
 
 use civic_proto::assistance::v1::{self as pb, Residence};
-use civic_runtime::{identity::Role, storage::Backend, testing::violated_fields};
+use civic_runtime::{
+    identity::Role,
+    storage::Backend,
+    testing::{fresh_database, violated_fields},
+};
 use tonic::Code;
 
 use crate::harness::{household, member, req, t, App};
@@ -352,4 +356,48 @@ async fn extreme_values_never_panic() {
         assert!(acceptable(code), "pot {pot}: {code:?}");
     }
     app.stop().await;
+}
+
+/// A city added through `policies/` with its own standards but no rules of its own: its
+/// benefits are refused with NO_RULE_IN_FORCE, never explained with Benxi's notice.
+#[tokio::test]
+async fn another_city_is_never_cited_to_benxi() {
+    let dir = std::env::temp_dir().join(format!("civic-policies-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let src = civic_runtime::testing::policies_dir();
+    for sub in ["", "values", "calendar"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        for e in std::fs::read_dir(src.join(sub)).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), dir.join(sub).join(e.file_name())).unwrap();
+            }
+        }
+    }
+    std::fs::write(
+        dir.join("values/zhumadian-assistance.csv"),
+        "key,region,effective_from,known_from,value,rule,rounding,document,clause,note\n\
+assistance.dibao.urban,411700,2021-02-15,,600,,,驻政〔2020〕37号,测试,\n\
+assistance.dibao.rural,411700,2021-02-15,,5000,,,驻政〔2020〕37号,测试,\n",
+    )
+    .unwrap();
+    let mut s = civic_runtime::testing::settings(fresh_database(Backend::Sqlite).await);
+    s.policies_dir = dir.clone();
+    let app = App::spawn_with(s, social_assistance::recalc::RecalcSettings::from_env()).await;
+    let mut c = app.client().await;
+    let e = c
+        .compute_household_benefit(req(
+            &t(Role::CivilAffairs, "411700"),
+            pb::ComputeHouseholdBenefitRequest {
+                household: Some(household("", "411702", pb::Residence::Urban, 2, 10_000)),
+                on_date: "2022-01-01".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert_eq!(civic_runtime::testing::error_reason(&e), "NO_RULE_IN_FORCE");
+    assert!(!e.message().contains("本政办发"), "{}", e.message());
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

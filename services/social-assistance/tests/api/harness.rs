@@ -28,8 +28,16 @@ impl App {
     }
 
     pub async fn spawn_on(database_url: String, recalc: social_assistance::recalc::RecalcSettings) -> App {
+        Self::spawn_with(settings(database_url), recalc).await
+    }
+
+    pub async fn spawn_with(
+        settings: civic_runtime::config::Settings,
+        recalc: social_assistance::recalc::RecalcSettings,
+    ) -> App {
+        let database_url = settings.database_url.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = social_assistance::start_with(settings(database_url.clone()), recalc, async move {
+        let running = social_assistance::start_with(settings, recalc, async move {
             let _ = rx.await;
         })
         .await
