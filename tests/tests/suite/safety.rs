@@ -76,7 +76,7 @@ async fn overload_sheds_with_unavailable_never_health_and_counts_real_codes() {
 
 /// Sends raw bytes as the request body and reads the answer as raw bytes.
 #[derive(Clone, Default)]
-struct RawCodec;
+pub(crate) struct RawCodec;
 
 impl tonic::codec::Codec for RawCodec {
     type Encode = Vec<u8>;
