@@ -159,7 +159,7 @@ pub(crate) async fn wait_completed(
 }
 
 /// The real binary, on the given database, with small slow chunks; returns its gRPC address.
-fn spawn_binary(database_url: &str) -> (Child, SocketAddr) {
+pub(crate) fn spawn_binary(database_url: &str) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_social-assistance"))
         .env("CIVIC_LISTEN_ADDR", "127.0.0.1:0")
         .env("CIVIC_METRICS_ADDR", "")

@@ -78,3 +78,55 @@ async fn recalculation_survives_a_database_outage() {
     crate::recalculation::check_cases(&mut c, &job.job_id).await;
     app.stop().await;
 }
+
+/// SIGTERM to the real binary while four clients keep calling: every call that reached the server
+/// finishes normally; calls after it closed are refused as UNAVAILABLE (clients retry them);
+/// none is cut off (CANCELLED), lost (UNKNOWN) or INTERNAL. Rounds: `CIVIC_CHAOS_ROUNDS`.
+async fn sigterm_under_load(backend: Backend) {
+    let rounds: usize = std::env::var("CIVIC_CHAOS_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let url = fresh_database(backend).await;
+    for _ in 0..rounds {
+        let (child, addr) = crate::recalculation::spawn_binary(&url);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut clients = Vec::new();
+        for _ in 0..4 {
+            let stop = stop.clone();
+            clients.push(tokio::spawn(async move {
+                let tok = t(Role::CivilAffairs, "210500");
+                let mut codes = Vec::new();
+                let Ok(ch) = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await
+                else {
+                    return codes;
+                };
+                let mut c = civic_proto::assistance::v1::social_assistance_client::SocialAssistanceClient::new(ch);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let h = crate::harness::household("", "210502", pb::Residence::Urban, 3, 90_000);
+                    let r = c
+                        .compute_household_benefit(req(
+                            &tok,
+                            pb::ComputeHouseholdBenefitRequest { household: Some(h), on_date: "2019-07-15".into() },
+                        ))
+                        .await;
+                    codes.push(r.err().map_or(tonic::Code::Ok, |e| e.code()));
+                }
+                codes
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let pid = child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let mut child = child;
+        let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(status.success(), "the binary stops cleanly on SIGTERM: {status:?}");
+        let mut ok = 0;
+        for c in clients {
+            for code in c.await.unwrap() {
+                assert!(matches!(code, tonic::Code::Ok | tonic::Code::Unavailable), "a call ended {code:?}");
+                ok += usize::from(code == tonic::Code::Ok);
+            }
+        }
+        assert!(ok > 0, "calls were served before the signal");
+    }
+}
+crate::both_backends!(sigterm_under_load, super::sigterm_under_load);
