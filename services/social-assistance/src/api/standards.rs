@@ -67,8 +67,21 @@ impl AssistanceApi {
                 .map_err(|e| ApiError::domain("values", e))?;
             standards.extend(v.iter().map(mapping::parameter));
         }
+        // Months already paid at the old amounts: the publication is accepted, and the response
+        // says that a recalculation from its date pays the difference.
+        let (households_paid_since, months_paid_since) = store::standards::paid_since(
+            &self.db,
+            &civic_runtime::audit::region_prefix(region),
+            &format!("{:04}-{:02}", chrono::Datelike::year(&effective_from), chrono::Datelike::month(&effective_from)),
+        )
+        .await?;
         if r.validate_only {
-            return Ok(pb::PublishStandardsResponse { standards, stored: false });
+            return Ok(pb::PublishStandardsResponse {
+                standards,
+                stored: false,
+                households_paid_since,
+                months_paid_since,
+            });
         }
         store::standards::save(&self.db, who, request_id, &p, &accepted, &r.reason).await.map_err(|e| match e {
             sqlx::Error::Database(d) if d.is_unique_violation() => {
@@ -78,7 +91,7 @@ impl AssistanceApi {
         })?;
         self.book.replace(accepted.book);
         tracing::info!(document = %p.document, effective_from = %effective_from, figures = p.figures.len(), "standards published");
-        Ok(pb::PublishStandardsResponse { standards, stored: true })
+        Ok(pb::PublishStandardsResponse { standards, stored: true, households_paid_since, months_paid_since })
     }
 }
 

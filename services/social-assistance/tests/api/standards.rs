@@ -250,3 +250,27 @@ async fn back_dated_publication(backend: Backend) {
     app.stop().await;
 }
 both_backends!(back_dated_publication_keeps_the_book_whole, super::back_dated_publication);
+
+/// Publishing over months already paid is accepted and says so: who was paid since the date,
+/// and for which months — a recalculation from that date pays the difference, once.
+async fn publication_over_paid_months(backend: Backend) {
+    let app = App::spawn(backend).await;
+    let r = crate::roll::import(&app, "210500", "csv", crate::roll::CSV.as_bytes().to_vec(), "2019-06-15").await;
+    assert!(r.stored, "{:?}", r.errors);
+    let mut c = app.client().await;
+    let ca = t(Role::CivilAffairs, "210500");
+    for month in ["2019-07", "2019-08"] {
+        c.record_payments(req(&ca, pb::RecordPaymentsRequest { region_code: "210500".into(), month: month.into() }))
+            .await
+            .unwrap();
+    }
+    let mut p = pb::PublishStandardsRequest {
+        effective_from: "2019-08-01".into(),
+        ..publication(vec![("assistance.dibao.urban", "210500", "650")])
+    };
+    p.validate_only = true;
+    let r = c.publish_standards(req(&t(Role::Finance, "210500"), p)).await.unwrap().into_inner();
+    assert_eq!((r.households_paid_since, r.months_paid_since), (3, vec!["2019-08".to_string()]));
+    app.stop().await;
+}
+both_backends!(publication_over_paid_months, super::publication_over_paid_months);
