@@ -432,7 +432,7 @@ impl PolicyBook {
             .get(id)
             .ok_or_else(|| DomainError::Inconsistent(format!("rule '{id}' is not in policies/rules.csv")))?;
         for r in self.regions.lineage(region) {
-            let in_force = list.iter().filter(|c| c.region == r && c.effective_from.is_none_or(|d| d <= date)).last();
+            let in_force = list.iter().rfind(|c| c.region == r && c.effective_from.is_none_or(|d| d <= date));
             if let Some(c) = in_force {
                 return Ok(c);
             }

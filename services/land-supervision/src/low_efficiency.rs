@@ -153,26 +153,6 @@ pub fn whole_years(from: NaiveDate, to: NaiveDate) -> i64 {
     years
 }
 
-#[cfg(test)]
-mod year_tests {
-    use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    #[test]
-    fn a_leap_day_start_completes_its_year_at_month_end() {
-        assert_eq!(add_years(d("2020-02-29"), 1), d("2021-02-28"));
-        assert_eq!(whole_years(d("2020-02-29"), d("2021-02-28")), 1);
-        assert_eq!(whole_years(d("2020-02-29"), d("2021-02-27")), 0);
-        assert_eq!(whole_years(d("2020-02-29"), d("2024-02-28")), 3);
-        assert_eq!(whole_years(d("2020-02-29"), d("2024-02-29")), 4);
-        assert_eq!(whole_years(d("2021-03-01"), d("2022-03-01")), 1);
-        assert_eq!(whole_years(d("2021-03-01"), d("2022-02-28")), 0);
-    }
-}
-
 /// Classify one parcel as of `on` (the assessment date).
 pub fn classify(
     book: &PolicyBook,
@@ -315,4 +295,24 @@ pub fn classify(
         }
     }
     Ok(Classification { categories, reasons, trace })
+}
+
+#[cfg(test)]
+mod year_tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_leap_day_start_completes_its_year_at_month_end() {
+        assert_eq!(add_years(d("2020-02-29"), 1), d("2021-02-28"));
+        assert_eq!(whole_years(d("2020-02-29"), d("2021-02-28")), 1);
+        assert_eq!(whole_years(d("2020-02-29"), d("2021-02-27")), 0);
+        assert_eq!(whole_years(d("2020-02-29"), d("2024-02-28")), 3);
+        assert_eq!(whole_years(d("2020-02-29"), d("2024-02-29")), 4);
+        assert_eq!(whole_years(d("2021-03-01"), d("2022-03-01")), 1);
+        assert_eq!(whole_years(d("2021-03-01"), d("2022-02-28")), 0);
+    }
 }
