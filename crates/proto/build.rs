@@ -6,7 +6,6 @@ use std::{env, path::PathBuf};
 use prost::Message;
 
 const FILES: &[&str] = &[
-    "google/rpc/error_details.proto",
     "civic/common/v1/policy.proto",
     "civic/common/v1/explanation.proto",
     "civic/common/v1/audit.proto",

@@ -94,6 +94,22 @@ async fn reflection_services_v1alpha(addr: SocketAddr) -> Vec<String> {
     }
 }
 
+/// Whether reflection (v1) can describe `symbol`, as grpcurl asks when it decodes a message.
+async fn reflection_knows(addr: SocketAddr, symbol: &str) -> bool {
+    use tonic_reflection::pb::v1::{
+        server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
+        server_reflection_response::MessageResponse, ServerReflectionRequest,
+    };
+    let mut client = ServerReflectionClient::new(channel(addr).await);
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::FileContainingSymbol(symbol.to_string())),
+    };
+    let mut stream = client.server_reflection_info(tokio_stream::iter(vec![req])).await.unwrap().into_inner();
+    let resp = stream.message().await.unwrap().unwrap();
+    matches!(resp.message_response, Some(MessageResponse::FileDescriptorResponse(f)) if !f.file_descriptor_proto.is_empty())
+}
+
 #[tokio::test]
 async fn every_service_starts_on_port_0_with_reflection_health_and_identity() {
     for (label, own, starter) in starters() {
@@ -116,6 +132,11 @@ async fn every_service_starts_on_port_0_with_reflection_health_and_identity() {
                 1,
                 "{label}: {services:?}"
             );
+        }
+
+        // Error details decode with grpcurl: reflection describes the google.rpc types.
+        for symbol in ["google.rpc.BadRequest", "google.rpc.ErrorInfo", "google.rpc.PreconditionFailure"] {
+            assert!(reflection_knows(addr, symbol).await, "{label}: reflection lacks {symbol}");
         }
 
         let mut health = tonic_health::pb::health_client::HealthClient::new(channel(addr).await);

@@ -68,12 +68,16 @@ pub async fn serve(
         health_reporter.set_service_status(*name, ServingStatus::Serving).await;
     }
 
+    // The google.rpc error details come from tonic-types' descriptors, so that grpcurl can
+    // decode the details of every error.
     let mut v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(civic_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET);
     let mut v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(civic_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET);
     // List only this service's own services (the descriptor set holds the whole suite).
     for name in service_names.iter().chain(["grpc.health.v1.Health"].iter()) {
         v1 = v1.with_service_name(*name);
