@@ -178,3 +178,91 @@ impl From<ApiError> for Status {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Role;
+
+    fn reason_of(s: &Status) -> String {
+        s.get_details_error_info().map(|i| i.reason).unwrap_or_default()
+    }
+
+    /// Every variant, and every kind of denial and token error, with the code and reason a
+    /// client sees.
+    #[test]
+    fn every_error_maps_to_its_code_and_reason() {
+        let table: Vec<(ApiError, Code, &str)> = vec![
+            (ApiError::invalid("f", "bad"), Code::InvalidArgument, "INVALID_ARGUMENT"),
+            (ApiError::precondition("NO_STANDARD", "none"), Code::FailedPrecondition, "NO_STANDARD"),
+            (ApiError::not_found("household x"), Code::NotFound, "NOT_FOUND"),
+            (ApiError::AlreadyExists { what: "x".into() }, Code::AlreadyExists, "ALREADY_EXISTS"),
+            (ApiError::Unauthenticated(TokenError::Missing), Code::Unauthenticated, "UNAUTHENTICATED"),
+            (ApiError::Unauthenticated(TokenError::BadTimes), Code::Unauthenticated, "UNAUTHENTICATED"),
+            (
+                ApiError::PermissionDenied(Denied::Role { role: Role::Tax, action: "x" }),
+                Code::PermissionDenied,
+                "ROLE_NOT_ALLOWED",
+            ),
+            (
+                ApiError::PermissionDenied(Denied::Region {
+                    target: civic_domain::RegionCode::NATIONAL,
+                    scope: civic_domain::RegionCode::NATIONAL,
+                }),
+                Code::PermissionDenied,
+                "REGION_OUT_OF_SCOPE",
+            ),
+            (ApiError::PermissionDenied(Denied::AuditorWrite), Code::PermissionDenied, "AUDITOR_READ_ONLY"),
+            (
+                ApiError::PermissionDenied(Denied::Unit { own: "a".into(), target: "b".into() }),
+                Code::PermissionDenied,
+                "UNIT_OUT_OF_SCOPE",
+            ),
+            (
+                ApiError::PermissionDenied(Denied::NoUnit { role: Role::Town, action: "x" }),
+                Code::PermissionDenied,
+                "UNIT_REQUIRED",
+            ),
+            (
+                ApiError::PermissionDenied(Denied::Publish { message: "x".into() }),
+                Code::PermissionDenied,
+                "NO_PUBLISHING_RIGHT",
+            ),
+            (ApiError::Unavailable("social-assistance".into()), Code::Unavailable, "UNAVAILABLE"),
+            (ApiError::Internal("bug".into()), Code::Internal, "INTERNAL"),
+            (ApiError::Storage(sqlx::Error::PoolTimedOut), Code::Unavailable, "STORAGE"),
+            (ApiError::Storage(sqlx::Error::RowNotFound), Code::NotFound, "STORAGE"),
+            (ApiError::Storage(sqlx::Error::Protocol("x".into())), Code::Internal, "STORAGE"),
+            (ApiError::Book(BookError::Inconsistent(vec!["x".into()])), Code::Internal, "POLICY_BOOK"),
+            (ApiError::domain("f", DomainError::ZeroDenominator), Code::InvalidArgument, "INVALID_ARGUMENT"),
+            (
+                ApiError::domain("f", DomainError::CalendarNotCovered { year: 2027, covered: "2017–2026".into() }),
+                Code::FailedPrecondition,
+                "CALENDAR_NOT_COVERED",
+            ),
+            (
+                ApiError::domain(
+                    "f",
+                    DomainError::NoRuleInForce { rule: "r".into(), region: "411702".into(), date: "2024-01-01".into() },
+                ),
+                Code::FailedPrecondition,
+                "NO_RULE_IN_FORCE",
+            ),
+        ];
+        for (e, code, reason) in table {
+            let shown = format!("{e:?}");
+            let s: Status = e.into();
+            assert_eq!((s.code(), reason_of(&s).as_str()), (code, reason), "{shown}");
+        }
+        // Internal details never reach the client.
+        let s: Status = ApiError::Internal("secret path /var/lib".into()).into();
+        assert!(!s.message().contains("secret"));
+        // Field violations carry the field.
+        let s: Status = ApiError::invalid("values[0].value", "bad").into();
+        let fields: Vec<String> = s
+            .get_details_bad_request()
+            .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+            .unwrap_or_default();
+        assert_eq!(fields, vec!["values[0].value"]);
+    }
+}

@@ -4,26 +4,39 @@
 use super::*;
 use crate::policy_files::PolicyFiles;
 
-macro_rules! file {
-    ($p:literal) => {
-        ($p.to_string(), include_str!(concat!("../../../../policies/", $p)).to_string())
+/// Every file of the repository's `policies/`, read as the services read it: the directory's
+/// value and calendar files, whatever they are, not a list kept by hand.
+pub(crate) fn real_files() -> PolicyFiles {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let read = |rel: &str| (rel.to_string(), std::fs::read_to_string(root.join(rel)).unwrap());
+    let all = |sub: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(root.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.ends_with(".csv"))
+            .collect();
+        names.sort();
+        names.iter().map(|n| read(&format!("{sub}/{n}"))).collect::<Vec<_>>()
     };
+    PolicyFiles {
+        regions: read("regions.csv"),
+        calendars: all("calendar"),
+        definitions: read("definitions.csv"),
+        documents: read("documents.csv"),
+        rules: read("rules.csv"),
+        values: all("values"),
+        publishing: Some(read("publishing.csv")),
+    }
 }
 
-pub(crate) fn real_files() -> PolicyFiles {
-    PolicyFiles {
-        regions: file!("regions.csv"),
-        calendars: vec![file!("calendar/cn-holidays.csv")],
-        definitions: file!("definitions.csv"),
-        documents: file!("documents.csv"),
-        rules: file!("rules.csv"),
-        values: vec![
-            file!("values/benxi-assistance.csv"),
-            file!("values/sanmenxia-land.csv"),
-            file!("values/national-budget.csv"),
-        ],
-        publishing: Some(file!("publishing.csv")),
-    }
+#[test]
+fn every_value_file_is_read() {
+    let files = real_files();
+    let on_disk = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/values"))
+        .unwrap()
+        .count();
+    assert_eq!(files.values.len(), on_disk);
+    assert!(files.values.len() >= 6);
 }
 
 fn book() -> PolicyBook {

@@ -250,7 +250,7 @@ both_backends!(killed_and_resumed, super::killed_and_resumed);
 async fn two_replicas_share_the_work(backend: Backend) {
     let slow = RecalcSettings {
         stale_after: Duration::from_secs(60),
-        pause: Duration::from_millis(300),
+        pause: Duration::from_millis(600),
         chunk_size: 1,
         workers: 1,
     };
@@ -262,6 +262,19 @@ async fn two_replicas_share_the_work(backend: Backend) {
     let b = App::spawn_on(a.database_url.clone(), slow).await;
     wait_completed(&mut c, &job.job_id, Duration::from_secs(30)).await;
     check_cases(&mut b.client().await, &job.job_id).await;
+    // Both replicas did part of it: the chunks were claimed by two workers.
+    {
+        use sqlx::{Connection, Row};
+        let mut conn = sqlx::AnyConnection::connect(&a.database_url).await.unwrap();
+        let workers: i64 =
+            sqlx::query("SELECT CAST(COUNT(DISTINCT claimed_by) AS BIGINT) AS n FROM recalc_chunks WHERE job_id = $1")
+                .bind(&job.job_id)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+                .get("n");
+        assert_eq!(workers, 2, "one replica did all the work");
+    }
     b.stop().await;
     a.stop().await;
 }
