@@ -33,15 +33,37 @@ pub fn is_public(path: &str) -> bool {
 pub struct ContextLayer {
     metrics: Metrics,
     known: Arc<std::collections::HashSet<String>>,
+    timeout: std::time::Duration,
 }
 
 impl ContextLayer {
     /// `known` are the method paths this server serves ("/package.Service/Method"): metrics
     /// name those; every other path is counted under one label, so junk paths cannot create
-    /// new series.
-    pub fn new(metrics: Metrics, known: std::collections::HashSet<String>) -> Self {
-        ContextLayer { metrics, known: Arc::new(known) }
+    /// new series. `timeout` is the longest a call may run; a client's shorter `grpc-timeout`
+    /// wins. The deadline is applied here, inside the context, so that a call that runs out of
+    /// time is answered DEADLINE_EXCEEDED with its request id, logged and counted.
+    pub fn new(metrics: Metrics, known: std::collections::HashSet<String>, timeout: std::time::Duration) -> Self {
+        ContextLayer { metrics, known: Arc::new(known), timeout }
     }
+}
+
+/// A `grpc-timeout` header ("<digits><unit>", unit H M S m u n), as a duration.
+pub fn grpc_timeout(v: &HeaderValue) -> Option<std::time::Duration> {
+    let s = v.to_str().ok()?;
+    if s.len() < 2 || s.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = s.split_at(s.len() - 1);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => std::time::Duration::from_secs(n.saturating_mul(3600)),
+        "M" => std::time::Duration::from_secs(n.saturating_mul(60)),
+        "S" => std::time::Duration::from_secs(n),
+        "m" => std::time::Duration::from_millis(n),
+        "u" => std::time::Duration::from_micros(n),
+        "n" => std::time::Duration::from_nanos(n),
+        _ => return None,
+    })
 }
 
 /// The label under which calls to paths the server does not serve are counted.
@@ -50,7 +72,7 @@ pub const UNKNOWN_METHOD: &str = "unknown";
 impl<S> Layer<S> for ContextLayer {
     type Service = ContextService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        ContextService { inner, metrics: self.metrics.clone(), known: self.known.clone() }
+        ContextService { inner, metrics: self.metrics.clone(), known: self.known.clone(), timeout: self.timeout }
     }
 }
 
@@ -59,6 +81,7 @@ pub struct ContextService<S> {
     inner: S,
     metrics: Metrics,
     known: Arc<std::collections::HashSet<String>>,
+    timeout: std::time::Duration,
 }
 
 /// Records a call as CANCELLED if its future is dropped before it finishes (the client went
@@ -118,6 +141,10 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let metrics = self.metrics.clone();
         let wrong_encoding = !is_grpc_proto(req.headers().get(http::header::CONTENT_TYPE));
+        let deadline = match req.headers().get("grpc-timeout").and_then(grpc_timeout) {
+            Some(client) => client.min(self.timeout),
+            None => self.timeout,
+        };
         Box::pin(
             async move {
                 let started = Instant::now();
@@ -128,7 +155,17 @@ where
                     );
                     Ok(status.into_http())
                 } else {
-                    inner.call(req).await
+                    match tokio::time::timeout(deadline, inner.call(req)).await {
+                        Ok(r) => r,
+                        Err(_) => {
+                            tracing::info!(deadline_ms = deadline.as_millis() as u64, "deadline exceeded");
+                            let status = tonic::Status::deadline_exceeded(format!(
+                                "the call did not finish within its deadline of {} ms",
+                                deadline.as_millis()
+                            ));
+                            Ok(status.into_http())
+                        }
+                    }
                 };
                 guard.done = true;
                 let took = started.elapsed();
@@ -345,6 +382,17 @@ fn new_request_id() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn grpc_timeouts_parse() {
+        use std::time::Duration;
+        let t = |s: &'static str| super::grpc_timeout(&http::HeaderValue::from_static(s));
+        assert_eq!(t("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(t("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(t("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(t("5x"), None);
+        assert_eq!(t("m"), None);
+    }
+
     #[test]
     fn request_ids_are_distinct_uuids() {
         let (a, b) = (super::new_request_id(), super::new_request_id());

@@ -118,10 +118,11 @@ pub async fn serve(
     //    UNAVAILABLE rather than queued until their deadlines pass; health checks are never
     //    shed. Sits before auth so that a flood of bad tokens cannot take more than its share.
     // 3. AuthLayer: verifies the bearer token and hands the caller to handlers.
-    // The deadline (`timeout`, the smaller of ours and the client's grpc-timeout) is applied by
-    // tonic around each handler, inside all of these.
+    // The deadline (the smaller of ours and the client's grpc-timeout) is applied inside
+    // ContextLayer, so that a call that runs out of time keeps its request id, log line and
+    // metric (DEADLINE_EXCEEDED).
     let layers = ServiceBuilder::new()
-        .layer(ContextLayer::new(metrics, known_methods(service_names)))
+        .layer(ContextLayer::new(metrics, known_methods(service_names), settings.request_timeout()))
         .layer(ShedLayer::new(settings.concurrency_limit))
         .layer(AuthLayer::new(key));
 
@@ -129,7 +130,6 @@ pub async fn serve(
     let gate = ConnectionGate::new(settings.connection_limits());
     let keepalive = Duration::from_secs(settings.keepalive_secs.max(1));
     let server = Server::builder()
-        .timeout(settings.request_timeout())
         .http2_keepalive_interval(Some(keepalive))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .layer(layers)
