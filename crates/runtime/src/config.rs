@@ -1,31 +1,79 @@
 //! Configuration: built-in defaults per service, then an optional TOML file (`CIVIC_CONFIG`),
 //! then environment variables (`CIVIC_*`), each layer overriding the one before.
 //!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `CIVIC_LISTEN_ADDR` | `127.0.0.1:<service port>` | gRPC address (port 0 picks a free one) |
-//! | `CIVIC_METRICS_ADDR` | `127.0.0.1:<metrics port>` | Prometheus `/metrics`; empty disables it |
-//! | `CIVIC_DATABASE_URL` | `sqlite://data/<service>.db?mode=rwc` | SQLite file or `postgres://…` |
-//! | `CIVIC_POLICIES_DIR` | `policies` | the policy book |
-//! | `CIVIC_SIGNING_KEY` | development key (warned about) | HS256 key for bearer tokens |
-//! | `CIVIC_LOG_FORMAT` | `human` | `human` or `json` |
-//! | `CIVIC_LOG` | `info` | tracing filter, e.g. `info,sqlx=warn` |
-//! | `CIVIC_REQUEST_TIMEOUT_SECS` | `30` | longest a call may run (a shorter `grpc-timeout` wins) |
-//! | `CIVIC_CONCURRENCY_LIMIT` | `256` | calls served at once; more are shed with UNAVAILABLE |
-//! | `CIVIC_SHUTDOWN_GRACE_SECS` | `20` | how long in-flight calls may finish after SIGTERM |
-//! | `CIVIC_DB_MAX_CONNECTIONS` | `10` | database pool size |
-//! | `CIVIC_MAX_MESSAGE_BYTES` | `67108864` | largest gRPC message (roll import/export) |
-//! | `CIVIC_TOKEN_MAX_HOURS` | `24` | longest lifetime (exp − iat) a bearer token may have |
-//! | `CIVIC_MAX_CONNECTIONS` | `4096` | connections kept open at once; more are closed at once |
-//! | `CIVIC_HANDSHAKE_TIMEOUT_SECS` | `10` | a new connection must speak within this time |
-//! | `CIVIC_IDLE_TIMEOUT_SECS` | `120` | a connection silent this long is closed (live clients answer the server's pings) |
-//! | `CIVIC_KEEPALIVE_SECS` | `30` | HTTP/2 ping interval; a ping unanswered in 10 s closes the connection |
+//! Every variable, its default and meaning is listed once, in [`VARIABLES`]; `--help` prints it
+//! and a test keeps the README's table the same.
 
 use std::{fmt, path::PathBuf, time::Duration};
 
 use serde::Deserialize;
 
 use crate::identity::{TokenKey, DEVELOPMENT_SIGNING_KEY};
+
+/// The configuration every service reads: (variable, default, meaning).
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    ("CIVIC_CONFIG", "(none)", "a TOML file of the same settings (names in lower case, without the prefix)"),
+    ("CIVIC_LISTEN_ADDR", "`127.0.0.1:<service port>`", "gRPC address (port 0 picks a free one)"),
+    ("CIVIC_METRICS_ADDR", "`127.0.0.1:<metrics port>`", "Prometheus `/metrics`; empty disables it"),
+    ("CIVIC_DATABASE_URL", "`sqlite://data/<service>.db?mode=rwc`", "SQLite file, or `postgres://user:pass@host/db`"),
+    ("CIVIC_POLICIES_DIR", "`policies`", "the policy book"),
+    ("CIVIC_SIGNING_KEY", "development key (warned about)", "HS256 key for bearer tokens"),
+    ("CIVIC_LOG_FORMAT", "`human`", "`human` or `json`"),
+    ("CIVIC_LOG", "`info`", "tracing filter, e.g. `info,sqlx=warn`"),
+    ("CIVIC_REQUEST_TIMEOUT_SECS", "`30`", "longest a call may run (a client's shorter `grpc-timeout` wins)"),
+    ("CIVIC_CONCURRENCY_LIMIT", "`256`", "calls served at once; more are shed with UNAVAILABLE (never health checks)"),
+    ("CIVIC_SHUTDOWN_GRACE_SECS", "`20`", "time in-flight calls get after SIGTERM"),
+    ("CIVIC_DB_MAX_CONNECTIONS", "`10`", "database pool size"),
+    (
+        "CIVIC_MAX_MESSAGE_BYTES",
+        "`67108864`",
+        "largest gRPC message (imports and exports; other requests stop at 1 MiB)",
+    ),
+    ("CIVIC_TOKEN_MAX_HOURS", "`24`", "longest lifetime (exp − iat) a bearer token may have"),
+    ("CIVIC_MAX_CONNECTIONS", "`4096`", "connections kept open at once; more are closed at once"),
+    ("CIVIC_HANDSHAKE_TIMEOUT_SECS", "`10`", "a new connection must speak within this time"),
+    (
+        "CIVIC_IDLE_TIMEOUT_SECS",
+        "`120`",
+        "a connection silent this long is closed (live clients answer the server's pings)",
+    ),
+    ("CIVIC_KEEPALIVE_SECS", "`30`", "HTTP/2 ping interval; a ping unanswered in 10 s closes the connection"),
+    ("TOKIO_WORKER_THREADS", "number of cores", "threads serving calls; set it to the cores the service has to itself"),
+];
+
+/// What the command line asks for before anything starts.
+pub enum CommandLine {
+    /// No arguments: run the service.
+    Run,
+    /// `--help` or `--version` was answered; exit with this code.
+    Exit(i32),
+}
+
+/// `--help` (the configuration, `extra` being the service's own variables) and `--version`;
+/// any other argument is an error. Nothing is started for either.
+pub fn command_line(service: &str, version: &str, about: &str, extra: &[(&str, &str, &str)]) -> CommandLine {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None => CommandLine::Run,
+        Some("--version" | "-V") => {
+            println!("{service} {version}");
+            CommandLine::Exit(0)
+        }
+        Some("--help" | "-h") => {
+            println!("{service} {version}: {about}\n");
+            println!("Usage: {service} [--help | --version]\n");
+            println!("Configured by environment variables (or the TOML file named by CIVIC_CONFIG):\n");
+            for (name, default, meaning) in VARIABLES.iter().chain(extra) {
+                println!("  {name:<30} {meaning}\n  {:<30} default: {}", "", default.replace('`', ""));
+            }
+            CommandLine::Exit(0)
+        }
+        Some(other) => {
+            eprintln!("{service}: unknown argument '{other}' (try --help)");
+            CommandLine::Exit(2)
+        }
+    }
+}
 
 #[derive(Clone, Deserialize)]
 #[serde(default)]
@@ -334,6 +382,16 @@ mod tests {
         s.overlay_env(|k| (k == "CIVIC_CONCURRENCY_LIMIT").then(|| "4".to_string())).unwrap();
         assert_eq!(s.concurrency_limit, 4);
         assert!(s.clone().overlay_env(|k| (k == "CIVIC_LOG_FORMAT").then(|| "xml".to_string())).is_err());
+    }
+
+    /// The README's configuration table lists every variable with the same default.
+    #[test]
+    fn the_readme_lists_every_variable() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+        for (name, default, _) in VARIABLES {
+            let row = format!("| `{name}` | {default} |");
+            assert!(readme.contains(&row), "README lacks the row starting {row}");
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! budget-performance (预算绩效管理): performance goals, assessment, monitoring, evaluation grades
-//! and what results do to next year's budget.
+//! budget-performance (预算绩效管理). Today it grades an evaluation's total score (优/良/中/差,
+//! 财预〔2020〕10号) and costs a proposed assistance standard ex ante by asking
+//! social-assistance's what-if on the caller's behalf. The performance cycle (programmes, goals,
+//! monitoring, evaluations, results) and the seeds' fiscal rules are still to be built.
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -19,6 +21,12 @@ use civic_runtime::{
 pub const DEFAULTS: ServiceDefaults =
     ServiceDefaults { name: "budget-performance", grpc_port: 50051, metrics_port: 9101 };
 pub const SERVICE_NAME: &str = "civic.budget.v1.BudgetPerformance";
+/// This service's own configuration, beside the runtime's (`--help` prints both).
+pub const VARIABLES: &[(&str, &str, &str)] = &[(
+    "CIVIC_SOCIAL_ASSISTANCE_URL",
+    "`http://127.0.0.1:50053`",
+    "budget-performance: where social-assistance answers",
+)];
 /// Parameter keys this service uses.
 pub const PARAMETER_PREFIXES: &[&str] = &["budget."];
 /// Rules this service cites; start-up fails if `policies/rules.csv` lacks one.

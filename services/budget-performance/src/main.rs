@@ -7,6 +7,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
+    if let civic_runtime::config::CommandLine::Exit(code) = civic_runtime::config::command_line(
+        "budget-performance",
+        env!("CARGO_PKG_VERSION"),
+        "预算绩效管理: performance goals, assessments, monitoring and evaluation grades",
+        budget_performance::VARIABLES,
+    ) {
+        std::process::exit(code);
+    }
     let settings = match Settings::load(budget_performance::DEFAULTS) {
         Ok(s) => s,
         Err(e) => {

@@ -7,6 +7,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
+    if let civic_runtime::config::CommandLine::Exit(code) = civic_runtime::config::command_line(
+        "land-supervision",
+        env!("CARGO_PKG_VERSION"),
+        "产业集聚区用地提质增效: standard land, low-efficiency and idle land, per-mu evaluation, campaigns",
+        &[],
+    ) {
+        std::process::exit(code);
+    }
     let settings = match Settings::load(land_supervision::DEFAULTS) {
         Ok(s) => s,
         Err(e) => {

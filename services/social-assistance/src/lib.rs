@@ -28,6 +28,13 @@ use civic_runtime::{
 pub const DEFAULTS: ServiceDefaults =
     ServiceDefaults { name: "social-assistance", grpc_port: 50053, metrics_port: 9103 };
 pub const SERVICE_NAME: &str = "civic.assistance.v1.SocialAssistance";
+/// This service's own configuration, beside the runtime's (`--help` prints both).
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    ("CIVIC_RECALC_CHUNK_SIZE", "`5000`", "social-assistance: households per recalculation chunk"),
+    ("CIVIC_RECALC_STALE_SECS", "`60`", "social-assistance: a chunk claim older than this is taken over"),
+    ("CIVIC_RECALC_PAUSE_MS", "`0`", "social-assistance: pause per chunk, to spare a busy database"),
+    ("CIVIC_RECALC_WORKERS", "`3`", "social-assistance: concurrent chunk workers per job in each replica"),
+];
 pub const PARAMETER_PREFIXES: &[&str] = &["assistance."];
 /// Rules this service cites; start-up fails if `policies/rules.csv` lacks one.
 pub const RULES: &[&str] = &[
@@ -92,4 +99,16 @@ pub async fn start_with(
             .max_encoding_message_size(f.settings.max_message_bytes),
     );
     f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    /// The README's configuration table lists this service's own variables with their defaults.
+    #[test]
+    fn the_readme_lists_the_service_variables() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+        for (name, default, _) in super::VARIABLES {
+            assert!(readme.contains(&format!("| `{name}` | {default} |")), "README lacks {name}");
+        }
+    }
 }

@@ -7,6 +7,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
+    if let civic_runtime::config::CommandLine::Exit(code) = civic_runtime::config::command_line(
+        "social-assistance",
+        env!("CARGO_PKG_VERSION"),
+        "社会救助标准测算: standards, household benefits, the roll, recalculation, funding need",
+        social_assistance::VARIABLES,
+    ) {
+        std::process::exit(code);
+    }
     let settings = match Settings::load(social_assistance::DEFAULTS) {
         Ok(s) => s,
         Err(e) => {

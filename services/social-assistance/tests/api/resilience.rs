@@ -130,3 +130,23 @@ async fn sigterm_under_load(backend: Backend) {
     }
 }
 crate::both_backends!(sigterm_under_load, super::sigterm_under_load);
+
+/// `--help` and `--version` answer without starting anything; the help lists the configuration.
+#[test]
+fn help_and_version_start_nothing() {
+    let bin = env!("CARGO_BIN_EXE_social-assistance");
+    let out = std::process::Command::new(bin)
+        .arg("--help")
+        .env("CIVIC_DATABASE_URL", "postgres://nowhere:1/x")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for v in ["CIVIC_DATABASE_URL", "CIVIC_TOKEN_MAX_HOURS", "CIVIC_RECALC_WORKERS"] {
+        assert!(text.contains(v), "--help lacks {v}");
+    }
+    let out = std::process::Command::new(bin).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("social-assistance "));
+    assert_eq!(std::process::Command::new(bin).arg("--nonsense").output().unwrap().status.code(), Some(2));
+}
