@@ -217,7 +217,7 @@ async fn parameter_query_shows_the_benxi_2019_figures_with_sources() {
     let denied = sa
         .list_standards(authed(
             &county,
-            ListStandardsRequest { region_code: "210522".into(), on_date: "2019-07-01".into() },
+            ListStandardsRequest { region_code: "210522".into(), on_date: "2019-07-01".into(), ..Default::default() },
         ))
         .await
         .unwrap_err();

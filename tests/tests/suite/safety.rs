@@ -212,7 +212,11 @@ async fn errors_never_echo_unbounded_input() {
     let e = c
         .list_standards(authed(
             &token(Role::CivilAffairs, "210500"),
-            civic_proto::assistance::v1::ListStandardsRequest { region_code: huge, on_date: "2019-07-01".into() },
+            civic_proto::assistance::v1::ListStandardsRequest {
+                region_code: huge,
+                on_date: "2019-07-01".into(),
+                ..Default::default()
+            },
         ))
         .await
         .unwrap_err();

@@ -26,13 +26,18 @@ impl AssistanceApi {
             region.code,
         )?;
         let date = request::date_or_today("on_date", &r.on_date)?;
+        let size = request::page_size("page_size", r.page_size)?;
+        let from = usize::try_from(request::page_token("page_token", &r.page_token)?).unwrap_or(usize::MAX);
         let standards =
             book.in_force(STANDARD_PREFIX, region.code, date).map_err(|e| ApiError::domain("region_code", e))?;
+        let page: Vec<_> = standards.iter().skip(from).take(size).map(mapping::parameter).collect();
+        let next = from.saturating_add(page.len());
         Ok(pb::ListStandardsResponse {
             region_code: region.code.to_string(),
             region_name: region.name.clone(),
             on_date: date.to_string(),
-            standards: standards.iter().map(mapping::parameter).collect(),
+            standards: page,
+            next_page_token: if next < standards.len() { next.to_string() } else { String::new() },
         })
     }
 

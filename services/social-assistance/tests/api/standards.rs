@@ -29,11 +29,19 @@ const TABLE: &[(&str, &str, &str, &str, &str)] = &[
 
 async fn standards(app: &App, token: &str, region: &str, date: &str) -> Vec<civic_proto::common::v1::Parameter> {
     let mut c = app.client().await;
-    c.list_standards(req(token, pb::ListStandardsRequest { region_code: region.into(), on_date: date.into() }))
-        .await
-        .unwrap()
-        .into_inner()
-        .standards
+    c.list_standards(req(
+        token,
+        pb::ListStandardsRequest {
+            region_code: region.into(),
+            on_date: date.into(),
+            page_size: 1000,
+            ..Default::default()
+        },
+    ))
+    .await
+    .unwrap()
+    .into_inner()
+    .standards
 }
 
 fn value_of(list: &[civic_proto::common::v1::Parameter], key: &str) -> String {
@@ -274,3 +282,45 @@ async fn publication_over_paid_months(backend: Backend) {
     app.stop().await;
 }
 both_backends!(publication_over_paid_months, super::publication_over_paid_months);
+
+/// ListStandards pages: small pages together are the whole list, in the same order.
+#[tokio::test]
+async fn standards_page() {
+    let app = App::spawn(Backend::Sqlite).await;
+    let tok = t(Role::CivilAffairs, "210500");
+    let all = standards(&app, &tok, "210502", "2019-07-01").await;
+    assert!(all.len() > 5);
+    let mut c = app.client().await;
+    let (mut got, mut token) = (Vec::new(), String::new());
+    loop {
+        let r = c
+            .list_standards(req(
+                &tok,
+                pb::ListStandardsRequest {
+                    region_code: "210502".into(),
+                    on_date: "2019-07-01".into(),
+                    page_size: 4,
+                    page_token: token.clone(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.standards.len() <= 4);
+        got.extend(r.standards.into_iter().map(|p| p.key));
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        token = r.next_page_token;
+    }
+    assert_eq!(got, all.into_iter().map(|p| p.key).collect::<Vec<_>>());
+    let e = c
+        .list_standards(req(
+            &tok,
+            pb::ListStandardsRequest { region_code: "210502".into(), page_token: "x".into(), ..Default::default() },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    app.stop().await;
+}

@@ -44,7 +44,12 @@ async fn what_if_650(backend: Backend) {
     let s = c
         .list_standards(req(
             &tok,
-            pb::ListStandardsRequest { region_code: "210502".into(), on_date: "2019-07-01".into() },
+            pb::ListStandardsRequest {
+                region_code: "210502".into(),
+                on_date: "2019-07-01".into(),
+                page_size: 1000,
+                ..Default::default()
+            },
         ))
         .await
         .unwrap()
