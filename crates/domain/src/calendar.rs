@@ -94,7 +94,7 @@ impl WorkingCalendar {
         }
     }
 
-    fn why_not_working(&self, date: NaiveDate) -> String {
+    pub fn why_not_working(&self, date: NaiveDate) -> String {
         match self.days.get(&date) {
             Some(d) => format!("{} ({})", d.name, d.document),
             None => "周末".to_string(),

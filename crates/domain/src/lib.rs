@@ -12,11 +12,13 @@
 
 pub mod area;
 pub mod calendar;
+pub mod compare;
 pub mod error;
 pub mod explanation;
 pub mod expr;
 pub mod load;
 pub mod money;
+pub mod period;
 pub mod policy;
 pub mod policy_files;
 pub mod publishing;
