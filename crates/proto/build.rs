@@ -11,6 +11,7 @@ const FILES: &[&str] = &[
     "civic/common/v1/audit.proto",
     "civic/common/v1/identity.proto",
     "civic/budget/v1/budget.proto",
+    "civic/budget/v1/fiscal.proto",
     "civic/land/v1/land.proto",
     "civic/assistance/v1/standards.proto",
     "civic/assistance/v1/benefits.proto",

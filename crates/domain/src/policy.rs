@@ -66,6 +66,8 @@ pub struct Entry {
     pub note: String,
     /// Where the entry was read from ("policies/values/benxi.csv:12" or "published via API").
     pub origin: String,
+    /// For a threshold: the document's comparison word (以上, 超过 …), read as the law says.
+    pub cmp: Option<crate::compare::Cmp>,
 }
 
 /// A parameter as in force for a region on a date, with everything needed to cite it.
@@ -85,6 +87,8 @@ pub struct Resolved {
     pub derivation: Option<String>,
     /// The parameters the rule read, resolved for the same region and date.
     pub operands: Vec<Resolved>,
+    /// For a threshold: how a figure is compared with it (the document's word).
+    pub cmp: Option<crate::compare::Cmp>,
 }
 
 impl Resolved {
@@ -162,6 +166,9 @@ struct EntryRow {
     document: String,
     clause: String,
     note: String,
+    /// Optional: GE, GT, LT or LE for a threshold (民法典 第一千二百五十九条).
+    #[serde(default)]
+    cmp: String,
 }
 
 /// A strict ISO date, YYYY-MM-DD with two-digit month and day.
@@ -290,6 +297,14 @@ impl PolicyBook {
                 clause: r.clause,
                 note: r.note,
                 origin: format!("{file}:{line}"),
+                cmp: if r.cmp.trim().is_empty() {
+                    None
+                } else {
+                    Some(
+                        crate::compare::Cmp::parse(&r.cmp)
+                            .ok_or_else(|| err(format!("cmp '{}': GE, GT, LT or LE", r.cmp)))?,
+                    )
+                },
             };
             self.add_entry(entry).map_err(|e| err(e.to_string()))?;
         }
@@ -555,6 +570,7 @@ impl PolicyBook {
             published: None,
             derivation: None,
             operands: Vec::new(),
+            cmp: e.cmp,
         })
     }
 
@@ -591,6 +607,7 @@ impl PolicyBook {
             published: e.value.map(|v| v.normalize()),
             derivation: Some(derivation),
             operands,
+            cmp: e.cmp,
         })
     }
 

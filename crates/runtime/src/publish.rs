@@ -87,6 +87,8 @@ pub fn apply(book: &PolicyBook, p: &Publication, prefixes: &[&str]) -> Result<Ac
             Some(g) if g.rule.is_some() => (g.rule.clone(), g.rounding),
             _ => (None, None),
         };
+        // A threshold keeps the comparison word of the figure it replaces.
+        let cmp = governing.and_then(|g| g.cmp);
         let entry = Entry {
             key: f.key.clone(),
             region: f.region,
@@ -99,6 +101,7 @@ pub fn apply(book: &PolicyBook, p: &Publication, prefixes: &[&str]) -> Result<Ac
             clause: f.clause.clone(),
             note: String::new(),
             origin: format!("{} (values[{i}])", p.document),
+            cmp,
         };
         if p.replace {
             next.remove_entry(&entry.key, entry.region, entry.effective_from);

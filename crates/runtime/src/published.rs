@@ -92,10 +92,14 @@ pub async fn load_into(db: &Database, book: &mut PolicyBook) -> Result<usize, St
             issuer: String::new(),
             issued_on: None,
         });
+        let region_code = RegionCode::parse(&region).map_err(|e| e.to_string())?;
+        let effective = parse_date(&eff).map_err(|e| e.to_string())?;
+        // A threshold keeps the comparison word of the figure it replaced.
+        let cmp = book.governing_entry(&key, region_code, effective).and_then(|g| g.cmp);
         let entry = Entry {
             key: key.clone(),
-            region: RegionCode::parse(&region).map_err(|e| e.to_string())?,
-            effective_from: Some(parse_date(&eff).map_err(|e| e.to_string())?),
+            region: region_code,
+            effective_from: Some(effective),
             known_from: None,
             value: if value.is_empty() {
                 None
@@ -112,6 +116,7 @@ pub async fn load_into(db: &Database, book: &mut PolicyBook) -> Result<usize, St
             clause: get("clause")?,
             note: get("note")?,
             origin: "published via API".into(),
+            cmp,
         };
         book.add_entry(entry).map_err(|e| format!("stored standard {key} for {region} from {eff}: {e}"))?;
     }

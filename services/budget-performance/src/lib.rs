@@ -6,7 +6,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
-pub mod grades;
+pub mod rules;
 
 use std::future::Future;
 
@@ -21,6 +21,8 @@ use civic_runtime::{
 pub const DEFAULTS: ServiceDefaults =
     ServiceDefaults { name: "budget-performance", grpc_port: 50051, metrics_port: 9101 };
 pub const SERVICE_NAME: &str = "civic.budget.v1.BudgetPerformance";
+/// The seeds' fiscal rules, a service of its own.
+pub const FISCAL_SERVICE_NAME: &str = "civic.budget.v1.FiscalRulesService";
 /// This service's own configuration, beside the runtime's (`--help` prints both).
 pub const VARIABLES: &[(&str, &str, &str)] = &[(
     "CIVIC_SOCIAL_ASSISTANCE_URL",
@@ -30,7 +32,25 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[(
 /// Parameter keys this service uses.
 pub const PARAMETER_PREFIXES: &[&str] = &["budget."];
 /// Rules this service cites; start-up fails if `policies/rules.csv` lacks one.
-pub const RULES: &[&str] = &["budget.grade", "budget.ex_ante.cost"];
+pub const RULES: &[&str] = &[
+    "budget.grade",
+    "budget.ex_ante.cost",
+    "budget.zone.settlement",
+    "budget.zone.ledger",
+    "budget.zone.nongchanyuan",
+    "budget.zone.rounding",
+    "budget.debt.restructuring",
+    "budget.debt.report_lead",
+    "budget.debt.guarantee_cap.plan",
+    "budget.debt.guarantee_cap.law",
+    "law.threshold_semantics",
+    "law.period",
+    "law.period.backward",
+    "budget.agri_pool.share",
+    "budget.agri_pool.minimum",
+    "budget.agri_pool.recall",
+    "budget.agri_pool.deadlines",
+];
 
 pub fn migrations() -> Migrations {
     Migrations { sqlite: sqlx::migrate!("migrations/sqlite"), postgres: sqlx::migrate!("migrations/postgres") }
@@ -64,10 +84,19 @@ pub async fn start_with(
             None
         }
     };
-    let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(
-        BudgetPerformanceServer::new(api::BudgetApi { book: f.book.clone(), assistance })
+    let routes = f
+        .common_routes(PARAMETER_PREFIXES.to_vec())
+        .add_service(
+            BudgetPerformanceServer::new(api::BudgetApi { book: f.book.clone(), assistance })
+                .max_decoding_message_size(f.settings.max_message_bytes)
+                .max_encoding_message_size(f.settings.max_message_bytes),
+        )
+        .add_service(
+            civic_proto::budget::v1::fiscal_rules_service_server::FiscalRulesServiceServer::new(api::FiscalApi {
+                book: f.book.clone(),
+            })
             .max_decoding_message_size(f.settings.max_message_bytes)
             .max_encoding_message_size(f.settings.max_message_bytes),
-    );
-    f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown).await
+        );
+    f.serve(DEFAULTS.name, &[SERVICE_NAME, FISCAL_SERVICE_NAME], routes, shutdown).await
 }

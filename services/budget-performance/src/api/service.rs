@@ -9,7 +9,7 @@ use civic_runtime::{
 use rust_decimal::Decimal;
 use tonic::{Request, Response, Status};
 
-use crate::grades;
+use crate::rules::grades;
 
 #[derive(Clone)]
 pub struct BudgetApi {

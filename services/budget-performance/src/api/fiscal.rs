@@ -1,0 +1,334 @@
+//! `civic.budget.v1.FiscalRulesService`: the seeds' fiscal rules over gRPC. Finance staff (and
+//! auditors, who read everything) call them for regions in their scope.
+
+use civic_proto::budget::v1::{self as pb, fiscal_rules_service_server::FiscalRulesService};
+use civic_runtime::{
+    identity::{Access, Caller, Role},
+    mapping,
+    policy_book::BookHandle,
+    request::{self, caller},
+    ApiError, ApiResult,
+};
+use tonic::{Request, Response, Status};
+
+use crate::rules::{
+    amount,
+    debt::{self, DebtKind, Fault},
+    pooled::{self, Balance, BalanceClass},
+    zone::{self, Plan, Revenue},
+    RuleError,
+};
+
+#[derive(Clone)]
+pub struct FiscalApi {
+    pub book: BookHandle,
+}
+
+/// Who applies the fiscal rules.
+const FINANCE: &[Role] = &[Role::Finance];
+
+impl From<RuleError> for ApiError {
+    fn from(e: RuleError) -> ApiError {
+        match e {
+            RuleError::Input { field, message } => ApiError::invalid(field, message),
+            RuleError::Forbidden { reason, message } => ApiError::precondition(reason, message),
+            RuleError::Domain(d) => ApiError::domain("region_code", d),
+        }
+    }
+}
+
+fn respond<T>(r: ApiResult<T>) -> Result<Response<T>, Status> {
+    r.map(Response::new).map_err(Status::from)
+}
+
+impl FiscalApi {
+    fn region(
+        &self,
+        who: &Caller,
+        field: &str,
+        code: &str,
+        action: &'static str,
+    ) -> ApiResult<civic_domain::RegionCode> {
+        let book = self.book.current();
+        let region = request::region_code(&book, field, code)?;
+        who.authorize(&book.regions, Access::Read, FINANCE, action, region).map_err(ApiError::from)?;
+        Ok(region)
+    }
+
+    fn settle(&self, who: &Caller, r: &pb::SettleZoneRevenueRequest) -> ApiResult<pb::SettleZoneRevenueResponse> {
+        let zone = self.region(who, "zone_code", &r.zone_code, "settle zone revenue")?;
+        let plan = match (r.plan_fen, r.growth_percent.trim().is_empty()) {
+            (p, true) if p > 0 => Plan::Given(amount("plan_fen", p)?),
+            (0, false) => Plan::Growth {
+                base: amount("base_fen", r.base_fen)?,
+                percent: request::decimal("growth_percent", &r.growth_percent)?,
+            },
+            _ => return Err(ApiError::invalid("plan_fen", "give plan_fen, or base_fen with growth_percent")),
+        };
+        let revenue = Revenue {
+            plan,
+            city_tax: amount("city_tax_fen", r.city_tax_fen)?,
+            fixed_sources: amount("fixed_source_fen", r.fixed_source_fen)?,
+            nontax: amount("nontax_fen", r.nontax_fen)?,
+        };
+        let s = zone::settle(&self.book.current(), zone, r.year, &revenue)?;
+        Ok(pb::SettleZoneRevenueResponse {
+            plan_fen: s.plan.get(),
+            countable_tax_fen: s.countable.get(),
+            excess_fen: s.excess.get(),
+            zone_reward_fen: s.zone_reward.get(),
+            city_tax_share_fen: s.city_tax_share.get(),
+            zone_nontax_fen: s.zone_nontax.get(),
+            city_nontax_fen: s.city_nontax.get(),
+            explanation: Some(mapping::explanation(&s.trace)),
+        })
+    }
+
+    fn ledger(&self, who: &Caller, r: &pb::ZoneSpendingLedgerRequest) -> ApiResult<pb::ZoneSpendingLedgerResponse> {
+        let zone = self.region(who, "zone_code", &r.zone_code, "keep a zone's ledger")?;
+        let parts = [
+            amount("base_fen", r.base_fen)?,
+            amount("reward_fen", r.reward_fen)?,
+            amount("retention_fen", r.retention_fen)?,
+            amount("prior_carry_fen", r.prior_carry_fen)?,
+        ];
+        let l = zone::ledger(&self.book.current(), zone, r.year, parts, amount("spent_fen", r.spent_fen)?)?;
+        Ok(pb::ZoneSpendingLedgerResponse {
+            available_fen: l.available.get(),
+            carry_forward_fen: l.carry_forward.get(),
+            overspend_fen: l.overspend.get(),
+            city_top_up_fen: 0,
+            explanation: Some(mapping::explanation(&l.trace)),
+        })
+    }
+
+    fn restructuring(
+        &self,
+        who: &Caller,
+        r: &pb::CheckRestructuringTriggerRequest,
+    ) -> ApiResult<pb::CheckRestructuringTriggerResponse> {
+        let region = self.region(who, "region_code", &r.region_code, "check the restructuring trigger")?;
+        let general = (
+            amount("general_interest_fen", r.general_interest_fen)?,
+            amount("general_expenditure_fen", r.general_expenditure_fen)?,
+        );
+        let special = if r.special_interest_fen == 0 && r.fund_expenditure_fen == 0 {
+            None
+        } else {
+            Some((
+                amount("special_interest_fen", r.special_interest_fen)?,
+                amount("fund_expenditure_fen", r.fund_expenditure_fen)?,
+            ))
+        };
+        let t = debt::restructuring(&self.book.current(), region, r.year, general, special)?;
+        Ok(pb::CheckRestructuringTriggerResponse {
+            tests: t
+                .tests
+                .iter()
+                .map(|x| pb::RestructuringTest {
+                    debt: x.debt.into(),
+                    ratio_percent: crate::rules::four_places(x.ratio_percent),
+                    threshold_percent: x.threshold.normalize().to_string(),
+                    mandatory: x.mandatory,
+                })
+                .collect(),
+            mandatory: t.mandatory,
+            explanation: Some(mapping::explanation(&t.trace)),
+        })
+    }
+
+    fn guarantee(
+        &self,
+        who: &Caller,
+        r: &pb::ComputeGuaranteeCapRequest,
+    ) -> ApiResult<pb::ComputeGuaranteeCapResponse> {
+        let region = self.region(who, "region_code", &r.region_code, "compute a guarantee cap")?;
+        let on = request::served_date("on_date", &r.on_date)?;
+        let fault = Fault {
+            creditor: r.creditor_at_fault,
+            guarantor: r.guarantor_at_fault,
+            main_contract_void: r.main_contract_void,
+        };
+        let c = debt::guarantee_cap(
+            &self.book.current(),
+            region,
+            on,
+            amount("unpaid_fen", r.unpaid_fen)?,
+            amount("guaranteed_fen", r.guaranteed_fen)?,
+            fault,
+        )?;
+        Ok(pb::ComputeGuaranteeCapResponse {
+            plan_cap_fen: c.plan_cap.get(),
+            legal_cap_applies: c.legal_cap.is_some(),
+            legal_cap_fen: c.legal_cap.map(|f| f.get()).unwrap_or(0),
+            explanation: Some(mapping::explanation(&c.trace)),
+        })
+    }
+
+    fn report(&self, who: &Caller, r: &pb::DebtReportDeadlineRequest) -> ApiResult<pb::DebtReportDeadlineResponse> {
+        let region = self.region(who, "region_code", &r.region_code, "compute a debt report deadline")?;
+        let due = request::served_date("due_date", &r.due_date)?;
+        let kind = match pb::DebtKind::try_from(r.kind) {
+            Ok(pb::DebtKind::Government) => DebtKind::Government,
+            Ok(pb::DebtKind::Contingent) => DebtKind::Contingent,
+            _ => return Err(ApiError::invalid("kind", "DEBT_KIND_GOVERNMENT or DEBT_KIND_CONTINGENT")),
+        };
+        let d = debt::report_deadline(&self.book.current(), region, due, kind)?;
+        Ok(pb::DebtReportDeadlineResponse {
+            nominal_date: d.end.nominal.to_string(),
+            report_by: d.end.due.to_string(),
+            moved_over: d.end.moved_over.iter().map(|(day, why)| format!("{day} {why}")).collect(),
+            explanation: Some(mapping::explanation(&d.trace)),
+        })
+    }
+}
+
+impl FiscalApi {
+    fn pooled(&self, who: &Caller, r: &pb::CheckPooledFundsRequest) -> ApiResult<pb::CheckPooledFundsResponse> {
+        let county = self.region(who, "region_code", &r.region_code, "check pooled agricultural funds")?;
+        let on = request::served_date("on_date", &r.on_date)?;
+        let mut balances = Vec::new();
+        for (i, b) in r.balances.iter().enumerate() {
+            amount("balances.amount_fen", b.amount_fen)?;
+            balances.push(Balance {
+                id: if b.id.is_empty() { format!("balances[{i}]") } else { b.id.clone() },
+                carried_since: request::served_date(&format!("balances[{i}].carried_since"), &b.carried_since)?,
+                net_surplus: b.net_surplus,
+                needed_for_original_use: b.needed_for_original_use,
+            });
+        }
+        let c = pooled::check(
+            &self.book.current(),
+            county,
+            r.year,
+            amount("pooled_fen", r.pooled_fen)?,
+            amount("poverty_allocation_fen", r.poverty_allocation_fen)?,
+            on,
+            &balances,
+        )?;
+        Ok(pb::CheckPooledFundsResponse {
+            share_percent: crate::rules::four_places(c.share_percent),
+            minimum_fen: c.minimum.get(),
+            passed: c.passed,
+            shortfall_fen: c.shortfall.get(),
+            balances: c
+                .balances
+                .into_iter()
+                .map(|(id, class, reason)| pb::ClassifiedBalance {
+                    id,
+                    class: match class {
+                        BalanceClass::MustRecall => pb::BalanceClass::MustRecall,
+                        BalanceClass::MayRecallAfterFiling => pb::BalanceClass::MayRecallAfterFiling,
+                        BalanceClass::Keep => pb::BalanceClass::Keep,
+                    } as i32,
+                    reason,
+                })
+                .collect(),
+            explanation: Some(mapping::explanation(&c.trace)),
+        })
+    }
+
+    fn pooled_deadlines(
+        &self,
+        who: &Caller,
+        r: &pb::PooledFundDeadlinesRequest,
+    ) -> ApiResult<pb::PooledFundDeadlinesResponse> {
+        let county = self.region(who, "region_code", &r.region_code, "compute pooled-fund deadlines")?;
+        let opt = |field: &str, s: &str| -> ApiResult<Option<chrono::NaiveDate>> {
+            if s.trim().is_empty() {
+                Ok(None)
+            } else {
+                request::served_date(field, s).map(Some)
+            }
+        };
+        let summary = opt("summary_received_on", &r.summary_received_on)?;
+        let opinion = opt("opinion_received_on", &r.opinion_received_on)?;
+        if summary.is_none() && opinion.is_none() {
+            return Err(ApiError::invalid(
+                "summary_received_on",
+                "give summary_received_on, opinion_received_on or both",
+            ));
+        }
+        let d = pooled::deadlines(&self.book.current(), county, summary, opinion)?;
+        let mut skipped: Vec<String> = Vec::new();
+        if let Some(o) = &d.opinion {
+            skipped.extend(o.moved_over.iter().map(|(day, why)| format!("{day} {why}")));
+        }
+        if let Some(p) = &d.plan {
+            skipped.extend(p.skipped.iter().map(|(day, why)| format!("{day} {why}")));
+        }
+        Ok(pb::PooledFundDeadlinesResponse {
+            opinion_nominal: d.opinion.as_ref().map(|o| o.nominal.to_string()).unwrap_or_default(),
+            opinion_due: d.opinion.as_ref().map(|o| o.due.to_string()).unwrap_or_default(),
+            plan_due: d.plan.as_ref().map(|p| p.due.to_string()).unwrap_or_default(),
+            skipped,
+            explanation: Some(mapping::explanation(&d.trace)),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl FiscalRulesService for FiscalApi {
+    #[tracing::instrument(skip_all)]
+    async fn check_pooled_funds(
+        &self,
+        req: Request<pb::CheckPooledFundsRequest>,
+    ) -> Result<Response<pb::CheckPooledFundsResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.pooled(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn pooled_fund_deadlines(
+        &self,
+        req: Request<pb::PooledFundDeadlinesRequest>,
+    ) -> Result<Response<pb::PooledFundDeadlinesResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.pooled_deadlines(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn settle_zone_revenue(
+        &self,
+        req: Request<pb::SettleZoneRevenueRequest>,
+    ) -> Result<Response<pb::SettleZoneRevenueResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.settle(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn zone_spending_ledger(
+        &self,
+        req: Request<pb::ZoneSpendingLedgerRequest>,
+    ) -> Result<Response<pb::ZoneSpendingLedgerResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.ledger(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_restructuring_trigger(
+        &self,
+        req: Request<pb::CheckRestructuringTriggerRequest>,
+    ) -> Result<Response<pb::CheckRestructuringTriggerResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.restructuring(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn compute_guarantee_cap(
+        &self,
+        req: Request<pb::ComputeGuaranteeCapRequest>,
+    ) -> Result<Response<pb::ComputeGuaranteeCapResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.guarantee(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn debt_report_deadline(
+        &self,
+        req: Request<pb::DebtReportDeadlineRequest>,
+    ) -> Result<Response<pb::DebtReportDeadlineResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.report(&who, req.get_ref()))
+    }
+}

@@ -1,0 +1,67 @@
+//! The rules of budget-performance, pure: figures in, figures and their explanation out. The
+//! parameters and citations come from the policy book for the region and date asked.
+
+pub mod debt;
+pub mod grades;
+pub mod pooled;
+pub mod zone;
+
+use chrono::NaiveDate;
+use civic_domain::{DomainError, Fen};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// A rule refused its input (a field and what is wrong), a rule forbids it (a reason and what
+/// to do), or the policy book cannot answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("{field}: {message}")]
+    Input { field: &'static str, message: String },
+    #[error("{message}")]
+    Forbidden { reason: &'static str, message: String },
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+}
+
+/// The last day of `year`: a year's figures are judged by the rules in force then.
+pub fn year_end(year: i32) -> Result<NaiveDate, RuleError> {
+    NaiveDate::from_ymd_opt(year, 12, 31)
+        .filter(|_| (2000..=2100).contains(&year))
+        .ok_or(RuleError::Input { field: "year", message: "a calendar year between 2000 and 2100".into() })
+}
+
+/// `fen × rate`, half-up to the fen.
+pub fn share_half_up(fen: Fen, rate: Decimal) -> Result<Fen, DomainError> {
+    let exact = Decimal::from(fen.get()).checked_mul(rate).ok_or(DomainError::Overflow("share"))?;
+    let rounded = exact.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    i64::try_from(rounded).map(Fen::new).map_err(|_| DomainError::Overflow("share"))
+}
+
+/// `fen × rate`, down to the fen ("不应超过": a cap is never rounded up).
+pub fn share_floor(fen: Fen, rate: Decimal) -> Result<Fen, DomainError> {
+    let exact = Decimal::from(fen.get()).checked_mul(rate).ok_or(DomainError::Overflow("share"))?;
+    i64::try_from(exact.floor()).map(Fen::new).map_err(|_| DomainError::Overflow("share"))
+}
+
+/// A non-negative amount in fen from a request.
+pub fn amount(field: &'static str, fen: i64) -> Result<Fen, RuleError> {
+    if fen < 0 {
+        return Err(RuleError::Input { field, message: "must not be negative".into() });
+    }
+    Ok(Fen::new(fen))
+}
+
+/// A ratio shown with exactly four places (half-up), e.g. "7.5000".
+pub fn four_places(d: Decimal) -> String {
+    let mut r = d.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(4);
+    r.to_string()
+}
+
+/// `fen × num ÷ den`, down to the fen, exact (no decimal expansion of ⅓).
+pub fn fraction_floor(fen: Fen, num: i64, den: i64) -> Result<Fen, DomainError> {
+    if den <= 0 {
+        return Err(DomainError::ZeroDenominator);
+    }
+    let v = i128::from(fen.get()) * i128::from(num);
+    i64::try_from(v.div_euclid(i128::from(den))).map(Fen::new).map_err(|_| DomainError::Overflow("fraction"))
+}
