@@ -92,6 +92,7 @@ pub async fn start_with(
         db: f.db.clone(),
         recalculator,
         roll_cache: Arc::new(api::RollCache::default()),
+        max_import_bytes: f.settings.max_import_bytes,
     };
     let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(
         SocialAssistanceServer::new(api)

@@ -73,6 +73,8 @@ pub struct AssistanceApi {
     pub db: Database,
     pub recalculator: Recalculator,
     pub roll_cache: Arc<RollCache>,
+    /// Largest file a streamed import may send.
+    pub max_import_bytes: usize,
 }
 
 fn respond<T>(r: ApiResult<T>) -> Result<Response<T>, Status> {
@@ -169,6 +171,38 @@ impl SocialAssistance for AssistanceApi {
     ) -> Result<Response<pb::ImportRollResponse>, Status> {
         let who = caller(&req)?;
         respond(self.import_roll(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn import_roll_stream(
+        &self,
+        req: Request<tonic::Streaming<pb::ImportRollChunk>>,
+    ) -> Result<Response<pb::ImportRollResponse>, Status> {
+        let who = caller(&req)?;
+        let request_id = request_id(&req);
+        let mut pieces = req.into_inner();
+        let mut whole: Option<pb::ImportRollRequest> = None;
+        while let Some(piece) = pieces.message().await? {
+            let w = whole.get_or_insert_with(|| pb::ImportRollRequest {
+                region_code: piece.region_code.clone(),
+                format: piece.format.clone(),
+                content: Vec::new(),
+                on_date: piece.on_date.clone(),
+                reason: piece.reason.clone(),
+                dry_run: piece.dry_run,
+            });
+            if w.content.len().saturating_add(piece.content.len()) > self.max_import_bytes {
+                return Err(civic_runtime::ApiError::invalid(
+                    "content",
+                    format!("the file is larger than {} bytes (CIVIC_MAX_IMPORT_BYTES)", self.max_import_bytes),
+                )
+                .into());
+            }
+            w.content.extend_from_slice(&piece.content);
+        }
+        let whole =
+            whole.ok_or_else(|| Status::from(civic_runtime::ApiError::invalid("content", "no piece was sent")))?;
+        respond(self.import_roll(&who, &request_id, &whole).await)
     }
 
     #[tracing::instrument(skip_all)]

@@ -421,3 +421,38 @@ async fn streamed_export(backend: Backend) {
     app.stop().await;
 }
 both_backends!(streamed_export, super::streamed_export);
+
+/// A roll sent in pieces is imported as if sent whole; a file above the configured limit is
+/// refused.
+async fn streamed_import(backend: Backend) {
+    let mut s = civic_runtime::testing::settings(civic_runtime::testing::fresh_database(backend).await);
+    s.max_import_bytes = 2_000;
+    let app = App::spawn_with(s, social_assistance::recalc::RecalcSettings::from_env()).await;
+    let mut c = app.client().await;
+    let tok = t(Role::CivilAffairs, "210500");
+    let pieces = |content: &[u8]| {
+        let mut out = Vec::new();
+        for (i, part) in content.chunks(100).enumerate() {
+            out.push(pb::ImportRollChunk {
+                region_code: if i == 0 { "210500".into() } else { String::new() },
+                format: if i == 0 { "csv".into() } else { String::new() },
+                content: part.to_vec(),
+                on_date: if i == 0 { "2019-06-15".into() } else { String::new() },
+                reason: String::new(),
+                dry_run: false,
+            });
+        }
+        out
+    };
+    let r = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces(CSV.as_bytes())))).await.unwrap().into_inner();
+    assert!(r.stored, "{:?}", r.errors);
+    assert_eq!(r.households, 4);
+    let h =
+        c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H002".into() })).await.unwrap().into_inner();
+    assert_eq!(h.monthly_benefit_fen, 106_600);
+    let big = format!("{CSV}{}", "H009,210502,urban,dibao,active,m1,45,false,true,\n".repeat(60));
+    let e = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces(big.as_bytes())))).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    app.stop().await;
+}
+both_backends!(streamed_import, super::streamed_import);
