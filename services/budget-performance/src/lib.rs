@@ -50,6 +50,7 @@ pub const RULES: &[&str] = &[
     "budget.agri_pool.minimum",
     "budget.agri_pool.recall",
     "budget.agri_pool.deadlines",
+    "budget.debt.level",
 ];
 
 pub fn migrations() -> Migrations {

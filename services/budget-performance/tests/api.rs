@@ -382,4 +382,76 @@ mod fiscal {
         let _ = stop.send(());
         running.wait().await;
     }
+
+    /// §4.3: 渑池县 alone defaults 6.50 % of principal and 3.00 % of interest → Ⅱ, and the variants.
+    #[tokio::test]
+    async fn debt_risk_level_in_sanmenxia() {
+        let (mut c, running, stop) = start().await;
+        let tok = token(Role::Finance, "411200");
+        let ask = |principal_defaulted: i64, unable: bool| pb::AssessDebtRiskRequest {
+            city_code: "411200".into(),
+            on_date: "2024-06-30".into(),
+            city: Some(pb::GovernmentDebt {
+                principal_due_fen: 1_300_000_000 * YUAN,
+                interest_due_fen: 200_000_000 * YUAN,
+                ..Default::default()
+            }),
+            counties: vec![pb::GovernmentDebt {
+                region_code: "411221".into(),
+                principal_due_fen: 200_000_000 * YUAN,
+                principal_defaulted_fen: principal_defaulted,
+                interest_due_fen: 30_000_000 * YUAN,
+                interest_defaulted_fen: 900_000 * YUAN,
+                unable_to_pay: unable,
+                unable_contingent: false,
+            }],
+            ..Default::default()
+        };
+        let r = c.assess_debt_risk(authed(&tok, ask(13_000_000 * YUAN, false))).await.unwrap().into_inner();
+        assert_eq!(r.level, pb::DebtRiskLevel::Ii as i32);
+        let clauses: Vec<&str> = r.criteria.iter().map(|x| x.clause.as_str()).collect();
+        assert_eq!(clauses, vec!["4.1.2(3)", "4.1.3(1)"], "{:?}", r.criteria);
+        assert!(r.criteria[0].finding.contains("6.5000%"), "{}", r.criteria[0].finding);
+        assert!(r.open_determinations.is_empty());
+        // (a) 渑池县 determined unable to pay: 1/6 = 16.67 % ≥ 15 % → Ⅰ.
+        let r = c.assess_debt_risk(authed(&tok, ask(13_000_000 * YUAN, true))).await.unwrap().into_inner();
+        assert_eq!(r.level, pb::DebtRiskLevel::I as i32);
+        // (b) 12.00 % without a determination: no band fits a single county → open, at least Ⅱ.
+        let r = c.assess_debt_risk(authed(&tok, ask(24_000_000 * YUAN, false))).await.unwrap().into_inner();
+        assert_eq!(r.at_least, pb::DebtRiskLevel::Ii as i32);
+        assert_eq!(r.open_determinations.len(), 1, "{:?}", r.open_determinations);
+        assert!(r.open_determinations[0].contains("4.1.1(5)"));
+        // (c) exactly 5.00 %: 以上 includes it → Ⅱ.
+        let r = c.assess_debt_risk(authed(&tok, ask(10_000_000 * YUAN, false))).await.unwrap().into_inner();
+        assert_eq!(r.level, pb::DebtRiskLevel::Ii as i32);
+        // (d) the whole city at exactly 10.00 % of principal → Ⅰ.
+        let mut d = ask(13_000_000 * YUAN, false);
+        d.city.as_mut().unwrap().principal_defaulted_fen = 137_000_000 * YUAN;
+        let r = c.assess_debt_risk(authed(&tok, d)).await.unwrap().into_inner();
+        assert_eq!(r.level, pb::DebtRiskLevel::I as i32);
+        assert!(r.criteria.iter().any(|x| x.clause == "4.1.1(4)"));
+        // Bad input and rules.
+        let mut bad = ask(13_000_000 * YUAN, false);
+        bad.counties[0].principal_defaulted_fen = 300_000_000 * YUAN;
+        assert_eq!(
+            violated_fields(&c.assess_debt_risk(authed(&tok, bad)).await.unwrap_err()),
+            vec!["counties[0].principal_defaulted_fen"]
+        );
+        let mut zone = ask(0, false);
+        zone.counties[0].region_code = "411271".into();
+        assert_eq!(
+            violated_fields(&c.assess_debt_risk(authed(&tok, zone)).await.unwrap_err()),
+            vec!["counties[0].region_code"]
+        );
+        let mut foreign = ask(0, false);
+        foreign.counties[0].region_code = "411702".into();
+        let e = c.assess_debt_risk(authed(&token(Role::Finance, "410000"), foreign)).await.unwrap_err();
+        assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "COUNTY_NOT_UNDER_CITY"));
+        // A county's finance bureau does not assess the city; an auditor reads.
+        let e = c.assess_debt_risk(authed(&token(Role::Finance, "411221"), ask(0, false))).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied);
+        assert!(c.assess_debt_risk(authed(&token(Role::Auditor, "411200"), ask(0, false))).await.is_ok());
+        let _ = stop.send(());
+        running.wait().await;
+    }
 }

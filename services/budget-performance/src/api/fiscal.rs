@@ -183,7 +183,131 @@ impl FiscalApi {
     }
 }
 
+fn level_pb(l: Option<debt::Level>) -> i32 {
+    match l {
+        Some(1) => pb::DebtRiskLevel::I as i32,
+        Some(2) => pb::DebtRiskLevel::Ii as i32,
+        Some(3) => pb::DebtRiskLevel::Iii as i32,
+        Some(4) => pb::DebtRiskLevel::Iv as i32,
+        _ => pb::DebtRiskLevel::Unspecified as i32,
+    }
+}
+
 impl FiscalApi {
+    /// One government's row, checked: amounts not negative, defaults not above what fell due.
+    fn government(
+        &self,
+        field: &str,
+        g: &pb::GovernmentDebt,
+        default_region: civic_domain::RegionCode,
+    ) -> ApiResult<debt::GovernmentDebt> {
+        let book = self.book.current();
+        let region = if g.region_code.is_empty() {
+            default_region
+        } else {
+            request::region_code(&book, &format!("{field}.region_code"), &g.region_code)?
+        };
+        let fen = |name: &str, v: i64| -> ApiResult<civic_domain::Fen> {
+            if v < 0 {
+                return Err(ApiError::invalid(format!("{field}.{name}"), "must not be negative"));
+            }
+            Ok(civic_domain::Fen::new(v))
+        };
+        let d = debt::GovernmentDebt {
+            region,
+            principal_due: fen("principal_due_fen", g.principal_due_fen)?,
+            principal_defaulted: fen("principal_defaulted_fen", g.principal_defaulted_fen)?,
+            interest_due: fen("interest_due_fen", g.interest_due_fen)?,
+            interest_defaulted: fen("interest_defaulted_fen", g.interest_defaulted_fen)?,
+            unable_to_pay: g.unable_to_pay,
+            unable_contingent: g.unable_contingent,
+        };
+        for (name, due, defaulted) in [
+            ("principal_defaulted_fen", d.principal_due, d.principal_defaulted),
+            ("interest_defaulted_fen", d.interest_due, d.interest_defaulted),
+        ] {
+            if defaulted > due {
+                return Err(ApiError::invalid(format!("{field}.{name}"), "more was defaulted than fell due"));
+            }
+        }
+        Ok(d)
+    }
+
+    fn debt_risk(&self, who: &Caller, r: &pb::AssessDebtRiskRequest) -> ApiResult<pb::AssessDebtRiskResponse> {
+        let city = self.region(who, "city_code", &r.city_code, "assess government-debt risk")?;
+        let on = request::served_date("on_date", &r.on_date)?;
+        let book = self.book.current();
+        let city_row = match &r.city {
+            Some(g) => self.government("city", g, city)?,
+            None => self.government("city", &pb::GovernmentDebt::default(), city)?,
+        };
+        if city_row.region != city {
+            return Err(ApiError::invalid("city.region_code", "the city's own row names the city"));
+        }
+        let mut counties = Vec::new();
+        for (i, g) in r.counties.iter().enumerate() {
+            let field = format!("counties[{i}]");
+            let c = self.government(&field, g, city)?;
+            let region = book.regions.get(c.region).map_err(|e| ApiError::domain("counties", e))?;
+            if region.kind == civic_domain::region::RegionKind::FunctionalZone {
+                return Err(ApiError::invalid(
+                    format!("{field}.region_code"),
+                    "a functional zone is not a county-level government: its parent government monitors its debt (4.1)",
+                ));
+            }
+            if c.region == city || !book.regions.is_within(c.region, city) {
+                return Err(ApiError::precondition(
+                    "COUNTY_NOT_UNDER_CITY",
+                    format!("{} is not a county-level government of {city}", c.region),
+                ));
+            }
+            if counties.iter().any(|x: &debt::GovernmentDebt| x.region == c.region) {
+                return Err(ApiError::invalid(format!("{field}.region_code"), "listed twice"));
+            }
+            counties.push(c);
+        }
+        let mut incidents = Vec::new();
+        for (i, x) in r.incidents.iter().enumerate() {
+            incidents.push(match pb::DebtIncident::try_from(*x) {
+                Ok(pb::DebtIncident::MajorVeryBad) => debt::Incident::MajorVeryBad,
+                Ok(pb::DebtIncident::Larger) => debt::Incident::Larger,
+                Ok(pb::DebtIncident::Mass) => debt::Incident::Mass,
+                _ => return Err(ApiError::invalid(format!("incidents[{i}]"), "an incident kind")),
+            });
+        }
+        let designated = match pb::DebtRiskLevel::try_from(r.designated_level) {
+            Ok(pb::DebtRiskLevel::Unspecified) => None,
+            Ok(pb::DebtRiskLevel::I) => Some(1),
+            Ok(pb::DebtRiskLevel::Ii) => Some(2),
+            Ok(pb::DebtRiskLevel::Iii) => Some(3),
+            Ok(pb::DebtRiskLevel::Iv) => Some(4),
+            Err(_) => return Err(ApiError::invalid("designated_level", "a level")),
+        };
+        let input = debt::RiskInput {
+            city: city_row,
+            counties,
+            provincial_bond_default: r.provincial_bond_default,
+            incidents,
+            designated,
+        };
+        let risk = debt::assess_risk(&book, city, on, &input)?;
+        Ok(pb::AssessDebtRiskResponse {
+            level: level_pb(risk.level),
+            criteria: risk
+                .criteria
+                .iter()
+                .map(|(clause, l, finding)| pb::DebtCriterion {
+                    clause: clause.clone(),
+                    level: level_pb(Some(*l)),
+                    finding: finding.clone(),
+                })
+                .collect(),
+            open_determinations: risk.open,
+            at_least: level_pb(risk.at_least),
+            explanation: Some(mapping::explanation(&risk.trace)),
+        })
+    }
+
     fn pooled(&self, who: &Caller, r: &pb::CheckPooledFundsRequest) -> ApiResult<pb::CheckPooledFundsResponse> {
         let county = self.region(who, "region_code", &r.region_code, "check pooled agricultural funds")?;
         let on = request::served_date("on_date", &r.on_date)?;
@@ -269,6 +393,15 @@ impl FiscalApi {
 
 #[tonic::async_trait]
 impl FiscalRulesService for FiscalApi {
+    #[tracing::instrument(skip_all)]
+    async fn assess_debt_risk(
+        &self,
+        req: Request<pb::AssessDebtRiskRequest>,
+    ) -> Result<Response<pb::AssessDebtRiskResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.debt_risk(&who, req.get_ref()))
+    }
+
     #[tracing::instrument(skip_all)]
     async fn check_pooled_funds(
         &self,
