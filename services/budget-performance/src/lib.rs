@@ -51,6 +51,8 @@ pub const RULES: &[&str] = &[
     "budget.agri_pool.recall",
     "budget.agri_pool.deadlines",
     "budget.debt.level",
+    "budget.cost_share",
+    "budget.cost_share.rounding",
 ];
 
 pub fn migrations() -> Migrations {

@@ -454,4 +454,35 @@ mod fiscal {
         let _ = stop.send(());
         running.wait().await;
     }
+
+    /// §4.8: 高龄补贴 in 湖滨区, one month, 92,000.00 → city 27,600.00 and district 64,400.00 (3:7);
+    /// 灵宝市 bears it all; before 2017 there is no rule.
+    #[tokio::test]
+    async fn elderly_allowance_cost_share() {
+        let (mut c, running, stop) = start().await;
+        let tok = token(Role::Finance, "411200");
+        let ask = |region: &str, on: &str| pb::SplitCostShareRequest {
+            region_code: region.into(),
+            programme: "elderly_allowance".into(),
+            total_fen: (1_200 * 50 + 300 * 100 + 10 * 200) * YUAN,
+            on_date: on.into(),
+        };
+        let r = c.split_cost_share(authed(&tok, ask("411202", "2017-06-30"))).await.unwrap().into_inner();
+        assert_eq!((r.city_share.as_str(), r.city_fen, r.local_fen), ("0.3", 27_600 * YUAN, 64_400 * YUAN));
+        assert_eq!(r.explanation.unwrap().steps[0].source.as_ref().unwrap().document, "三政〔2017〕23号");
+        let r = c.split_cost_share(authed(&tok, ask("411282", "2017-06-30"))).await.unwrap().into_inner();
+        assert_eq!((r.city_fen, r.local_fen), (0, 92_000 * YUAN));
+        let e = c.split_cost_share(authed(&tok, ask("411202", "2016-12-31"))).await.unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition);
+        let e = c
+            .split_cost_share(authed(
+                &tok,
+                pb::SplitCostShareRequest { programme: "x y".into(), ..ask("411202", "2017-06-30") },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&e), vec!["programme"]);
+        let _ = stop.send(());
+        running.wait().await;
+    }
 }

@@ -391,8 +391,33 @@ impl FiscalApi {
     }
 }
 
+impl FiscalApi {
+    fn cost_share(&self, who: &Caller, r: &pb::SplitCostShareRequest) -> ApiResult<pb::SplitCostShareResponse> {
+        let region = self.region(who, "region_code", &r.region_code, "split a programme's cost")?;
+        let on = request::served_date("on_date", &r.on_date)?;
+        let total = amount("total_fen", r.total_fen)?;
+        let (share, city, local, trace) =
+            zone::cost_share(&self.book.current(), region, r.programme.trim(), total, on)?;
+        Ok(pb::SplitCostShareResponse {
+            city_share: share.normalize().to_string(),
+            city_fen: city.get(),
+            local_fen: local.get(),
+            explanation: Some(mapping::explanation(&trace)),
+        })
+    }
+}
+
 #[tonic::async_trait]
 impl FiscalRulesService for FiscalApi {
+    #[tracing::instrument(skip_all)]
+    async fn split_cost_share(
+        &self,
+        req: Request<pb::SplitCostShareRequest>,
+    ) -> Result<Response<pb::SplitCostShareResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.cost_share(&who, req.get_ref()))
+    }
+
     #[tracing::instrument(skip_all)]
     async fn assess_debt_risk(
         &self,
