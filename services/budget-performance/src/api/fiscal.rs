@@ -397,7 +397,7 @@ impl FiscalApi {
         let on = request::served_date("on_date", &r.on_date)?;
         let total = amount("total_fen", r.total_fen)?;
         let (share, city, local, trace) =
-            zone::cost_share(&self.book.current(), region, r.programme.trim(), total, on)?;
+            crate::rules::cost_share::split(&self.book.current(), region, r.programme.trim(), total, on)?;
         Ok(pb::SplitCostShareResponse {
             city_share: share.normalize().to_string(),
             city_fen: city.get(),
