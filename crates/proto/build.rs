@@ -12,6 +12,8 @@ const FILES: &[&str] = &[
     "civic/common/v1/identity.proto",
     "civic/budget/v1/budget.proto",
     "civic/budget/v1/fiscal.proto",
+    "civic/budget/v1/evaluation.proto",
+    "civic/budget/v1/monitoring.proto",
     "civic/land/v1/land.proto",
     "civic/assistance/v1/standards.proto",
     "civic/assistance/v1/benefits.proto",

@@ -1,7 +1,9 @@
-//! budget-performance (预算绩效管理). Today it grades an evaluation's total score (优/良/中/差,
-//! 财预〔2020〕10号) and costs a proposed assistance standard ex ante by asking
-//! social-assistance's what-if on the caller's behalf. The performance cycle (programmes, goals,
-//! monitoring, evaluations, results) and the seeds' fiscal rules are still to be built.
+//! budget-performance (预算绩效管理). It grades an evaluation's total score (优/良/中/差,
+//! 财预〔2020〕10号), scores unit self-evaluations, evaluates monitoring checkpoints against a
+//! region's (or a request's) rule set, costs a proposed assistance standard ex ante by asking
+//! social-assistance's what-if on the caller's behalf, and applies the seeds' fiscal rules
+//! (zone revenue sharing, debt risk, pooled funds, cost sharing). The stored performance cycle
+//! (programmes, goals, monitoring records, holds, evaluations, results) is being built.
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -23,6 +25,10 @@ pub const DEFAULTS: ServiceDefaults =
 pub const SERVICE_NAME: &str = "civic.budget.v1.BudgetPerformance";
 /// The seeds' fiscal rules, a service of its own.
 pub const FISCAL_SERVICE_NAME: &str = "civic.budget.v1.FiscalRulesService";
+/// Evaluations and their scores.
+pub const EVALUATION_SERVICE_NAME: &str = "civic.budget.v1.EvaluationService";
+/// Dual monitoring.
+pub const MONITORING_SERVICE_NAME: &str = "civic.budget.v1.MonitoringService";
 /// This service's own configuration, beside the runtime's (`--help` prints both).
 pub const VARIABLES: &[(&str, &str, &str)] = &[(
     "CIVIC_SOCIAL_ASSISTANCE_URL",
@@ -53,6 +59,16 @@ pub const RULES: &[&str] = &[
     "budget.debt.level",
     "budget.cost_share",
     "budget.cost_share.rounding",
+    "budget.self_eval.weights",
+    "budget.self_eval.quantitative",
+    "budget.self_eval.over_target",
+    "budget.self_eval.qualitative",
+    "budget.self_eval.execution_rate",
+    "civic.self_eval.le_mirror",
+    "civic.self_eval.eq_deviation",
+    "civic.score.rounding",
+    "budget.monitoring.dual",
+    "budget.monitoring.time_progress",
 ];
 
 pub fn migrations() -> Migrations {
@@ -100,6 +116,26 @@ pub async fn start_with(
             })
             .max_decoding_message_size(f.settings.max_message_bytes)
             .max_encoding_message_size(f.settings.max_message_bytes),
+        )
+        .add_service(
+            civic_proto::budget::v1::evaluation_service_server::EvaluationServiceServer::new(api::EvaluationApi {
+                book: f.book.clone(),
+            })
+            .max_decoding_message_size(f.settings.max_message_bytes)
+            .max_encoding_message_size(f.settings.max_message_bytes),
+        )
+        .add_service(
+            civic_proto::budget::v1::monitoring_service_server::MonitoringServiceServer::new(api::MonitoringApi {
+                book: f.book.clone(),
+            })
+            .max_decoding_message_size(f.settings.max_message_bytes)
+            .max_encoding_message_size(f.settings.max_message_bytes),
         );
-    f.serve(DEFAULTS.name, &[SERVICE_NAME, FISCAL_SERVICE_NAME], routes, shutdown).await
+    f.serve(
+        DEFAULTS.name,
+        &[SERVICE_NAME, FISCAL_SERVICE_NAME, EVALUATION_SERVICE_NAME, MONITORING_SERVICE_NAME],
+        routes,
+        shutdown,
+    )
+    .await
 }

@@ -11,12 +11,12 @@ use civic_runtime::{
 };
 use tonic::{Request, Response, Status};
 
+use super::respond;
 use crate::rules::{
     amount,
     debt::{self, DebtKind, Fault},
     pooled::{self, Balance, BalanceClass},
     zone::{self, Plan, Revenue},
-    RuleError,
 };
 
 #[derive(Clone)]
@@ -26,20 +26,6 @@ pub struct FiscalApi {
 
 /// Who applies the fiscal rules.
 const FINANCE: &[Role] = &[Role::Finance];
-
-impl From<RuleError> for ApiError {
-    fn from(e: RuleError) -> ApiError {
-        match e {
-            RuleError::Input { field, message } => ApiError::invalid(field, message),
-            RuleError::Forbidden { reason, message } => ApiError::precondition(reason, message),
-            RuleError::Domain(d) => ApiError::domain("region_code", d),
-        }
-    }
-}
-
-fn respond<T>(r: ApiResult<T>) -> Result<Response<T>, Status> {
-    r.map(Response::new).map_err(Status::from)
-}
 
 impl FiscalApi {
     fn region(

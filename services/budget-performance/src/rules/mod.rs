@@ -4,7 +4,9 @@
 pub mod cost_share;
 pub mod debt;
 pub mod grades;
+pub mod monitoring;
 pub mod pooled;
+pub mod self_eval;
 pub mod zone;
 
 use chrono::NaiveDate;
@@ -17,6 +19,9 @@ use rust_decimal::{Decimal, RoundingStrategy};
 pub enum RuleError {
     #[error("{field}: {message}")]
     Input { field: &'static str, message: String },
+    /// As `Input`, for a field inside a list (`indicators[2].target`).
+    #[error("{field}: {message}")]
+    InputAt { field: String, message: String },
     #[error("{message}")]
     Forbidden { reason: &'static str, message: String },
     #[error(transparent)]

@@ -1,0 +1,410 @@
+//! The seeds' fiscal rules with the spec's worked examples (§4.3, §4.4) and their boundaries.
+use civic_proto::budget::v1::{self as pb, fiscal_rules_service_client::FiscalRulesServiceClient};
+use civic_runtime::{
+    identity::Role,
+    storage::Backend,
+    testing::{authed, channel, error_reason, fresh_database, settings, token, violated_fields},
+};
+use tonic::Code;
+
+const YUAN: i64 = 100;
+
+async fn start() -> (
+    FiscalRulesServiceClient<tonic::transport::Channel>,
+    civic_runtime::server::Running,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let running = budget_performance::start(settings(fresh_database(Backend::Sqlite).await), async move {
+        let _ = rx.await;
+    })
+    .await
+    .unwrap();
+    (FiscalRulesServiceClient::new(channel(running.grpc_addr).await), running, tx)
+}
+
+fn settle(zone: &str, year: i32) -> pb::SettleZoneRevenueRequest {
+    pb::SettleZoneRevenueRequest {
+        zone_code: zone.into(),
+        year,
+        plan_fen: 0,
+        base_fen: 500_000_000 * YUAN,
+        growth_percent: "4".into(),
+        city_tax_fen: 61_834_567_891,
+        fixed_source_fen: 40_000_000 * YUAN,
+        nontax_fen: 1_234_567_899,
+    }
+}
+
+#[tokio::test]
+async fn zone_revenue_of_the_high_tech_zone_in_2021() {
+    let (mut c, running, stop) = start().await;
+    let tok = token(Role::Finance, "411700");
+    let s = c.settle_zone_revenue(authed(&tok, settle("411772", 2021))).await.unwrap().into_inner();
+    assert_eq!(s.plan_fen, 520_000_000 * YUAN);
+    assert_eq!((s.countable_tax_fen, s.excess_fen), (57_834_567_891, 5_834_567_891));
+    assert_eq!((s.zone_reward_fen, s.city_tax_share_fen), (4_667_654_313, 1_166_913_578));
+    assert_eq!(s.zone_reward_fen + s.city_tax_share_fen, s.excess_fen);
+    assert_eq!((s.zone_nontax_fen, s.city_nontax_fen), (987_654_319, 246_913_580));
+    let steps = s.explanation.unwrap().steps;
+    assert_eq!(steps[0].source.as_ref().unwrap().document, "驻政〔2020〕37号");
+    assert!(
+        steps.iter().any(|st| st.source.as_ref().unwrap().document == "civic"),
+        "the rounding choice is cited as civic"
+    );
+
+    // Below plan: no reward. The plan may be given directly.
+    let below = pb::SettleZoneRevenueRequest {
+        plan_fen: 520_000_000 * YUAN,
+        base_fen: 0,
+        growth_percent: String::new(),
+        city_tax_fen: 510_000_000 * YUAN,
+        fixed_source_fen: 0,
+        ..settle("411772", 2021)
+    };
+    assert_eq!(c.settle_zone_revenue(authed(&tok, below)).await.unwrap().into_inner().zone_reward_fen, 0);
+
+    // The ledger: carried forward, and an overspend nobody covers.
+    let ledger = |spent: i64| pb::ZoneSpendingLedgerRequest {
+        zone_code: "411772".into(),
+        year: 2021,
+        base_fen: 300_000_000 * YUAN,
+        reward_fen: 4_667_654_313,
+        retention_fen: 987_654_319,
+        prior_carry_fen: 0,
+        spent_fen: spent,
+    };
+    let l = c.zone_spending_ledger(authed(&tok, ledger(350_000_000 * YUAN))).await.unwrap().into_inner();
+    assert_eq!((l.available_fen, l.carry_forward_fen, l.overspend_fen), (35_655_308_632, 655_308_632, 0));
+    let l = c.zone_spending_ledger(authed(&tok, ledger(360_000_000 * YUAN))).await.unwrap().into_inner();
+    assert_eq!((l.carry_forward_fen, l.overspend_fen, l.city_top_up_fen), (0, 344_691_368, 0));
+
+    // 411771 runs the 农产园 closed; 2020 is before the rule; fixed sources above the tax.
+    let e = c.settle_zone_revenue(authed(&tok, settle("411771", 2021))).await.unwrap_err();
+    assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "ZONE_CLOSED_OPERATION"));
+    let e = c.settle_zone_revenue(authed(&tok, settle("411772", 2020))).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    let e = c
+        .settle_zone_revenue(authed(
+            &tok,
+            pb::SettleZoneRevenueRequest { fixed_source_fen: 70_000_000_000, ..settle("411772", 2021) },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["fixed_source_fen"]);
+    let e = c
+        .settle_zone_revenue(authed(&tok, pb::SettleZoneRevenueRequest { nontax_fen: -1, ..settle("411772", 2021) }))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["nontax_fen"]);
+    // Another city's finance bureau may not.
+    let e = c.settle_zone_revenue(authed(&token(Role::Finance, "411200"), settle("411772", 2021))).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let _ = stop.send(());
+    running.wait().await;
+}
+
+#[tokio::test]
+async fn restructuring_guarantee_and_report_deadlines_in_sanmenxia() {
+    let (mut c, running, stop) = start().await;
+    let tok = token(Role::Finance, "411200");
+    let trigger = |general: i64, special: i64| pb::CheckRestructuringTriggerRequest {
+        region_code: "411221".into(),
+        year: 2024,
+        general_interest_fen: general * YUAN,
+        general_expenditure_fen: 1_200_000_000 * YUAN,
+        special_interest_fen: special * YUAN,
+        fund_expenditure_fen: 800_000_000 * YUAN,
+    };
+    let t = c.check_restructuring_trigger(authed(&tok, trigger(125_000_000, 60_000_000))).await.unwrap().into_inner();
+    let got: Vec<(&str, &str, bool)> =
+        t.tests.iter().map(|x| (x.debt.as_str(), x.ratio_percent.as_str(), x.mandatory)).collect();
+    assert_eq!(got, vec![("GENERAL", "10.4167", true), ("SPECIAL", "7.5000", false)]);
+    assert!(t.mandatory);
+    // Exactly 10 %: 超过 excludes the number, so not mandatory.
+    let t = c.check_restructuring_trigger(authed(&tok, trigger(120_000_000, 0))).await.unwrap().into_inner();
+    assert!(!t.mandatory);
+    assert_eq!(t.tests[0].ratio_percent, "10.0000");
+    let steps = t.explanation.unwrap().steps;
+    assert!(steps.iter().any(|s| s.source.as_ref().unwrap().clause == "第一千二百五十九条"));
+    let e = c
+        .check_restructuring_trigger(authed(
+            &tok,
+            pb::CheckRestructuringTriggerRequest { general_expenditure_fen: 0, ..trigger(1, 0) },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["general_expenditure_fen"]);
+
+    let cap = |unpaid: i64, guaranteed: i64, on: &str, creditor: bool, guarantor: bool, void: bool| {
+        pb::ComputeGuaranteeCapRequest {
+            region_code: "411221".into(),
+            unpaid_fen: unpaid,
+            guaranteed_fen: guaranteed,
+            on_date: on.into(),
+            creditor_at_fault: creditor,
+            guarantor_at_fault: guarantor,
+            main_contract_void: void,
+        }
+    };
+    let r = c
+        .compute_guarantee_cap(authed(&tok, cap(30_000_000 * YUAN, 10_000_000 * YUAN, "2019-06-01", true, true, false)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.plan_cap_fen, r.legal_cap_applies), (10_000_000 * YUAN, false));
+    let r = c
+        .compute_guarantee_cap(authed(&tok, cap(30_000_000 * YUAN, 20_000_000 * YUAN, "2019-06-01", true, true, false)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.plan_cap_fen, 15_000_000 * YUAN);
+    let r = c
+        .compute_guarantee_cap(authed(&tok, cap(3_000_000_001, 5_000_000_000, "2019-06-01", true, true, false)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.plan_cap_fen, 1_500_000_000, "a cap is never rounded up");
+    for (creditor, guarantor, void, legal) in [
+        (true, true, false, 15_000_000 * YUAN),
+        (false, true, false, 30_000_000 * YUAN),
+        (true, false, false, 0),
+        (false, true, true, 10_000_000 * YUAN),
+    ] {
+        let r = c
+            .compute_guarantee_cap(authed(
+                &tok,
+                cap(30_000_000 * YUAN, 20_000_000 * YUAN, "2024-06-01", creditor, guarantor, void),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((r.legal_cap_applies, r.legal_cap_fen), (true, legal), "{creditor} {guarantor} {void}");
+    }
+    let e = c.compute_guarantee_cap(authed(&tok, cap(1, 1, "2017-01-01", true, true, false))).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "before the plan: {e:?}");
+
+    let report = |due: &str, kind: pb::DebtKind| pb::DebtReportDeadlineRequest {
+        region_code: "411221".into(),
+        due_date: due.into(),
+        kind: kind as i32,
+    };
+    for (due, kind, by) in [
+        ("2024-12-15", pb::DebtKind::Government, "2024-10-15"),
+        ("2024-12-15", pb::DebtKind::Contingent, "2024-11-15"),
+        ("2024-04-30", pb::DebtKind::Government, "2024-02-29"),
+        ("2025-12-01", pb::DebtKind::Government, "2025-09-30"),
+    ] {
+        let r = c.debt_report_deadline(authed(&tok, report(due, kind))).await.unwrap().into_inner();
+        assert_eq!(r.report_by, by, "{due} {kind:?}");
+    }
+    let r = c
+        .debt_report_deadline(authed(&tok, report("2025-12-01", pb::DebtKind::Government)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.nominal_date, "2025-10-01");
+    assert!(r.moved_over[0].starts_with("2025-10-01"), "{:?}", r.moved_over);
+    let e = c.debt_report_deadline(authed(&tok, report("2024-12-15", pb::DebtKind::Unspecified))).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["kind"]);
+    // Another city has no such plan: refused, never 三门峡's figures.
+    let e = c
+        .debt_report_deadline(authed(
+            &token(Role::Finance, "411700"),
+            pb::DebtReportDeadlineRequest {
+                region_code: "411702".into(),
+                ..report("2024-12-15", pb::DebtKind::Government)
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    let _ = stop.send(());
+    running.wait().await;
+}
+
+#[tokio::test]
+async fn pooled_agricultural_funds() {
+    let (mut c, running, stop) = start().await;
+    let tok = token(Role::Finance, "411200");
+    let check = |pooled: i64, poverty: i64| pb::CheckPooledFundsRequest {
+        region_code: "411221".into(),
+        year: 2024,
+        pooled_fen: pooled,
+        poverty_allocation_fen: poverty,
+        on_date: "2024-05-10".into(),
+        balances: vec![],
+    };
+    let r = c.check_pooled_funds(authed(&tok, check(12_345_678_900, 6_172_839_450))).await.unwrap().into_inner();
+    assert_eq!(
+        (r.share_percent.as_str(), r.passed, r.minimum_fen, r.shortfall_fen),
+        ("50.0000", true, 6_172_839_450, 0)
+    );
+    let r = c.check_pooled_funds(authed(&tok, check(12_345_678_900, 6_172_839_449))).await.unwrap().into_inner();
+    assert_eq!((r.passed, r.shortfall_fen), (false, 1));
+    let r = c.check_pooled_funds(authed(&tok, check(12_345_678_901, 0))).await.unwrap().into_inner();
+    assert_eq!(r.minimum_fen, 6_172_839_451, "the minimum is rounded up to the fen");
+    let e = c.check_pooled_funds(authed(&tok, check(100, 101))).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["poverty_allocation_fen"]);
+
+    // Balances carried since 2023-05-10: on 2024-05-10 a full year (以上 includes it).
+    let balance = |id: &str, surplus: bool, needed: bool| pb::PooledBalance {
+        id: id.into(),
+        amount_fen: 1_000,
+        carried_since: "2023-05-10".into(),
+        net_surplus: surplus,
+        needed_for_original_use: needed,
+    };
+    let classes = |on: &str| pb::CheckPooledFundsRequest {
+        on_date: on.into(),
+        balances: vec![balance("a", false, true), balance("b", false, false), balance("c", true, true)],
+        ..check(100, 50)
+    };
+    let r = c.check_pooled_funds(authed(&tok, classes("2024-05-10"))).await.unwrap().into_inner();
+    let got: Vec<i32> = r.balances.iter().map(|b| b.class).collect();
+    assert_eq!(got, vec![pb::BalanceClass::MustRecall as i32; 3]);
+    let r = c.check_pooled_funds(authed(&tok, classes("2024-05-09"))).await.unwrap().into_inner();
+    let got: Vec<i32> = r.balances.iter().map(|b| b.class).collect();
+    assert_eq!(
+        got,
+        vec![
+            pb::BalanceClass::Keep as i32,
+            pb::BalanceClass::MayRecallAfterFiling as i32,
+            pb::BalanceClass::MustRecall as i32
+        ]
+    );
+
+    let d = c
+        .pooled_fund_deadlines(authed(
+            &tok,
+            pb::PooledFundDeadlinesRequest {
+                region_code: "411221".into(),
+                summary_received_on: "2024-09-20".into(),
+                opinion_received_on: "2024-09-27".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (d.opinion_nominal.as_str(), d.opinion_due.as_str(), d.plan_due.as_str()),
+        ("2024-10-05", "2024-10-08", "2024-10-12")
+    );
+    let e = c
+        .pooled_fund_deadlines(authed(
+            &tok,
+            pb::PooledFundDeadlinesRequest {
+                region_code: "411221".into(),
+                summary_received_on: "2026-12-25".into(),
+                opinion_received_on: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "CALENDAR_NOT_COVERED"));
+    let _ = stop.send(());
+    running.wait().await;
+}
+
+/// §4.3: 渑池县 alone defaults 6.50 % of principal and 3.00 % of interest → Ⅱ, and the variants.
+#[tokio::test]
+async fn debt_risk_level_in_sanmenxia() {
+    let (mut c, running, stop) = start().await;
+    let tok = token(Role::Finance, "411200");
+    let ask = |principal_defaulted: i64, unable: bool| pb::AssessDebtRiskRequest {
+        city_code: "411200".into(),
+        on_date: "2024-06-30".into(),
+        city: Some(pb::GovernmentDebt {
+            principal_due_fen: 1_300_000_000 * YUAN,
+            interest_due_fen: 200_000_000 * YUAN,
+            ..Default::default()
+        }),
+        counties: vec![pb::GovernmentDebt {
+            region_code: "411221".into(),
+            principal_due_fen: 200_000_000 * YUAN,
+            principal_defaulted_fen: principal_defaulted,
+            interest_due_fen: 30_000_000 * YUAN,
+            interest_defaulted_fen: 900_000 * YUAN,
+            unable_to_pay: unable,
+            unable_contingent: false,
+        }],
+        ..Default::default()
+    };
+    let r = c.assess_debt_risk(authed(&tok, ask(13_000_000 * YUAN, false))).await.unwrap().into_inner();
+    assert_eq!(r.level, pb::DebtRiskLevel::Ii as i32);
+    let clauses: Vec<&str> = r.criteria.iter().map(|x| x.clause.as_str()).collect();
+    assert_eq!(clauses, vec!["4.1.2(3)", "4.1.3(1)"], "{:?}", r.criteria);
+    assert!(r.criteria[0].finding.contains("6.5000%"), "{}", r.criteria[0].finding);
+    assert!(r.open_determinations.is_empty());
+    // (a) 渑池县 determined unable to pay: 1/6 = 16.67 % ≥ 15 % → Ⅰ.
+    let r = c.assess_debt_risk(authed(&tok, ask(13_000_000 * YUAN, true))).await.unwrap().into_inner();
+    assert_eq!(r.level, pb::DebtRiskLevel::I as i32);
+    // (b) 12.00 % without a determination: no band fits a single county → open, at least Ⅱ.
+    let r = c.assess_debt_risk(authed(&tok, ask(24_000_000 * YUAN, false))).await.unwrap().into_inner();
+    assert_eq!(r.at_least, pb::DebtRiskLevel::Ii as i32);
+    assert_eq!(r.open_determinations.len(), 1, "{:?}", r.open_determinations);
+    assert!(r.open_determinations[0].contains("4.1.1(5)"));
+    // (c) exactly 5.00 %: 以上 includes it → Ⅱ.
+    let r = c.assess_debt_risk(authed(&tok, ask(10_000_000 * YUAN, false))).await.unwrap().into_inner();
+    assert_eq!(r.level, pb::DebtRiskLevel::Ii as i32);
+    // (d) the whole city at exactly 10.00 % of principal → Ⅰ.
+    let mut d = ask(13_000_000 * YUAN, false);
+    d.city.as_mut().unwrap().principal_defaulted_fen = 137_000_000 * YUAN;
+    let r = c.assess_debt_risk(authed(&tok, d)).await.unwrap().into_inner();
+    assert_eq!(r.level, pb::DebtRiskLevel::I as i32);
+    assert!(r.criteria.iter().any(|x| x.clause == "4.1.1(4)"));
+    // Bad input and rules.
+    let mut bad = ask(13_000_000 * YUAN, false);
+    bad.counties[0].principal_defaulted_fen = 300_000_000 * YUAN;
+    assert_eq!(
+        violated_fields(&c.assess_debt_risk(authed(&tok, bad)).await.unwrap_err()),
+        vec!["counties[0].principal_defaulted_fen"]
+    );
+    let mut zone = ask(0, false);
+    zone.counties[0].region_code = "411271".into();
+    assert_eq!(
+        violated_fields(&c.assess_debt_risk(authed(&tok, zone)).await.unwrap_err()),
+        vec!["counties[0].region_code"]
+    );
+    let mut foreign = ask(0, false);
+    foreign.counties[0].region_code = "411702".into();
+    let e = c.assess_debt_risk(authed(&token(Role::Finance, "410000"), foreign)).await.unwrap_err();
+    assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "COUNTY_NOT_UNDER_CITY"));
+    // A county's finance bureau does not assess the city; an auditor reads.
+    let e = c.assess_debt_risk(authed(&token(Role::Finance, "411221"), ask(0, false))).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    assert!(c.assess_debt_risk(authed(&token(Role::Auditor, "411200"), ask(0, false))).await.is_ok());
+    let _ = stop.send(());
+    running.wait().await;
+}
+
+/// §4.8: 高龄补贴 in 湖滨区, one month, 92,000.00 → city 27,600.00 and district 64,400.00 (3:7);
+/// 灵宝市 bears it all; before 2017 there is no rule.
+#[tokio::test]
+async fn elderly_allowance_cost_share() {
+    let (mut c, running, stop) = start().await;
+    let tok = token(Role::Finance, "411200");
+    let ask = |region: &str, on: &str| pb::SplitCostShareRequest {
+        region_code: region.into(),
+        programme: "elderly_allowance".into(),
+        total_fen: (1_200 * 50 + 300 * 100 + 10 * 200) * YUAN,
+        on_date: on.into(),
+    };
+    let r = c.split_cost_share(authed(&tok, ask("411202", "2017-06-30"))).await.unwrap().into_inner();
+    assert_eq!((r.city_share.as_str(), r.city_fen, r.local_fen), ("0.3", 27_600 * YUAN, 64_400 * YUAN));
+    assert_eq!(r.explanation.unwrap().steps[0].source.as_ref().unwrap().document, "三政〔2017〕23号");
+    let r = c.split_cost_share(authed(&tok, ask("411282", "2017-06-30"))).await.unwrap().into_inner();
+    assert_eq!((r.city_fen, r.local_fen), (0, 92_000 * YUAN));
+    let e = c.split_cost_share(authed(&tok, ask("411202", "2016-12-31"))).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    let e = c
+        .split_cost_share(authed(
+            &tok,
+            pb::SplitCostShareRequest { programme: "x y".into(), ..ask("411202", "2017-06-30") },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["programme"]);
+    let _ = stop.send(());
+    running.wait().await;
+}

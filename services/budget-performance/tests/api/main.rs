@@ -1,0 +1,87 @@
+//! budget-performance over real gRPC: grades on both sides of every boundary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use civic_proto::budget::v1::{budget_performance_client::BudgetPerformanceClient, GradeEvaluationRequest};
+use civic_runtime::{
+    identity::Role,
+    storage::Backend,
+    testing::{authed, channel, fresh_database, settings, token, violated_fields},
+};
+use tonic::Code;
+
+#[tokio::test]
+async fn grades_follow_caiyu_2020_10_on_both_sides_of_each_boundary() {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let running = budget_performance::start(settings(fresh_database(Backend::Sqlite).await), async move {
+        let _ = rx.await;
+    })
+    .await
+    .unwrap();
+    let mut c = BudgetPerformanceClient::new(channel(running.grpc_addr).await);
+    let tok = token(Role::Finance, "411700");
+    let ask = |score: &str, date: &str| GradeEvaluationRequest {
+        region_code: "411702".into(),
+        on_date: date.into(),
+        total_score: score.into(),
+    };
+    for (score, grade) in [
+        ("100", "优"),
+        ("90", "优"),
+        ("89.99", "良"),
+        ("80", "良"),
+        ("79.999", "中"),
+        ("60", "中"),
+        ("59.99", "差"),
+        ("0", "差"),
+    ] {
+        let r = c.grade_evaluation(authed(&tok, ask(score, "2024-12-31"))).await.unwrap().into_inner();
+        assert_eq!(r.grade, grade, "{score}");
+        let step = &r.explanation.unwrap().steps[0];
+        assert_eq!(step.source.as_ref().unwrap().document, "财预〔2020〕10号");
+        assert_eq!(step.parameters.len(), 3);
+    }
+    for bad in ["100.01", "-1", "abc", ""] {
+        let e = c.grade_evaluation(authed(&tok, ask(bad, "2024-12-31"))).await.unwrap_err();
+        assert_eq!(violated_fields(&e), vec!["total_score"], "{bad}");
+    }
+    // Before the scale existed.
+    assert_eq!(
+        c.grade_evaluation(authed(&tok, ask("95", "2019-12-31"))).await.unwrap_err().code(),
+        Code::FailedPrecondition
+    );
+    // Other bureaus and other regions.
+    assert_eq!(
+        c.grade_evaluation(authed(&token(Role::NaturalResources, "411700"), ask("95", ""))).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        c.grade_evaluation(authed(&token(Role::Finance, "411100"), ask("95", ""))).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+    let _ = tx.send(());
+    running.wait().await;
+}
+
+mod evaluation;
+mod fiscal;
+mod monitoring;
+
+/// A budget-performance server on a fresh SQLite database, a channel to it and the sender
+/// that stops it.
+pub(crate) async fn start_sqlite(
+) -> (tonic::transport::Channel, civic_runtime::server::Running, tokio::sync::oneshot::Sender<()>) {
+    start_on(Backend::Sqlite).await
+}
+
+/// The same on either backend.
+pub(crate) async fn start_on(
+    backend: Backend,
+) -> (tonic::transport::Channel, civic_runtime::server::Running, tokio::sync::oneshot::Sender<()>) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let running = budget_performance::start(settings(fresh_database(backend).await), async move {
+        let _ = rx.await;
+    })
+    .await
+    .unwrap();
+    (channel(running.grpc_addr).await, running, tx)
+}
