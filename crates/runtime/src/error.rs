@@ -23,6 +23,10 @@ pub enum ApiError {
     NotFound { what: String },
     #[error("{what} already exists")]
     AlreadyExists { what: String },
+    /// A write named a version that is no longer current (someone changed the record since it
+    /// was read): read it again and retry (ABORTED, as for any optimistic-concurrency conflict).
+    #[error("{message}")]
+    VersionConflict { message: String },
     #[error(transparent)]
     Unauthenticated(#[from] TokenError),
     #[error(transparent)]
@@ -79,6 +83,7 @@ impl ApiError {
             ApiError::FailedPrecondition { reason, .. } => reason,
             ApiError::NotFound { .. } => "NOT_FOUND",
             ApiError::AlreadyExists { .. } => "ALREADY_EXISTS",
+            ApiError::VersionConflict { .. } => "VERSION_CONFLICT",
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::PermissionDenied(Denied::Role { .. }) => "ROLE_NOT_ALLOWED",
             ApiError::PermissionDenied(Denied::Region { .. }) => "REGION_OUT_OF_SCOPE",
@@ -148,6 +153,7 @@ impl From<ApiError> for Status {
             }
             ApiError::NotFound { .. } => (Code::NotFound, e.to_string()),
             ApiError::AlreadyExists { .. } => (Code::AlreadyExists, e.to_string()),
+            ApiError::VersionConflict { message } => (Code::Aborted, message.clone()),
             ApiError::Unauthenticated(_) => (Code::Unauthenticated, e.to_string()),
             ApiError::PermissionDenied(_) => (Code::PermissionDenied, e.to_string()),
             ApiError::Unavailable(_) => {
@@ -197,6 +203,7 @@ mod tests {
             (ApiError::precondition("NO_STANDARD", "none"), Code::FailedPrecondition, "NO_STANDARD"),
             (ApiError::not_found("household x"), Code::NotFound, "NOT_FOUND"),
             (ApiError::AlreadyExists { what: "x".into() }, Code::AlreadyExists, "ALREADY_EXISTS"),
+            (ApiError::VersionConflict { message: "x".into() }, Code::Aborted, "VERSION_CONFLICT"),
             (ApiError::Unauthenticated(TokenError::Missing), Code::Unauthenticated, "UNAUTHENTICATED"),
             (ApiError::Unauthenticated(TokenError::BadTimes), Code::Unauthenticated, "UNAUTHENTICATED"),
             (

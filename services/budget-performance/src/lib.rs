@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod rules;
+pub mod store;
 
 use std::future::Future;
 
@@ -29,6 +30,8 @@ pub const FISCAL_SERVICE_NAME: &str = "civic.budget.v1.FiscalRulesService";
 pub const EVALUATION_SERVICE_NAME: &str = "civic.budget.v1.EvaluationService";
 /// Dual monitoring.
 pub const MONITORING_SERVICE_NAME: &str = "civic.budget.v1.MonitoringService";
+/// Programmes and their goals.
+pub const PROGRAMME_SERVICE_NAME: &str = "civic.budget.v1.ProgrammeService";
 /// This service's own configuration, beside the runtime's (`--help` prints both).
 pub const VARIABLES: &[(&str, &str, &str)] = &[(
     "CIVIC_SOCIAL_ASSISTANCE_URL",
@@ -69,10 +72,17 @@ pub const RULES: &[&str] = &[
     "civic.score.rounding",
     "budget.monitoring.dual",
     "budget.monitoring.time_progress",
+    "budget.goal.completeness",
+    "budget.goal.precondition",
+    "budget.goal.change_procedure",
+    "budget.goal.review",
+    "budget.goal.coverage",
+    "budget.ex_ante.required",
 ];
 
+/// One migration source for both backends: budget-performance's SQL is the same on each.
 pub fn migrations() -> Migrations {
-    Migrations { sqlite: sqlx::migrate!("migrations/sqlite"), postgres: sqlx::migrate!("migrations/postgres") }
+    Migrations { sqlite: sqlx::migrate!("./migrations"), postgres: sqlx::migrate!("./migrations") }
 }
 
 /// Where social-assistance is: `CIVIC_SOCIAL_ASSISTANCE_URL`, default its local port.
@@ -130,10 +140,18 @@ pub async fn start_with(
             })
             .max_decoding_message_size(f.settings.max_message_bytes)
             .max_encoding_message_size(f.settings.max_message_bytes),
+        )
+        .add_service(
+            civic_proto::budget::v1::programme_service_server::ProgrammeServiceServer::new(api::ProgrammeApi {
+                book: f.book.clone(),
+                db: f.db.clone(),
+            })
+            .max_decoding_message_size(f.settings.max_message_bytes)
+            .max_encoding_message_size(f.settings.max_message_bytes),
         );
     f.serve(
         DEFAULTS.name,
-        &[SERVICE_NAME, FISCAL_SERVICE_NAME, EVALUATION_SERVICE_NAME, MONITORING_SERVICE_NAME],
+        &[SERVICE_NAME, FISCAL_SERVICE_NAME, EVALUATION_SERVICE_NAME, MONITORING_SERVICE_NAME, PROGRAMME_SERVICE_NAME],
         routes,
         shutdown,
     )

@@ -123,10 +123,9 @@ pub async fn upsert_cluster(
         (Some(_), 0) => return Err(ApiError::AlreadyExists { what: format!("cluster {}", c.id) }),
         (None, v) if v != 0 => return Err(ApiError::not_found(format!("cluster {}", c.id))),
         (Some(b), v) if b.version != v => {
-            return Err(ApiError::precondition(
-                "VERSION_CONFLICT",
-                format!("cluster {} is at version {}, not {v}", c.id, b.version),
-            ))
+            return Err(ApiError::VersionConflict {
+                message: format!("cluster {} is at version {}, not {v}", c.id, b.version),
+            })
         }
         _ => {}
     }
@@ -239,10 +238,9 @@ pub async fn upsert_parcel(
         (Some(_), 0) => return Err(ApiError::AlreadyExists { what: format!("parcel {}", p.id) }),
         (None, v) if v != 0 => return Err(ApiError::not_found(format!("parcel {}", p.id))),
         (Some(b), v) if b.version != v => {
-            return Err(ApiError::precondition(
-                "VERSION_CONFLICT",
-                format!("parcel {} is at version {}, not {v}", p.id, b.version),
-            ))
+            return Err(ApiError::VersionConflict {
+                message: format!("parcel {} is at version {}, not {v}", p.id, b.version),
+            })
         }
         _ => {}
     }

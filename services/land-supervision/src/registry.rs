@@ -102,10 +102,9 @@ pub async fn update(
         .await?
         .rows_affected();
     if n != 1 {
-        return Err(ApiError::precondition(
-            "VERSION_CONFLICT",
-            format!("entry {} changed meanwhile; read it again", before.id),
-        ));
+        return Err(ApiError::VersionConflict {
+            message: format!("entry {} changed meanwhile; read it again", before.id),
+        });
     }
     let change = audit::Change {
         action: "sanluanwu.update".into(),

@@ -145,10 +145,9 @@ pub async fn advance(
     .await?
     .rows_affected();
     if updated != 1 {
-        return Err(ApiError::precondition(
-            "VERSION_CONFLICT",
-            format!("case {} changed meanwhile; read it again", before.id),
-        ));
+        return Err(ApiError::VersionConflict {
+            message: format!("case {} changed meanwhile; read it again", before.id),
+        });
     }
     let seq: i64 = sqlx::query("SELECT COUNT(*) AS n FROM land_case_events WHERE case_id = $1")
         .bind(&after.id)

@@ -144,10 +144,7 @@ pub async fn set_targets(
         (Some(_), 0) => return Err(ApiError::AlreadyExists { what }),
         (None, v) if v != 0 => return Err(ApiError::not_found(what)),
         (Some(b), v) if b.version != v => {
-            return Err(ApiError::precondition(
-                "VERSION_CONFLICT",
-                format!("{what} are at version {}, not {v}", b.version),
-            ))
+            return Err(ApiError::VersionConflict { message: format!("{what} are at version {}, not {v}", b.version) })
         }
         _ => {}
     }

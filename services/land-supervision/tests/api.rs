@@ -651,7 +651,7 @@ mod cases {
         assert_eq!(reviewed.version, 2);
         // A stale version is refused.
         let e = c.advance_case(authed(&bureau, step(&case.case_id, "DECIDED", "2023-03-20", 1))).await.unwrap_err();
-        assert_eq!(error_reason(&e), "VERSION_CONFLICT");
+        assert_eq!((e.code(), error_reason(&e).as_str()), (Code::Aborted, "VERSION_CONFLICT"));
         let e = c.advance_case(authed(&bureau, step(&case.case_id, "DECIDED", "2023-03-01", 2))).await.unwrap_err();
         assert_eq!(violated_fields(&e), vec!["on_date"]);
         let decided = c

@@ -6,11 +6,13 @@ mod evaluation;
 mod ex_ante;
 mod fiscal;
 mod monitoring;
+mod programmes;
 mod service;
 
 pub use evaluation::EvaluationApi;
 pub use fiscal::FiscalApi;
 pub use monitoring::MonitoringApi;
+pub use programmes::ProgrammeApi;
 pub use service::BudgetApi;
 
 use civic_runtime::{ApiError, ApiResult};
@@ -31,4 +33,18 @@ impl From<RuleError> for ApiError {
 
 pub(crate) fn respond<T>(r: ApiResult<T>) -> Result<Response<T>, Status> {
     r.map(Response::new).map_err(Status::from)
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> ApiError {
+        use crate::store::StoreError as S;
+        match e {
+            S::NotFound(what) => ApiError::not_found(what),
+            S::VersionConflict(message) => ApiError::VersionConflict { message },
+            S::Duplicate(what) => ApiError::AlreadyExists { what },
+            S::State(reason, message) => ApiError::precondition(reason, message),
+            S::Corrupt(what) => ApiError::Internal(format!("corrupt record: {what}")),
+            S::Db(e) => ApiError::Storage(e),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod cost_share;
 pub mod debt;
+pub mod goals;
 pub mod grades;
 pub mod monitoring;
 pub mod pooled;

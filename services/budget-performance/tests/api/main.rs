@@ -65,6 +65,7 @@ async fn grades_follow_caiyu_2020_10_on_both_sides_of_each_boundary() {
 mod evaluation;
 mod fiscal;
 mod monitoring;
+mod programmes;
 
 /// A budget-performance server on a fresh SQLite database, a channel to it and the sender
 /// that stops it.

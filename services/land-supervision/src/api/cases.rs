@@ -221,10 +221,9 @@ impl LandApi {
         self.case_check(who, Access::Write, DECIDE, "decide cases", region)?;
         let kind = Kind::parse(&before.kind).ok_or_else(|| ApiError::Internal(format!("case kind {}", before.kind)))?;
         if r.expected_version != before.version {
-            return Err(ApiError::precondition(
-                "VERSION_CONFLICT",
-                format!("case {} is at version {}, not {}", before.id, before.version, r.expected_version),
-            ));
+            return Err(ApiError::VersionConflict {
+                message: format!("case {} is at version {}, not {}", before.id, before.version, r.expected_version),
+            });
         }
         let mut result: CaseResult = serde_json::from_str(&before.result_json).unwrap_or_default();
         let allowed = cases::next_states(kind, &before.state, result.decided.as_ref().is_some_and(|d| !d.is_empty()));

@@ -90,10 +90,9 @@ impl LandApi {
         let region = request::region_code(&book, "entry.region_code", &before.region_code)?;
         self.registry_check(who, Access::Write, region)?;
         if r.expected_version != before.version {
-            return Err(ApiError::precondition(
-                "VERSION_CONFLICT",
-                format!("entry {} is at version {}, not {}", before.id, before.version, r.expected_version),
-            ));
+            return Err(ApiError::VersionConflict {
+                message: format!("entry {} is at version {}, not {}", before.id, before.version, r.expected_version),
+            });
         }
         let mut after = before.clone();
         after.version += 1;

@@ -112,13 +112,12 @@ pub async fn upsert(
         (Some(e), v) => {
             allowed(e.household.region)?;
             if e.version != v {
-                return Err(ApiError::precondition(
-                    "VERSION_CONFLICT",
-                    format!(
+                return Err(ApiError::VersionConflict {
+                    message: format!(
                         "household {} is at version {}, not {v}: read it again and reapply the change",
                         record.household.id, e.version
                     ),
-                ));
+                });
             }
             Some(to_json(e))
         }

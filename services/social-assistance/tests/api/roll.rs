@@ -72,7 +72,7 @@ async fn create_update_list(backend: Backend) {
     let v2 = c.upsert_household(req(&tok, update.clone())).await.unwrap().into_inner();
     assert_eq!((v2.version, v2.monthly_benefit_fen), (2, 66_600));
     let stale = c.upsert_household(req(&tok, update)).await.unwrap_err();
-    assert_eq!(stale.code(), Code::FailedPrecondition);
+    assert_eq!(stale.code(), Code::Aborted);
     assert_eq!(civic_runtime::testing::error_reason(&stale), "VERSION_CONFLICT");
     let got =
         c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "P-1".into() })).await.unwrap().into_inner();
