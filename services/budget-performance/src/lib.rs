@@ -78,6 +78,7 @@ pub const RULES: &[&str] = &[
     "budget.goal.review",
     "budget.goal.coverage",
     "budget.ex_ante.required",
+    "budget.hold",
 ];
 
 /// One migration source for both backends: budget-performance's SQL is the same on each.
@@ -137,6 +138,7 @@ pub async fn start_with(
         .add_service(
             civic_proto::budget::v1::monitoring_service_server::MonitoringServiceServer::new(api::MonitoringApi {
                 book: f.book.clone(),
+                db: f.db.clone(),
             })
             .max_decoding_message_size(f.settings.max_message_bytes)
             .max_encoding_message_size(f.settings.max_message_bytes),

@@ -1,23 +1,59 @@
 //! `civic.budget.v1.MonitoringService`: dual monitoring of programmes. The bureau that spends
 //! monitors (谁支出、谁负责); finance reviews; auditors read.
 
-use civic_domain::Fen;
+use base64::Engine;
+use chrono::Datelike;
+use civic_domain::{
+    explanation::{Step, Trace},
+    Fen, RegionCode,
+};
 use civic_proto::budget::v1::{self as pb, monitoring_service_server::MonitoringService};
 use civic_runtime::{
+    audit::region_prefix,
     identity::{Access, Caller, Role},
     mapping,
     policy_book::BookHandle,
-    request::{self, caller},
+    request::{self, caller, request_id},
+    storage::Database,
     ApiError, ApiResult,
 };
+use prost::Message;
+use serde::{Deserialize, Serialize};
 use tonic::{Request, Response, Status};
 
-use super::respond;
-use crate::rules::monitoring::{self, shown, Figures, Progress, RequestedRules};
+use super::{
+    programmes::{check_programme, may_own},
+    respond,
+};
+use crate::{
+    rules::{
+        goals::{GoalDirection, Goals},
+        monitoring::{self, shown, Figures, Progress, RequestedRules},
+    },
+    store::{
+        goals as goal_store,
+        holds::{self, HoldRow},
+        monitoring::{self as store, Raised, RecordRow, Transition, WarningFilter, WarningRow},
+        programmes::{self as programme_store, ProgrammeRow},
+    },
+};
 
 #[derive(Clone)]
 pub struct MonitoringApi {
     pub book: BookHandle,
+    pub db: Database,
+}
+
+const FINANCE: &[Role] = &[Role::Finance];
+
+/// One indicator's recorded progress, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredProgress {
+    name: String,
+    progress: String,
+    likelihood: String,
+    cause: String,
+    measures: String,
 }
 
 /// Every bureau monitors its own programmes, finance all of them.
@@ -84,7 +120,429 @@ pub(crate) fn outcome_pb(o: &monitoring::Outcome) -> pb::EvaluateMonitoringRespo
     }
 }
 
+fn warning_pb(w: &WarningRow) -> pb::Warning {
+    pb::Warning {
+        id: w.id.clone(),
+        programme_id: w.programme_id.clone(),
+        region_code: w.region_code.clone(),
+        as_of: w.as_of.clone(),
+        rule_id: w.rule_id.clone(),
+        subject: w.subject.clone(),
+        message: w.message.clone(),
+        figure: w.figure.clone(),
+        threshold: w.threshold.clone(),
+        status: pb::WarningStatus::from_str_name(&format!("WARNING_STATUS_{}", w.status)).unwrap_or_default() as i32,
+        note: w.note.clone(),
+        updated_by: w.updated_by.clone(),
+        updated_at: w.updated_at.clone(),
+        version: w.version,
+    }
+}
+
+fn hold_pb(h: &HoldRow) -> pb::PaymentHold {
+    pb::PaymentHold {
+        id: h.id.clone(),
+        programme_id: h.programme_id.clone(),
+        region_code: h.region_code.clone(),
+        kind: pb::HoldKind::from_str_name(&format!("HOLD_KIND_{}", h.kind)).unwrap_or_default() as i32,
+        reason: h.reason.clone(),
+        warning_ids: h.warning_ids.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        placed_by: h.placed_by.clone(),
+        placed_on: h.placed_on.clone(),
+        lifted_by: h.lifted_by.clone(),
+        lifted_on: h.lifted_on.clone(),
+        lift_reason: h.lift_reason.clone(),
+        open: h.is_open,
+    }
+}
+
+fn record_pb(r: &RecordRow, warnings: &[WarningRow]) -> ApiResult<pb::MonitoringRecord> {
+    let stored: Vec<StoredProgress> = serde_json::from_str(&r.indicators_json)
+        .map_err(|e| ApiError::Internal(format!("monitoring record indicators: {e}")))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&r.evaluation)
+        .map_err(|e| ApiError::Internal(format!("monitoring record evaluation: {e}")))?;
+    let evaluation = pb::EvaluateMonitoringResponse::decode(bytes.as_slice())
+        .map_err(|e| ApiError::Internal(format!("monitoring record evaluation: {e}")))?;
+    Ok(pb::MonitoringRecord {
+        programme_id: r.programme_id.clone(),
+        as_of: r.as_of.clone(),
+        version: r.version,
+        goal_version: r.goal_version,
+        figures: Some(pb::MonitoringFigures {
+            budget_fen: r.budget_fen,
+            arrived_fen: r.arrived_fen,
+            paid_fen: r.paid_fen,
+            spent_fen: r.spent_fen,
+            expected_carryover_fen: r.expected_carryover_fen,
+        }),
+        indicators: stored
+            .iter()
+            .map(|p| pb::RecordedProgress {
+                name: p.name.clone(),
+                progress: p.progress.clone(),
+                likelihood: pb::Likelihood::from_str_name(&p.likelihood).unwrap_or_default() as i32,
+                cause: pb::DeviationCause::from_str_name(&p.cause).unwrap_or_default() as i32,
+                measures: p.measures.clone(),
+            })
+            .collect(),
+        evaluation: Some(evaluation),
+        warnings: warnings.iter().map(warning_pb).collect(),
+        correction_reason: r.correction_reason.clone(),
+        recorded_by: r.recorded_by.clone(),
+        recorded_at: r.recorded_at.clone(),
+    })
+}
+
+fn note(field: &str, s: &str, required: bool) -> ApiResult<String> {
+    let t = s.trim();
+    if required && t.is_empty() {
+        return Err(ApiError::invalid(field, "required"));
+    }
+    if t.chars().count() > 500 || t.contains('\0') {
+        return Err(ApiError::invalid(field, "at most 500 characters, no NUL"));
+    }
+    Ok(t.to_string())
+}
+
+fn is_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
 impl MonitoringApi {
+    async fn programme(&self, id: &str) -> ApiResult<ProgrammeRow> {
+        if !is_id(id.trim()) {
+            return Err(ApiError::invalid("programme_id", "a programme id this service assigned"));
+        }
+        programme_store::get(&self.db, id.trim())
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("programme {}", id.trim())))
+    }
+
+    async fn record(
+        &self,
+        who: &Caller,
+        rid: &str,
+        r: &pb::RecordMonitoringRequest,
+    ) -> ApiResult<pb::MonitoringRecord> {
+        let book = self.book.current();
+        let p = self.programme(&r.programme_id).await?;
+        let region = check_programme(&book, who, Access::Write, &p, "record monitoring")?;
+        let as_of = request::served_date("as_of", &r.as_of)?;
+        if i64::from(as_of.year()) != p.budget_year {
+            return Err(ApiError::invalid(
+                "as_of",
+                format!("a checkpoint in the programme's budget year {}", p.budget_year),
+            ));
+        }
+        if as_of > request::china_today() {
+            return Err(ApiError::invalid("as_of", "a checkpoint that has passed"));
+        }
+        let correction = note("correction_reason", &r.correction_reason, false)?;
+        let goals_row = goal_store::in_force(&self.db, &p.id, &as_of.to_string()).await?.ok_or_else(|| {
+            ApiError::precondition(
+                "NO_APPROVED_GOALS",
+                format!(
+                    "programme {} has no approved goals in force on {as_of}: monitoring measures progress against them",
+                    p.id
+                ),
+            )
+        })?;
+        let goals: Goals = serde_json::from_str(&goals_row.goals_json)
+            .map_err(|e| ApiError::Internal(format!("goal set {}/{}: {e}", p.id, goals_row.version)))?;
+        let mut progress = Vec::with_capacity(r.indicators.len());
+        let mut stored = Vec::with_capacity(r.indicators.len());
+        for (i, x) in r.indicators.iter().enumerate() {
+            let f = |name: &str| format!("indicators[{i}].{name}");
+            let name = x.name.trim();
+            let goal = goals.indicators.iter().find(|g| g.name == name).ok_or_else(|| {
+                ApiError::invalid(
+                    f("name"),
+                    format!("'{name}' is not an indicator of the approved goals (version {})", goals_row.version),
+                )
+            })?;
+            if r.indicators[..i].iter().any(|y| y.name.trim() == name) {
+                return Err(ApiError::invalid(f("name"), format!("'{name}' is given twice")));
+            }
+            if goal.direction == GoalDirection::Qualitative {
+                return Err(ApiError::invalid(
+                    f("name"),
+                    format!("'{name}' is qualitative: its progress is judged at evaluation"),
+                ));
+            }
+            let target = request::decimal(&f("target"), &goal.target)?;
+            let value = request::decimal(&f("progress"), &x.progress)?;
+            progress.push(Progress {
+                name: name.to_string(),
+                unit: goal.unit.clone(),
+                target,
+                progress: value,
+                progress_unit: goal.unit.clone(),
+            });
+            stored.push(StoredProgress {
+                name: name.to_string(),
+                progress: value.normalize().to_string(),
+                likelihood: pb::Likelihood::try_from(x.likelihood).unwrap_or_default().as_str_name().into(),
+                cause: pb::DeviationCause::try_from(x.cause).unwrap_or_default().as_str_name().into(),
+                measures: note(&f("measures"), &x.measures, false)?,
+            });
+        }
+        let f = r.figures.as_ref().ok_or_else(|| ApiError::invalid("figures", "the checkpoint's money is required"))?;
+        if f.budget_fen != 0 && f.budget_fen != p.adjusted_budget_fen {
+            return Err(ApiError::invalid("figures.budget_fen", "the programme's 全年预算数 applies: leave it out"));
+        }
+        let figures = Figures {
+            budget: Fen::new(p.adjusted_budget_fen),
+            arrived: Fen::new(f.arrived_fen),
+            paid: Fen::new(f.paid_fen),
+            spent: Fen::new(f.spent_fen),
+            expected_carryover: Fen::new(f.expected_carryover_fen),
+            indicators: progress,
+        };
+        let rules = monitoring::rule_set(&book, region, as_of, &requested_rules(r.rules.as_ref())?)?;
+        let outcome = monitoring::evaluate(&book, region, as_of, &figures, &rules)?;
+        let evaluation = outcome_pb(&outcome);
+        let row = RecordRow {
+            programme_id: p.id.clone(),
+            as_of: as_of.to_string(),
+            version: 0,
+            goal_version: goals_row.version,
+            budget_fen: figures.budget.get(),
+            arrived_fen: figures.arrived.get(),
+            paid_fen: figures.paid.get(),
+            spent_fen: figures.spent.get(),
+            expected_carryover_fen: figures.expected_carryover.get(),
+            indicators_json: serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.to_string()))?,
+            evaluation: base64::engine::general_purpose::STANDARD.encode(evaluation.encode_to_vec()),
+            correction_reason: correction.clone(),
+            recorded_by: String::new(),
+            recorded_at: String::new(),
+        };
+        let raised: Vec<Raised> = evaluation
+            .warnings
+            .iter()
+            .map(|w| Raised {
+                rule_id: w.rule_id.clone(),
+                subject: w.subject.clone(),
+                message: w.message.clone(),
+                figure: w.figure.clone(),
+                threshold: w.threshold.clone(),
+            })
+            .collect();
+        let (row, warnings) =
+            store::record(&self.db, who, rid, &p.region_code, &row, &raised, !correction.is_empty()).await?;
+        record_pb(&row, &warnings)
+    }
+
+    async fn list_warnings(&self, who: &Caller, r: &pb::ListWarningsRequest) -> ApiResult<pb::ListWarningsResponse> {
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        let readers: Vec<Role> = Role::ALL.into_iter().filter(|r| may_own(*r)).collect();
+        who.authorize(&book.regions, Access::Read, &readers, "list warnings", region).map_err(ApiError::from)?;
+        let as_of = if r.as_of.trim().is_empty() {
+            String::new()
+        } else {
+            request::served_date("as_of", &r.as_of)?.to_string()
+        };
+        let status = match pb::WarningStatus::try_from(r.status) {
+            Ok(pb::WarningStatus::Unspecified) => String::new(),
+            Ok(s) => s.as_str_name().trim_start_matches("WARNING_STATUS_").to_string(),
+            Err(_) => return Err(ApiError::invalid("status", "a WarningStatus")),
+        };
+        let programme = r.programme_id.trim();
+        if !programme.is_empty() && !is_id(programme) {
+            return Err(ApiError::invalid("programme_id", "a programme id this service assigned"));
+        }
+        let after = r.page_token.trim();
+        if !after.is_empty() && !is_id(after) {
+            return Err(ApiError::invalid("page_token", "not a token this service issued"));
+        }
+        let size = request::page_size("page_size", r.page_size)?;
+        let owner =
+            if matches!(who.role, Role::Finance | Role::Admin | Role::Auditor) { "" } else { who.role.as_str() };
+        let rows = store::list_warnings(
+            &self.db,
+            &WarningFilter {
+                region_prefix: region_prefix(region),
+                as_of: &as_of,
+                status: &status,
+                programme_id: programme,
+                owner_role: owner,
+                after,
+                limit: size as i64 + 1,
+            },
+        )
+        .await?;
+        let more = rows.len() > size;
+        let page: Vec<WarningRow> = rows.into_iter().take(size).collect();
+        Ok(pb::ListWarningsResponse {
+            next_page_token: if more { page.last().map(|w| w.id.clone()).unwrap_or_default() } else { String::new() },
+            warnings: page.iter().map(warning_pb).collect(),
+        })
+    }
+
+    async fn update_warning(
+        &self,
+        who: &Caller,
+        rid: &str,
+        r: &pb::UpdateWarningRequest,
+        from: &[&str],
+        to: &'static str,
+    ) -> ApiResult<pb::Warning> {
+        let book = self.book.current();
+        let id = r.warning_id.trim();
+        if !is_id(id) {
+            return Err(ApiError::invalid("warning_id", "a warning id this service assigned"));
+        }
+        let w = store::get_warning(&self.db, id).await?.ok_or_else(|| ApiError::not_found(format!("warning {id}")))?;
+        let p = self.programme(&w.programme_id).await?;
+        if to == "ESCALATED" {
+            let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
+            who.authorize(&book.regions, Access::Write, FINANCE, "escalate warnings", region)
+                .map_err(ApiError::from)?;
+        } else {
+            check_programme(&book, who, Access::Write, &p, "handle warnings")?;
+        }
+        let text = note("note", &r.note, to != "ACKNOWLEDGED")?;
+        Ok(warning_pb(
+            &store::update_warning(&self.db, who, rid, id, r.expected_version, &Transition { from, to, note: &text })
+                .await?,
+        ))
+    }
+
+    async fn place_hold(&self, who: &Caller, rid: &str, r: &pb::PlacePaymentHoldRequest) -> ApiResult<pb::PaymentHold> {
+        let book = self.book.current();
+        let p = self.programme(&r.programme_id).await?;
+        let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
+        who.authorize(&book.regions, Access::Write, FINANCE, "place payment holds", region).map_err(ApiError::from)?;
+        let kind = match pb::HoldKind::try_from(r.kind) {
+            Ok(pb::HoldKind::Suspend) => "SUSPEND",
+            Ok(pb::HoldKind::Stop) => "STOP",
+            _ => return Err(ApiError::invalid("kind", "HOLD_KIND_SUSPEND (暂缓拨款) or HOLD_KIND_STOP (停止拨款)")),
+        };
+        let reason = note("reason", &r.reason, true)?;
+        for (i, id) in r.warning_ids.iter().enumerate() {
+            let field = format!("warning_ids[{i}]");
+            let w = if is_id(id.trim()) { store::get_warning(&self.db, id.trim()).await? } else { None };
+            if w.is_none_or(|w| w.programme_id != p.id) {
+                return Err(ApiError::invalid(field, "not a warning of this programme"));
+            }
+        }
+        let placed_on = request::date_or_today("placed_on", &r.placed_on)?;
+        request::served_date("placed_on", &placed_on.to_string())?;
+        book.rule_source("budget.hold", region, placed_on).map_err(|e| ApiError::domain("placed_on", e))?;
+        let hold = HoldRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            programme_id: p.id.clone(),
+            region_code: p.region_code.clone(),
+            kind: kind.into(),
+            reason,
+            warning_ids: r.warning_ids.iter().map(|s| s.trim()).collect::<Vec<_>>().join(","),
+            placed_by: String::new(),
+            placed_on: placed_on.to_string(),
+            placed_at: String::new(),
+            lifted_by: String::new(),
+            lifted_on: String::new(),
+            lift_reason: String::new(),
+            is_open: true,
+        };
+        Ok(hold_pb(&holds::place(&self.db, who, rid, &hold).await?))
+    }
+
+    async fn lift_hold(&self, who: &Caller, rid: &str, r: &pb::LiftPaymentHoldRequest) -> ApiResult<pb::PaymentHold> {
+        let book = self.book.current();
+        let id = r.hold_id.trim();
+        if !is_id(id) {
+            return Err(ApiError::invalid("hold_id", "a hold id this service assigned"));
+        }
+        let h = holds::get(&self.db, id).await?.ok_or_else(|| ApiError::not_found(format!("payment hold {id}")))?;
+        let region = RegionCode::parse(&h.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
+        who.authorize(&book.regions, Access::Write, FINANCE, "lift payment holds", region).map_err(ApiError::from)?;
+        let reason = note("reason", &r.reason, true)?;
+        let on = request::date_or_today("lifted_on", &r.lifted_on)?;
+        request::served_date("lifted_on", &on.to_string())?;
+        Ok(hold_pb(&holds::lift(&self.db, who, rid, id, &on.to_string(), &reason).await?))
+    }
+
+    async fn check_payment(&self, who: &Caller, r: &pb::CheckPaymentRequest) -> ApiResult<pb::CheckPaymentResponse> {
+        let book = self.book.current();
+        let p = self.programme(&r.programme_id).await?;
+        let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
+        who.authorize(&book.regions, Access::Read, FINANCE, "check payments", region).map_err(ApiError::from)?;
+        if r.amount_fen <= 0 {
+            return Err(ApiError::invalid("amount_fen", "a payment is positive"));
+        }
+        if r.pending_fen < 0 {
+            return Err(ApiError::invalid("pending_fen", "must not be negative"));
+        }
+        let on = request::date_or_today("on_date", &r.on_date)?;
+        request::served_date("on_date", &on.to_string())?;
+        let hold_rule = book.rule_source("budget.hold", region, on).map_err(|e| ApiError::domain("on_date", e))?;
+        let open: Vec<HoldRow> = holds::open_for(&self.db, &p.id)
+            .await?
+            .into_iter()
+            .filter(|h| h.placed_on.as_str() <= on.to_string().as_str())
+            .collect();
+        if !open.is_empty() {
+            let list: Vec<String> = open
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{} {}(自 {}):{}",
+                        h.id,
+                        if h.kind == "STOP" { "停止拨款" } else { "暂缓拨款" },
+                        h.placed_on,
+                        h.reason
+                    )
+                })
+                .collect();
+            return Err(ApiError::precondition(
+                "PAYMENT_HELD",
+                format!(
+                    "programme {} is under a payment hold ({} {}): {}",
+                    p.id,
+                    hold_rule.document,
+                    hold_rule.clause,
+                    list.join("; ")
+                ),
+            ));
+        }
+        let (paid, paid_as_of) = store::latest_paid(&self.db, &p.id).await?;
+        let overflow = || ApiError::invalid("amount_fen", "too large");
+        let committed =
+            paid.checked_add(r.pending_fen).and_then(|v| v.checked_add(r.amount_fen)).ok_or_else(overflow)?;
+        let remaining = p.adjusted_budget_fen.checked_sub(committed).ok_or_else(overflow)?;
+        let formula = format!(
+            "全年预算数 {} − 已拨付 {}{} − 在途 {} − 本次 {} = {}",
+            Fen::new(p.adjusted_budget_fen).yuan_text(),
+            Fen::new(paid).yuan_text(),
+            paid_as_of.map(|d| format!("(截至 {d})")).unwrap_or_default(),
+            Fen::new(r.pending_fen).yuan_text(),
+            Fen::new(r.amount_fen).yuan_text(),
+            Fen::new(remaining).yuan_text()
+        );
+        if remaining < 0 {
+            return Err(ApiError::precondition(
+                "ABOVE_BUDGET",
+                format!("programme {}: the payment exceeds what is left of the year's budget: {formula}", p.id),
+            ));
+        }
+        let mut trace = Trace::default();
+        trace.push(Step {
+            rule_id: "budget.hold".into(),
+            description: "无暂缓或停止拨款决定，按进度拨款".into(),
+            formula,
+            result: "可以拨付".into(),
+            parameters: vec![],
+            source: Some(hold_rule),
+        });
+        Ok(pb::CheckPaymentResponse {
+            allowed: true,
+            remaining_after_fen: remaining,
+            explanation: Some(mapping::explanation(&trace)),
+        })
+    }
+
     fn evaluate(&self, who: &Caller, r: &pb::EvaluateMonitoringRequest) -> ApiResult<pb::EvaluateMonitoringResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
@@ -107,5 +565,82 @@ impl MonitoringService for MonitoringApi {
     ) -> Result<Response<pb::EvaluateMonitoringResponse>, Status> {
         let who = caller(&req)?;
         respond(self.evaluate(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn record_monitoring(
+        &self,
+        req: Request<pb::RecordMonitoringRequest>,
+    ) -> Result<Response<pb::MonitoringRecord>, Status> {
+        let who = caller(&req)?;
+        respond(self.record(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_warnings(
+        &self,
+        req: Request<pb::ListWarningsRequest>,
+    ) -> Result<Response<pb::ListWarningsResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.list_warnings(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn acknowledge_warning(
+        &self,
+        req: Request<pb::UpdateWarningRequest>,
+    ) -> Result<Response<pb::Warning>, Status> {
+        let who = caller(&req)?;
+        respond(self.update_warning(&who, &request_id(&req), req.get_ref(), &["OPEN"], "ACKNOWLEDGED").await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn resolve_warning(&self, req: Request<pb::UpdateWarningRequest>) -> Result<Response<pb::Warning>, Status> {
+        let who = caller(&req)?;
+        respond(
+            self.update_warning(
+                &who,
+                &request_id(&req),
+                req.get_ref(),
+                &["OPEN", "ACKNOWLEDGED", "ESCALATED"],
+                "RESOLVED",
+            )
+            .await,
+        )
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn escalate_warning(&self, req: Request<pb::UpdateWarningRequest>) -> Result<Response<pb::Warning>, Status> {
+        let who = caller(&req)?;
+        respond(
+            self.update_warning(&who, &request_id(&req), req.get_ref(), &["OPEN", "ACKNOWLEDGED"], "ESCALATED").await,
+        )
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn place_payment_hold(
+        &self,
+        req: Request<pb::PlacePaymentHoldRequest>,
+    ) -> Result<Response<pb::PaymentHold>, Status> {
+        let who = caller(&req)?;
+        respond(self.place_hold(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn lift_payment_hold(
+        &self,
+        req: Request<pb::LiftPaymentHoldRequest>,
+    ) -> Result<Response<pb::PaymentHold>, Status> {
+        let who = caller(&req)?;
+        respond(self.lift_hold(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_payment(
+        &self,
+        req: Request<pb::CheckPaymentRequest>,
+    ) -> Result<Response<pb::CheckPaymentResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.check_payment(&who, req.get_ref()).await)
     }
 }

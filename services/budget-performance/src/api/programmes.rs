@@ -462,9 +462,11 @@ impl ProgrammeApi {
         if grade != pb::GoalReviewGrade::Excellent && opinion.is_empty() {
             return Err(ApiError::invalid("opinion", "the review opinion is required unless the goals are graded 优"));
         }
-        let today = request::china_today().to_string();
+        // Approved goals are the year's goals, whenever the review falls (they are issued with
+        // the budget, 三(七)); an amendment applies from its adjustment's date.
+        let year_start = format!("{}-01-01", p.budget_year);
         let (status, in_force) = match grade {
-            pb::GoalReviewGrade::Excellent | pb::GoalReviewGrade::Good => ("APPROVED", today.as_str()),
+            pb::GoalReviewGrade::Excellent | pb::GoalReviewGrade::Good => ("APPROVED", year_start.as_str()),
             pb::GoalReviewGrade::Fair => ("RETURNED", ""),
             _ => ("REJECTED", ""),
         };

@@ -3,6 +3,8 @@
 //! client (the api maps it).
 
 pub mod goals;
+pub mod holds;
+pub mod monitoring;
 pub mod programmes;
 
 /// What can go wrong with stored records.
