@@ -79,6 +79,12 @@ pub const RULES: &[&str] = &[
     "budget.goal.coverage",
     "budget.ex_ante.required",
     "budget.hold",
+    "budget.evaluation.framework",
+    "budget.results.excellent",
+    "budget.results.good",
+    "budget.results.fair",
+    "budget.results.poor",
+    "civic.scores.precedence",
 ];
 
 /// One migration source for both backends: budget-performance's SQL is the same on each.
@@ -131,6 +137,7 @@ pub async fn start_with(
         .add_service(
             civic_proto::budget::v1::evaluation_service_server::EvaluationServiceServer::new(api::EvaluationApi {
                 book: f.book.clone(),
+                db: f.db.clone(),
             })
             .max_decoding_message_size(f.settings.max_message_bytes)
             .max_encoding_message_size(f.settings.max_message_bytes),

@@ -1,24 +1,153 @@
 //! `civic.budget.v1.EvaluationService`: scoring evaluations. A unit scores its own
 //! self-evaluation; finance and auditors (who read everything) may score any in their scope.
 
-use civic_domain::Fen;
+use base64::Engine;
+use chrono::NaiveDate;
+use civic_domain::{
+    explanation::{Step, Trace},
+    policy::PolicyBook,
+    region::RegionKind,
+    Fen, RegionCode,
+};
 use civic_proto::budget::v1::{self as pb, evaluation_service_server::EvaluationService};
 use civic_runtime::{
-    identity::{Access, Caller, Role},
+    audit::region_prefix,
+    identity::{Access, Caller, Denied, Role},
     mapping,
     policy_book::BookHandle,
-    request::{self, caller},
+    request::{self, caller, request_id},
+    storage::Database,
     ApiError, ApiResult,
 };
+use prost::Message;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use tonic::{Request, Response, Status};
 
-use super::respond;
-use crate::rules::self_eval::{self, Band, Direction, Group, Indicator, Measure, Weights};
+use super::{programmes::check_programme, respond};
+use crate::{
+    rules::{
+        framework::{self, Dimension, Part},
+        grades::Grade,
+        results,
+        self_eval::{self, Band, Direction, Group, Indicator, Measure, Weights},
+    },
+    store::{
+        evaluations::{self as store, EvaluationRow},
+        programmes::{self as programme_store, ProgrammeRow},
+    },
+};
 
 #[derive(Clone)]
 pub struct EvaluationApi {
     pub book: BookHandle,
+    pub db: Database,
+}
+
+const FINANCE: &[Role] = &[Role::Finance];
+
+/// A framework part as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredPart {
+    dimension: String,
+    name: String,
+    weight: String,
+    score: String,
+}
+
+fn kind_name(k: pb::EvaluationKind) -> &'static str {
+    k.as_str_name().trim_start_matches("EVALUATION_KIND_")
+}
+
+fn grade_of(code: &str) -> Option<Grade> {
+    Some(match code {
+        "EXCELLENT" => Grade::Excellent,
+        "GOOD" => Grade::Good,
+        "FAIR" => Grade::Fair,
+        "POOR" => Grade::Poor,
+        _ => return None,
+    })
+}
+
+fn b64(bytes: Vec<u8>) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64<M: Message + Default>(what: &str, s: &str) -> ApiResult<Option<M>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|e| ApiError::Internal(format!("stored {what}: {e}")))?;
+    M::decode(bytes.as_slice()).map(Some).map_err(|e| ApiError::Internal(format!("stored {what}: {e}")))
+}
+
+fn evaluation_pb(e: &EvaluationRow, gap: Option<String>) -> ApiResult<pb::Evaluation> {
+    let parts: Vec<StoredPart> =
+        serde_json::from_str(&e.parts_json).map_err(|x| ApiError::Internal(format!("stored parts: {x}")))?;
+    let grade = grade_of(&e.grade);
+    Ok(pb::Evaluation {
+        id: e.id.clone(),
+        programme_id: e.programme_id.clone(),
+        region_code: e.region_code.clone(),
+        kind: pb::EvaluationKind::from_str_name(&format!("EVALUATION_KIND_{}", e.kind)).unwrap_or_default() as i32,
+        year: i32::try_from(e.year).unwrap_or_default(),
+        category: e.category.clone(),
+        evaluator: e.evaluator.clone(),
+        evaluator_credit_code: e.evaluator_credit_code.clone(),
+        total: e.total.clone(),
+        grade: grade.map(|g| g.chinese().to_string()).unwrap_or_default(),
+        grade_code: e.grade.clone(),
+        self_evaluation: unb64::<pb::ScoreSelfEvaluationResponse>("self-evaluation", &e.self_result)?,
+        parts: parts
+            .iter()
+            .map(|p| pb::FrameworkPart {
+                dimension: pb::FrameworkDimension::from_str_name(&p.dimension).unwrap_or_default() as i32,
+                name: p.name.clone(),
+                weight: p.weight.clone(),
+                score: p.score.clone(),
+            })
+            .collect(),
+        status: pb::EvaluationStatus::from_str_name(&format!("EVALUATION_STATUS_{}", e.status)).unwrap_or_default()
+            as i32,
+        supersedes: e.supersedes.clone(),
+        superseded_by: e.superseded_by.clone(),
+        gap: gap.unwrap_or_default(),
+        report_ref: e.report_ref.clone(),
+        deviation_reason: e.deviation_reason.clone(),
+        evaluated_on: e.evaluated_on.clone(),
+        submitted_by: e.submitted_by.clone(),
+        submitted_at: e.submitted_at.clone(),
+        review_notes: e.review_notes.clone(),
+        reviewed_by: e.reviewed_by.clone(),
+        reviewed_at: e.reviewed_at.clone(),
+        version: e.version,
+        explanation: unb64::<civic_proto::common::v1::Explanation>("explanation", &e.explanation)?,
+    })
+}
+
+fn short(field: &str, s: &str, max: usize) -> ApiResult<String> {
+    let t = s.trim();
+    if t.chars().count() > max || t.contains('\0') {
+        return Err(ApiError::invalid(field, format!("at most {max} characters, no NUL")));
+    }
+    Ok(t.to_string())
+}
+
+fn is_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+/// Rank of a kind in the region scores (higher wins); kinds that do not count are None.
+fn precedence(kind: &str) -> Option<u8> {
+    match kind {
+        "RE_EVALUATION" => Some(4),
+        "FINANCE_KEY" => Some(3),
+        "DEPARTMENT" => Some(2),
+        "SELF" => Some(1),
+        _ => None,
+    }
 }
 
 /// Every bureau evaluates its own programmes (谁支出、谁负责), finance all of them.
@@ -119,6 +248,41 @@ fn weights_pb(w: &Weights) -> pb::SelfEvaluationWeights {
     }
 }
 
+/// Score a self-evaluation (no authorization: the caller checks).
+fn score_self(
+    book: &PolicyBook,
+    region: RegionCode,
+    date: NaiveDate,
+    r: &pb::ScoreSelfEvaluationRequest,
+) -> ApiResult<pb::ScoreSelfEvaluationResponse> {
+    let input = self_eval_input(r)?;
+    let o = self_eval::score(book, region, date, &input)?;
+    Ok(pb::ScoreSelfEvaluationResponse {
+        indicators: o
+            .indicators
+            .iter()
+            .map(|s| pb::IndicatorScore {
+                name: s.name.clone(),
+                group: group_pb(s.group),
+                points: s.points.normalize().to_string(),
+                exact: s.exact.normalize().to_string(),
+                score: s.score.to_string(),
+            })
+            .collect(),
+        weights: Some(weights_pb(&o.weights)),
+        output: o.output.to_string(),
+        benefit: o.benefit.to_string(),
+        satisfaction: o.satisfaction.to_string(),
+        execution_rate_percent: crate::rules::monitoring::shown(o.execution_rate * Decimal::ONE_HUNDRED),
+        execution: o.execution.to_string(),
+        total: o.total.to_string(),
+        exact_total: o.exact_total.normalize().to_string(),
+        grade: o.grade.chinese().into(),
+        grade_code: o.grade.code().into(),
+        explanation: Some(mapping::explanation(&o.trace)),
+    })
+}
+
 impl EvaluationApi {
     fn score(&self, who: &Caller, r: &pb::ScoreSelfEvaluationRequest) -> ApiResult<pb::ScoreSelfEvaluationResponse> {
         let book = self.book.current();
@@ -126,32 +290,365 @@ impl EvaluationApi {
         who.authorize(&book.regions, Access::Read, EVALUATING, "score self-evaluations", region)
             .map_err(ApiError::from)?;
         let date = request::served_date("on_date", &r.on_date)?;
-        let input = self_eval_input(r)?;
-        let o = self_eval::score(&book, region, date, &input)?;
-        Ok(pb::ScoreSelfEvaluationResponse {
-            indicators: o
-                .indicators
-                .iter()
-                .map(|s| pb::IndicatorScore {
-                    name: s.name.clone(),
-                    group: group_pb(s.group),
-                    points: s.points.normalize().to_string(),
-                    exact: s.exact.normalize().to_string(),
-                    score: s.score.to_string(),
-                })
-                .collect(),
-            weights: Some(weights_pb(&o.weights)),
-            output: o.output.to_string(),
-            benefit: o.benefit.to_string(),
-            satisfaction: o.satisfaction.to_string(),
-            execution_rate_percent: crate::rules::monitoring::shown(o.execution_rate * Decimal::ONE_HUNDRED),
-            execution: o.execution.to_string(),
-            total: o.total.to_string(),
-            exact_total: o.exact_total.normalize().to_string(),
-            grade: o.grade.chinese().into(),
-            grade_code: o.grade.code().into(),
-            explanation: Some(mapping::explanation(&o.trace)),
+        score_self(&book, region, date, r)
+    }
+
+    async fn programme(&self, id: &str) -> ApiResult<ProgrammeRow> {
+        if !is_id(id.trim()) {
+            return Err(ApiError::invalid("programme_id", "a programme id this service assigned"));
+        }
+        programme_store::get(&self.db, id.trim())
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("programme {}", id.trim())))
+    }
+
+    async fn evaluation(&self, id: &str) -> ApiResult<EvaluationRow> {
+        if !is_id(id.trim()) {
+            return Err(ApiError::invalid("evaluation_id", "an evaluation id this service assigned"));
+        }
+        store::get(&self.db, id.trim()).await?.ok_or_else(|| ApiError::not_found(format!("evaluation {}", id.trim())))
+    }
+
+    /// A re-evaluation's gap to the evaluation it re-checks.
+    async fn gap(&self, e: &EvaluationRow) -> ApiResult<Option<String>> {
+        if e.supersedes.is_empty() {
+            return Ok(None);
+        }
+        let Some(original) = store::get(&self.db, &e.supersedes).await? else { return Ok(None) };
+        let (a, b) = (e.total.parse::<Decimal>(), original.total.parse::<Decimal>());
+        Ok(match (a, b) {
+            (Ok(a), Ok(b)) => Some((a - b).to_string()),
+            _ => None,
         })
+    }
+
+    async fn submit(&self, who: &Caller, rid: &str, r: &pb::SubmitEvaluationRequest) -> ApiResult<pb::Evaluation> {
+        let book = self.book.current();
+        let p = self.programme(&r.programme_id).await?;
+        let kind = match pb::EvaluationKind::try_from(r.kind) {
+            Ok(k) if k != pb::EvaluationKind::Unspecified => k,
+            _ => return Err(ApiError::invalid("kind", "an EvaluationKind")),
+        };
+        let region = match kind {
+            pb::EvaluationKind::FinanceKey | pb::EvaluationKind::LowerGovernment | pb::EvaluationKind::ReEvaluation => {
+                let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
+                who.authorize(&book.regions, Access::Write, FINANCE, "run finance evaluations", region)
+                    .map_err(ApiError::from)?;
+                region
+            }
+            pb::EvaluationKind::Self_ => {
+                let region = check_programme(&book, who, Access::Write, &p, "self-evaluate")?;
+                if who.role.as_str() != p.owner_role && who.role != Role::Admin {
+                    return Err(
+                        Denied::Role { role: who.role, action: "self-evaluate another bureau's programme" }.into()
+                    );
+                }
+                region
+            }
+            _ => check_programme(&book, who, Access::Write, &p, "evaluate programmes")?,
+        };
+        let year = if r.year == 0 { p.budget_year } else { i64::from(r.year) };
+        if year != p.budget_year {
+            return Err(ApiError::invalid("year", format!("the programme's budget year {}", p.budget_year)));
+        }
+        let category = r.category.trim();
+        if category.len() > 32 || !category.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(ApiError::invalid("category", "lower-case letters, digits and _, at most 32"));
+        }
+        let evaluated_on = request::date_or_today("evaluated_on", &r.evaluated_on)?;
+        request::served_date("evaluated_on", &evaluated_on.to_string())?;
+        let supersedes = r.supersedes.trim();
+        if kind == pb::EvaluationKind::ReEvaluation {
+            if !is_id(supersedes) {
+                return Err(ApiError::invalid("supersedes", "a re-evaluation names the FINAL evaluation it re-checks"));
+            }
+            let original = self.evaluation(supersedes).await.map_err(|e| match e {
+                ApiError::InvalidArgument(_) => {
+                    ApiError::invalid("supersedes", "an evaluation id this service assigned")
+                }
+                other => other,
+            })?;
+            if original.programme_id != p.id {
+                return Err(ApiError::invalid("supersedes", "an evaluation of the same programme"));
+            }
+        } else if !supersedes.is_empty() {
+            return Err(ApiError::invalid("supersedes", "only a re-evaluation supersedes another"));
+        }
+        let deviation = short("deviation_reason", &r.deviation_reason, 500)?;
+        let (total, grade, self_result, parts_json, explanation) = if kind == pb::EvaluationKind::Self_ {
+            if !r.parts.is_empty() {
+                return Err(ApiError::invalid("parts", "a self-evaluation is scored by its indicators, not parts"));
+            }
+            let mut s = r.self_evaluation.clone().ok_or_else(|| ApiError::invalid("self_evaluation", "required"))?;
+            if s.budget_fen == 0 {
+                s.budget_fen = p.adjusted_budget_fen;
+            } else if s.budget_fen != p.adjusted_budget_fen {
+                return Err(ApiError::invalid("self_evaluation.budget_fen", "the programme's 全年预算数 applies"));
+            }
+            if s.deviation_reason.trim().is_empty() {
+                s.deviation_reason = deviation.clone();
+            }
+            let scored = score_self(&book, region, evaluated_on, &s)?;
+            let explanation = scored.explanation.clone().unwrap_or_default();
+            (
+                scored.total.clone(),
+                scored.grade_code.clone(),
+                b64(scored.encode_to_vec()),
+                "[]".to_string(),
+                explanation,
+            )
+        } else {
+            if r.self_evaluation.is_some() {
+                return Err(ApiError::invalid("self_evaluation", "only a self-evaluation is scored by indicators"));
+            }
+            let mut parts = Vec::with_capacity(r.parts.len());
+            for (i, x) in r.parts.iter().enumerate() {
+                let f = |n: &str| format!("parts[{i}].{n}");
+                let dimension = match pb::FrameworkDimension::try_from(x.dimension) {
+                    Ok(pb::FrameworkDimension::Decision) => Dimension::Decision,
+                    Ok(pb::FrameworkDimension::Process) => Dimension::Process,
+                    Ok(pb::FrameworkDimension::Output) => Dimension::Output,
+                    Ok(pb::FrameworkDimension::Benefit) => Dimension::Benefit,
+                    Ok(pb::FrameworkDimension::Other) => Dimension::Other,
+                    _ => return Err(ApiError::invalid(f("dimension"), "DECISION, PROCESS, OUTPUT, BENEFIT or OTHER")),
+                };
+                parts.push(Part {
+                    dimension,
+                    name: short(&f("name"), &x.name, 100)?,
+                    weight: request::decimal(&f("weight"), &x.weight)?,
+                    score: request::decimal(&f("score"), &x.score)?,
+                });
+            }
+            let rule = matches!(
+                kind,
+                pb::EvaluationKind::Department
+                    | pb::EvaluationKind::FinanceKey
+                    | pb::EvaluationKind::Stage
+                    | pb::EvaluationKind::ReEvaluation
+            );
+            let o = framework::score(&book, region, evaluated_on, &parts, rule, &deviation)?;
+            let stored: Vec<StoredPart> = parts
+                .iter()
+                .zip(&o.scores)
+                .zip(&r.parts)
+                .map(|((p, s), x)| StoredPart {
+                    dimension: pb::FrameworkDimension::try_from(x.dimension).unwrap_or_default().as_str_name().into(),
+                    name: p.name.clone(),
+                    weight: p.weight.normalize().to_string(),
+                    score: s.to_string(),
+                })
+                .collect();
+            (
+                o.total.to_string(),
+                o.grade.code().to_string(),
+                String::new(),
+                serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.to_string()))?,
+                mapping::explanation(&o.trace),
+            )
+        };
+        let row = EvaluationRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            programme_id: p.id.clone(),
+            region_code: p.region_code.clone(),
+            kind: kind_name(kind).into(),
+            year,
+            category: category.into(),
+            evaluator: short("evaluator", &r.evaluator, 100)?,
+            evaluator_credit_code: short("evaluator_credit_code", &r.evaluator_credit_code, 18)?,
+            total,
+            grade,
+            self_result,
+            parts_json,
+            explanation: b64(explanation.encode_to_vec()),
+            status: String::new(),
+            supersedes: supersedes.into(),
+            superseded_by: String::new(),
+            report_ref: short("report_ref", &r.report_ref, 200)?,
+            deviation_reason: deviation,
+            evaluated_on: evaluated_on.to_string(),
+            submitted_by: String::new(),
+            submitted_at: String::new(),
+            review_notes: String::new(),
+            reviewed_by: String::new(),
+            reviewed_at: String::new(),
+            version: 0,
+        };
+        let row = store::insert(&self.db, who, rid, &row).await?;
+        let gap = self.gap(&row).await?;
+        evaluation_pb(&row, gap)
+    }
+
+    async fn review(&self, who: &Caller, rid: &str, r: &pb::ReviewEvaluationRequest) -> ApiResult<pb::Evaluation> {
+        let book = self.book.current();
+        let e = self.evaluation(&r.evaluation_id).await?;
+        let region = RegionCode::parse(&e.region_code).map_err(|x| ApiError::Internal(x.to_string()))?;
+        who.authorize(&book.regions, Access::Write, FINANCE, "review evaluations", region).map_err(ApiError::from)?;
+        let notes = short("notes", &r.notes, 500)?;
+        let step = match pb::ReviewDecision::try_from(r.decision) {
+            Ok(pb::ReviewDecision::Accept) => ("SUBMITTED", "FINAL"),
+            Ok(pb::ReviewDecision::Return) => {
+                if notes.is_empty() {
+                    return Err(ApiError::invalid("notes", "a returned evaluation needs the reviewer's notes"));
+                }
+                ("SUBMITTED", "RETURNED")
+            }
+            Ok(pb::ReviewDecision::Publish) => ("FINAL", "PUBLISHED"),
+            _ => return Err(ApiError::invalid("decision", "ACCEPT, RETURN or PUBLISH")),
+        };
+        let row = store::review(&self.db, who, rid, &e.id, r.expected_version, step, &notes).await?;
+        let gap = self.gap(&row).await?;
+        evaluation_pb(&row, gap)
+    }
+
+    async fn get(&self, who: &Caller, id: &str) -> ApiResult<pb::Evaluation> {
+        let book = self.book.current();
+        let e = self.evaluation(id).await?;
+        let p = self.programme(&e.programme_id).await?;
+        check_programme(&book, who, Access::Read, &p, "read evaluations")?;
+        let gap = self.gap(&e).await?;
+        evaluation_pb(&e, gap)
+    }
+
+    async fn list(&self, who: &Caller, programme_id: &str) -> ApiResult<pb::ListEvaluationsResponse> {
+        let book = self.book.current();
+        let p = self.programme(programme_id).await?;
+        check_programme(&book, who, Access::Read, &p, "read evaluations")?;
+        let mut out = Vec::new();
+        for e in store::for_programme(&self.db, &p.id).await? {
+            let gap = self.gap(&e).await?;
+            out.push(evaluation_pb(&e, gap)?);
+        }
+        Ok(pb::ListEvaluationsResponse { evaluations: out })
+    }
+
+    async fn region_scores(
+        &self,
+        who: &Caller,
+        r: &pb::ListRegionScoresRequest,
+    ) -> ApiResult<pb::ListRegionScoresResponse> {
+        let book = self.book.current();
+        let city = request::region_code(&book, "city_code", &r.city_code)?;
+        who.authorize(&book.regions, Access::Read, &[Role::Finance, Role::CivilAffairs], "read region scores", city)
+            .map_err(ApiError::from)?;
+        let category = r.category.trim();
+        if category.is_empty() || category.len() > 32 {
+            return Err(ApiError::invalid("category", "the category scored, e.g. assistance"));
+        }
+        let date = crate::rules::year_end(r.year)?;
+        let counties: Vec<_> = book
+            .regions
+            .children(city)
+            .into_iter()
+            .filter(|c| matches!(c.kind, RegionKind::District | RegionKind::County | RegionKind::CountyLevelCity))
+            .collect();
+        if counties.is_empty() {
+            return Err(ApiError::invalid("city_code", "a city with county-level governments under it"));
+        }
+        let finals = store::final_for_scores(&self.db, &region_prefix(city), i64::from(r.year), category).await?;
+        let mut scores = Vec::new();
+        let mut missing = Vec::new();
+        let mut lines = Vec::new();
+        for c in &counties {
+            let best = finals
+                .iter()
+                .filter(|e| e.region_code == c.code.as_str())
+                .filter_map(|e| precedence(&e.kind).map(|rank| (rank, e)))
+                .fold(None::<(u8, &EvaluationRow)>, |acc, (rank, e)| match acc {
+                    Some((best, _)) if best > rank => acc,
+                    _ => Some((rank, e)),
+                });
+            match best {
+                Some((_, e)) => {
+                    lines.push(format!("{} {}: {} ({})", c.code, c.name, e.total, e.kind));
+                    scores.push(pb::RegionScore {
+                        region_code: c.code.to_string(),
+                        region_name: c.name.clone(),
+                        score: e.total.clone(),
+                        grade: grade_of(&e.grade).map(|g| g.chinese().to_string()).unwrap_or_default(),
+                        evaluation_id: e.id.clone(),
+                        kind: pb::EvaluationKind::from_str_name(&format!("EVALUATION_KIND_{}", e.kind))
+                            .unwrap_or_default() as i32,
+                    });
+                }
+                None => missing.push(c),
+            }
+        }
+        if !missing.is_empty() && !r.allow_missing {
+            let names: Vec<String> = missing.iter().map(|c| format!("{} {}", c.code, c.name)).collect();
+            return Err(ApiError::precondition(
+                "MISSING_SCORES",
+                format!(
+                    "no FINAL {category} evaluation of {} for these county-level governments: {} (a missing score is never taken as 0)",
+                    r.year,
+                    names.join(", ")
+                ),
+            ));
+        }
+        let mut trace = Trace::default();
+        trace.push(Step {
+            rule_id: "civic.scores.precedence".into(),
+            description: format!("{city} 所辖县(市、区) {} 年度“{category}”类评价得分", r.year),
+            formula: lines.join("; "),
+            result: format!("{} 个有得分,{} 个缺", scores.len(), missing.len()),
+            parameters: vec![],
+            source: Some(
+                book.rule_source("civic.scores.precedence", city, date)
+                    .map_err(|e| ApiError::domain("city_code", e))?,
+            ),
+        });
+        Ok(pb::ListRegionScoresResponse {
+            scores,
+            missing: missing.iter().map(|c| c.code.to_string()).collect(),
+            explanation: Some(mapping::explanation(&trace)),
+        })
+    }
+
+    async fn propose(
+        &self,
+        who: &Caller,
+        r: &pb::ProposeBudgetAdjustmentRequest,
+    ) -> ApiResult<pb::ProposeBudgetAdjustmentResponse> {
+        let book = self.book.current();
+        if r.evaluation_ids.is_empty() || r.evaluation_ids.len() > 1000 {
+            return Err(ApiError::invalid("evaluation_ids", "from 1 to 1000 evaluation ids"));
+        }
+        if r.base_fen < 0 {
+            return Err(ApiError::invalid("base_fen", "must not be negative"));
+        }
+        let mut proposals = Vec::new();
+        let mut trace = Trace::default();
+        for id in &r.evaluation_ids {
+            let e = self.evaluation(id).await?;
+            let region = RegionCode::parse(&e.region_code).map_err(|x| ApiError::Internal(x.to_string()))?;
+            who.authorize(&book.regions, Access::Read, FINANCE, "propose budget adjustments", region)
+                .map_err(ApiError::from)?;
+            if !matches!(e.status.as_str(), "FINAL" | "PUBLISHED") {
+                return Err(ApiError::precondition(
+                    "NOT_FINAL",
+                    format!("evaluation {} is {}: only FINAL results are applied", e.id, e.status),
+                ));
+            }
+            if !e.superseded_by.is_empty() {
+                return Err(ApiError::precondition(
+                    "SUPERSEDED",
+                    format!("evaluation {} was superseded by re-evaluation {}: apply that one", e.id, e.superseded_by),
+                ));
+            }
+            let grade = grade_of(&e.grade).ok_or_else(|| ApiError::Internal(format!("stored grade {}", e.grade)))?;
+            let on = request::served_date("evaluated_on", &e.evaluated_on)?;
+            let pr = results::propose(&book, region, on, grade, Fen::new(r.base_fen))?;
+            trace.steps.extend(pr.trace.steps);
+            proposals.push(pb::BudgetProposal {
+                evaluation_id: e.id.clone(),
+                programme_id: e.programme_id.clone(),
+                grade: grade.chinese().into(),
+                measures: pr.measures,
+                has_rate: pr.rate.is_some(),
+                rate: pr.rate.map(|x| x.normalize().to_string()).unwrap_or_default(),
+                amount_fen: pr.amount.map(|a| a.get()).unwrap_or(0),
+            });
+        }
+        Ok(pb::ProposeBudgetAdjustmentResponse { proposals, explanation: Some(mapping::explanation(&trace)) })
     }
 }
 
@@ -164,5 +661,56 @@ impl EvaluationService for EvaluationApi {
     ) -> Result<Response<pb::ScoreSelfEvaluationResponse>, Status> {
         let who = caller(&req)?;
         respond(self.score(&who, req.get_ref()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn submit_evaluation(
+        &self,
+        req: Request<pb::SubmitEvaluationRequest>,
+    ) -> Result<Response<pb::Evaluation>, Status> {
+        let who = caller(&req)?;
+        respond(self.submit(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn review_evaluation(
+        &self,
+        req: Request<pb::ReviewEvaluationRequest>,
+    ) -> Result<Response<pb::Evaluation>, Status> {
+        let who = caller(&req)?;
+        respond(self.review(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_evaluation(&self, req: Request<pb::GetEvaluationRequest>) -> Result<Response<pb::Evaluation>, Status> {
+        let who = caller(&req)?;
+        respond(self.get(&who, &req.get_ref().evaluation_id).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_evaluations(
+        &self,
+        req: Request<pb::ListEvaluationsRequest>,
+    ) -> Result<Response<pb::ListEvaluationsResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.list(&who, &req.get_ref().programme_id).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_region_scores(
+        &self,
+        req: Request<pb::ListRegionScoresRequest>,
+    ) -> Result<Response<pb::ListRegionScoresResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.region_scores(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn propose_budget_adjustment(
+        &self,
+        req: Request<pb::ProposeBudgetAdjustmentRequest>,
+    ) -> Result<Response<pb::ProposeBudgetAdjustmentResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.propose(&who, req.get_ref()).await)
     }
 }

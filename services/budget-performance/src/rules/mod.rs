@@ -3,10 +3,12 @@
 
 pub mod cost_share;
 pub mod debt;
+pub mod framework;
 pub mod goals;
 pub mod grades;
 pub mod monitoring;
 pub mod pooled;
+pub mod results;
 pub mod self_eval;
 pub mod zone;
 

@@ -2,6 +2,7 @@
 //! its audit entry; a store error says what went wrong with the records, never how to answer a
 //! client (the api maps it).
 
+pub mod evaluations;
 pub mod goals;
 pub mod holds;
 pub mod monitoring;

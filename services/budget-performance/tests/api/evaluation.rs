@@ -229,3 +229,349 @@ async fn self_evaluation_boundaries_and_refusals() {
     let _ = tx.send(());
     running.wait().await;
 }
+
+/// Stored evaluations on both backends: submission by the right hands, review, re-evaluation
+/// superseding (the original kept), region scores with their precedence (§4.7) and what the
+/// results mean for next year's budget.
+mod stored {
+    use civic_proto::budget::v1::{
+        self as pb, evaluation_service_client::EvaluationServiceClient,
+        programme_service_client::ProgrammeServiceClient,
+    };
+    use civic_runtime::{
+        both_backends,
+        identity::Role,
+        storage::Backend,
+        testing::{authed, error_reason, token, violated_fields},
+    };
+    use tonic::{transport::Channel, Code};
+
+    use super::{qual, quant, B, D, G};
+    use crate::programmes::dibao;
+
+    /// A self-evaluation of 50 + benefit share × 30 + satisfaction/100 × 10 + 10 points.
+    fn self_eval(benefit_share: &str, satisfaction: &str) -> pb::ScoreSelfEvaluationRequest {
+        pb::ScoreSelfEvaluationRequest {
+            indicators: vec![
+                quant(G::Output, ["数量指标", "保障人数", "人"], D::AtLeast, ["100", "100", "50"]),
+                qual(
+                    G::Benefit,
+                    "困难群众基本生活得到保障",
+                    if benefit_share == "100" { B::Achieved } else { B::Partial },
+                    benefit_share,
+                    "30",
+                ),
+                quant(G::Satisfaction, ["满意度指标", "受助对象满意度", "%"], D::AtLeast, ["100", satisfaction, "10"]),
+            ],
+            executed_fen: 100_000_000,
+            ..Default::default()
+        }
+    }
+
+    fn parts(scores: [&str; 4], weights: [&str; 4]) -> Vec<pb::FrameworkPart> {
+        use pb::FrameworkDimension as F;
+        [(F::Decision, "决策"), (F::Process, "过程"), (F::Output, "产出"), (F::Benefit, "效益")]
+            .iter()
+            .zip(scores.iter().zip(weights))
+            .map(|((d, n), (s, w))| pb::FrameworkPart {
+                dimension: *d as i32,
+                name: (*n).into(),
+                weight: w.into(),
+                score: (*s).into(),
+            })
+            .collect()
+    }
+
+    const WEIGHTS: [&str; 4] = ["15", "20", "35", "30"];
+
+    struct Ctx {
+        p: ProgrammeServiceClient<Channel>,
+        e: EvaluationServiceClient<Channel>,
+    }
+
+    impl Ctx {
+        async fn programme(&mut self, region: &str, year: i32) -> String {
+            let mut prog = dibao(region, &format!("{region}-{year}-001"), 100_000_000);
+            prog.budget_year = year;
+            self.p
+                .upsert_programme(authed(
+                    &token(Role::Finance, region),
+                    pb::UpsertProgrammeRequest { programme: Some(prog), expected_version: 0, reason: String::new() },
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .id
+        }
+
+        async fn submit(&mut self, tok: &str, r: pb::SubmitEvaluationRequest) -> Result<pb::Evaluation, tonic::Status> {
+            self.e.submit_evaluation(authed(tok, r)).await.map(|r| r.into_inner())
+        }
+
+        async fn review(
+            &mut self,
+            tok: &str,
+            e: &pb::Evaluation,
+            d: pb::ReviewDecision,
+            notes: &str,
+        ) -> Result<pb::Evaluation, tonic::Status> {
+            self.e
+                .review_evaluation(authed(
+                    tok,
+                    pb::ReviewEvaluationRequest {
+                        evaluation_id: e.id.clone(),
+                        expected_version: e.version,
+                        decision: d as i32,
+                        notes: notes.into(),
+                    },
+                ))
+                .await
+                .map(|r| r.into_inner())
+        }
+    }
+
+    fn self_request(programme_id: &str, s: pb::ScoreSelfEvaluationRequest) -> pb::SubmitEvaluationRequest {
+        pb::SubmitEvaluationRequest {
+            programme_id: programme_id.into(),
+            kind: pb::EvaluationKind::Self_ as i32,
+            category: "assistance".into(),
+            evaluator: "民政局".into(),
+            self_evaluation: Some(s),
+            evaluated_on: "2024-03-31".into(),
+            ..Default::default()
+        }
+    }
+
+    fn framework_request(
+        programme_id: &str,
+        kind: pb::EvaluationKind,
+        scores: [&str; 4],
+        supersedes: &str,
+    ) -> pb::SubmitEvaluationRequest {
+        pb::SubmitEvaluationRequest {
+            programme_id: programme_id.into(),
+            kind: kind as i32,
+            category: "assistance".into(),
+            evaluator: "本溪市财政局".into(),
+            parts: parts(scores, WEIGHTS),
+            evaluated_on: "2024-05-31".into(),
+            supersedes: supersedes.into(),
+            report_ref: "本财绩〔2024〕3号".into(),
+            ..Default::default()
+        }
+    }
+
+    async fn evaluations_scores_and_results(backend: Backend) {
+        let (ch, running, tx) = crate::start_on(backend).await;
+        let mut c = Ctx { p: ProgrammeServiceClient::new(ch.clone()), e: EvaluationServiceClient::new(ch) };
+        let fin = token(Role::Finance, "210500");
+        let accept = pb::ReviewDecision::Accept;
+
+        // 210502: a finance key evaluation 92.50, and a higher self-evaluation that it outranks.
+        let p502 = c.programme("210502", 2023).await;
+        let key = c
+            .submit(&fin, framework_request(&p502, pb::EvaluationKind::FinanceKey, ["14", "18.5", "33", "27"], ""))
+            .await
+            .unwrap();
+        assert_eq!(
+            (key.total.as_str(), key.grade.as_str(), key.status),
+            ("92.50", "优", pb::EvaluationStatus::Submitted as i32)
+        );
+        c.review(&fin, &key, accept, "").await.unwrap();
+        let mz502 = token(Role::CivilAffairs, "210502");
+        let s502 = c.submit(&mz502, self_request(&p502, self_eval("100", "100"))).await.unwrap();
+        assert_eq!(s502.total, "100.00");
+        c.review(&fin, &s502, accept, "").await.unwrap();
+
+        // 210503: a self-evaluation 85.00, reviewed.
+        let p503 = c.programme("210503", 2023).await;
+        let mz503 = token(Role::CivilAffairs, "210503");
+        let s503 = c.submit(&mz503, self_request(&p503, self_eval("70", "40"))).await.unwrap();
+        assert_eq!((s503.total.as_str(), s503.grade.as_str()), ("85.00", "良"));
+        let e = c.review(&mz503, &s503, accept, "").await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied);
+        let e = c.review(&fin, &s503, pb::ReviewDecision::Publish, "").await.unwrap_err();
+        assert_eq!(error_reason(&e), "STEP_OUT_OF_ORDER");
+        let e = c.review(&fin, &s503, pb::ReviewDecision::Return, "").await.unwrap_err();
+        assert_eq!(violated_fields(&e), vec!["notes"]);
+        let s503 = c.review(&fin, &s503, accept, "").await.unwrap();
+        let mut stale = s503.clone();
+        stale.version = 1;
+        assert_eq!(c.review(&fin, &stale, pb::ReviewDecision::Publish, "").await.unwrap_err().code(), Code::Aborted);
+        let published = c.review(&fin, &s503, pb::ReviewDecision::Publish, "").await.unwrap();
+        assert_eq!(published.status, pb::EvaluationStatus::Published as i32);
+
+        // 210504: a self-evaluation 83.00, re-evaluated by finance at 78.25.
+        let p504 = c.programme("210504", 2023).await;
+        let mz504 = token(Role::CivilAffairs, "210504");
+        let s504 = c.submit(&mz504, self_request(&p504, self_eval("60", "50"))).await.unwrap();
+        assert_eq!(s504.total, "83.00");
+        let s504 = c.review(&fin, &s504, accept, "").await.unwrap();
+
+        // Who may submit what.
+        assert_eq!(
+            c.submit(&fin, self_request(&p504, self_eval("60", "50"))).await.unwrap_err().code(),
+            Code::PermissionDenied
+        );
+        let by_bureau = framework_request(&p504, pb::EvaluationKind::FinanceKey, ["12", "15.25", "28", "23"], "");
+        assert_eq!(c.submit(&mz504, by_bureau).await.unwrap_err().code(), Code::PermissionDenied);
+        let e = c
+            .submit(&fin, framework_request(&p504, pb::EvaluationKind::ReEvaluation, ["12", "15.25", "28", "23"], ""))
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&e), vec!["supersedes"]);
+        // 产出 + 效益 below 60 % of the weight, "原则上": only with a reason.
+        let mut light = framework_request(&p504, pb::EvaluationKind::FinanceKey, ["20", "25", "20", "20"], "");
+        light.parts = parts(["20", "25", "20", "20"], ["20", "25", "25", "30"]);
+        assert_eq!(violated_fields(&c.submit(&fin, light.clone()).await.unwrap_err()), vec!["deviation_reason"]);
+        // Exactly 60 % passes ("不低于").
+        light.parts = parts(["15", "25", "20", "20"], ["15", "25", "30", "30"]);
+        assert!(c.submit(&fin, light.clone()).await.is_ok());
+        let mut over = framework_request(&p504, pb::EvaluationKind::FinanceKey, ["16", "18", "33", "27"], "");
+        over.parts[0].score = "16".into();
+        assert_eq!(violated_fields(&c.submit(&fin, over).await.unwrap_err()), vec!["parts[0].score"]);
+
+        let re = c
+            .submit(
+                &fin,
+                framework_request(&p504, pb::EvaluationKind::ReEvaluation, ["12", "15.25", "28", "23"], &s504.id),
+            )
+            .await
+            .unwrap();
+        assert_eq!((re.total.as_str(), re.gap.as_str()), ("78.25", "-4.75"));
+        // A second re-evaluation of the same evaluation while one is under way.
+        let twice = c
+            .submit(
+                &fin,
+                framework_request(&p504, pb::EvaluationKind::ReEvaluation, ["12", "15", "28", "23"], &s504.id),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(twice.code(), Code::AlreadyExists);
+
+        let (ec, finc) = (c.e.clone(), fin.clone());
+        let scores = move |allow: bool| {
+            let mut e = ec.clone();
+            let fin = finc.clone();
+            async move {
+                e.list_region_scores(authed(
+                    &fin,
+                    pb::ListRegionScoresRequest {
+                        city_code: "210500".into(),
+                        category: "assistance".into(),
+                        year: 2023,
+                        allow_missing: allow,
+                    },
+                ))
+                .await
+            }
+        };
+        // Until finance accepts the re-evaluation, 210504's self-evaluation counts.
+        let r = scores(true).await.unwrap().into_inner();
+        let got: Vec<(&str, &str)> = r.scores.iter().map(|s| (s.region_code.as_str(), s.score.as_str())).collect();
+        assert_eq!(got, [("210502", "92.50"), ("210503", "85.00"), ("210504", "83.00")]);
+        c.review(&fin, &re, accept, "复核确认").await.unwrap();
+        let r = scores(true).await.unwrap().into_inner();
+        let got: Vec<(&str, &str, i32)> =
+            r.scores.iter().map(|s| (s.region_code.as_str(), s.score.as_str(), s.kind)).collect();
+        assert_eq!(
+            got,
+            [
+                ("210502", "92.50", pb::EvaluationKind::FinanceKey as i32),
+                ("210503", "85.00", pb::EvaluationKind::Self_ as i32),
+                ("210504", "78.25", pb::EvaluationKind::ReEvaluation as i32),
+            ]
+        );
+        assert_eq!(r.missing, ["210505", "210521", "210522"]);
+        // A county without a FINAL evaluation is an error naming it, never a 0.
+        let e = scores(false).await.unwrap_err();
+        assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "MISSING_SCORES"));
+        assert!(e.message().contains("210521 本溪满族自治县"), "{}", e.message());
+        // The original is kept, marked superseded, and can no longer be re-evaluated or applied.
+        let original =
+            c.e.get_evaluation(authed(&fin, pb::GetEvaluationRequest { evaluation_id: s504.id.clone() }))
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!((original.total.as_str(), original.superseded_by.as_str()), ("83.00", re.id.as_str()));
+        let again = c
+            .submit(
+                &fin,
+                framework_request(&p504, pb::EvaluationKind::ReEvaluation, ["12", "15", "28", "23"], &s504.id),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error_reason(&again), "NOT_FINAL");
+
+        // Results: 优 in 本溪 follows the national rule and has no rate; superseded or unfinished
+        // evaluations are not applied.
+        let ec = c.e.clone();
+        let propose = move |ids: Vec<String>, tok: String| {
+            let mut e = ec.clone();
+            async move {
+                e.propose_budget_adjustment(authed(
+                    &tok,
+                    pb::ProposeBudgetAdjustmentRequest { evaluation_ids: ids, base_fen: 100_000_000 },
+                ))
+                .await
+            }
+        };
+        let r = propose(vec![key.id.clone()], fin.clone()).await.unwrap().into_inner();
+        assert_eq!((r.proposals[0].has_rate, r.proposals[0].amount_fen), (false, 0));
+        assert_eq!(r.explanation.unwrap().steps[0].source.as_ref().unwrap().document, "财预〔2020〕10号");
+        assert_eq!(error_reason(&propose(vec![s504.id.clone()], fin.clone()).await.unwrap_err()), "SUPERSEDED");
+        let light =
+            c.e.list_evaluations(authed(&fin, pb::ListEvaluationsRequest { programme_id: p504.clone() }))
+                .await
+                .unwrap()
+                .into_inner();
+        let submitted = light.evaluations.iter().find(|e| e.status == pb::EvaluationStatus::Submitted as i32).unwrap();
+        assert_eq!(error_reason(&propose(vec![submitted.id.clone()], fin.clone()).await.unwrap_err()), "NOT_FINAL");
+
+        // 驻马店: 西平县's §4.1 self-evaluation stored as scored (90.16 → 优): 通报表扬, 优先安排预算;
+        // a finance key evaluation of 55.00 → 差: 扣减下年度预算, 公开曝光, 约谈 (三(十)).
+        let p721 = c.programme("411721", 2023).await;
+        let mut xp = super::xiping_dibao_2023();
+        xp.budget_fen = 0;
+        xp.region_code = String::new();
+        xp.on_date = String::new();
+        let mut p =
+            c.p.get_programme(authed(&token(Role::Finance, "411721"), pb::GetProgrammeRequest { id: p721.clone() }))
+                .await
+                .unwrap()
+                .into_inner();
+        p.adjusted_budget_fen = 800_000_000;
+        c.p.upsert_programme(authed(
+            &token(Role::Finance, "411721"),
+            pb::UpsertProgrammeRequest { programme: Some(p), expected_version: 1, reason: "调整".into() },
+        ))
+        .await
+        .unwrap();
+        let mz721 = token(Role::CivilAffairs, "411721");
+        let fin721 = token(Role::Finance, "411721");
+        let s721 = c.submit(&mz721, self_request(&p721, xp)).await.unwrap();
+        assert_eq!((s721.total.as_str(), s721.grade.as_str()), ("90.16", "优"));
+        assert_eq!(s721.self_evaluation.as_ref().unwrap().indicators[2].score, "14.29");
+        let s721 = c.review(&fin721, &s721, accept, "").await.unwrap();
+        let r = propose(vec![s721.id.clone()], fin721.clone()).await.unwrap().into_inner();
+        assert_eq!(r.proposals[0].measures, ["通报表扬", "优先安排预算"]);
+        assert_eq!(r.explanation.unwrap().steps[0].source.as_ref().unwrap().clause, "附件2 三(十)");
+        let poor = c
+            .submit(&fin721, framework_request(&p721, pb::EvaluationKind::FinanceKey, ["5", "10", "20", "20"], ""))
+            .await
+            .unwrap();
+        assert_eq!((poor.total.as_str(), poor.grade.as_str()), ("55.00", "差"));
+        let poor = c.review(&fin721, &poor, accept, "").await.unwrap();
+        let r = propose(vec![poor.id.clone()], fin721.clone()).await.unwrap().into_inner();
+        assert_eq!(r.proposals[0].measures, ["扣减下年度预算", "公开曝光", "约谈"]);
+        assert!(!r.proposals[0].has_rate);
+        // Another county's finance does not reach them.
+        assert_eq!(
+            propose(vec![poor.id], token(Role::Finance, "411722")).await.unwrap_err().code(),
+            Code::PermissionDenied
+        );
+        let _ = tx.send(());
+        running.wait().await;
+    }
+    both_backends!(evaluations_scores_and_results_on, super::evaluations_scores_and_results);
+}
