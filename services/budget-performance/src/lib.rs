@@ -32,6 +32,10 @@ pub const EVALUATION_SERVICE_NAME: &str = "civic.budget.v1.EvaluationService";
 pub const MONITORING_SERVICE_NAME: &str = "civic.budget.v1.MonitoringService";
 /// Programmes and their goals.
 pub const PROGRAMME_SERVICE_NAME: &str = "civic.budget.v1.ProgrammeService";
+/// Rectification orders.
+pub const RECTIFICATION_SERVICE_NAME: &str = "civic.budget.v1.RectificationService";
+/// Publication duties.
+pub const DISCLOSURE_SERVICE_NAME: &str = "civic.budget.v1.DisclosureService";
 /// This service's own configuration, beside the runtime's (`--help` prints both).
 pub const VARIABLES: &[(&str, &str, &str)] = &[(
     "CIVIC_SOCIAL_ASSISTANCE_URL",
@@ -85,6 +89,15 @@ pub const RULES: &[&str] = &[
     "budget.results.fair",
     "budget.results.poor",
     "civic.scores.precedence",
+    "budget.disclosure.government",
+    "budget.disclosure.department",
+    "budget.disclosure.unit",
+    "budget.disclosure.gov_info",
+    "budget.approval.department",
+    "budget.approval.unit",
+    "budget.final.department",
+    "budget.final.unit",
+    "budget.rectification",
 ];
 
 /// One migration source for both backends: budget-performance's SQL is the same on each.
@@ -120,6 +133,7 @@ pub async fn start_with(
             None
         }
     };
+    let follow_up = api::FollowUpApi { book: f.book.clone(), db: f.db.clone() };
     let routes = f
         .common_routes(PARAMETER_PREFIXES.to_vec())
         .add_service(
@@ -157,10 +171,28 @@ pub async fn start_with(
             })
             .max_decoding_message_size(f.settings.max_message_bytes)
             .max_encoding_message_size(f.settings.max_message_bytes),
+        )
+        .add_service(
+            civic_proto::budget::v1::rectification_service_server::RectificationServiceServer::new(follow_up.clone())
+                .max_decoding_message_size(f.settings.max_message_bytes)
+                .max_encoding_message_size(f.settings.max_message_bytes),
+        )
+        .add_service(
+            civic_proto::budget::v1::disclosure_service_server::DisclosureServiceServer::new(follow_up)
+                .max_decoding_message_size(f.settings.max_message_bytes)
+                .max_encoding_message_size(f.settings.max_message_bytes),
         );
     f.serve(
         DEFAULTS.name,
-        &[SERVICE_NAME, FISCAL_SERVICE_NAME, EVALUATION_SERVICE_NAME, MONITORING_SERVICE_NAME, PROGRAMME_SERVICE_NAME],
+        &[
+            SERVICE_NAME,
+            FISCAL_SERVICE_NAME,
+            EVALUATION_SERVICE_NAME,
+            MONITORING_SERVICE_NAME,
+            PROGRAMME_SERVICE_NAME,
+            RECTIFICATION_SERVICE_NAME,
+            DISCLOSURE_SERVICE_NAME,
+        ],
         routes,
         shutdown,
     )

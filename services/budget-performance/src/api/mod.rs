@@ -5,12 +5,14 @@
 mod evaluation;
 mod ex_ante;
 mod fiscal;
+mod followup;
 mod monitoring;
 mod programmes;
 mod service;
 
 pub use evaluation::EvaluationApi;
 pub use fiscal::FiscalApi;
+pub use followup::FollowUpApi;
 pub use monitoring::MonitoringApi;
 pub use programmes::ProgrammeApi;
 pub use service::BudgetApi;

@@ -3,6 +3,7 @@
 
 pub mod cost_share;
 pub mod debt;
+pub mod disclosure;
 pub mod framework;
 pub mod goals;
 pub mod grades;
