@@ -429,6 +429,47 @@ H2,210521,urban,low_income,active,m1,50,false,true,wage:640\n";
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
+    // An ex-ante assessment of the same change takes its estimate from the what-if (12 months
+    // of the extra cost) and sets the budget asked for against it.
+    let weights = ["20", "15", "15", "15", "10", "10", "15"];
+    let scores = (1..=7)
+        .map(|d| civic_proto::budget::v1::ExAnteScore {
+            dimension: d,
+            weight: weights[(d - 1) as usize].into(),
+            points: "10".into(),
+            opinion: String::new(),
+        })
+        .collect();
+    let ex_ante = bp_client
+        .score_ex_ante(authed(
+            &finance,
+            civic_proto::budget::v1::ScoreExAnteRequest {
+                region_code: "210500".into(),
+                on_date: "2024-01-01".into(),
+                scores,
+                rules_document: "评分办法(示例)".into(),
+                requested_fen: 120_000,
+                standard_change: Some(AssessStandardCostRequest {
+                    region_code: "210500".into(),
+                    on_date: "2019-07-01".into(),
+                    proposed: vec![StandardValue {
+                        key: "assistance.dibao.urban".into(),
+                        region_code: "210500".into(),
+                        value: "650".into(),
+                        clause: String::new(),
+                    }],
+                }),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    // 210500's standard alone: H1 gains 84 yuan a month, 1,008 yuan a year.
+    assert_eq!(ex_ante.estimated_fen, 100_800);
+    assert_eq!(ex_ante.findings, ["申请额高于测算 19.05 %"]);
+    assert!(!ex_ante.assistance_request_id.is_empty());
+    assert_eq!(ex_ante.explanation.unwrap().steps[0].rule_id, "budget.ex_ante.cost");
     // Social-assistance down: UNAVAILABLE, after one retry.
     let _ = sa_stop.send(());
     sa.wait().await;

@@ -98,6 +98,8 @@ pub const RULES: &[&str] = &[
     "budget.final.department",
     "budget.final.unit",
     "budget.rectification",
+    "budget.ex_ante.score",
+    "budget.ex_ante.budget_check",
 ];
 
 /// One migration source for both backends: budget-performance's SQL is the same on each.
@@ -137,7 +139,7 @@ pub async fn start_with(
     let routes = f
         .common_routes(PARAMETER_PREFIXES.to_vec())
         .add_service(
-            BudgetPerformanceServer::new(api::BudgetApi { book: f.book.clone(), assistance })
+            BudgetPerformanceServer::new(api::BudgetApi { book: f.book.clone(), assistance, db: f.db.clone() })
                 .max_decoding_message_size(f.settings.max_message_bytes)
                 .max_encoding_message_size(f.settings.max_message_bytes),
         )

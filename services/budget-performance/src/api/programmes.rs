@@ -556,18 +556,27 @@ impl ProgrammeApi {
                 reasons.push(Finding::new("NO_APPROVED_GOALS", String::new(), message, true, &source));
             }
             if p.is_new && p.is_major {
-                // No ex-ante assessment can be recorded yet: a new major programme does not pass
-                // until one is (三(六): the result is a required element of the budget request).
+                // 三(六): the assessment's result is a required element of the budget request.
                 let source = book
                     .rule_source("budget.ex_ante.required", region, today)
                     .map_err(|e| ApiError::domain("programme_ids", e))?;
-                reasons.push(Finding::new(
-                    "EX_ANTE_REQUIRED",
-                    String::new(),
-                    "新出台的重大政策、项目须有事前绩效评估结论".into(),
-                    true,
-                    &source,
-                ));
+                match crate::store::ex_ante::latest(&self.db, &p.id).await? {
+                    None => reasons.push(Finding::new(
+                        "EX_ANTE_REQUIRED",
+                        String::new(),
+                        "新出台的重大政策、项目须有事前绩效评估结论".into(),
+                        true,
+                        &source,
+                    )),
+                    Some(a) if a.conclusion == "NOT_SUPPORTED" => reasons.push(Finding::new(
+                        "EX_ANTE_NOT_SUPPORTED",
+                        String::new(),
+                        format!("事前绩效评估结论为不予支持({} 分,{})", a.total, a.report_ref),
+                        true,
+                        &source,
+                    )),
+                    Some(_) => {}
+                }
             }
             results.push(pb::PreconditionResult {
                 programme_id: p.id.clone(),

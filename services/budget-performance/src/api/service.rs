@@ -16,6 +16,7 @@ pub struct BudgetApi {
     pub book: BookHandle,
     /// A lazily connected channel to social-assistance, for ex-ante assessments.
     pub assistance: Option<tonic::transport::Channel>,
+    pub db: civic_runtime::storage::Database,
 }
 
 /// Roles that evaluate budget performance.
@@ -54,5 +55,25 @@ impl BudgetPerformance for BudgetApi {
         let who = caller(&req)?;
         let rid = civic_runtime::request::request_id(&req);
         self.assess_standard_cost(&who, &rid, req.get_ref()).await.map(Response::new)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn score_ex_ante(
+        &self,
+        req: Request<pb::ScoreExAnteRequest>,
+    ) -> Result<Response<pb::ScoreExAnteResponse>, Status> {
+        let who = caller(&req)?;
+        let rid = civic_runtime::request::request_id(&req);
+        self.score_ex_ante(&who, &rid, req.get_ref()).await.map(Response::new)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn record_ex_ante(
+        &self,
+        req: Request<pb::RecordExAnteRequest>,
+    ) -> Result<Response<pb::ExAnteAssessment>, Status> {
+        let who = caller(&req)?;
+        let rid = civic_runtime::request::request_id(&req);
+        self.record_ex_ante(&who, &rid, req.get_ref()).await.map(Response::new)
     }
 }

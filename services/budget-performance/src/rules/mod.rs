@@ -4,6 +4,7 @@
 pub mod cost_share;
 pub mod debt;
 pub mod disclosure;
+pub mod ex_ante;
 pub mod framework;
 pub mod goals;
 pub mod grades;

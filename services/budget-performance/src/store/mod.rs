@@ -3,6 +3,7 @@
 //! client (the api maps it).
 
 pub mod evaluations;
+pub mod ex_ante;
 pub mod followup;
 pub mod goals;
 pub mod holds;

@@ -63,6 +63,7 @@ async fn grades_follow_caiyu_2020_10_on_both_sides_of_each_boundary() {
 }
 
 mod evaluation;
+mod ex_ante;
 mod fiscal;
 mod followup;
 mod monitoring;
