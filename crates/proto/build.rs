@@ -16,6 +16,7 @@ const FILES: &[&str] = &[
     "civic/budget/v1/monitoring.proto",
     "civic/budget/v1/programmes.proto",
     "civic/budget/v1/followup.proto",
+    "civic/budget/v1/indicators.proto",
     "civic/land/v1/land.proto",
     "civic/assistance/v1/standards.proto",
     "civic/assistance/v1/benefits.proto",

@@ -36,6 +36,8 @@ pub const PROGRAMME_SERVICE_NAME: &str = "civic.budget.v1.ProgrammeService";
 pub const RECTIFICATION_SERVICE_NAME: &str = "civic.budget.v1.RectificationService";
 /// Publication duties.
 pub const DISCLOSURE_SERVICE_NAME: &str = "civic.budget.v1.DisclosureService";
+/// The indicator library.
+pub const INDICATOR_SERVICE_NAME: &str = "civic.budget.v1.IndicatorLibraryService";
 /// This service's own configuration, beside the runtime's (`--help` prints both).
 pub const VARIABLES: &[(&str, &str, &str)] = &[(
     "CIVIC_SOCIAL_ASSISTANCE_URL",
@@ -183,6 +185,13 @@ pub async fn start_with(
             civic_proto::budget::v1::disclosure_service_server::DisclosureServiceServer::new(follow_up)
                 .max_decoding_message_size(f.settings.max_message_bytes)
                 .max_encoding_message_size(f.settings.max_message_bytes),
+        )
+        .add_service(
+            civic_proto::budget::v1::indicator_library_service_server::IndicatorLibraryServiceServer::new(
+                api::IndicatorApi { book: f.book.clone(), db: f.db.clone() },
+            )
+            .max_decoding_message_size(f.settings.max_message_bytes)
+            .max_encoding_message_size(f.settings.max_message_bytes),
         );
     f.serve(
         DEFAULTS.name,
@@ -194,6 +203,7 @@ pub async fn start_with(
             PROGRAMME_SERVICE_NAME,
             RECTIFICATION_SERVICE_NAME,
             DISCLOSURE_SERVICE_NAME,
+            INDICATOR_SERVICE_NAME,
         ],
         routes,
         shutdown,

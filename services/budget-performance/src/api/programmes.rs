@@ -225,6 +225,7 @@ pub(crate) fn goals_from(g: Option<&pb::Goals>) -> ApiResult<Goals> {
             value_basis,
             basis_evidence: text(&f("basis_evidence"), &x.basis_evidence, false)?,
             data_source: text(&f("data_source"), &x.data_source, false)?,
+            template_code: text(&f("template_code"), &x.template_code, false)?,
         });
     }
     Ok(Goals { overall: text("goals.overall", &g.overall, false)?, indicators })
@@ -263,6 +264,7 @@ fn goals_pb(g: &Goals) -> pb::Goals {
                 } as i32,
                 basis_evidence: i.basis_evidence.clone(),
                 data_source: i.data_source.clone(),
+                template_code: i.template_code.clone(),
             })
             .collect(),
     }
@@ -361,6 +363,21 @@ fn percent(part: i64, whole: i64) -> String {
 }
 
 impl ProgrammeApi {
+    /// Every template a goal names is in the library for the programme's region.
+    async fn check_templates(&self, book: &PolicyBook, region: RegionCode, goals: &Goals, date: &str) -> ApiResult<()> {
+        for (i, g) in goals.indicators.iter().enumerate() {
+            if !g.template_code.is_empty()
+                && !super::indicators::template_exists(&self.db, book, region, &g.template_code, date).await?
+            {
+                return Err(ApiError::invalid(
+                    format!("goals.indicators[{i}].template_code"),
+                    format!("no template {} in force for {region}", g.template_code),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     async fn programme(&self, id: &str) -> ApiResult<ProgrammeRow> {
         if id.trim().is_empty() || id.len() > 64 {
             return Err(ApiError::invalid("programme_id", "a programme id this service assigned"));
@@ -439,6 +456,7 @@ impl ProgrammeApi {
         let p = self.programme(&r.programme_id).await?;
         let region = check_programme(&book, who, Access::Write, &p, "submit goals")?;
         let goals = goals_from(r.goals.as_ref())?;
+        self.check_templates(&book, region, &goals, &request::china_today().to_string()).await?;
         let findings = goals::check(&book, region, request::china_today(), &goals, Fen::new(p.adjusted_budget_fen))?;
         if goals::blocked(&findings) {
             return Err(blocked_error(&findings));
@@ -496,6 +514,7 @@ impl ProgrammeApi {
         let document = text("adjustment.document", &adjustment.document, true)?;
         let date = request::served_date("adjustment.date", &adjustment.date)?;
         let goals = goals_from(r.goals.as_ref())?;
+        self.check_templates(&book, region, &goals, &date.to_string()).await?;
         let findings = goals::check(&book, region, date, &goals, Fen::new(p.adjusted_budget_fen))?;
         if goals::blocked(&findings) {
             return Err(blocked_error(&findings));

@@ -59,6 +59,8 @@ pub struct GoalIndicator {
     pub value_basis: ValueBasis,
     pub basis_evidence: String,
     pub data_source: String,
+    #[serde(default)]
+    pub template_code: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -7,6 +7,7 @@ pub mod ex_ante;
 pub mod followup;
 pub mod goals;
 pub mod holds;
+pub mod indicators;
 pub mod monitoring;
 pub mod programmes;
 

@@ -66,6 +66,7 @@ mod evaluation;
 mod ex_ante;
 mod fiscal;
 mod followup;
+mod indicators;
 mod monitoring;
 mod programmes;
 

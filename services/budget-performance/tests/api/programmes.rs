@@ -54,6 +54,7 @@ fn indicator(
         value_basis: pb::ValueBasis::History as i32,
         basis_evidence: "2023 年实际 11,800 人".into(),
         data_source: "民政部门救助系统".into(),
+        template_code: String::new(),
     }
 }
 
