@@ -10,6 +10,7 @@
 pub mod api;
 pub mod rules;
 pub mod store;
+pub mod tables;
 
 use std::future::Future;
 

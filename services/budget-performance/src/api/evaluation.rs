@@ -284,6 +284,118 @@ fn score_self(
 }
 
 impl EvaluationApi {
+    /// The 项目支出绩效自评表 of a self-evaluation.
+    async fn export_table(
+        &self,
+        who: &Caller,
+        r: &pb::ExportSelfEvaluationTableRequest,
+    ) -> ApiResult<pb::ExportedTable> {
+        use crate::tables::{fen_to_yuan, file};
+        let book = self.book.current();
+        let format = civic_runtime::tabular::Format::parse(&r.format)
+            .ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
+        let e = self.evaluation(&r.evaluation_id).await?;
+        let p = self.programme(&e.programme_id).await?;
+        check_programme(&book, who, Access::Read, &p, "read evaluations")?;
+        let (Some(input), Some(result)) = (
+            unb64::<pb::ScoreSelfEvaluationRequest>("self-evaluation input", &e.input)?,
+            unb64::<pb::ScoreSelfEvaluationResponse>("self-evaluation", &e.self_result)?,
+        ) else {
+            return Err(ApiError::precondition(
+                "NOT_A_SELF_EVALUATION",
+                format!("evaluation {} is not a unit self-evaluation", e.id),
+            ));
+        };
+        let w = result.weights.clone().unwrap_or_default();
+        let blank = || String::new();
+        let mut rows: Vec<Vec<String>> = vec![
+            vec![
+                "项目名称".into(),
+                p.name.clone(),
+                "主管部门".into(),
+                p.owner_role.clone(),
+                "实施单位".into(),
+                p.owner_unit.clone(),
+                "项目责任人".into(),
+                p.responsible_person.clone(),
+            ],
+            vec![
+                "项目资金(元)".into(),
+                "年初预算数".into(),
+                "全年预算数".into(),
+                "全年执行数".into(),
+                "分值".into(),
+                "执行率".into(),
+                "得分".into(),
+                blank(),
+            ],
+            vec![
+                "年度资金总额".into(),
+                fen_to_yuan(p.initial_budget_fen),
+                fen_to_yuan(input.budget_fen),
+                fen_to_yuan(input.executed_fen),
+                w.execution.clone(),
+                format!("{}%", result.execution_rate_percent),
+                result.execution.clone(),
+                blank(),
+            ],
+            vec![
+                "一级指标".into(),
+                "二级指标".into(),
+                "三级指标".into(),
+                "年度指标值".into(),
+                "实际完成值".into(),
+                "分值".into(),
+                "得分".into(),
+                "偏差原因".into(),
+            ],
+        ];
+        for (i, s) in input.indicators.iter().zip(&result.indicators) {
+            let level1 = match pb::IndicatorGroup::try_from(i.group) {
+                Ok(pb::IndicatorGroup::Output) => format!("产出指标({}分)", w.output),
+                Ok(pb::IndicatorGroup::Benefit) => format!("效益指标({}分)", w.benefit),
+                _ => format!("满意度指标({}分)", w.satisfaction),
+            };
+            let (target, actual) = match pb::IndicatorDirection::try_from(i.direction) {
+                Ok(pb::IndicatorDirection::Qualitative) => (i.target.clone(), format!("{}%", i.share_percent)),
+                Ok(d) => {
+                    let cmp = match d {
+                        pb::IndicatorDirection::AtMost => "≤",
+                        pb::IndicatorDirection::Exactly => "=",
+                        _ => "≥",
+                    };
+                    (format!("{cmp}{}{}", i.target, i.unit), format!("{}{}", i.actual, i.unit))
+                }
+                Err(_) => (i.target.clone(), i.actual.clone()),
+            };
+            rows.push(vec![
+                level1,
+                i.level2.clone(),
+                i.name.clone(),
+                target,
+                actual,
+                s.points.clone(),
+                s.score.clone(),
+                i.deduction_reason.clone(),
+            ]);
+        }
+        rows.push(vec![
+            "总分".into(),
+            blank(),
+            blank(),
+            blank(),
+            blank(),
+            "100".into(),
+            result.total.clone(),
+            format!("{}({})", result.grade, e.status),
+        ]);
+        let header = ["项目支出绩效自评表", "", "", "", "", "", "", ""];
+        let content = civic_runtime::tabular::write(format, &header, rows.iter().map(|r| r.as_slice()))
+            .map_err(ApiError::Internal)?;
+        let (filename, content_type) = file(&format!("self-evaluation-{}-{}", p.code, e.year), format);
+        Ok(pb::ExportedTable { filename, content_type, content, rows: rows.len() as i64 })
+    }
+
     fn score(&self, who: &Caller, r: &pb::ScoreSelfEvaluationRequest) -> ApiResult<pb::ScoreSelfEvaluationResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
@@ -375,6 +487,7 @@ impl EvaluationApi {
             return Err(ApiError::invalid("supersedes", "only a re-evaluation supersedes another"));
         }
         let deviation = short("deviation_reason", &r.deviation_reason, 500)?;
+        let mut input = String::new();
         let (total, grade, self_result, parts_json, explanation) = if kind == pb::EvaluationKind::Self_ {
             if !r.parts.is_empty() {
                 return Err(ApiError::invalid("parts", "a self-evaluation is scored by its indicators, not parts"));
@@ -389,6 +502,7 @@ impl EvaluationApi {
                 s.deviation_reason = deviation.clone();
             }
             let scored = score_self(&book, region, evaluated_on, &s)?;
+            input = b64(s.encode_to_vec());
             let explanation = scored.explanation.clone().unwrap_or_default();
             (
                 scored.total.clone(),
@@ -472,6 +586,7 @@ impl EvaluationApi {
             reviewed_by: String::new(),
             reviewed_at: String::new(),
             version: 0,
+            input,
         };
         let row = store::insert(&self.db, who, rid, &row).await?;
         let gap = self.gap(&row).await?;
@@ -703,6 +818,15 @@ impl EvaluationService for EvaluationApi {
     ) -> Result<Response<pb::ListRegionScoresResponse>, Status> {
         let who = caller(&req)?;
         respond(self.region_scores(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn export_self_evaluation_table(
+        &self,
+        req: Request<pb::ExportSelfEvaluationTableRequest>,
+    ) -> Result<Response<pb::ExportedTable>, Status> {
+        let who = caller(&req)?;
+        respond(self.export_table(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]

@@ -209,7 +209,338 @@ fn is_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
+/// A programme's checkpoint evaluated against its approved goals: the record to store and the
+/// warnings it raises. Field names are those of a RecordMonitoring request.
+#[allow(clippy::too_many_arguments)]
+fn checkpoint(
+    book: &civic_domain::policy::PolicyBook,
+    region: RegionCode,
+    as_of: chrono::NaiveDate,
+    p: &ProgrammeRow,
+    goals_row: &crate::store::goals::GoalSetRow,
+    f: &pb::MonitoringFigures,
+    indicators: &[pb::RecordedProgress],
+    rules: &monitoring::RuleSet,
+    correction: &str,
+) -> ApiResult<(RecordRow, Vec<Raised>)> {
+    let r = pb::RecordMonitoringRequest { indicators: indicators.to_vec(), ..Default::default() };
+    let correction = correction.to_string();
+    let goals: Goals = serde_json::from_str(&goals_row.goals_json)
+        .map_err(|e| ApiError::Internal(format!("goal set {}/{}: {e}", p.id, goals_row.version)))?;
+    let mut progress = Vec::with_capacity(r.indicators.len());
+    let mut stored = Vec::with_capacity(r.indicators.len());
+    for (i, x) in r.indicators.iter().enumerate() {
+        let f = |name: &str| format!("indicators[{i}].{name}");
+        let name = x.name.trim();
+        let goal = goals.indicators.iter().find(|g| g.name == name).ok_or_else(|| {
+            ApiError::invalid(
+                f("name"),
+                format!("'{name}' is not an indicator of the approved goals (version {})", goals_row.version),
+            )
+        })?;
+        if r.indicators[..i].iter().any(|y| y.name.trim() == name) {
+            return Err(ApiError::invalid(f("name"), format!("'{name}' is given twice")));
+        }
+        if goal.direction == GoalDirection::Qualitative {
+            return Err(ApiError::invalid(
+                f("name"),
+                format!("'{name}' is qualitative: its progress is judged at evaluation"),
+            ));
+        }
+        let target = request::decimal(&f("target"), &goal.target)?;
+        let value = request::decimal(&f("progress"), &x.progress)?;
+        progress.push(Progress {
+            name: name.to_string(),
+            unit: goal.unit.clone(),
+            target,
+            progress: value,
+            progress_unit: goal.unit.clone(),
+        });
+        stored.push(StoredProgress {
+            name: name.to_string(),
+            progress: value.normalize().to_string(),
+            likelihood: pb::Likelihood::try_from(x.likelihood).unwrap_or_default().as_str_name().into(),
+            cause: pb::DeviationCause::try_from(x.cause).unwrap_or_default().as_str_name().into(),
+            measures: note(&f("measures"), &x.measures, false)?,
+        });
+    }
+    if f.budget_fen != 0 && f.budget_fen != p.adjusted_budget_fen {
+        return Err(ApiError::invalid("figures.budget_fen", "the programme's 全年预算数 applies: leave it out"));
+    }
+    let figures = Figures {
+        budget: Fen::new(p.adjusted_budget_fen),
+        arrived: Fen::new(f.arrived_fen),
+        paid: Fen::new(f.paid_fen),
+        spent: Fen::new(f.spent_fen),
+        expected_carryover: Fen::new(f.expected_carryover_fen),
+        indicators: progress,
+    };
+    let outcome = monitoring::evaluate(book, region, as_of, &figures, rules)?;
+    let evaluation = outcome_pb(&outcome);
+    let row = RecordRow {
+        programme_id: p.id.clone(),
+        as_of: as_of.to_string(),
+        version: 0,
+        goal_version: goals_row.version,
+        budget_fen: figures.budget.get(),
+        arrived_fen: figures.arrived.get(),
+        paid_fen: figures.paid.get(),
+        spent_fen: figures.spent.get(),
+        expected_carryover_fen: figures.expected_carryover.get(),
+        indicators_json: serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.to_string()))?,
+        evaluation: base64::engine::general_purpose::STANDARD.encode(evaluation.encode_to_vec()),
+        correction_reason: correction.clone(),
+        recorded_by: String::new(),
+        recorded_at: String::new(),
+    };
+    let raised: Vec<Raised> = evaluation
+        .warnings
+        .iter()
+        .map(|w| Raised {
+            rule_id: w.rule_id.clone(),
+            subject: w.subject.clone(),
+            message: w.message.clone(),
+            figure: w.figure.clone(),
+            threshold: w.threshold.clone(),
+        })
+        .collect();
+    Ok((row, raised))
+}
+
 impl MonitoringApi {
+    async fn import(
+        &self,
+        who: &Caller,
+        rid: &str,
+        r: &pb::ImportMonitoringRequest,
+    ) -> ApiResult<pb::ImportMonitoringResponse> {
+        use crate::tables::{self, RowError};
+        let book = self.book.current();
+        let scope = request::region_code(&book, "region_code", &r.region_code)?;
+        let writers: Vec<Role> = Role::ALL.into_iter().filter(|r| may_own(*r)).collect();
+        who.authorize(&book.regions, Access::Write, &writers, "import monitoring", scope).map_err(ApiError::from)?;
+        let as_of = request::served_date("as_of", &r.as_of)?;
+        if as_of > request::china_today() {
+            return Err(ApiError::invalid("as_of", "a checkpoint that has passed"));
+        }
+        if as_of.succ_opt().is_none_or(|n| n.month() == as_of.month()) {
+            return Err(ApiError::invalid("as_of", "a checkpoint is a month's last day"));
+        }
+        let format = civic_runtime::tabular::Format::parse(&r.format)
+            .ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
+        let correction = note("correction_reason", &r.correction_reason, false)?;
+        let requested = requested_rules(r.rules.as_ref())?;
+        let fail = |errors: Vec<RowError>| pb::ImportMonitoringResponse {
+            errors: errors
+                .into_iter()
+                .take(tables::MAX_ERRORS)
+                .map(|e| pb::ImportRowError { row: e.row, field: e.field, message: e.message })
+                .collect(),
+            ..Default::default()
+        };
+        let table = match tables::read(format, &r.content, tables::MONITORING_COLUMNS) {
+            Ok(t) => t,
+            Err(errors) => return Ok(fail(errors)),
+        };
+        let progress_columns: Vec<(String, usize)> = table
+            .extra
+            .iter()
+            .filter_map(|(h, i)| h.strip_prefix("progress:").map(|n| (n.trim().to_string(), *i)))
+            .collect();
+        let prefix = region_prefix(scope);
+        let year = i64::from(as_of.year());
+        let programmes: std::collections::HashMap<(String, String), ProgrammeRow> =
+            programme_store::all_for_year(&self.db, &prefix, year)
+                .await?
+                .into_iter()
+                .map(|p| ((p.region_code.clone(), p.code.clone()), p))
+                .collect();
+        let goals = goal_store::in_force_for_region(&self.db, &prefix, year, &as_of.to_string()).await?;
+        let recorded = store::recorded(&self.db, &prefix, &as_of.to_string()).await?;
+        let mut rule_sets: std::collections::HashMap<String, monitoring::RuleSet> = std::collections::HashMap::new();
+        let mut errors = Vec::new();
+        let mut items = Vec::with_capacity(table.rows.len());
+        let mut seen = std::collections::HashMap::new();
+        for (rn, row) in &table.rows {
+            let cell = |k: &str| table.cell(row, k);
+            let region_code =
+                if cell("region_code").is_empty() { scope.to_string() } else { cell("region_code").to_string() };
+            let code = cell("programme_code").to_string();
+            let Some(p) = programmes.get(&(region_code.clone(), code.clone())) else {
+                errors.push(RowError::new(
+                    *rn,
+                    "programme_code",
+                    format!("no programme {code} of {region_code} in {year} within {scope}"),
+                ));
+                continue;
+            };
+            if let Err(e) = check_programme(&book, who, Access::Write, p, "import monitoring") {
+                errors.push(RowError::new(*rn, "programme_code", e.to_string()));
+                continue;
+            }
+            if let Some(first) = seen.insert(p.id.clone(), *rn) {
+                errors.push(RowError::new(*rn, "programme_code", format!("programme {code} is also on row {first}")));
+                continue;
+            }
+            if recorded.contains(&p.id) && correction.is_empty() {
+                errors.push(RowError::new(
+                    *rn,
+                    "programme_code",
+                    format!("checkpoint {as_of} of programme {code} is recorded: a correction needs correction_reason"),
+                ));
+                continue;
+            }
+            let Some(goals_row) = goals.get(&p.id) else {
+                errors.push(RowError::new(
+                    *rn,
+                    "programme_code",
+                    format!("programme {code} has no approved goals in force on {as_of}"),
+                ));
+                continue;
+            };
+            let money = |k: &str| if cell(k).is_empty() { Ok(0) } else { tables::yuan_to_fen(cell(k)) };
+            let mut amounts = [0i64; 4];
+            let mut bad = false;
+            for (slot, k) in ["arrived_yuan", "paid_yuan", "spent_yuan", "expected_carryover_yuan"].iter().enumerate() {
+                match money(k) {
+                    Ok(v) => amounts[slot] = v,
+                    Err(e) => {
+                        errors.push(RowError::new(*rn, k, e));
+                        bad = true;
+                    }
+                }
+            }
+            if bad {
+                continue;
+            }
+            let figures = pb::MonitoringFigures {
+                budget_fen: 0,
+                arrived_fen: amounts[0],
+                paid_fen: amounts[1],
+                spent_fen: amounts[2],
+                expected_carryover_fen: amounts[3],
+            };
+            let indicators: Vec<pb::RecordedProgress> = progress_columns
+                .iter()
+                .filter_map(|(name, i)| row.get(*i).map(|v| (name, v.trim())))
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(name, v)| pb::RecordedProgress {
+                    name: name.clone(),
+                    progress: v.to_string(),
+                    ..Default::default()
+                })
+                .collect();
+            let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let rules = match rule_sets.get(&p.region_code) {
+                Some(r) => r.clone(),
+                None => {
+                    let set = monitoring::rule_set(&book, region, as_of, &requested)?;
+                    rule_sets.insert(p.region_code.clone(), set.clone());
+                    set
+                }
+            };
+            match checkpoint(&book, region, as_of, p, goals_row, &figures, &indicators, &rules, &correction) {
+                Ok((record, raised)) => {
+                    items.push(store::Imported { record, region_code: p.region_code.clone(), raised })
+                }
+                Err(ApiError::InvalidArgument(v)) => {
+                    for (field, message) in v {
+                        errors.push(RowError::new(*rn, &field, message));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(fail(errors));
+        }
+        let (records, warnings) =
+            store::import(&self.db, who, rid, &as_of.to_string(), &prefix, &items, &correction).await?;
+        Ok(pb::ImportMonitoringResponse {
+            records: records as i64,
+            warnings: warnings as i64,
+            errors: vec![],
+            stored: true,
+        })
+    }
+
+    /// The 项目支出绩效目标执行监控表 of a programme: each checkpoint's money, then each goal
+    /// indicator's progress.
+    async fn export_table(&self, who: &Caller, r: &pb::ExportMonitoringTableRequest) -> ApiResult<pb::ExportedTable> {
+        use crate::tables::{fen_to_yuan, file};
+        let book = self.book.current();
+        let format = civic_runtime::tabular::Format::parse(&r.format)
+            .ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
+        let p = self.programme(&r.programme_id).await?;
+        check_programme(&book, who, Access::Read, &p, "read monitoring")?;
+        let records = store::records_for(&self.db, &p.id).await?;
+        let mut rows: Vec<Vec<String>> = vec![vec![
+            "检查点".into(),
+            "项目".into(),
+            "年度预算数/年度指标值".into(),
+            "1至本月执行数/完成值".into(),
+            "执行率/完成率".into(),
+            "全年预计执行数/完成值".into(),
+            "偏差原因".into(),
+            "完成目标可能性".into(),
+            "纠偏措施".into(),
+        ]];
+        for rec in &records {
+            let shown = record_pb(rec, &[])?;
+            let e = shown.evaluation.unwrap_or_default();
+            rows.push(vec![
+                rec.as_of.clone(),
+                "预算执行(支出)".into(),
+                fen_to_yuan(rec.budget_fen),
+                fen_to_yuan(rec.spent_fen),
+                format!("{}%", e.execution_percent),
+                fen_to_yuan(rec.budget_fen.saturating_sub(rec.expected_carryover_fen)),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+            for (i, g) in shown.indicators.iter().enumerate() {
+                let pct = e.goals.get(i).map(|x| format!("{}%", x.percent)).unwrap_or_default();
+                let goal = crate::store::goals::version(&self.db, &p.id, rec.goal_version).await?;
+                let target = goal
+                    .and_then(|g0| serde_json::from_str::<Goals>(&g0.goals_json).ok())
+                    .and_then(|gs| gs.indicators.into_iter().find(|x| x.name == g.name))
+                    .map(|x| format!("{}{}", x.target, x.unit))
+                    .unwrap_or_default();
+                let likelihood = match pb::Likelihood::try_from(g.likelihood) {
+                    Ok(pb::Likelihood::Certain) => "确定能",
+                    Ok(pb::Likelihood::Possible) => "有可能",
+                    Ok(pb::Likelihood::Impossible) => "完全不可能",
+                    _ => "",
+                };
+                let cause = match pb::DeviationCause::try_from(g.cause) {
+                    Ok(pb::DeviationCause::Funding) => "经费保障",
+                    Ok(pb::DeviationCause::Rules) => "制度保障",
+                    Ok(pb::DeviationCause::Staff) => "人员保障",
+                    Ok(pb::DeviationCause::Facilities) => "硬件条件保障",
+                    Ok(pb::DeviationCause::Other) => "其他",
+                    _ => "",
+                };
+                rows.push(vec![
+                    rec.as_of.clone(),
+                    g.name.clone(),
+                    target,
+                    g.progress.clone(),
+                    pct,
+                    String::new(),
+                    cause.into(),
+                    likelihood.into(),
+                    g.measures.clone(),
+                ]);
+            }
+        }
+        let header = ["项目支出绩效目标执行监控表", &p.name, &p.owner_unit, "", "", "", "", "", ""];
+        let content = civic_runtime::tabular::write(format, &header, rows.iter().map(|r| r.as_slice()))
+            .map_err(ApiError::Internal)?;
+        let (filename, content_type) = file(&format!("monitoring-{}-{}", p.code, p.budget_year), format);
+        Ok(pb::ExportedTable { filename, content_type, content, rows: rows.len() as i64 })
+    }
+
     async fn programme(&self, id: &str) -> ApiResult<ProgrammeRow> {
         if !is_id(id.trim()) {
             return Err(ApiError::invalid("programme_id", "a programme id this service assigned"));
@@ -248,87 +579,9 @@ impl MonitoringApi {
                 ),
             )
         })?;
-        let goals: Goals = serde_json::from_str(&goals_row.goals_json)
-            .map_err(|e| ApiError::Internal(format!("goal set {}/{}: {e}", p.id, goals_row.version)))?;
-        let mut progress = Vec::with_capacity(r.indicators.len());
-        let mut stored = Vec::with_capacity(r.indicators.len());
-        for (i, x) in r.indicators.iter().enumerate() {
-            let f = |name: &str| format!("indicators[{i}].{name}");
-            let name = x.name.trim();
-            let goal = goals.indicators.iter().find(|g| g.name == name).ok_or_else(|| {
-                ApiError::invalid(
-                    f("name"),
-                    format!("'{name}' is not an indicator of the approved goals (version {})", goals_row.version),
-                )
-            })?;
-            if r.indicators[..i].iter().any(|y| y.name.trim() == name) {
-                return Err(ApiError::invalid(f("name"), format!("'{name}' is given twice")));
-            }
-            if goal.direction == GoalDirection::Qualitative {
-                return Err(ApiError::invalid(
-                    f("name"),
-                    format!("'{name}' is qualitative: its progress is judged at evaluation"),
-                ));
-            }
-            let target = request::decimal(&f("target"), &goal.target)?;
-            let value = request::decimal(&f("progress"), &x.progress)?;
-            progress.push(Progress {
-                name: name.to_string(),
-                unit: goal.unit.clone(),
-                target,
-                progress: value,
-                progress_unit: goal.unit.clone(),
-            });
-            stored.push(StoredProgress {
-                name: name.to_string(),
-                progress: value.normalize().to_string(),
-                likelihood: pb::Likelihood::try_from(x.likelihood).unwrap_or_default().as_str_name().into(),
-                cause: pb::DeviationCause::try_from(x.cause).unwrap_or_default().as_str_name().into(),
-                measures: note(&f("measures"), &x.measures, false)?,
-            });
-        }
         let f = r.figures.as_ref().ok_or_else(|| ApiError::invalid("figures", "the checkpoint's money is required"))?;
-        if f.budget_fen != 0 && f.budget_fen != p.adjusted_budget_fen {
-            return Err(ApiError::invalid("figures.budget_fen", "the programme's 全年预算数 applies: leave it out"));
-        }
-        let figures = Figures {
-            budget: Fen::new(p.adjusted_budget_fen),
-            arrived: Fen::new(f.arrived_fen),
-            paid: Fen::new(f.paid_fen),
-            spent: Fen::new(f.spent_fen),
-            expected_carryover: Fen::new(f.expected_carryover_fen),
-            indicators: progress,
-        };
         let rules = monitoring::rule_set(&book, region, as_of, &requested_rules(r.rules.as_ref())?)?;
-        let outcome = monitoring::evaluate(&book, region, as_of, &figures, &rules)?;
-        let evaluation = outcome_pb(&outcome);
-        let row = RecordRow {
-            programme_id: p.id.clone(),
-            as_of: as_of.to_string(),
-            version: 0,
-            goal_version: goals_row.version,
-            budget_fen: figures.budget.get(),
-            arrived_fen: figures.arrived.get(),
-            paid_fen: figures.paid.get(),
-            spent_fen: figures.spent.get(),
-            expected_carryover_fen: figures.expected_carryover.get(),
-            indicators_json: serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.to_string()))?,
-            evaluation: base64::engine::general_purpose::STANDARD.encode(evaluation.encode_to_vec()),
-            correction_reason: correction.clone(),
-            recorded_by: String::new(),
-            recorded_at: String::new(),
-        };
-        let raised: Vec<Raised> = evaluation
-            .warnings
-            .iter()
-            .map(|w| Raised {
-                rule_id: w.rule_id.clone(),
-                subject: w.subject.clone(),
-                message: w.message.clone(),
-                figure: w.figure.clone(),
-                threshold: w.threshold.clone(),
-            })
-            .collect();
+        let (row, raised) = checkpoint(&book, region, as_of, &p, &goals_row, f, &r.indicators, &rules, &correction)?;
         let (row, warnings) =
             store::record(&self.db, who, rid, &p.region_code, &row, &raised, !correction.is_empty()).await?;
         record_pb(&row, &warnings)
@@ -633,6 +886,24 @@ impl MonitoringService for MonitoringApi {
     ) -> Result<Response<pb::PaymentHold>, Status> {
         let who = caller(&req)?;
         respond(self.lift_hold(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn import_monitoring(
+        &self,
+        req: Request<pb::ImportMonitoringRequest>,
+    ) -> Result<Response<pb::ImportMonitoringResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.import(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn export_monitoring_table(
+        &self,
+        req: Request<pb::ExportMonitoringTableRequest>,
+    ) -> Result<Response<pb::ExportedTable>, Status> {
+        let who = caller(&req)?;
+        respond(self.export_table(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]

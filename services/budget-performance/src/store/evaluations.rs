@@ -43,11 +43,14 @@ pub struct EvaluationRow {
     pub reviewed_by: String,
     pub reviewed_at: String,
     pub version: i64,
+    /// Base64 protobuf of what a self-evaluation was scored from (empty for other kinds).
+    #[serde(skip)]
+    pub input: String,
 }
 
 const COLUMNS: &str = "id, programme_id, region_code, kind, year, category, evaluator, evaluator_credit_code, total, grade, \
      self_result, parts_json, explanation, status, supersedes, superseded_by, report_ref, deviation_reason, evaluated_on, \
-     submitted_by, submitted_at, review_notes, reviewed_by, reviewed_at, version";
+     submitted_by, submitted_at, review_notes, reviewed_by, reviewed_at, version, input";
 
 fn read(r: &AnyRow) -> Result<EvaluationRow, sqlx::Error> {
     Ok(EvaluationRow {
@@ -76,6 +79,7 @@ fn read(r: &AnyRow) -> Result<EvaluationRow, sqlx::Error> {
         reviewed_by: r.try_get("reviewed_by")?,
         reviewed_at: r.try_get("reviewed_at")?,
         version: r.try_get("version")?,
+        input: r.try_get("input")?,
     })
 }
 
@@ -155,7 +159,7 @@ pub async fn insert(db: &Database, who: &Caller, request_id: &str, e: &Evaluatio
     }
     let done = sqlx::query(&format!(
         "INSERT INTO budget_evaluations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+         $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
     ))
     .bind(&row.id)
     .bind(&row.programme_id)
@@ -182,6 +186,7 @@ pub async fn insert(db: &Database, who: &Caller, request_id: &str, e: &Evaluatio
     .bind(&row.reviewed_by)
     .bind(&row.reviewed_at)
     .bind(row.version)
+    .bind(&row.input)
     .execute(&mut *tx)
     .await;
     match done {

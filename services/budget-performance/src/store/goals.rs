@@ -350,3 +350,31 @@ pub async fn amend(
     tx.commit().await?;
     Ok(row)
 }
+
+/// The approved set in force on `date` of every programme of `year` in regions starting with
+/// `prefix`, by programme id.
+pub async fn in_force_for_region(
+    db: &Database,
+    prefix: &str,
+    year: i64,
+    date: &str,
+) -> StoreResult<std::collections::HashMap<String, GoalSetRow>> {
+    let cols: Vec<String> = COLUMNS.split(',').map(|c| format!("g.{}", c.trim())).collect();
+    let rows = sqlx::query(&format!(
+        "SELECT {} FROM budget_goal_sets g JOIN budget_programmes p ON p.id = g.programme_id \
+         WHERE p.region_code LIKE $1 AND p.budget_year = $2 AND g.status IN ('APPROVED', 'SUPERSEDED') \
+         AND g.in_force_from <> '' AND g.in_force_from <= $3 ORDER BY g.programme_id, g.version",
+        cols.join(", ")
+    ))
+    .bind(format!("{prefix}%"))
+    .bind(year)
+    .bind(date)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = std::collections::HashMap::new();
+    for r in &rows {
+        let g = read(r)?;
+        out.insert(g.programme_id.clone(), g);
+    }
+    Ok(out)
+}

@@ -42,3 +42,62 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+/// `INSERT … VALUES (…), (…)` placeholders for `rows` rows of `cols` columns.
+pub(crate) fn values_sql(cols: usize, rows: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&(r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// Rows per multi-row statement: well under both backends' limits on bound parameters.
+pub(crate) const BATCH_ROWS: usize = 400;
+
+/// Append many audit entries in the caller's transaction, a few hundred per statement.
+pub(crate) async fn audit_many(
+    conn: &mut sqlx::AnyConnection,
+    who: &civic_runtime::identity::Caller,
+    request_id: &str,
+    changes: &[civic_runtime::audit::Change],
+) -> Result<(), sqlx::Error> {
+    let at = now();
+    for chunk in changes.chunks(BATCH_ROWS) {
+        let sql = format!(
+            "INSERT INTO audit_log (at, actor, actor_role, actor_region, action, entity, entity_id, region_code, before_json, \
+             after_json, reason, request_id) VALUES {}",
+            values_sql(12, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for c in chunk {
+            let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+            q = q
+                .bind(at.clone())
+                .bind(who.subject.clone())
+                .bind(who.role.as_str().to_string())
+                .bind(who.scope.as_str().to_string())
+                .bind(c.action.clone())
+                .bind(c.entity.clone())
+                .bind(c.entity_id.clone())
+                .bind(c.region.clone())
+                .bind(json(&c.before))
+                .bind(json(&c.after))
+                .bind(c.reason.clone())
+                .bind(request_id.to_string());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}

@@ -444,3 +444,235 @@ pub async fn update_warning(
     tx.commit().await?;
     Ok(after)
 }
+
+/// Programmes (in regions starting with `prefix`) with a record of checkpoint `as_of`.
+pub async fn recorded(db: &Database, prefix: &str, as_of: &str) -> StoreResult<std::collections::HashSet<String>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT r.programme_id FROM budget_monitoring_records r JOIN budget_programmes p ON p.id = r.programme_id \
+         WHERE r.as_of = $1 AND p.region_code LIKE $2",
+    )
+    .bind(as_of)
+    .bind(format!("{prefix}%"))
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(|r| r.try_get::<String, _>("programme_id").map_err(StoreError::from)).collect()
+}
+
+/// The latest version of every checkpoint of a programme, in date order.
+pub async fn records_for(db: &Database, programme_id: &str) -> StoreResult<Vec<RecordRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RECORD_COLUMNS} FROM budget_monitoring_records WHERE programme_id = $1 ORDER BY as_of, version"
+    ))
+    .bind(programme_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out: Vec<RecordRow> = Vec::new();
+    for r in &rows {
+        let rec = read_record(r)?;
+        match out.last_mut() {
+            Some(last) if last.as_of == rec.as_of => *last = rec,
+            _ => out.push(rec),
+        }
+    }
+    Ok(out)
+}
+
+/// One programme's part of an import: its record and the warnings it raises.
+pub struct Imported {
+    pub record: RecordRow,
+    pub region_code: String,
+    pub raised: Vec<Raised>,
+}
+
+/// Store a checkpoint's records for many programmes in one transaction, a few hundred rows per
+/// statement: records (a new version where one exists and `correction`), their warnings (kept,
+/// reopened, resolved or opened as for a single record), one audit entry per record.
+pub async fn import(
+    db: &Database,
+    who: &Caller,
+    request_id: &str,
+    as_of: &str,
+    prefix: &str,
+    items: &[Imported],
+    correction: &str,
+) -> StoreResult<(usize, usize)> {
+    let mut tx = db.begin().await?;
+    let mut versions = std::collections::HashMap::new();
+    for r in sqlx::query(
+        "SELECT r.programme_id, MAX(r.version) AS v FROM budget_monitoring_records r JOIN budget_programmes p ON p.id = r.programme_id \
+         WHERE r.as_of = $1 AND p.region_code LIKE $2 GROUP BY r.programme_id",
+    )
+    .bind(as_of)
+    .bind(format!("{prefix}%"))
+    .fetch_all(&mut *tx)
+    .await?
+    {
+        versions.insert(r.try_get::<String, _>("programme_id")?, r.try_get::<i64, _>("v")?);
+    }
+    let mut existing: std::collections::HashMap<(String, String, String), WarningRow> =
+        std::collections::HashMap::new();
+    for r in
+        sqlx::query(&format!("SELECT {WARNING_COLUMNS} FROM budget_warnings WHERE as_of = $1 AND region_code LIKE $2"))
+            .bind(as_of)
+            .bind(format!("{prefix}%"))
+            .fetch_all(&mut *tx)
+            .await?
+    {
+        let w = read_warning(&r)?;
+        existing.insert((w.programme_id.clone(), w.rule_id.clone(), w.subject.clone()), w);
+    }
+    let stamp = now();
+    let mut records = Vec::with_capacity(items.len());
+    let mut new_warnings = Vec::new();
+    let mut changes = Vec::with_capacity(items.len());
+    let mut warning_count = 0usize;
+    for it in items {
+        let mut rec = it.record.clone();
+        let at = versions.get(&rec.programme_id).copied();
+        if at.is_some() && correction.is_empty() {
+            return Err(StoreError::Duplicate(format!(
+                "checkpoint {as_of} of programme {} (import again with a correction_reason)",
+                rec.programme_id
+            )));
+        }
+        rec.version = at.unwrap_or(0) + 1;
+        rec.recorded_by = who.subject.clone();
+        rec.recorded_at = stamp.clone();
+        rec.correction_reason = correction.into();
+        for w in &it.raised {
+            warning_count += 1;
+            match existing.remove(&(rec.programme_id.clone(), w.rule_id.clone(), w.subject.clone())) {
+                Some(e) => {
+                    let (status, note) = if e.status == "RESOLVED" {
+                        ("OPEN".to_string(), format!("第{}版检查点数字再次触发", rec.version))
+                    } else {
+                        (e.status.clone(), e.note.clone())
+                    };
+                    sqlx::query(
+                        "UPDATE budget_warnings SET message = $1, figure = $2, threshold = $3, record_version = $4, status = $5, \
+                         note = $6, updated_by = $7, updated_at = $8, version = version + 1 WHERE id = $9",
+                    )
+                    .bind(&w.message)
+                    .bind(&w.figure)
+                    .bind(&w.threshold)
+                    .bind(rec.version)
+                    .bind(&status)
+                    .bind(&note)
+                    .bind(&who.subject)
+                    .bind(&stamp)
+                    .bind(&e.id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => new_warnings.push(WarningRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    programme_id: rec.programme_id.clone(),
+                    region_code: it.region_code.clone(),
+                    as_of: as_of.into(),
+                    rule_id: w.rule_id.clone(),
+                    subject: w.subject.clone(),
+                    message: w.message.clone(),
+                    figure: w.figure.clone(),
+                    threshold: w.threshold.clone(),
+                    record_version: rec.version,
+                    status: "OPEN".into(),
+                    note: String::new(),
+                    updated_by: who.subject.clone(),
+                    updated_at: stamp.clone(),
+                    version: 1,
+                }),
+            }
+        }
+        changes.push(Change {
+            action: if rec.version == 1 { "monitoring.import".into() } else { "monitoring.import_correct".into() },
+            entity: "monitoring_record".into(),
+            entity_id: format!("{}/{}/{}", rec.programme_id, rec.as_of, rec.version),
+            region: it.region_code.clone(),
+            before: None,
+            after: Some(audit_json(&rec)),
+            reason: correction.into(),
+        });
+        records.push(rec);
+    }
+    // Warnings of these programmes that the figures no longer raise.
+    let imported: std::collections::HashSet<&str> = records.iter().map(|r| r.programme_id.as_str()).collect();
+    for e in existing.values().filter(|e| e.status != "RESOLVED" && imported.contains(e.programme_id.as_str())) {
+        sqlx::query(
+            "UPDATE budget_warnings SET status = 'RESOLVED', note = $1, updated_by = $2, updated_at = $3, version = version + 1 WHERE id = $4",
+        )
+        .bind("更正后的检查点数字不再触发")
+        .bind(&who.subject)
+        .bind(&stamp)
+        .bind(&e.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for chunk in records.chunks(super::BATCH_ROWS) {
+        let sql = format!(
+            "INSERT INTO budget_monitoring_records ({RECORD_COLUMNS}) VALUES {}",
+            super::values_sql(14, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.programme_id.clone())
+                .bind(r.as_of.clone())
+                .bind(r.version)
+                .bind(r.goal_version)
+                .bind(r.budget_fen)
+                .bind(r.arrived_fen)
+                .bind(r.paid_fen)
+                .bind(r.spent_fen)
+                .bind(r.expected_carryover_fen)
+                .bind(r.indicators_json.clone())
+                .bind(r.evaluation.clone())
+                .bind(r.correction_reason.clone())
+                .bind(r.recorded_by.clone())
+                .bind(r.recorded_at.clone());
+        }
+        match q.execute(&mut *tx).await {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::VersionConflict(format!(
+                    "checkpoint {as_of} was recorded meanwhile: import again"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for chunk in new_warnings.chunks(super::BATCH_ROWS) {
+        let sql =
+            format!("INSERT INTO budget_warnings ({WARNING_COLUMNS}) VALUES {}", super::values_sql(15, chunk.len()));
+        let mut q = sqlx::query(&sql);
+        for w in chunk {
+            q = q
+                .bind(w.id.clone())
+                .bind(w.programme_id.clone())
+                .bind(w.region_code.clone())
+                .bind(w.as_of.clone())
+                .bind(w.rule_id.clone())
+                .bind(w.subject.clone())
+                .bind(w.message.clone())
+                .bind(w.figure.clone())
+                .bind(w.threshold.clone())
+                .bind(w.record_version)
+                .bind(w.status.clone())
+                .bind(w.note.clone())
+                .bind(w.updated_by.clone())
+                .bind(w.updated_at.clone())
+                .bind(w.version);
+        }
+        match q.execute(&mut *tx).await {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::VersionConflict(format!(
+                    "the warnings of checkpoint {as_of} changed meanwhile: import again"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    super::audit_many(&mut tx, who, request_id, &changes).await?;
+    tx.commit().await?;
+    Ok((records.len(), warning_count))
+}

@@ -252,3 +252,123 @@ pub async fn coverage(db: &Database, region_prefix: &str, year: i64) -> StoreRes
         .collect::<Result<_, sqlx::Error>>()
         .map_err(StoreError::from)
 }
+
+/// Every programme of `year` in regions starting with `region_prefix`.
+pub async fn all_for_year(db: &Database, region_prefix: &str, year: i64) -> StoreResult<Vec<ProgrammeRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM budget_programmes WHERE budget_year = $1 AND region_code LIKE $2 ORDER BY region_code, code"
+    ))
+    .bind(year)
+    .bind(format!("{region_prefix}%"))
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(read).collect::<Result<_, _>>()?)
+}
+
+/// Store an import in one transaction: new programmes created, changed ones updated from the
+/// version they were read at; every record audited with its before-state.
+pub async fn import(
+    db: &Database,
+    who: &Caller,
+    request_id: &str,
+    creates: &[ProgrammeRow],
+    updates: &[(ProgrammeRow, ProgrammeRow)],
+    reason: &str,
+) -> StoreResult<()> {
+    let mut tx = db.begin().await?;
+    let stamp = now();
+    for p in creates {
+        let mut p = p.clone();
+        p.version = 1;
+        p.updated_at = stamp.clone();
+        let done = sqlx::query(&format!(
+            "INSERT INTO budget_programmes ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        ))
+        .bind(&p.id)
+        .bind(&p.region_code)
+        .bind(p.budget_year)
+        .bind(&p.code)
+        .bind(&p.name)
+        .bind(&p.kind)
+        .bind(&p.budget_kind)
+        .bind(&p.object_kind)
+        .bind(&p.owner_role)
+        .bind(&p.owner_unit)
+        .bind(&p.responsible_person)
+        .bind(p.initial_budget_fen)
+        .bind(p.adjusted_budget_fen)
+        .bind(i64::from(p.is_new))
+        .bind(i64::from(p.is_major))
+        .bind(&p.policy_end_date)
+        .bind(p.version)
+        .bind(&p.updated_at)
+        .execute(&mut *tx)
+        .await;
+        match done {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::VersionConflict(format!(
+                    "programme {} of {} in {} was created meanwhile: import again",
+                    p.code, p.region_code, p.budget_year
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let change = Change {
+            action: "import.create".into(),
+            entity: "budget_programme".into(),
+            entity_id: p.id.clone(),
+            region: p.region_code.clone(),
+            before: None,
+            after: Some(json(&p)),
+            reason: reason.into(),
+        };
+        audit::record(&mut tx, who, request_id, &change).await?;
+    }
+    for (before, after) in updates {
+        let mut after = after.clone();
+        after.version = before.version + 1;
+        after.updated_at = stamp.clone();
+        let done = sqlx::query(
+            "UPDATE budget_programmes SET name = $1, kind = $2, budget_kind = $3, object_kind = $4, owner_role = $5, \
+             owner_unit = $6, responsible_person = $7, initial_budget_fen = $8, adjusted_budget_fen = $9, is_new = $10, \
+             is_major = $11, policy_end_date = $12, version = $13, updated_at = $14 WHERE id = $15 AND version = $16",
+        )
+        .bind(&after.name)
+        .bind(&after.kind)
+        .bind(&after.budget_kind)
+        .bind(&after.object_kind)
+        .bind(&after.owner_role)
+        .bind(&after.owner_unit)
+        .bind(&after.responsible_person)
+        .bind(after.initial_budget_fen)
+        .bind(after.adjusted_budget_fen)
+        .bind(i64::from(after.is_new))
+        .bind(i64::from(after.is_major))
+        .bind(&after.policy_end_date)
+        .bind(after.version)
+        .bind(&after.updated_at)
+        .bind(&after.id)
+        .bind(before.version)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::VersionConflict(format!(
+                "programme {} changed meanwhile: import again",
+                before.code
+            )));
+        }
+        let change = Change {
+            action: "import.update".into(),
+            entity: "budget_programme".into(),
+            entity_id: after.id.clone(),
+            region: after.region_code.clone(),
+            before: Some(json(before)),
+            after: Some(json(&after)),
+            reason: reason.into(),
+        };
+        audit::record(&mut tx, who, request_id, &change).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -69,6 +69,7 @@ mod followup;
 mod indicators;
 mod monitoring;
 mod programmes;
+mod tables;
 
 /// A budget-performance server on a fresh SQLite database, a channel to it and the sender
 /// that stops it.

@@ -8,7 +8,7 @@ use civic_runtime::{
 };
 use tonic::Code;
 
-fn june(spent_fen: i64) -> pb::EvaluateMonitoringRequest {
+pub(crate) fn june(spent_fen: i64) -> pb::EvaluateMonitoringRequest {
     pb::EvaluateMonitoringRequest {
         region_code: "411721".into(),
         as_of: "2024-06-30".into(),
