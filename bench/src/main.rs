@@ -10,10 +10,15 @@
 //! civic-bench load     <addr> <seconds> <connections> <streams>
 //! civic-bench land     <addr> <count> <runs>               # per-mu evaluation and low-efficiency
 //!                                                          # classification of <count> enterprises/parcels
+//! civic-bench budget   <addr> <programmes>                 # budget-performance: programmes and goals,
+//!                                                          # one checkpoint imported, warnings paged
+//! civic-bench budget-load <addr> <seconds> <connections> <streams>  # ScoreSelfEvaluation beside health
 //! ```
 //! `addr` is like http://127.0.0.1:50053. Tokens are minted with CIVIC_SIGNING_KEY (or the
 //! development key) as an administrator of 210500.
 #![forbid(unsafe_code)]
+
+mod budget;
 
 use std::time::{Duration, Instant};
 
@@ -304,6 +309,29 @@ async fn main() {
                 b99 as f64 / 1e3
             );
             println!("benefit/health throughput: {:.0} %", 100.0 * b_rps / h_rps.max(1.0));
+        }
+        Some("budget") => {
+            let n: usize = arg(2).parse().unwrap_or_else(|_| usage());
+            budget::run(&arg(1), n).await;
+        }
+        Some("budget-load") => {
+            let addr = arg(1);
+            let seconds: u64 = arg(2).parse().unwrap_or_else(|_| usage());
+            let conns: usize = arg(3).parse().unwrap_or_else(|_| usage());
+            let streams: usize = arg(4).parse().unwrap_or_else(|_| usage());
+            let (h_rps, h50, h99, he) = budget::load(&addr, seconds, conns, streams, false).await;
+            println!(
+                "health:  {h_rps:.0} calls/s, p50 {:.2} ms, p99 {:.2} ms, errors {he}",
+                h50 as f64 / 1e3,
+                h99 as f64 / 1e3
+            );
+            let (s_rps, s50, s99, se) = budget::load(&addr, seconds, conns, streams, true).await;
+            println!(
+                "ScoreSelfEvaluation: {s_rps:.0} calls/s, p50 {:.2} ms, p99 {:.2} ms, errors {se}",
+                s50 as f64 / 1e3,
+                s99 as f64 / 1e3
+            );
+            println!("ScoreSelfEvaluation/health throughput: {:.0} %", 100.0 * s_rps / h_rps.max(1.0));
         }
         Some("land") => {
             let addr = arg(1);

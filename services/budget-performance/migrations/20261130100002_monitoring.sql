@@ -1,5 +1,13 @@
--- Monitoring checkpoints (versioned: a correction adds a version), the warnings they raise (one
--- per programme, checkpoint, rule and subject) and payment holds (one open hold per programme).
+-- Monitoring checkpoints (versioned: a correction adds a version) with the rule set their
+-- warnings were computed under, the warnings they raise (one per programme, checkpoint, rule
+-- and subject) and payment holds (one open hold per programme).
+
+-- The thresholds (with their sources) a checkpoint was judged by; one row serves a whole import.
+CREATE TABLE budget_monitoring_rule_sets (
+    id TEXT PRIMARY KEY,
+    rules_json TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
 
 CREATE TABLE budget_monitoring_records (
     programme_id TEXT NOT NULL REFERENCES budget_programmes (id),
@@ -12,7 +20,8 @@ CREATE TABLE budget_monitoring_records (
     spent_fen BIGINT NOT NULL CHECK (spent_fen >= 0 AND spent_fen <= budget_fen AND spent_fen <= arrived_fen),
     expected_carryover_fen BIGINT NOT NULL CHECK (expected_carryover_fen >= 0),
     indicators_json TEXT NOT NULL,
-    evaluation TEXT NOT NULL,
+    rule_set_id TEXT NOT NULL REFERENCES budget_monitoring_rule_sets (id),
+    import_id TEXT NOT NULL,
     correction_reason TEXT NOT NULL,
     recorded_by TEXT NOT NULL,
     recorded_at TEXT NOT NULL,

@@ -26,7 +26,9 @@ CREATE TABLE budget_evaluations (
     review_notes TEXT NOT NULL,
     reviewed_by TEXT NOT NULL,
     reviewed_at TEXT NOT NULL,
-    version BIGINT NOT NULL CHECK (version >= 1)
+    version BIGINT NOT NULL CHECK (version >= 1),
+    -- What a self-evaluation was scored from (its indicators' targets and actuals), for the 自评表.
+    input TEXT NOT NULL
 );
 
 CREATE INDEX budget_evaluations_by_programme ON budget_evaluations (programme_id, submitted_at);

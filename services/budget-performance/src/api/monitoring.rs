@@ -1,7 +1,6 @@
 //! `civic.budget.v1.MonitoringService`: dual monitoring of programmes. The bureau that spends
 //! monitors (谁支出、谁负责); finance reviews; auditors read.
 
-use base64::Engine;
 use chrono::Datelike;
 use civic_domain::{
     explanation::{Step, Trace},
@@ -17,7 +16,6 @@ use civic_runtime::{
     storage::Database,
     ApiError, ApiResult,
 };
-use prost::Message;
 use serde::{Deserialize, Serialize};
 use tonic::{Request, Response, Status};
 
@@ -156,14 +154,13 @@ fn hold_pb(h: &HoldRow) -> pb::PaymentHold {
     }
 }
 
-fn record_pb(r: &RecordRow, warnings: &[WarningRow]) -> ApiResult<pb::MonitoringRecord> {
+fn record_pb(
+    r: &RecordRow,
+    warnings: &[WarningRow],
+    evaluation: pb::EvaluateMonitoringResponse,
+) -> ApiResult<pb::MonitoringRecord> {
     let stored: Vec<StoredProgress> = serde_json::from_str(&r.indicators_json)
         .map_err(|e| ApiError::Internal(format!("monitoring record indicators: {e}")))?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(&r.evaluation)
-        .map_err(|e| ApiError::Internal(format!("monitoring record evaluation: {e}")))?;
-    let evaluation = pb::EvaluateMonitoringResponse::decode(bytes.as_slice())
-        .map_err(|e| ApiError::Internal(format!("monitoring record evaluation: {e}")))?;
     Ok(pb::MonitoringRecord {
         programme_id: r.programme_id.clone(),
         as_of: r.as_of.clone(),
@@ -222,7 +219,7 @@ fn checkpoint(
     indicators: &[pb::RecordedProgress],
     rules: &monitoring::RuleSet,
     correction: &str,
-) -> ApiResult<(RecordRow, Vec<Raised>)> {
+) -> ApiResult<(RecordRow, Vec<Raised>, pb::EvaluateMonitoringResponse)> {
     let r = pb::RecordMonitoringRequest { indicators: indicators.to_vec(), ..Default::default() };
     let correction = correction.to_string();
     let goals: Goals = serde_json::from_str(&goals_row.goals_json)
@@ -288,7 +285,8 @@ fn checkpoint(
         spent_fen: figures.spent.get(),
         expected_carryover_fen: figures.expected_carryover.get(),
         indicators_json: serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.to_string()))?,
-        evaluation: base64::engine::general_purpose::STANDARD.encode(evaluation.encode_to_vec()),
+        rule_set_id: String::new(),
+        import_id: String::new(),
         correction_reason: correction.clone(),
         recorded_by: String::new(),
         recorded_at: String::new(),
@@ -304,7 +302,40 @@ fn checkpoint(
             threshold: w.threshold.clone(),
         })
         .collect();
-    Ok((row, raised))
+    Ok((row, raised, evaluation))
+}
+
+/// A stored checkpoint's evaluation, computed again from its figures, the goals it was
+/// measured against and the thresholds it was judged by (as stored with it).
+async fn reevaluate(
+    db: &Database,
+    book: &civic_domain::policy::PolicyBook,
+    p: &ProgrammeRow,
+    rec: &RecordRow,
+) -> ApiResult<pb::EvaluateMonitoringResponse> {
+    let goals_row = goal_store::version(db, &p.id, rec.goal_version)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("record {}/{} names a missing goal set", p.id, rec.as_of)))?;
+    let rules = monitoring::RuleSet::from_json(&store::rule_set(db, &rec.rule_set_id).await?)
+        .map_err(|e| ApiError::Internal(format!("monitoring rule set {}: {e}", rec.rule_set_id)))?;
+    let stored: Vec<StoredProgress> = serde_json::from_str(&rec.indicators_json)
+        .map_err(|e| ApiError::Internal(format!("monitoring record indicators: {e}")))?;
+    let indicators: Vec<pb::RecordedProgress> = stored
+        .iter()
+        .map(|x| pb::RecordedProgress { name: x.name.clone(), progress: x.progress.clone(), ..Default::default() })
+        .collect();
+    let figures = pb::MonitoringFigures {
+        budget_fen: 0,
+        arrived_fen: rec.arrived_fen,
+        paid_fen: rec.paid_fen,
+        spent_fen: rec.spent_fen,
+        expected_carryover_fen: rec.expected_carryover_fen,
+    };
+    let as_of = request::served_date("as_of", &rec.as_of)?;
+    let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut budgeted = p.clone();
+    budgeted.adjusted_budget_fen = rec.budget_fen;
+    Ok(checkpoint(book, region, as_of, &budgeted, &goals_row, &figures, &indicators, &rules, "")?.2)
 }
 
 impl MonitoringApi {
@@ -338,6 +369,7 @@ impl MonitoringApi {
                 .collect(),
             ..Default::default()
         };
+        let started = std::time::Instant::now();
         let table = match tables::read(format, &r.content, tables::MONITORING_COLUMNS) {
             Ok(t) => t,
             Err(errors) => return Ok(fail(errors)),
@@ -358,6 +390,7 @@ impl MonitoringApi {
         let goals = goal_store::in_force_for_region(&self.db, &prefix, year, &as_of.to_string()).await?;
         let recorded = store::recorded(&self.db, &prefix, &as_of.to_string()).await?;
         let mut rule_sets: std::collections::HashMap<String, monitoring::RuleSet> = std::collections::HashMap::new();
+        let mut rules_json: std::collections::HashMap<String, String> = std::collections::HashMap::new();
         let mut errors = Vec::new();
         let mut items = Vec::with_capacity(table.rows.len());
         let mut seen = std::collections::HashMap::new();
@@ -436,13 +469,17 @@ impl MonitoringApi {
                 None => {
                     let set = monitoring::rule_set(&book, region, as_of, &requested)?;
                     rule_sets.insert(p.region_code.clone(), set.clone());
+                    rules_json.insert(p.region_code.clone(), set.to_json());
                     set
                 }
             };
             match checkpoint(&book, region, as_of, p, goals_row, &figures, &indicators, &rules, &correction) {
-                Ok((record, raised)) => {
-                    items.push(store::Imported { record, region_code: p.region_code.clone(), raised })
-                }
+                Ok((record, raised, _)) => items.push(store::Imported {
+                    record,
+                    region_code: p.region_code.clone(),
+                    raised,
+                    rules_json: rules_json.get(&p.region_code).cloned().unwrap_or_default(),
+                }),
                 Err(ApiError::InvalidArgument(v)) => {
                     for (field, message) in v {
                         errors.push(RowError::new(*rn, &field, message));
@@ -454,8 +491,19 @@ impl MonitoringApi {
         if !errors.is_empty() {
             return Ok(fail(errors));
         }
+        tracing::debug!(
+            rows = items.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "monitoring import checked"
+        );
         let (records, warnings) =
             store::import(&self.db, who, rid, &as_of.to_string(), &prefix, &items, &correction).await?;
+        tracing::debug!(
+            records,
+            warnings,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "monitoring import stored"
+        );
         Ok(pb::ImportMonitoringResponse {
             records: records as i64,
             warnings: warnings as i64,
@@ -486,8 +534,8 @@ impl MonitoringApi {
             "纠偏措施".into(),
         ]];
         for rec in &records {
-            let shown = record_pb(rec, &[])?;
-            let e = shown.evaluation.unwrap_or_default();
+            let e = reevaluate(&self.db, &book, &p, rec).await?;
+            let shown = record_pb(rec, &[], e.clone())?;
             rows.push(vec![
                 rec.as_of.clone(),
                 "预算执行(支出)".into(),
@@ -581,10 +629,12 @@ impl MonitoringApi {
         })?;
         let f = r.figures.as_ref().ok_or_else(|| ApiError::invalid("figures", "the checkpoint's money is required"))?;
         let rules = monitoring::rule_set(&book, region, as_of, &requested_rules(r.rules.as_ref())?)?;
-        let (row, raised) = checkpoint(&book, region, as_of, &p, &goals_row, f, &r.indicators, &rules, &correction)?;
+        let (row, raised, evaluation) =
+            checkpoint(&book, region, as_of, &p, &goals_row, f, &r.indicators, &rules, &correction)?;
         let (row, warnings) =
-            store::record(&self.db, who, rid, &p.region_code, &row, &raised, !correction.is_empty()).await?;
-        record_pb(&row, &warnings)
+            store::record(&self.db, who, rid, &p.region_code, &row, &rules.to_json(), &raised, !correction.is_empty())
+                .await?;
+        record_pb(&row, &warnings, evaluation)
     }
 
     async fn list_warnings(&self, who: &Caller, r: &pb::ListWarningsRequest) -> ApiResult<pb::ListWarningsResponse> {

@@ -377,3 +377,93 @@ pub fn evaluate(
     }
     Ok(Outcome { execution_percent: exec, time_percent: time, lag_points: lag, goal_percent, warnings, trace })
 }
+
+/// A threshold as stored with the records it judged.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct StoredThreshold {
+    key: String,
+    name: String,
+    region: String,
+    value: Decimal,
+    unit: String,
+    cmp: String,
+    document: String,
+    title: String,
+    clause: String,
+    effective_from: Option<NaiveDate>,
+    note: String,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct StoredRules {
+    lag_tolerance: Option<StoredThreshold>,
+    schedule: Option<StoredThreshold>,
+    divergence: Option<StoredThreshold>,
+}
+
+fn cmp_code(c: Cmp) -> &'static str {
+    match c {
+        Cmp::Ge => "GE",
+        Cmp::Gt => "GT",
+        Cmp::Lt => "LT",
+        Cmp::Le => "LE",
+    }
+}
+
+impl RuleSet {
+    /// The rule set as stored beside the records it judged, so they read back as judged.
+    pub fn to_json(&self) -> String {
+        let one = |t: &Option<Threshold>| {
+            t.as_ref().map(|t| StoredThreshold {
+                key: t.origin.key.clone(),
+                name: t.origin.name.clone(),
+                region: t.origin.region.clone(),
+                value: t.value,
+                unit: t.origin.unit.clone(),
+                cmp: cmp_code(t.cmp).into(),
+                document: t.origin.source.document.clone(),
+                title: t.origin.source.title.clone(),
+                clause: t.origin.source.clause.clone(),
+                effective_from: t.origin.source.effective_from,
+                note: t.origin.source.note.clone(),
+            })
+        };
+        let stored = StoredRules {
+            lag_tolerance: one(&self.lag_tolerance),
+            schedule: one(&self.schedule),
+            divergence: one(&self.divergence),
+        };
+        serde_json::to_string(&stored).unwrap_or_default()
+    }
+
+    pub fn from_json(s: &str) -> Result<RuleSet, String> {
+        let stored: StoredRules = serde_json::from_str(s).map_err(|e| e.to_string())?;
+        let one = |t: Option<StoredThreshold>| -> Result<Option<Threshold>, String> {
+            let Some(t) = t else { return Ok(None) };
+            Ok(Some(Threshold {
+                value: t.value,
+                cmp: Cmp::parse(&t.cmp).ok_or_else(|| format!("comparison {}", t.cmp))?,
+                origin: ParameterUse {
+                    key: t.key,
+                    name: t.name,
+                    region: t.region,
+                    value: t.value,
+                    unit: t.unit,
+                    source: SourceRef {
+                        document: t.document,
+                        title: t.title,
+                        clause: t.clause,
+                        effective_from: t.effective_from,
+                        effective_to: None,
+                        note: t.note,
+                    },
+                },
+            }))
+        };
+        Ok(RuleSet {
+            lag_tolerance: one(stored.lag_tolerance)?,
+            schedule: one(stored.schedule)?,
+            divergence: one(stored.divergence)?,
+        })
+    }
+}

@@ -26,9 +26,10 @@ pub struct RecordRow {
     pub spent_fen: i64,
     pub expected_carryover_fen: i64,
     pub indicators_json: String,
-    /// The evaluation as shown (its protobuf, base64), so a record reads back as it was.
-    #[serde(skip)]
-    pub evaluation: String,
+    /// The thresholds its warnings were computed under (`budget_monitoring_rule_sets`).
+    pub rule_set_id: String,
+    /// The import that brought it, if one.
+    pub import_id: String,
     pub correction_reason: String,
     pub recorded_by: String,
     pub recorded_at: String,
@@ -65,7 +66,7 @@ pub struct Raised {
 
 const RECORD_COLUMNS: &str =
     "programme_id, as_of, version, goal_version, budget_fen, arrived_fen, paid_fen, spent_fen, \
-     expected_carryover_fen, indicators_json, evaluation, correction_reason, recorded_by, recorded_at";
+     expected_carryover_fen, indicators_json, rule_set_id, import_id, correction_reason, recorded_by, recorded_at";
 const WARNING_COLUMNS: &str = "id, programme_id, region_code, as_of, rule_id, subject, message, figure, threshold, \
      record_version, status, note, updated_by, updated_at, version";
 
@@ -81,7 +82,8 @@ fn read_record(r: &AnyRow) -> Result<RecordRow, sqlx::Error> {
         spent_fen: r.try_get("spent_fen")?,
         expected_carryover_fen: r.try_get("expected_carryover_fen")?,
         indicators_json: r.try_get("indicators_json")?,
-        evaluation: r.try_get("evaluation")?,
+        rule_set_id: r.try_get("rule_set_id")?,
+        import_id: r.try_get("import_id")?,
         correction_reason: r.try_get("correction_reason")?,
         recorded_by: r.try_get("recorded_by")?,
         recorded_at: r.try_get("recorded_at")?,
@@ -138,13 +140,37 @@ pub async fn latest_paid(db: &Database, programme_id: &str) -> StoreResult<(i64,
     }
 }
 
-/// Store a checkpoint and its warnings. `correction` allows recording it again.
+/// The thresholds stored under `id`.
+pub async fn rule_set(db: &Database, id: &str) -> StoreResult<String> {
+    let row = sqlx::query("SELECT rules_json FROM budget_monitoring_rule_sets WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("monitoring rule set {id} is missing")))?;
+    Ok(row.try_get("rules_json")?)
+}
+
+async fn insert_rule_set(conn: &mut sqlx::AnyConnection, rules_json: &str) -> StoreResult<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query("INSERT INTO budget_monitoring_rule_sets (id, rules_json, created_at) VALUES ($1, $2, $3)")
+        .bind(&id)
+        .bind(rules_json)
+        .bind(now())
+        .execute(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+/// Store a checkpoint, the thresholds it was judged by, and its warnings. `correction` allows
+/// recording it again.
+#[allow(clippy::too_many_arguments)]
 pub async fn record(
     db: &Database,
     who: &Caller,
     request_id: &str,
     region: &str,
     rec: &RecordRow,
+    rules_json: &str,
     raised: &[Raised],
     correction: bool,
 ) -> StoreResult<(RecordRow, Vec<WarningRow>)> {
@@ -168,8 +194,9 @@ pub async fn record(
     row.version = at.unwrap_or(0) + 1;
     row.recorded_by = who.subject.clone();
     row.recorded_at = now();
+    row.rule_set_id = insert_rule_set(&mut tx, rules_json).await?;
     let done = sqlx::query(&format!(
-        "INSERT INTO budget_monitoring_records ({RECORD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        "INSERT INTO budget_monitoring_records ({RECORD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     ))
     .bind(&row.programme_id)
     .bind(&row.as_of)
@@ -181,7 +208,8 @@ pub async fn record(
     .bind(row.spent_fen)
     .bind(row.expected_carryover_fen)
     .bind(&row.indicators_json)
-    .bind(&row.evaluation)
+    .bind(&row.rule_set_id)
+    .bind(&row.import_id)
     .bind(&row.correction_reason)
     .bind(&row.recorded_by)
     .bind(&row.recorded_at)
@@ -445,6 +473,11 @@ pub async fn update_warning(
     Ok(after)
 }
 
+/// The region a code prefix stands for ("4117" → "411700").
+fn prefix_region(prefix: &str) -> String {
+    format!("{prefix:0<6}")
+}
+
 /// Programmes (in regions starting with `prefix`) with a record of checkpoint `as_of`.
 pub async fn recorded(db: &Database, prefix: &str, as_of: &str) -> StoreResult<std::collections::HashSet<String>> {
     let rows = sqlx::query(
@@ -482,6 +515,8 @@ pub struct Imported {
     pub record: RecordRow,
     pub region_code: String,
     pub raised: Vec<Raised>,
+    /// The thresholds it was judged by (one stored row per distinct set).
+    pub rules_json: String,
 }
 
 /// Store a checkpoint's records for many programmes in one transaction, a few hundred rows per
@@ -496,6 +531,9 @@ pub async fn import(
     items: &[Imported],
     correction: &str,
 ) -> StoreResult<(usize, usize)> {
+    let started = std::time::Instant::now();
+    let phase =
+        |what: &str| tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "monitoring import: {what}");
     let mut tx = db.begin().await?;
     let mut versions = std::collections::HashMap::new();
     for r in sqlx::query(
@@ -522,6 +560,14 @@ pub async fn import(
         existing.insert((w.programme_id.clone(), w.rule_id.clone(), w.subject.clone()), w);
     }
     let stamp = now();
+    let import_id = uuid::Uuid::new_v4().to_string();
+    let mut rule_sets: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    for it in items {
+        if !rule_sets.contains_key(it.rules_json.as_str()) {
+            let id = insert_rule_set(&mut tx, &it.rules_json).await?;
+            rule_sets.insert(it.rules_json.as_str(), id);
+        }
+    }
     let mut records = Vec::with_capacity(items.len());
     let mut new_warnings = Vec::new();
     let mut changes = Vec::with_capacity(items.len());
@@ -539,6 +585,8 @@ pub async fn import(
         rec.recorded_by = who.subject.clone();
         rec.recorded_at = stamp.clone();
         rec.correction_reason = correction.into();
+        rec.rule_set_id = rule_sets.get(it.rules_json.as_str()).cloned().unwrap_or_default();
+        rec.import_id = import_id.clone();
         for w in &it.raised {
             warning_count += 1;
             match existing.remove(&(rec.programme_id.clone(), w.rule_id.clone(), w.subject.clone())) {
@@ -548,6 +596,25 @@ pub async fn import(
                     } else {
                         (e.status.clone(), e.note.clone())
                     };
+                    let after = WarningRow {
+                        message: w.message.clone(),
+                        figure: w.figure.clone(),
+                        threshold: w.threshold.clone(),
+                        record_version: rec.version,
+                        status: status.clone(),
+                        note: note.clone(),
+                        version: e.version + 1,
+                        ..e.clone()
+                    };
+                    changes.push(Change {
+                        action: "warning.reevaluate".into(),
+                        entity: "warning".into(),
+                        entity_id: e.id.clone(),
+                        region: e.region_code.clone(),
+                        before: Some(audit_json(&e)),
+                        after: Some(audit_json(&after)),
+                        reason: correction.into(),
+                    });
                     sqlx::query(
                         "UPDATE budget_warnings SET message = $1, figure = $2, threshold = $3, record_version = $4, status = $5, \
                          note = $6, updated_by = $7, updated_at = $8, version = version + 1 WHERE id = $9",
@@ -583,20 +650,25 @@ pub async fn import(
                 }),
             }
         }
-        changes.push(Change {
-            action: if rec.version == 1 { "monitoring.import".into() } else { "monitoring.import_correct".into() },
-            entity: "monitoring_record".into(),
-            entity_id: format!("{}/{}/{}", rec.programme_id, rec.as_of, rec.version),
-            region: it.region_code.clone(),
-            before: None,
-            after: Some(audit_json(&rec)),
-            reason: correction.into(),
-        });
         records.push(rec);
     }
+    phase("prepared");
     // Warnings of these programmes that the figures no longer raise.
     let imported: std::collections::HashSet<&str> = records.iter().map(|r| r.programme_id.as_str()).collect();
     for e in existing.values().filter(|e| e.status != "RESOLVED" && imported.contains(e.programme_id.as_str())) {
+        let mut after = e.clone();
+        after.status = "RESOLVED".into();
+        after.note = "更正后的检查点数字不再触发".into();
+        after.version += 1;
+        changes.push(Change {
+            action: "warning.resolve".into(),
+            entity: "warning".into(),
+            entity_id: e.id.clone(),
+            region: e.region_code.clone(),
+            before: Some(audit_json(e)),
+            after: Some(audit_json(&after)),
+            reason: correction.into(),
+        });
         sqlx::query(
             "UPDATE budget_warnings SET status = 'RESOLVED', note = $1, updated_by = $2, updated_at = $3, version = version + 1 WHERE id = $4",
         )
@@ -610,7 +682,7 @@ pub async fn import(
     for chunk in records.chunks(super::BATCH_ROWS) {
         let sql = format!(
             "INSERT INTO budget_monitoring_records ({RECORD_COLUMNS}) VALUES {}",
-            super::values_sql(14, chunk.len())
+            super::values_sql(15, chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {
@@ -625,7 +697,8 @@ pub async fn import(
                 .bind(r.spent_fen)
                 .bind(r.expected_carryover_fen)
                 .bind(r.indicators_json.clone())
-                .bind(r.evaluation.clone())
+                .bind(r.rule_set_id.clone())
+                .bind(r.import_id.clone())
                 .bind(r.correction_reason.clone())
                 .bind(r.recorded_by.clone())
                 .bind(r.recorded_at.clone());
@@ -640,6 +713,7 @@ pub async fn import(
             Err(e) => return Err(e.into()),
         }
     }
+    phase("records inserted");
     for chunk in new_warnings.chunks(super::BATCH_ROWS) {
         let sql =
             format!("INSERT INTO budget_warnings ({WARNING_COLUMNS}) VALUES {}", super::values_sql(15, chunk.len()));
@@ -672,7 +746,27 @@ pub async fn import(
             Err(e) => return Err(e.into()),
         }
     }
+    phase("warnings inserted");
+    // The import itself: its records carry its id (a correction adds versions, the earlier ones
+    // stay); warnings it changed are entered one by one above with their before-state.
+    changes.push(Change {
+        action: if correction.is_empty() { "monitoring.import".into() } else { "monitoring.import_correct".into() },
+        entity: "monitoring_import".into(),
+        entity_id: import_id.clone(),
+        region: prefix_region(prefix),
+        before: None,
+        after: Some(serde_json::json!({
+            "as_of": as_of,
+            "records": records.len(),
+            "new_warnings": new_warnings.len(),
+            "programmes": records.iter().map(|r| r.programme_id.as_str()).collect::<Vec<_>>(),
+            "rule_sets": rule_sets.values().collect::<Vec<_>>(),
+        })),
+        reason: correction.into(),
+    });
     super::audit_many(&mut tx, who, request_id, &changes).await?;
+    phase("audited");
     tx.commit().await?;
+    phase("committed");
     Ok((records.len(), warning_count))
 }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# budget-performance's benchmarks (BENCHMARKS.md), on PostgreSQL (a throwaway server, via
+# scripts/with-postgres) and then on SQLite:
+#
+#   bench/budget.sh [programmes]      # default 50000
+#
+# Builds release binaries, starts the real service, and drives it over gRPC with civic-bench:
+# programmes imported and their goals approved (setup), one checkpoint imported for all of them
+# with warnings computed, the warnings paged through, and ScoreSelfEvaluation under load beside
+# the service's own health check; it reads the server's resident memory from /proc.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${1:-50000}"
+cargo build --release --locked -p budget-performance -p civic-bench >&2
+BENCH=target/release/civic-bench
+WORK="$(mktemp -d -t civic-budget-bench.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+
+rss() { awk '/VmRSS/ {printf "%.1f MB\n", $2/1024}' "/proc/$1/status"; }
+
+start_server() {
+    CIVIC_DATABASE_URL="$1" CIVIC_LISTEN_ADDR="127.0.0.1:50094" CIVIC_METRICS_ADDR="" \
+        CIVIC_MAX_MESSAGE_BYTES=$((1 << 30)) CIVIC_LOG=warn CIVIC_CONCURRENCY_LIMIT=1024 \
+        ${PIN:-} target/release/budget-performance &
+    PID=$!
+    for _ in $(seq 100); do $BENCH budget-load http://127.0.0.1:50094 0 1 1 >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+run_on() {
+    local url="$1" label="$2" addr=http://127.0.0.1:50094
+    echo "== $label"
+    start_server "$url"
+    echo "resident memory, idle: $(rss $PID)"
+    $BENCH budget "$addr" "$N"
+    echo "resident memory after the import (peak $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$PID/status)): $(rss $PID)"
+    echo "load, sharing both cores:"
+    $BENCH budget-load "$addr" 10 4 16
+    kill -TERM $PID; wait $PID || true
+}
+
+export -f run_on rss start_server
+export BENCH WORK N
+PG_DURABLE=1 scripts/with-postgres bash -c '
+    psql "$CIVIC_TEST_POSTGRES_URL" -qc "CREATE DATABASE budget_bench" >/dev/null
+    run_on "${CIVIC_TEST_POSTGRES_URL%/*}/budget_bench" PostgreSQL
+'
+run_on "sqlite://$WORK/budget.db?mode=rwc" SQLite
