@@ -48,6 +48,8 @@ CREATE TABLE budget_warnings (
 );
 
 CREATE INDEX budget_warnings_by_region ON budget_warnings (region_code, as_of, id);
+-- A checkpoint's warnings paged in id order.
+CREATE INDEX budget_warnings_by_checkpoint ON budget_warnings (as_of, id);
 
 CREATE TABLE budget_payment_holds (
     id TEXT PRIMARY KEY,

@@ -377,21 +377,30 @@ pub struct WarningFilter<'a> {
 }
 
 pub async fn list_warnings(db: &Database, f: &WarningFilter<'_>) -> StoreResult<Vec<WarningRow>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {WARNING_COLUMNS} FROM budget_warnings WHERE region_code LIKE $1 AND ($2 = '' OR as_of = $2) \
-         AND ($3 = '' OR status = $3) AND ($4 = '' OR programme_id = $4) \
-         AND ($5 = '' OR programme_id IN (SELECT id FROM budget_programmes WHERE owner_role = $5)) AND id > $6 \
-         ORDER BY id LIMIT $7"
-    ))
-    .bind(format!("{}%", f.region_prefix))
-    .bind(f.as_of)
-    .bind(f.status)
-    .bind(f.programme_id)
-    .bind(f.owner_role)
-    .bind(f.after)
-    .bind(f.limit)
-    .fetch_all(&db.pool)
-    .await?;
+    // Only the filters given appear in the statement, so each shape has a plan that can use
+    // its index (a catch-all "($n = '' OR …)" statement cannot).
+    let mut conditions = vec!["region_code LIKE $1".to_string(), "id > $2".to_string()];
+    let mut binds: Vec<String> = vec![format!("{}%", f.region_prefix), f.after.to_string()];
+    let mut add = |sql: &str, value: &str| {
+        if !value.is_empty() {
+            binds.push(value.to_string());
+            conditions.push(sql.replace('?', &format!("${}", binds.len())));
+        }
+    };
+    add("as_of = ?", f.as_of);
+    add("status = ?", f.status);
+    add("programme_id = ?", f.programme_id);
+    add("programme_id IN (SELECT id FROM budget_programmes WHERE owner_role = ?)", f.owner_role);
+    let sql = format!(
+        "SELECT {WARNING_COLUMNS} FROM budget_warnings WHERE {} ORDER BY id LIMIT {}",
+        conditions.join(" AND "),
+        f.limit.clamp(1, 1001)
+    );
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(&db.pool).await?;
     Ok(rows.iter().map(read_warning).collect::<Result<_, _>>()?)
 }
 
