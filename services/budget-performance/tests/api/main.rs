@@ -62,6 +62,7 @@ async fn grades_follow_caiyu_2020_10_on_both_sides_of_each_boundary() {
     running.wait().await;
 }
 
+mod access;
 mod evaluation;
 mod ex_ante;
 mod fiscal;
