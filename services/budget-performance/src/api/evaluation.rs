@@ -283,7 +283,111 @@ fn score_self(
     })
 }
 
+fn decision_pb(d: &crate::store::decisions::Decision) -> pb::BudgetDecision {
+    pb::BudgetDecision {
+        id: d.id.clone(),
+        evaluation_id: d.evaluation_id.clone(),
+        programme_id: d.programme_id.clone(),
+        region_code: d.region_code.clone(),
+        next_year: i32::try_from(d.next_year).unwrap_or_default(),
+        grade: d.grade.clone(),
+        measures: d.measures.clone(),
+        amount_fen: d.amount_fen,
+        proposed_measures: d.proposed_measures.clone(),
+        has_proposed_amount: d.proposed_amount_fen.is_some(),
+        proposed_amount_fen: d.proposed_amount_fen.unwrap_or(0),
+        document: d.document.clone(),
+        reason: d.reason.clone(),
+        decided_by: d.decided_by.clone(),
+        decided_on: d.decided_on.clone(),
+    }
+}
+
 impl EvaluationApi {
+    async fn decide(
+        &self,
+        who: &Caller,
+        rid: &str,
+        r: &pb::RecordBudgetDecisionRequest,
+    ) -> ApiResult<pb::BudgetDecision> {
+        use crate::store::decisions::{self, Decision};
+        let book = self.book.current();
+        let e = self.evaluation(&r.evaluation_id).await?;
+        let region = RegionCode::parse(&e.region_code).map_err(|x| ApiError::Internal(x.to_string()))?;
+        who.authorize(&book.regions, Access::Write, FINANCE, "decide budgets", region).map_err(ApiError::from)?;
+        if !matches!(e.status.as_str(), "FINAL" | "PUBLISHED") {
+            return Err(ApiError::precondition(
+                "NOT_FINAL",
+                format!("evaluation {} is {}: only FINAL results are applied", e.id, e.status),
+            ));
+        }
+        if !e.superseded_by.is_empty() {
+            return Err(ApiError::precondition(
+                "SUPERSEDED",
+                format!("evaluation {} was superseded by re-evaluation {}: decide on that one", e.id, e.superseded_by),
+            ));
+        }
+        if i64::from(r.next_year) <= e.year || i64::from(r.next_year) > e.year + 5 {
+            return Err(ApiError::invalid("next_year", format!("a budget year after the evaluated {}", e.year)));
+        }
+        if r.measures.is_empty() || r.measures.len() > 20 {
+            return Err(ApiError::invalid("measures", "from 1 to 20 measures"));
+        }
+        let measures = r
+            .measures
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                short(&format!("measures[{i}]"), m, 100).and_then(|m| {
+                    if m.is_empty() {
+                        Err(ApiError::invalid(format!("measures[{i}]"), "required"))
+                    } else {
+                        Ok(m)
+                    }
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        let document = short("document", &r.document, 200)?;
+        let reason = short("reason", &r.reason, 1000)?;
+        if document.is_empty() || reason.is_empty() {
+            return Err(ApiError::invalid(
+                if document.is_empty() { "document" } else { "reason" },
+                "a decision names its document and its reason",
+            ));
+        }
+        let decided_on = request::date_or_today("decided_on", &r.decided_on)?;
+        request::served_date("decided_on", &decided_on.to_string())?;
+        let p = self.programme(&e.programme_id).await?;
+        let grade = grade_of(&e.grade).ok_or_else(|| ApiError::Internal(format!("stored grade {}", e.grade)))?;
+        let on = request::served_date("evaluated_on", &e.evaluated_on)?;
+        let proposal = results::propose(&book, region, on, grade, Fen::new(p.adjusted_budget_fen))?;
+        let d = Decision {
+            id: uuid::Uuid::new_v4().to_string(),
+            evaluation_id: e.id.clone(),
+            programme_id: p.id.clone(),
+            region_code: e.region_code.clone(),
+            next_year: i64::from(r.next_year),
+            grade: grade.chinese().into(),
+            measures,
+            amount_fen: r.amount_fen,
+            proposed_measures: proposal.measures,
+            proposed_amount_fen: proposal.amount.map(|a| a.get()),
+            document,
+            reason,
+            decided_by: String::new(),
+            decided_on: decided_on.to_string(),
+        };
+        Ok(decision_pb(&decisions::insert(&self.db, who, rid, &d).await?))
+    }
+
+    async fn decisions(&self, who: &Caller, programme_id: &str) -> ApiResult<pb::ListBudgetDecisionsResponse> {
+        let book = self.book.current();
+        let p = self.programme(programme_id).await?;
+        check_programme(&book, who, Access::Read, &p, "read budget decisions")?;
+        let decisions = crate::store::decisions::for_programme(&self.db, &p.id).await?;
+        Ok(pb::ListBudgetDecisionsResponse { decisions: decisions.iter().map(decision_pb).collect() })
+    }
+
     /// The 项目支出绩效自评表 of a self-evaluation.
     async fn export_table(
         &self,
@@ -818,6 +922,24 @@ impl EvaluationService for EvaluationApi {
     ) -> Result<Response<pb::ListRegionScoresResponse>, Status> {
         let who = caller(&req)?;
         respond(self.region_scores(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn record_budget_decision(
+        &self,
+        req: Request<pb::RecordBudgetDecisionRequest>,
+    ) -> Result<Response<pb::BudgetDecision>, Status> {
+        let who = caller(&req)?;
+        respond(self.decide(&who, &request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_budget_decisions(
+        &self,
+        req: Request<pb::ListBudgetDecisionsRequest>,
+    ) -> Result<Response<pb::ListBudgetDecisionsResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.decisions(&who, &req.get_ref().programme_id).await)
     }
 
     #[tracing::instrument(skip_all)]

@@ -565,6 +565,40 @@ mod stored {
         let r = propose(vec![poor.id.clone()], fin721.clone()).await.unwrap().into_inner();
         assert_eq!(r.proposals[0].measures, ["扣减下年度预算", "公开曝光", "约谈"]);
         assert!(!r.proposals[0].has_rate);
+        // The decision is finance's and is recorded apart from the proposal, once per year.
+        let decide = |tok: String, evaluation: String, year: i32| {
+            let mut e = c.e.clone();
+            async move {
+                e.record_budget_decision(authed(
+                    &tok,
+                    pb::RecordBudgetDecisionRequest {
+                        evaluation_id: evaluation,
+                        next_year: year,
+                        measures: vec!["通报表扬".into(), "优先安排预算".into()],
+                        amount_fen: 0,
+                        document: "西财预〔2024〕1号".into(),
+                        reason: "2023年度评价为优".into(),
+                        decided_on: "2024-01-20".into(),
+                    },
+                ))
+                .await
+            }
+        };
+        assert_eq!(decide(mz721.clone(), s721.id.clone(), 2024).await.unwrap_err().code(), Code::PermissionDenied);
+        assert_eq!(
+            violated_fields(&decide(fin721.clone(), s721.id.clone(), 2023).await.unwrap_err()),
+            vec!["next_year"]
+        );
+        let d = decide(fin721.clone(), s721.id.clone(), 2024).await.unwrap().into_inner();
+        assert_eq!((d.grade.as_str(), d.proposed_measures.len(), d.has_proposed_amount), ("优", 2, false));
+        assert_eq!(decide(fin721.clone(), s721.id.clone(), 2024).await.unwrap_err().code(), Code::AlreadyExists);
+        assert_eq!(error_reason(&decide(fin.clone(), s504.id.clone(), 2024).await.unwrap_err()), "SUPERSEDED");
+        let listed =
+            c.e.list_budget_decisions(authed(&mz721, pb::ListBudgetDecisionsRequest { programme_id: p721.clone() }))
+                .await
+                .unwrap()
+                .into_inner();
+        assert_eq!(listed.decisions.len(), 1);
         // Another county's finance does not reach them.
         assert_eq!(
             propose(vec![poor.id], token(Role::Finance, "411722")).await.unwrap_err().code(),
