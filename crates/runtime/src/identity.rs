@@ -39,12 +39,14 @@ pub enum Role {
     EmergencyManagement,
     /// 审计: reads everything in scope, changes nothing.
     Auditor,
+    /// 第三方评价机构: evaluates the programmes finance assigns to it, and reaches nothing else.
+    Evaluator,
     /// System administrator.
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 12] = [
+    pub const ALL: [Role; 13] = [
         Role::Finance,
         Role::CivilAffairs,
         Role::NaturalResources,
@@ -56,6 +58,7 @@ impl Role {
         Role::EcologyEnvironment,
         Role::EmergencyManagement,
         Role::Auditor,
+        Role::Evaluator,
         Role::Admin,
     ];
 
@@ -72,6 +75,7 @@ impl Role {
             Role::EcologyEnvironment => "ecology-environment",
             Role::EmergencyManagement => "emergency-management",
             Role::Auditor => "auditor",
+            Role::Evaluator => "evaluator",
             Role::Admin => "admin",
         }
     }

@@ -395,12 +395,11 @@ impl EvaluationApi {
         r: &pb::ExportSelfEvaluationTableRequest,
     ) -> ApiResult<pb::ExportedTable> {
         use crate::tables::{fen_to_yuan, file};
-        let book = self.book.current();
         let format = civic_runtime::tabular::Format::parse(&r.format)
             .ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
         let e = self.evaluation(&r.evaluation_id).await?;
         let p = self.programme(&e.programme_id).await?;
-        check_programme(&book, who, Access::Read, &p, "read evaluations")?;
+        self.check_read(who, &p, &e.kind).await?;
         let (Some(input), Some(result)) = (
             unb64::<pb::ScoreSelfEvaluationRequest>("self-evaluation input", &e.input)?,
             unb64::<pb::ScoreSelfEvaluationResponse>("self-evaluation", &e.self_result)?,
@@ -509,6 +508,74 @@ impl EvaluationApi {
         score_self(&book, region, date, r)
     }
 
+    /// A third-party evaluator's assignment to `kind` of `p`, or PERMISSION_DENIED.
+    async fn assigned(&self, who: &Caller, p: &ProgrammeRow, kind: &str) -> ApiResult<store::Assignment> {
+        let book = self.book.current();
+        let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
+        who.check_region(&book.regions, region).map_err(ApiError::from)?;
+        store::assignment(&self.db, &p.id, kind, &who.subject)
+            .await?
+            .ok_or_else(|| Denied::Role { role: who.role, action: "reach an evaluation not assigned to it" }.into())
+    }
+
+    /// Read access to an evaluation: the programme's readers, or the evaluator assigned to it.
+    async fn check_read(&self, who: &Caller, p: &ProgrammeRow, kind: &str) -> ApiResult<()> {
+        if who.role == Role::Evaluator {
+            self.assigned(who, p, kind).await.map(|_| ())
+        } else {
+            check_programme(&self.book.current(), who, Access::Read, p, "read evaluations").map(|_| ())
+        }
+    }
+
+    async fn assign(
+        &self,
+        who: &Caller,
+        rid: &str,
+        r: &pb::AssignEvaluatorRequest,
+    ) -> ApiResult<pb::EvaluatorAssignment> {
+        let book = self.book.current();
+        let p = self.programme(&r.programme_id).await?;
+        let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
+        who.authorize(&book.regions, Access::Write, FINANCE, "assign evaluators", region).map_err(ApiError::from)?;
+        let kind = match pb::EvaluationKind::try_from(r.kind) {
+            Ok(pb::EvaluationKind::Unspecified | pb::EvaluationKind::Self_) | Err(_) => {
+                return Err(ApiError::invalid("kind", "an evaluation kind other than SELF (a unit evaluates itself)"))
+            }
+            Ok(k) => k,
+        };
+        let subject = short("evaluator_subject", &r.evaluator_subject, 100)?;
+        let name = short("evaluator_name", &r.evaluator_name, 100)?;
+        if subject.is_empty() || name.is_empty() {
+            return Err(ApiError::invalid(
+                if subject.is_empty() { "evaluator_subject" } else { "evaluator_name" },
+                "required",
+            ));
+        }
+        let code = r.evaluator_credit_code.trim();
+        if code.len() != 18 || !code.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+            return Err(ApiError::invalid("evaluator_credit_code", "the 18-character unified social credit code"));
+        }
+        let a = store::Assignment {
+            programme_id: p.id.clone(),
+            kind: kind_name(kind).into(),
+            evaluator_subject: subject,
+            evaluator_name: name,
+            evaluator_credit_code: code.into(),
+            assigned_by: String::new(),
+            assigned_at: String::new(),
+        };
+        let a = store::assign(&self.db, who, rid, &p.region_code, &a).await?;
+        Ok(pb::EvaluatorAssignment {
+            programme_id: a.programme_id,
+            kind: kind as i32,
+            evaluator_subject: a.evaluator_subject,
+            evaluator_name: a.evaluator_name,
+            evaluator_credit_code: a.evaluator_credit_code,
+            assigned_by: a.assigned_by,
+            assigned_at: a.assigned_at,
+        })
+    }
+
     async fn programme(&self, id: &str) -> ApiResult<ProgrammeRow> {
         if !is_id(id.trim()) {
             return Err(ApiError::invalid("programme_id", "a programme id this service assigned"));
@@ -545,7 +612,12 @@ impl EvaluationApi {
             Ok(k) if k != pb::EvaluationKind::Unspecified => k,
             _ => return Err(ApiError::invalid("kind", "an EvaluationKind")),
         };
+        let assigned =
+            if who.role == Role::Evaluator { Some(self.assigned(who, &p, kind_name(kind)).await?) } else { None };
         let region = match kind {
+            _ if assigned.is_some() => {
+                RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?
+            }
             pb::EvaluationKind::FinanceKey | pb::EvaluationKind::LowerGovernment | pb::EvaluationKind::ReEvaluation => {
                 let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
                 who.authorize(&book.regions, Access::Write, FINANCE, "run finance evaluations", region)
@@ -671,8 +743,14 @@ impl EvaluationApi {
             kind: kind_name(kind).into(),
             year,
             category: category.into(),
-            evaluator: short("evaluator", &r.evaluator, 100)?,
-            evaluator_credit_code: short("evaluator_credit_code", &r.evaluator_credit_code, 18)?,
+            evaluator: match &assigned {
+                Some(a) => a.evaluator_name.clone(),
+                None => short("evaluator", &r.evaluator, 100)?,
+            },
+            evaluator_credit_code: match &assigned {
+                Some(a) => a.evaluator_credit_code.clone(),
+                None => short("evaluator_credit_code", &r.evaluator_credit_code, 18)?,
+            },
             total,
             grade,
             self_result,
@@ -720,20 +798,24 @@ impl EvaluationApi {
     }
 
     async fn get(&self, who: &Caller, id: &str) -> ApiResult<pb::Evaluation> {
-        let book = self.book.current();
         let e = self.evaluation(id).await?;
         let p = self.programme(&e.programme_id).await?;
-        check_programme(&book, who, Access::Read, &p, "read evaluations")?;
+        self.check_read(who, &p, &e.kind).await?;
         let gap = self.gap(&e).await?;
         evaluation_pb(&e, gap)
     }
 
     async fn list(&self, who: &Caller, programme_id: &str) -> ApiResult<pb::ListEvaluationsResponse> {
-        let book = self.book.current();
         let p = self.programme(programme_id).await?;
-        check_programme(&book, who, Access::Read, &p, "read evaluations")?;
+        if who.role != Role::Evaluator {
+            self.check_read(who, &p, "").await?;
+        }
         let mut out = Vec::new();
         for e in store::for_programme(&self.db, &p.id).await? {
+            // An evaluator sees the kinds assigned to it only.
+            if who.role == Role::Evaluator && self.assigned(who, &p, &e.kind).await.is_err() {
+                continue;
+            }
             let gap = self.gap(&e).await?;
             out.push(evaluation_pb(&e, gap)?);
         }
@@ -922,6 +1004,15 @@ impl EvaluationService for EvaluationApi {
     ) -> Result<Response<pb::ListRegionScoresResponse>, Status> {
         let who = caller(&req)?;
         respond(self.region_scores(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn assign_evaluator(
+        &self,
+        req: Request<pb::AssignEvaluatorRequest>,
+    ) -> Result<Response<pb::EvaluatorAssignment>, Status> {
+        let who = caller(&req)?;
+        respond(self.assign(&who, &request_id(&req), req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]

@@ -33,9 +33,10 @@ pub struct ProgrammeApi {
     pub db: Database,
 }
 
-/// Roles that may own a programme: every bureau, not auditors, administrators or town staff.
+/// Roles that may own a programme: every bureau, not auditors, administrators, town staff or
+/// third-party evaluators.
 pub(crate) fn may_own(role: Role) -> bool {
-    !matches!(role, Role::Auditor | Role::Admin | Role::Town)
+    !matches!(role, Role::Auditor | Role::Admin | Role::Town | Role::Evaluator)
 }
 
 /// Finance and every bureau that may own a programme (an owner is further limited to its own).

@@ -295,3 +295,99 @@ pub async fn review(
     tx.commit().await?;
     Ok(after)
 }
+
+/// An evaluation of a kind of a programme, assigned to a third-party evaluator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Assignment {
+    pub programme_id: String,
+    pub kind: String,
+    pub evaluator_subject: String,
+    pub evaluator_name: String,
+    pub evaluator_credit_code: String,
+    pub assigned_by: String,
+    pub assigned_at: String,
+}
+
+pub async fn assign(
+    db: &Database,
+    who: &Caller,
+    request_id: &str,
+    region: &str,
+    a: &Assignment,
+) -> StoreResult<Assignment> {
+    let mut a = a.clone();
+    a.assigned_by = who.subject.clone();
+    a.assigned_at = now();
+    let mut tx = db.begin().await?;
+    let done = sqlx::query(
+        "INSERT INTO budget_evaluator_assignments (programme_id, kind, evaluator_subject, evaluator_name, evaluator_credit_code, \
+         assigned_by, assigned_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&a.programme_id)
+    .bind(&a.kind)
+    .bind(&a.evaluator_subject)
+    .bind(&a.evaluator_name)
+    .bind(&a.evaluator_credit_code)
+    .bind(&a.assigned_by)
+    .bind(&a.assigned_at)
+    .execute(&mut *tx)
+    .await;
+    match done {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StoreError::Duplicate(format!(
+                "the {} evaluation of programme {} assigned to {}",
+                a.kind, a.programme_id, a.evaluator_subject
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit::record(
+        &mut tx,
+        who,
+        request_id,
+        &Change {
+            action: "evaluator.assign".into(),
+            entity: "evaluator_assignment".into(),
+            entity_id: format!("{}/{}/{}", a.programme_id, a.kind, a.evaluator_subject),
+            region: region.into(),
+            before: None,
+            after: Some(serde_json::to_value(&a).unwrap_or_default()),
+            reason: String::new(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(a)
+}
+
+/// The assignment of `kind` of `programme_id` to `subject`, if there is one.
+pub async fn assignment(
+    db: &Database,
+    programme_id: &str,
+    kind: &str,
+    subject: &str,
+) -> StoreResult<Option<Assignment>> {
+    let row = sqlx::query(
+        "SELECT programme_id, kind, evaluator_subject, evaluator_name, evaluator_credit_code, assigned_by, assigned_at \
+         FROM budget_evaluator_assignments WHERE programme_id = $1 AND kind = $2 AND evaluator_subject = $3",
+    )
+    .bind(programme_id)
+    .bind(kind)
+    .bind(subject)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|r| {
+        Ok(Assignment {
+            programme_id: r.try_get("programme_id")?,
+            kind: r.try_get("kind")?,
+            evaluator_subject: r.try_get("evaluator_subject")?,
+            evaluator_name: r.try_get("evaluator_name")?,
+            evaluator_credit_code: r.try_get("evaluator_credit_code")?,
+            assigned_by: r.try_get("assigned_by")?,
+            assigned_at: r.try_get("assigned_at")?,
+        })
+    })
+    .transpose()
+    .map_err(|e: sqlx::Error| StoreError::Db(e))
+}

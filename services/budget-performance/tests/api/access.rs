@@ -1,7 +1,8 @@
 //! Who may do what (spec §3.6), as a matrix of role × region × RPC on both backends: finance
-//! of the county and the city, the owning bureau, another bureau, another county and auditors
-//! in and out of scope. An allowed caller passes authorization (it then meets whatever the
-//! request itself gets: a stale version, a bad field); a refused one gets PERMISSION_DENIED.
+//! of the county and the city, the owning bureau, another bureau, another county, auditors in
+//! and out of scope, and a third-party evaluator nothing was assigned to. An allowed caller
+//! passes authorization (it then meets whatever the request itself gets: a stale version, a bad
+//! field); a refused one gets PERMISSION_DENIED.
 
 use std::{future::Future, pin::Pin};
 
@@ -26,7 +27,7 @@ type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
 type Cell = (&'static str, &'static [&'static str], Box<dyn Fn(String) -> Call>);
 
 /// The callers, by label.
-const CALLERS: [(&str, Role, &str); 8] = [
+const CALLERS: [(&str, Role, &str); 9] = [
     ("finance-county", Role::Finance, "411721"),
     ("finance-city", Role::Finance, "411700"),
     ("finance-other-county", Role::Finance, "411722"),
@@ -35,6 +36,8 @@ const CALLERS: [(&str, Role, &str); 8] = [
     ("other-bureau", Role::NaturalResources, "411721"),
     ("auditor", Role::Auditor, "411700"),
     ("auditor-other-city", Role::Auditor, "411200"),
+    // A third-party evaluator with no assignment reaches nothing.
+    ("evaluator-unassigned", Role::Evaluator, "411700"),
 ];
 
 async fn matrix(backend: Backend) {

@@ -565,6 +565,60 @@ mod stored {
         let r = propose(vec![poor.id.clone()], fin721.clone()).await.unwrap().into_inner();
         assert_eq!(r.proposals[0].measures, ["扣减下年度预算", "公开曝光", "约谈"]);
         assert!(!r.proposals[0].has_rate);
+        // A third-party evaluator reaches only what finance assigned to it.
+        let evaluator = |subject: &str| {
+            civic_runtime::identity::TokenKey::new(civic_runtime::testing::TEST_SIGNING_KEY).mint(
+                subject,
+                Role::Evaluator,
+                civic_domain::RegionCode::parse("411700").unwrap(),
+                chrono::Duration::hours(1),
+            )
+        };
+        let assign = pb::AssignEvaluatorRequest {
+            programme_id: p721.clone(),
+            kind: pb::EvaluationKind::FinanceKey as i32,
+            evaluator_subject: "pingjia".into(),
+            evaluator_name: "河南某绩效评价有限公司".into(),
+            evaluator_credit_code: "91410100MA44XXXX0X".into(),
+        };
+        assert_eq!(
+            c.e.assign_evaluator(authed(&mz721, assign.clone())).await.unwrap_err().code(),
+            Code::PermissionDenied
+        );
+        c.e.assign_evaluator(authed(&fin721, assign.clone())).await.unwrap();
+        assert_eq!(c.e.assign_evaluator(authed(&fin721, assign)).await.unwrap_err().code(), Code::AlreadyExists);
+        let third = c
+            .submit(
+                &evaluator("pingjia"),
+                framework_request(&p721, pb::EvaluationKind::FinanceKey, ["14", "18.5", "33", "27"], ""),
+            )
+            .await
+            .unwrap();
+        assert_eq!((third.total.as_str(), third.evaluator.as_str()), ("92.50", "河南某绩效评价有限公司"));
+        for (who, kind) in [("pingjia", pb::EvaluationKind::Department), ("other-firm", pb::EvaluationKind::FinanceKey)]
+        {
+            let e = c
+                .submit(&evaluator(who), framework_request(&p721, kind, ["14", "18.5", "33", "27"], ""))
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), Code::PermissionDenied, "{who}");
+        }
+        let mine = c
+            .e
+            .list_evaluations(authed(&evaluator("pingjia"), pb::ListEvaluationsRequest { programme_id: p721.clone() }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            mine.evaluations.iter().all(|e| e.kind == pb::EvaluationKind::FinanceKey as i32)
+                && mine.evaluations.len() == 2
+        );
+        let e = c
+            .e
+            .get_evaluation(authed(&evaluator("pingjia"), pb::GetEvaluationRequest { evaluation_id: s721.id.clone() }))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied);
         // The decision is finance's and is recorded apart from the proposal, once per year.
         let decide = |tok: String, evaluation: String, year: i32| {
             let mut e = c.e.clone();
