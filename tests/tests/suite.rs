@@ -493,3 +493,164 @@ H2,210521,urban,low_income,active,m1,50,false,true,wage:640\n";
     let _ = bp_stop.send(());
     bp.wait().await;
 }
+
+/// social-assistance → budget-performance: the 工作绩效 factor of the city subsidy split is each
+/// county's FINAL evaluation score, fetched on the caller's behalf; a county without one is an
+/// error naming it, never 0 (the spec's §4.7).
+#[tokio::test]
+async fn subsidy_split_takes_the_work_performance_factor_from_budget_performance() {
+    use civic_proto::{
+        assistance::v1::{CountyFactorValues, FactorDirection, FactorSource, SplitCitySubsidyRequest, SubsidyFactor},
+        budget::v1::{
+            self as bpb, evaluation_service_client::EvaluationServiceClient,
+            programme_service_client::ProgrammeServiceClient,
+        },
+    };
+    let (bp_stop, bp_rx) = tokio::sync::oneshot::channel::<()>();
+    let bp = budget_performance::start(settings(fresh_database(Backend::Sqlite).await), async move {
+        let _ = bp_rx.await;
+    })
+    .await
+    .unwrap();
+    let (sa_stop, sa_rx) = tokio::sync::oneshot::channel::<()>();
+    let sa = social_assistance::start_with_peers(
+        settings(fresh_database(Backend::Sqlite).await),
+        social_assistance::recalc::RecalcSettings::from_env(),
+        &format!("http://{}", bp.grpc_addr),
+        async move {
+            let _ = sa_rx.await;
+        },
+    )
+    .await
+    .unwrap();
+    let ch = channel(bp.grpc_addr).await;
+    let mut programmes = ProgrammeServiceClient::new(ch.clone());
+    let mut evaluations = EvaluationServiceClient::new(ch);
+    let finance = token(Role::Finance, "210500");
+    // FINAL finance key evaluations of 2023: 210502 92.50, 210503 85.00, 210504 78.25.
+    for (county, scores) in [
+        ("210502", ["14", "18.5", "33", "27"]),
+        ("210503", ["12", "16", "32", "25"]),
+        ("210504", ["12", "15.25", "28", "23"]),
+    ] {
+        let p = programmes
+            .upsert_programme(authed(
+                &finance,
+                bpb::UpsertProgrammeRequest {
+                    programme: Some(bpb::Programme {
+                        region_code: county.into(),
+                        budget_year: 2023,
+                        code: format!("{county}-2023-dibao"),
+                        name: "城乡低保资金".into(),
+                        kind: bpb::ProgrammeKind::Transfer as i32,
+                        budget_kind: bpb::BudgetKind::GeneralPublic as i32,
+                        object_kind: bpb::ObjectKind::None as i32,
+                        owner_role: "civil-affairs".into(),
+                        owner_unit: "民政局".into(),
+                        responsible_person: "王".into(),
+                        initial_budget_fen: 100_000_000,
+                        adjusted_budget_fen: 100_000_000,
+                        ..Default::default()
+                    }),
+                    expected_version: 0,
+                    reason: String::new(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let parts = [("决策", 1, "15"), ("过程", 2, "20"), ("产出", 3, "35"), ("效益", 4, "30")]
+            .iter()
+            .zip(scores)
+            .map(|((name, d, w), s)| bpb::FrameworkPart {
+                dimension: *d,
+                name: (*name).into(),
+                weight: (*w).into(),
+                score: s.into(),
+            })
+            .collect();
+        let e = evaluations
+            .submit_evaluation(authed(
+                &finance,
+                bpb::SubmitEvaluationRequest {
+                    programme_id: p.id,
+                    kind: bpb::EvaluationKind::FinanceKey as i32,
+                    category: "assistance".into(),
+                    evaluator: "本溪市财政局".into(),
+                    parts,
+                    evaluated_on: "2024-05-31".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        evaluations
+            .review_evaluation(authed(
+                &finance,
+                bpb::ReviewEvaluationRequest {
+                    evaluation_id: e.id,
+                    expected_version: 1,
+                    decision: bpb::ReviewDecision::Accept as i32,
+                    notes: String::new(),
+                },
+            ))
+            .await
+            .unwrap();
+    }
+    let request = |counties: &[&str]| SplitCitySubsidyRequest {
+        region_code: "210500".into(),
+        pot_fen: 100_000_000,
+        factors: vec![
+            SubsidyFactor {
+                name: "保障任务".into(),
+                weight: "0.5".into(),
+                direction: FactorDirection::MoreGetsMore as i32,
+                ..Default::default()
+            },
+            SubsidyFactor {
+                name: "工作绩效".into(),
+                weight: "0.5".into(),
+                direction: FactorDirection::MoreGetsMore as i32,
+                source: FactorSource::BudgetScores as i32,
+                category: "assistance".into(),
+                year: 2023,
+            },
+        ],
+        counties: counties
+            .iter()
+            .map(|c| CountyFactorValues { region_code: (*c).into(), values: vec!["100".into(), String::new()] })
+            .collect(),
+    };
+    let mut sa_client = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
+    let civil = token(Role::CivilAffairs, "210500");
+    let split = sa_client
+        .split_city_subsidy(authed(&civil, request(&["210502", "210503", "210504"])))
+        .await
+        .unwrap()
+        .into_inner();
+    // Equal workload: the performance half follows 92.50 : 85.00 : 78.25.
+    let shares: Vec<i64> = split.counties.iter().map(|c| c.amount_fen).collect();
+    assert_eq!(shares.iter().sum::<i64>(), 100_000_000);
+    assert!(shares[0] > shares[1] && shares[1] > shares[2], "{shares:?}");
+    let steps = split.explanation.unwrap().steps;
+    let provenance = steps.iter().find(|s| s.rule_id == "subsidy.performance_from_budget").unwrap();
+    assert!(provenance.formula.contains("210502 平山区: 92.50"), "{}", provenance.formula);
+    assert!(steps.iter().any(|s| s.rule_id == "civic.scores.precedence"));
+    // 210521 has no FINAL evaluation: refused, naming it.
+    let e = sa_client.split_city_subsidy(authed(&civil, request(&["210502", "210521"]))).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("210521 本溪满族自治县"), "{}", e.message());
+    // A value given for the fetched factor is the caller's mistake.
+    let mut given = request(&["210502"]);
+    given.counties[0].values[1] = "90".into();
+    assert_eq!(sa_client.split_city_subsidy(authed(&civil, given)).await.unwrap_err().code(), Code::InvalidArgument);
+    // budget-performance down: UNAVAILABLE naming it.
+    let _ = bp_stop.send(());
+    bp.wait().await;
+    let e = sa_client.split_city_subsidy(authed(&civil, request(&["210502"]))).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    assert!(e.message().contains("budget-performance"));
+    let _ = sa_stop.send(());
+    sa.wait().await;
+}

@@ -34,7 +34,17 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("CIVIC_RECALC_STALE_SECS", "`60`", "social-assistance: a chunk claim older than this is taken over"),
     ("CIVIC_RECALC_PAUSE_MS", "`0`", "social-assistance: pause per chunk, to spare a busy database"),
     ("CIVIC_RECALC_WORKERS", "`3`", "social-assistance: concurrent chunk workers per job in each replica"),
+    (
+        "CIVIC_BUDGET_PERFORMANCE_URL",
+        "`http://127.0.0.1:50051`",
+        "social-assistance: where budget-performance answers (evaluation scores for the subsidy split)",
+    ),
 ];
+
+/// Where budget-performance is: `CIVIC_BUDGET_PERFORMANCE_URL`, default its local port.
+pub fn budget_url_from_env() -> String {
+    std::env::var("CIVIC_BUDGET_PERFORMANCE_URL").unwrap_or_else(|_| "http://127.0.0.1:50051".to_string())
+}
 pub const PARAMETER_PREFIXES: &[&str] = &["assistance."];
 /// Rules this service cites; start-up fails if `policies/rules.csv` lacks one.
 pub const RULES: &[&str] = &[
@@ -70,6 +80,16 @@ pub async fn start_with(
     recalc_settings: recalc::RecalcSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StartupError> {
+    start_with_peers(settings, recalc_settings, &budget_url_from_env(), shutdown).await
+}
+
+/// `start_with`, with budget-performance's address given.
+pub async fn start_with_peers(
+    settings: Settings,
+    recalc_settings: recalc::RecalcSettings,
+    budget_url: &str,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running, StartupError> {
     let f = Foundation::prepare(settings, &migrations(), RULES).await?;
     let mut book = (*f.book.current()).clone();
     let n = store::standards::load_into(&f.db, &mut book).await.map_err(StartupError::Policy)?;
@@ -87,12 +107,21 @@ pub async fn start_with(
     if resumed > 0 {
         tracing::info!(jobs = resumed, "unfinished recalculations resumed");
     }
+    // Connected on first use, so the services can start in any order.
+    let budget = match tonic::transport::Endpoint::from_shared(budget_url.to_string()) {
+        Ok(e) => Some(e.connect_timeout(std::time::Duration::from_secs(2)).connect_lazy()),
+        Err(e) => {
+            tracing::warn!(url = %budget_url, error = %e, "invalid CIVIC_BUDGET_PERFORMANCE_URL; evaluation scores are unavailable");
+            None
+        }
+    };
     let api = api::AssistanceApi {
         book: f.book.clone(),
         db: f.db.clone(),
         recalculator,
         roll_cache: Arc::new(api::RollCache::default()),
         max_import_bytes: f.settings.max_import_bytes,
+        budget,
     };
     let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(
         SocialAssistanceServer::new(api)

@@ -233,8 +233,8 @@ mod arithmetic {
                     region_code: "210500".into(),
                     pot_fen: pot,
                     factors: vec![
-                        apb::SubsidyFactor { name: "a".into(), weight: weights[0].clone(), direction: 1 },
-                        apb::SubsidyFactor { name: "b".into(), weight: weights[1].clone(), direction: 2 },
+                        apb::SubsidyFactor { name: "a".into(), weight: weights[0].clone(), direction: 1, ..Default::default() },
+                        apb::SubsidyFactor { name: "b".into(), weight: weights[1].clone(), direction: 2, ..Default::default() },
                     ],
                     counties: ["210502", "210521", "210522"].iter().enumerate().map(|(i, c)| apb::CountyFactorValues { region_code: c.to_string(), values: vec![values[2 * i].clone(), values[2 * i + 1].clone()] }).collect(),
                 };

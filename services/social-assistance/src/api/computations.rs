@@ -88,9 +88,84 @@ impl AssistanceApi {
         })
     }
 
-    pub(super) fn split_subsidy(
+    /// Each county's FINAL evaluation score from budget-performance, asked on the caller's
+    /// behalf (token and request id travel; 10 s; one retry when unavailable, the call reads
+    /// only). Returns the scores by county and the explanation steps that show where they came
+    /// from.
+    async fn budget_scores(
         &self,
         who: &civic_runtime::identity::Caller,
+        request_id: &str,
+        city: RegionCode,
+        category: &str,
+        year: i32,
+    ) -> ApiResult<(std::collections::HashMap<String, String>, Vec<civic_proto::common::v1::TraceStep>)> {
+        use civic_proto::budget::v1::{evaluation_service_client::EvaluationServiceClient, ListRegionScoresRequest};
+        let channel =
+            self.budget.clone().ok_or_else(|| ApiError::Unavailable("budget-performance (not configured)".into()))?;
+        let message = ListRegionScoresRequest {
+            city_code: city.to_string(),
+            category: category.into(),
+            year,
+            allow_missing: true,
+        };
+        let mut attempt = 0;
+        let response = loop {
+            attempt += 1;
+            let mut client = EvaluationServiceClient::new(channel.clone());
+            let call = civic_runtime::outgoing::on_behalf_of(
+                who,
+                request_id,
+                message.clone(),
+                std::time::Duration::from_secs(10),
+            );
+            match client.list_region_scores(call).await {
+                Ok(r) => break r,
+                Err(s) if s.code() == tonic::Code::Unavailable && attempt < 2 => {
+                    tokio::time::sleep(civic_runtime::server::RETRY_BACKOFF).await;
+                }
+                Err(s)
+                    if matches!(
+                        s.code(),
+                        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled
+                    ) =>
+                {
+                    tracing::warn!(code = ?s.code(), error = %s.message(), "budget-performance did not answer");
+                    return Err(ApiError::Unavailable("budget-performance".into()));
+                }
+                Err(s) => {
+                    // The other service's verdict on the caller's own request, as it is.
+                    return Err(ApiError::precondition(
+                        "BUDGET_SCORES_REFUSED",
+                        format!("budget-performance: {} ({:?})", s.message(), s.code()),
+                    ));
+                }
+            }
+        };
+        let upstream =
+            response.metadata().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let r = response.into_inner();
+        let mut steps = r.explanation.map(|e| e.steps).unwrap_or_default();
+        steps.push(civic_proto::common::v1::TraceStep {
+            rule_id: "subsidy.performance_from_budget".into(),
+            description: format!("工作绩效因素取自预算绩效服务 ListRegionScores({city}, {category}, {year})"),
+            formula: r
+                .scores
+                .iter()
+                .map(|s| format!("{} {}: {} (评价 {})", s.region_code, s.region_name, s.score, s.evaluation_id))
+                .collect::<Vec<_>>()
+                .join("; "),
+            result: format!("request id {upstream}"),
+            parameters: vec![],
+            source: None,
+        });
+        Ok((r.scores.into_iter().map(|s| (s.region_code, s.score)).collect(), steps))
+    }
+
+    pub(super) async fn split_subsidy(
+        &self,
+        who: &civic_runtime::identity::Caller,
+        request_id: &str,
         r: &pb::SplitCitySubsidyRequest,
     ) -> ApiResult<pb::SplitCitySubsidyResponse> {
         let book = self.book.current();
@@ -118,6 +193,56 @@ impl AssistanceApi {
                 direction,
             });
         }
+        // Factors whose values come from budget-performance.
+        let mut fetched: Vec<(usize, std::collections::HashMap<String, String>)> = Vec::new();
+        let mut upstream_steps = Vec::new();
+        for (i, f) in r.factors.iter().enumerate() {
+            match pb::FactorSource::try_from(f.source) {
+                Ok(pb::FactorSource::Unspecified) => {}
+                Ok(pb::FactorSource::BudgetScores) => {
+                    let category = f.category.trim();
+                    if category.is_empty() || category.len() > 32 {
+                        return Err(ApiError::invalid(
+                            format!("factors[{i}].category"),
+                            "the evaluations' category, e.g. assistance",
+                        ));
+                    }
+                    if !(2000..=2100).contains(&f.year) {
+                        return Err(ApiError::invalid(format!("factors[{i}].year"), "the evaluations' year"));
+                    }
+                    if f.direction != pb::FactorDirection::MoreGetsMore as i32 {
+                        return Err(ApiError::invalid(
+                            format!("factors[{i}].direction"),
+                            "a better score gets more: MORE_GETS_MORE",
+                        ));
+                    }
+                    let (scores, steps) = self.budget_scores(who, request_id, city, category, f.year).await?;
+                    upstream_steps.extend(steps);
+                    fetched.push((i, scores));
+                }
+                Err(_) => return Err(ApiError::invalid(format!("factors[{i}].source"), "a FactorSource")),
+            }
+        }
+        let missing: Vec<String> = r
+            .counties
+            .iter()
+            .filter(|c| fetched.iter().any(|(_, scores)| !scores.contains_key(c.region_code.trim())))
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c.region_code.trim(),
+                    RegionCode::parse(c.region_code.trim())
+                        .map(|code| book.regions.name(code).to_string())
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::precondition(
+                "MISSING_SCORES",
+                format!("no FINAL evaluation score for {} (a missing score is never taken as 0)", missing.join(", ")),
+            ));
+        }
         let mut counties = Vec::new();
         for (i, c) in r.counties.iter().enumerate() {
             let region: RegionCode =
@@ -132,7 +257,17 @@ impl AssistanceApi {
                 .values
                 .iter()
                 .enumerate()
-                .map(|(j, v)| dec(format!("counties[{i}].values[{j}]"), v))
+                .map(|(j, v)| match fetched.iter().find(|(k, _)| *k == j) {
+                    Some((_, scores)) if v.trim().is_empty() => {
+                        let score = scores.get(c.region_code.trim()).map(String::as_str).unwrap_or_default();
+                        dec(format!("counties[{i}].values[{j}]"), score)
+                    }
+                    Some(_) => Err(ApiError::invalid(
+                        format!("counties[{i}].values[{j}]"),
+                        "filled from budget-performance's scores: leave it empty",
+                    )),
+                    None => dec(format!("counties[{i}].values[{j}]"), v),
+                })
                 .collect::<ApiResult<Vec<_>>>()?;
             counties.push(CountyInput { region, values });
         }
@@ -153,7 +288,13 @@ impl AssistanceApi {
                 })
                 .collect(),
             total_fen: total,
-            explanation: Some(mapping::explanation(&trace)),
+            explanation: Some({
+                let mut e = mapping::explanation(&trace);
+                let mut steps = upstream_steps;
+                steps.append(&mut e.steps);
+                e.steps = steps;
+                e
+            }),
         })
     }
 }

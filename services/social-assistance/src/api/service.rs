@@ -75,6 +75,8 @@ pub struct AssistanceApi {
     pub roll_cache: Arc<RollCache>,
     /// Largest file a streamed import may send.
     pub max_import_bytes: usize,
+    /// A lazily connected channel to budget-performance, for evaluation scores.
+    pub budget: Option<tonic::transport::Channel>,
 }
 
 fn respond<T>(r: ApiResult<T>) -> Result<Response<T>, Status> {
@@ -134,7 +136,7 @@ impl SocialAssistance for AssistanceApi {
         req: Request<pb::SplitCitySubsidyRequest>,
     ) -> Result<Response<pb::SplitCitySubsidyResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.split_subsidy(&who, req.get_ref()))
+        respond(self.split_subsidy(&who, &request_id(&req), req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]

@@ -245,6 +245,7 @@ async fn city_subsidy_split_is_fen_exact() {
         name: name.into(),
         weight: w.into(),
         direction: d as i32,
+        ..Default::default()
     };
     let county = |code: &str, v: &[&str]| pb::CountyFactorValues {
         region_code: code.into(),
@@ -316,7 +317,12 @@ async fn extreme_values_never_panic() {
         pot_fen: 100_000_001,
         factors: [("a", "0.5", pb::FactorDirection::LessGetsMore), ("b", "0.5", pb::FactorDirection::MoreGetsMore)]
             .into_iter()
-            .map(|(n, w, d)| pb::SubsidyFactor { name: n.into(), weight: w.into(), direction: d as i32 })
+            .map(|(n, w, d)| pb::SubsidyFactor {
+                name: n.into(),
+                weight: w.into(),
+                direction: d as i32,
+                ..Default::default()
+            })
             .collect(),
         counties: ["210502", "210521", "210522"]
             .into_iter()
