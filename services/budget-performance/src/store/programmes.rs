@@ -277,53 +277,54 @@ pub async fn import(
 ) -> StoreResult<()> {
     let mut tx = db.begin().await?;
     let stamp = now();
-    for p in creates {
-        let mut p = p.clone();
-        p.version = 1;
-        p.updated_at = stamp.clone();
-        let done = sqlx::query(&format!(
-            "INSERT INTO budget_programmes ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-        ))
-        .bind(&p.id)
-        .bind(&p.region_code)
-        .bind(p.budget_year)
-        .bind(&p.code)
-        .bind(&p.name)
-        .bind(&p.kind)
-        .bind(&p.budget_kind)
-        .bind(&p.object_kind)
-        .bind(&p.owner_role)
-        .bind(&p.owner_unit)
-        .bind(&p.responsible_person)
-        .bind(p.initial_budget_fen)
-        .bind(p.adjusted_budget_fen)
-        .bind(i64::from(p.is_new))
-        .bind(i64::from(p.is_major))
-        .bind(&p.policy_end_date)
-        .bind(p.version)
-        .bind(&p.updated_at)
-        .execute(&mut *tx)
-        .await;
-        match done {
+    let mut changes = Vec::with_capacity(creates.len() + updates.len());
+    for chunk in creates.chunks(super::BATCH_ROWS) {
+        let sql = format!("INSERT INTO budget_programmes ({COLUMNS}) VALUES {}", super::values_sql(18, chunk.len()));
+        let mut q = sqlx::query(&sql);
+        for p in chunk {
+            q = q
+                .bind(p.id.clone())
+                .bind(p.region_code.clone())
+                .bind(p.budget_year)
+                .bind(p.code.clone())
+                .bind(p.name.clone())
+                .bind(p.kind.clone())
+                .bind(p.budget_kind.clone())
+                .bind(p.object_kind.clone())
+                .bind(p.owner_role.clone())
+                .bind(p.owner_unit.clone())
+                .bind(p.responsible_person.clone())
+                .bind(p.initial_budget_fen)
+                .bind(p.adjusted_budget_fen)
+                .bind(i64::from(p.is_new))
+                .bind(i64::from(p.is_major))
+                .bind(p.policy_end_date.clone())
+                .bind(1_i64)
+                .bind(stamp.clone());
+        }
+        match q.execute(&mut *tx).await {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::VersionConflict(format!(
-                    "programme {} of {} in {} was created meanwhile: import again",
-                    p.code, p.region_code, p.budget_year
-                )))
+                return Err(StoreError::VersionConflict(
+                    "a programme of the file was created meanwhile: import again".into(),
+                ))
             }
             Err(e) => return Err(e.into()),
         }
-        let change = Change {
-            action: "import.create".into(),
-            entity: "budget_programme".into(),
-            entity_id: p.id.clone(),
-            region: p.region_code.clone(),
-            before: None,
-            after: Some(json(&p)),
-            reason: reason.into(),
-        };
-        audit::record(&mut tx, who, request_id, &change).await?;
+        for p in chunk {
+            let mut p = p.clone();
+            p.version = 1;
+            p.updated_at = stamp.clone();
+            changes.push(Change {
+                action: "import.create".into(),
+                entity: "budget_programme".into(),
+                entity_id: p.id.clone(),
+                region: p.region_code.clone(),
+                before: None,
+                after: Some(json(&p)),
+                reason: reason.into(),
+            });
+        }
     }
     for (before, after) in updates {
         let mut after = after.clone();
@@ -358,7 +359,7 @@ pub async fn import(
                 before.code
             )));
         }
-        let change = Change {
+        changes.push(Change {
             action: "import.update".into(),
             entity: "budget_programme".into(),
             entity_id: after.id.clone(),
@@ -366,9 +367,9 @@ pub async fn import(
             before: Some(json(before)),
             after: Some(json(&after)),
             reason: reason.into(),
-        };
-        audit::record(&mut tx, who, request_id, &change).await?;
+        });
     }
+    super::audit_many(&mut tx, who, request_id, &changes).await?;
     tx.commit().await?;
     Ok(())
 }
