@@ -688,116 +688,71 @@ pub async fn import(
         .execute(&mut *tx)
         .await?;
     }
-    match &db.bulk {
-        Some(pg) => {
-            // PostgreSQL: COPY the rows into the staging tables, then move them in this
-            // transaction (an INSERT … SELECT is one statement for the whole checkpoint).
-            if let Err(e) = stage(pg, &import_id, &records, &new_warnings).await {
-                unstage(pg, &import_id).await;
-                return Err(e.into());
-            }
-            phase("staged");
-            let moved = async {
-                sqlx::query(&format!(
-                    "INSERT INTO budget_monitoring_records ({RECORD_COLUMNS}) SELECT programme_id, as_of, version, goal_version, \
-                     budget_fen, arrived_fen, paid_fen, spent_fen, expected_carryover_fen, indicators_json, rule_set_id, import_id, \
-                     correction_reason, recorded_by, recorded_at FROM budget_stage_records WHERE import_id = $1"
-                ))
-                .bind(&import_id)
-                .execute(&mut *tx)
-                .await?;
-                phase("records inserted");
-                sqlx::query(&format!(
-                    "INSERT INTO budget_warnings ({WARNING_COLUMNS}) SELECT {WARNING_COLUMNS} FROM budget_stage_warnings WHERE import_id = $1"
-                ))
-                .bind(&import_id)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("DELETE FROM budget_stage_records WHERE import_id = $1").bind(&import_id).execute(&mut *tx).await?;
-                sqlx::query("DELETE FROM budget_stage_warnings WHERE import_id = $1").bind(&import_id).execute(&mut *tx).await?;
-                Ok::<(), sqlx::Error>(())
-            }
-            .await;
-            if let Err(e) = moved {
-                unstage(pg, &import_id).await;
-                return Err(match e {
-                    e if is_unique_violation(&e) => StoreError::VersionConflict(format!(
-                        "checkpoint {as_of} or its warnings changed meanwhile: import again"
-                    )),
-                    e => e.into(),
-                });
-            }
+    for chunk in records.chunks(super::BATCH_ROWS) {
+        let sql = format!(
+            "INSERT INTO budget_monitoring_records ({RECORD_COLUMNS}) VALUES {}",
+            super::values_sql(15, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.programme_id.clone())
+                .bind(r.as_of.clone())
+                .bind(r.version)
+                .bind(r.goal_version)
+                .bind(r.budget_fen)
+                .bind(r.arrived_fen)
+                .bind(r.paid_fen)
+                .bind(r.spent_fen)
+                .bind(r.expected_carryover_fen)
+                .bind(r.indicators_json.clone())
+                .bind(r.rule_set_id.clone())
+                .bind(r.import_id.clone())
+                .bind(r.correction_reason.clone())
+                .bind(r.recorded_by.clone())
+                .bind(r.recorded_at.clone());
         }
-        None => {
-            for chunk in records.chunks(super::BATCH_ROWS) {
-                let sql = format!(
-                    "INSERT INTO budget_monitoring_records ({RECORD_COLUMNS}) VALUES {}",
-                    super::values_sql(15, chunk.len())
-                );
-                let mut q = sqlx::query(&sql);
-                for r in chunk {
-                    q = q
-                        .bind(r.programme_id.clone())
-                        .bind(r.as_of.clone())
-                        .bind(r.version)
-                        .bind(r.goal_version)
-                        .bind(r.budget_fen)
-                        .bind(r.arrived_fen)
-                        .bind(r.paid_fen)
-                        .bind(r.spent_fen)
-                        .bind(r.expected_carryover_fen)
-                        .bind(r.indicators_json.clone())
-                        .bind(r.rule_set_id.clone())
-                        .bind(r.import_id.clone())
-                        .bind(r.correction_reason.clone())
-                        .bind(r.recorded_by.clone())
-                        .bind(r.recorded_at.clone());
-                }
-                match q.execute(&mut *tx).await {
-                    Ok(_) => {}
-                    Err(e) if is_unique_violation(&e) => {
-                        return Err(StoreError::VersionConflict(format!(
-                            "checkpoint {as_of} was recorded meanwhile: import again"
-                        )))
-                    }
-                    Err(e) => return Err(e.into()),
-                }
+        match q.execute(&mut *tx).await {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::VersionConflict(format!(
+                    "checkpoint {as_of} was recorded meanwhile: import again"
+                )))
             }
-            phase("records inserted");
-            for chunk in new_warnings.chunks(super::BATCH_ROWS) {
-                let sql = format!(
-                    "INSERT INTO budget_warnings ({WARNING_COLUMNS}) VALUES {}",
-                    super::values_sql(15, chunk.len())
-                );
-                let mut q = sqlx::query(&sql);
-                for w in chunk {
-                    q = q
-                        .bind(w.id.clone())
-                        .bind(w.programme_id.clone())
-                        .bind(w.region_code.clone())
-                        .bind(w.as_of.clone())
-                        .bind(w.rule_id.clone())
-                        .bind(w.subject.clone())
-                        .bind(w.message.clone())
-                        .bind(w.figure.clone())
-                        .bind(w.threshold.clone())
-                        .bind(w.record_version)
-                        .bind(w.status.clone())
-                        .bind(w.note.clone())
-                        .bind(w.updated_by.clone())
-                        .bind(w.updated_at.clone())
-                        .bind(w.version);
-                }
-                match q.execute(&mut *tx).await {
-                    Ok(_) => {}
-                    Err(e) if is_unique_violation(&e) => {
-                        return Err(StoreError::VersionConflict(format!(
-                            "the warnings of checkpoint {as_of} changed meanwhile: import again"
-                        )))
-                    }
-                    Err(e) => return Err(e.into()),
-                }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    phase("records inserted");
+    for chunk in new_warnings.chunks(super::BATCH_ROWS) {
+        let sql =
+            format!("INSERT INTO budget_warnings ({WARNING_COLUMNS}) VALUES {}", super::values_sql(15, chunk.len()));
+        let mut q = sqlx::query(&sql);
+        for w in chunk {
+            q = q
+                .bind(w.id.clone())
+                .bind(w.programme_id.clone())
+                .bind(w.region_code.clone())
+                .bind(w.as_of.clone())
+                .bind(w.rule_id.clone())
+                .bind(w.subject.clone())
+                .bind(w.message.clone())
+                .bind(w.figure.clone())
+                .bind(w.threshold.clone())
+                .bind(w.record_version)
+                .bind(w.status.clone())
+                .bind(w.note.clone())
+                .bind(w.updated_by.clone())
+                .bind(w.updated_at.clone())
+                .bind(w.version);
+        }
+        match q.execute(&mut *tx).await {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::VersionConflict(format!(
+                    "the warnings of checkpoint {as_of} changed meanwhile: import again"
+                )))
             }
+            Err(e) => return Err(e.into()),
         }
     }
     phase("warnings inserted");
@@ -823,123 +778,4 @@ pub async fn import(
     tx.commit().await?;
     phase("committed");
     Ok((records.len(), warning_count))
-}
-
-/// A field of a COPY … (FORMAT csv) row.
-fn csv_field(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' {
-            out.push('"');
-        }
-        out.push(c);
-    }
-    out.push('"');
-}
-
-/// COPY an import's records and new warnings into the staging tables (PostgreSQL).
-async fn stage(
-    pg: &sqlx::PgPool,
-    import_id: &str,
-    records: &[RecordRow],
-    warnings: &[WarningRow],
-) -> Result<(), sqlx::Error> {
-    use std::fmt::Write as _;
-    let mut conn = pg.acquire().await?;
-    let mut copy = conn
-        .copy_in_raw(
-            "COPY budget_stage_records (import_id, programme_id, as_of, version, goal_version, budget_fen, arrived_fen, paid_fen, \
-             spent_fen, expected_carryover_fen, indicators_json, rule_set_id, correction_reason, recorded_by, recorded_at) \
-             FROM STDIN (FORMAT csv)",
-        )
-        .await?;
-    let mut buf = String::with_capacity(1 << 20);
-    for r in records {
-        csv_field(&mut buf, import_id);
-        buf.push(',');
-        csv_field(&mut buf, &r.programme_id);
-        let _ = write!(
-            buf,
-            ",{},{},{},{},{},{},{},{},",
-            r.as_of,
-            r.version,
-            r.goal_version,
-            r.budget_fen,
-            r.arrived_fen,
-            r.paid_fen,
-            r.spent_fen,
-            r.expected_carryover_fen
-        );
-        csv_field(&mut buf, &r.indicators_json);
-        buf.push(',');
-        csv_field(&mut buf, &r.rule_set_id);
-        buf.push(',');
-        csv_field(&mut buf, &r.correction_reason);
-        buf.push(',');
-        csv_field(&mut buf, &r.recorded_by);
-        buf.push(',');
-        csv_field(&mut buf, &r.recorded_at);
-        buf.push('\n');
-        if buf.len() > (1 << 20) {
-            copy.send(std::mem::take(&mut buf).into_bytes()).await?;
-        }
-    }
-    if !buf.is_empty() {
-        copy.send(std::mem::take(&mut buf).into_bytes()).await?;
-    }
-    copy.finish().await?;
-    let mut copy = conn
-        .copy_in_raw(&format!("COPY budget_stage_warnings (import_id, {WARNING_COLUMNS}) FROM STDIN (FORMAT csv)"))
-        .await?;
-    for w in warnings {
-        for (i, f) in [
-            import_id,
-            &w.id,
-            &w.programme_id,
-            &w.region_code,
-            &w.as_of,
-            &w.rule_id,
-            &w.subject,
-            &w.message,
-            &w.figure,
-            &w.threshold,
-        ]
-        .iter()
-        .enumerate()
-        {
-            if i > 0 {
-                buf.push(',');
-            }
-            csv_field(&mut buf, f);
-        }
-        let _ = write!(buf, ",{},", w.record_version);
-        csv_field(&mut buf, &w.status);
-        buf.push(',');
-        csv_field(&mut buf, &w.note);
-        buf.push(',');
-        csv_field(&mut buf, &w.updated_by);
-        buf.push(',');
-        csv_field(&mut buf, &w.updated_at);
-        let _ = writeln!(buf, ",{}", w.version);
-        if buf.len() > (1 << 20) {
-            copy.send(std::mem::take(&mut buf).into_bytes()).await?;
-        }
-    }
-    if !buf.is_empty() {
-        copy.send(buf.into_bytes()).await?;
-    }
-    copy.finish().await?;
-    Ok(())
-}
-
-/// Remove what an import staged (after a failure; the import's own transaction empties it
-/// otherwise).
-async fn unstage(pg: &sqlx::PgPool, import_id: &str) {
-    for table in ["budget_stage_records", "budget_stage_warnings"] {
-        if let Err(e) =
-            sqlx::query(&format!("DELETE FROM {table} WHERE import_id = $1")).bind(import_id).execute(pg).await
-        {
-            tracing::warn!(error = %e, import_id, "staged import rows not removed");
-        }
-    }
 }
