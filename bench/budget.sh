@@ -14,7 +14,7 @@ N="${1:-50000}"
 cargo build --release --locked -p budget-performance -p civic-bench >&2
 BENCH=target/release/civic-bench
 WORK="$(mktemp -d -t civic-budget-bench.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
+trap 'kill ${PID:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 rss() { awk '/VmRSS/ {printf "%.1f MB\n", $2/1024}' "/proc/$1/status"; }
 
@@ -41,6 +41,7 @@ run_on() {
 export -f run_on rss start_server
 export BENCH WORK N
 PG_DURABLE=1 scripts/with-postgres bash -c '
+    trap "kill \${PID:-} 2>/dev/null || true" EXIT
     psql "$CIVIC_TEST_POSTGRES_URL" -qc "CREATE DATABASE budget_bench" >/dev/null
     run_on "${CIVIC_TEST_POSTGRES_URL%/*}/budget_bench" PostgreSQL
 '
