@@ -24,7 +24,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tonic::{Request, Response, Status};
 
-use super::{programmes::check_programme, respond};
+use super::{is_id, programmes::check_programme, respond};
 use crate::{
     rules::{
         framework::{self, Dimension, Part},
@@ -128,15 +128,7 @@ fn evaluation_pb(e: &EvaluationRow, gap: Option<String>) -> ApiResult<pb::Evalua
 }
 
 fn short(field: &str, s: &str, max: usize) -> ApiResult<String> {
-    let t = s.trim();
-    if t.chars().count() > max || t.contains('\0') {
-        return Err(ApiError::invalid(field, format!("at most {max} characters, no NUL")));
-    }
-    Ok(t.to_string())
-}
-
-fn is_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+    super::text(field, s, false, max)
 }
 
 /// Rank of a kind in the region scores (higher wins); kinds that do not count are None.

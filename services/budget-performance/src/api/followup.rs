@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use tonic::{Request, Response, Status};
 
 use super::{
+    is_id,
     programmes::{check_programme, may_own},
-    respond,
+    respond, text,
 };
 use crate::{
     rules::disclosure::{self, Item},
@@ -52,21 +53,6 @@ struct StoredItem {
     responsible_unit: String,
     result: String,
     evidence: String,
-}
-
-fn text(field: &str, s: &str, required: bool, max: usize) -> ApiResult<String> {
-    let t = s.trim();
-    if required && t.is_empty() {
-        return Err(ApiError::invalid(field, "required"));
-    }
-    if t.chars().count() > max || t.contains('\0') {
-        return Err(ApiError::invalid(field, format!("at most {max} characters, no NUL")));
-    }
-    Ok(t.to_string())
-}
-
-fn is_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
 fn items_of(o: &OrderRow) -> ApiResult<Vec<StoredItem>> {

@@ -14,24 +14,13 @@ use civic_runtime::{
 use rust_decimal::Decimal;
 use tonic::{Request, Response, Status};
 
-use super::respond;
+use super::{respond, text};
 use crate::store::indicators::{self as store, Template};
 
 #[derive(Clone)]
 pub struct IndicatorApi {
     pub book: BookHandle,
     pub db: Database,
-}
-
-fn text(field: &str, s: &str, required: bool, max: usize) -> ApiResult<String> {
-    let t = s.trim();
-    if required && t.is_empty() {
-        return Err(ApiError::invalid(field, "required"));
-    }
-    if t.chars().count() > max || t.contains('\0') {
-        return Err(ApiError::invalid(field, format!("at most {max} characters, no NUL")));
-    }
-    Ok(t.to_string())
 }
 
 fn template_pb(t: &Template) -> pb::IndicatorTemplate {

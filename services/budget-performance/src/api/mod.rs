@@ -35,6 +35,25 @@ impl From<RuleError> for ApiError {
     }
 }
 
+/// A text field of a request: trimmed, at most `max` characters, no NUL; `required` refuses
+/// an empty one.
+pub(crate) fn text(field: &str, s: &str, required: bool, max: usize) -> ApiResult<String> {
+    let t = s.trim();
+    if required && t.is_empty() {
+        return Err(ApiError::invalid(field, "required"));
+    }
+    if t.chars().count() > max || t.contains('\0') {
+        return Err(ApiError::invalid(field, format!("at most {max} characters, no NUL")));
+    }
+    Ok(t.to_string())
+}
+
+/// Whether `s` looks like an id this service assigned (a UUID); anything else is refused
+/// before it reaches the database.
+pub(crate) fn is_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
 pub(crate) fn respond<T>(r: ApiResult<T>) -> Result<Response<T>, Status> {
     r.map(Response::new).map_err(Status::from)
 }

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use tonic::{Request, Response, Status};
 
 use super::{
+    is_id,
     programmes::{check_programme, may_own},
     respond,
 };
@@ -192,18 +193,7 @@ fn record_pb(
 }
 
 fn note(field: &str, s: &str, required: bool) -> ApiResult<String> {
-    let t = s.trim();
-    if required && t.is_empty() {
-        return Err(ApiError::invalid(field, "required"));
-    }
-    if t.chars().count() > 500 || t.contains('\0') {
-        return Err(ApiError::invalid(field, "at most 500 characters, no NUL"));
-    }
-    Ok(t.to_string())
-}
-
-fn is_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+    super::text(field, s, required, 500)
 }
 
 /// A programme's checkpoint evaluated against its approved goals: the record to store and the

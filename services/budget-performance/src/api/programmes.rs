@@ -48,14 +48,7 @@ const FINANCE: &[Role] = &[Role::Finance];
 const MAX_TEXT: usize = 200;
 
 fn text(field: &str, s: &str, required: bool) -> ApiResult<String> {
-    let t = s.trim();
-    if required && t.is_empty() {
-        return Err(ApiError::invalid(field, "required"));
-    }
-    if t.chars().count() > MAX_TEXT || t.contains('\0') {
-        return Err(ApiError::invalid(field, format!("at most {MAX_TEXT} characters, no NUL")));
-    }
-    Ok(t.to_string())
+    super::text(field, s, required, MAX_TEXT)
 }
 
 /// Whether `who` reaches `p`: the region in scope, and for a bureau its own programmes only.
