@@ -165,6 +165,52 @@ impl AssistanceApi {
         Ok(record_to_pb(&rec))
     }
 
+    pub(super) async fn summarize(
+        &self,
+        who: &Caller,
+        r: &pb::SummarizeAssistanceRequest,
+    ) -> ApiResult<pb::SummarizeAssistanceResponse> {
+        use chrono::Datelike;
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        // Aggregates, no person: civil affairs and finance (which evaluates the programmes).
+        access::check(who, &book, Access::Read, access::COMPUTE, "summarize assistance", region)?;
+        let month = |field: &str, s: &str| -> ApiResult<NaiveDate> {
+            match NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d") {
+                Ok(d) if s.len() == 7 && (2000..=2100).contains(&d.year()) => Ok(d),
+                _ => Err(ApiError::invalid(field, "a month YYYY-MM")),
+            }
+        };
+        let from = month("from_month", r.from_month.trim())?;
+        let to = month("to_month", r.to_month.trim())?;
+        let span = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
+        if !(0..60).contains(&span) {
+            return Err(ApiError::invalid("to_month", "from 1 to 60 months, not before from_month"));
+        }
+        let rows =
+            store::roll::summarize(&self.db, &region_prefix(region), r.from_month.trim(), r.to_month.trim()).await?;
+        let total = rows
+            .iter()
+            .try_fold(0i64, |acc, m| acc.checked_add(m.paid_fen))
+            .ok_or_else(|| ApiError::Internal("overflow".into()))?;
+        Ok(pb::SummarizeAssistanceResponse {
+            months: rows
+                .into_iter()
+                .map(|m| pb::AssistanceMonth {
+                    month: m.month,
+                    category: m.category,
+                    residence: m.residence,
+                    households: m.households,
+                    persons: m.persons,
+                    paid_fen: m.paid_fen,
+                    back_pay_fen: m.back_pay_fen,
+                })
+                .collect(),
+            total_paid_fen: total,
+            as_of: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })
+    }
+
     pub(super) async fn list_households(
         &self,
         who: &Caller,

@@ -228,6 +228,15 @@ impl SocialAssistance for AssistanceApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn summarize_assistance(
+        &self,
+        req: Request<pb::SummarizeAssistanceRequest>,
+    ) -> Result<Response<pb::SummarizeAssistanceResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.summarize(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn record_payments(
         &self,
         req: Request<pb::RecordPaymentsRequest>,

@@ -616,3 +616,49 @@ pub async fn load_population(
     }
     Ok(pop)
 }
+
+/// One line of a payments summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthSummary {
+    pub month: String,
+    pub category: String,
+    pub residence: String,
+    pub households: i64,
+    pub persons: i64,
+    pub paid_fen: i64,
+    pub back_pay_fen: i64,
+}
+
+/// What was paid per month, category and residence in regions starting with `prefix`, months
+/// `from` to `to` ("YYYY-MM", included): each household counted once a month.
+pub async fn summarize(db: &Database, prefix: &str, from: &str, to: &str) -> Result<Vec<MonthSummary>, sqlx::Error> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT month, category, residence, CAST(COUNT(*) AS BIGINT) AS households, CAST(SUM(member_count) AS BIGINT) AS persons, \
+         CAST(SUM(paid) AS BIGINT) AS paid_fen, CAST(SUM(back) AS BIGINT) AS back_pay_fen FROM ( \
+           SELECT p.month AS month, h.category AS category, h.residence AS residence, h.member_count AS member_count, \
+                  SUM(p.amount_fen) AS paid, SUM(CASE WHEN p.kind LIKE 'back_pay%' THEN p.amount_fen ELSE 0 END) AS back \
+           FROM payments p JOIN households h ON h.id = p.household_id \
+           WHERE h.region_code LIKE $1 AND p.month >= $2 AND p.month <= $3 \
+           GROUP BY p.household_id, p.month, h.category, h.residence, h.member_count) t \
+         GROUP BY month, category, residence ORDER BY month, category, residence",
+    )
+    .bind(format!("{prefix}%"))
+    .bind(from)
+    .bind(to)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(MonthSummary {
+                month: r.try_get("month")?,
+                category: r.try_get("category")?,
+                residence: r.try_get("residence")?,
+                households: r.try_get("households")?,
+                persons: r.try_get("persons")?,
+                paid_fen: r.try_get("paid_fen")?,
+                back_pay_fen: r.try_get("back_pay_fen")?,
+            })
+        })
+        .collect()
+}

@@ -120,6 +120,34 @@ async fn recalculation_with_progress(backend: Backend) {
     }
     assert_eq!(last.unwrap().state, pb::JobState::Completed as i32);
     check_cases(&mut c, &job.job_id).await;
+    // What was paid, month by month: July and August at the old amounts, and the back pay of
+    // both months (the actuals budget-performance evaluates the programme by).
+    let summary = |tok: String, region: &str, from: &str, to: &str| {
+        let mut c = c.clone();
+        let r =
+            pb::SummarizeAssistanceRequest { region_code: region.into(), from_month: from.into(), to_month: to.into() };
+        async move { c.summarize_assistance(req(&tok, r)).await }
+    };
+    let s = summary(t(Role::Finance, "210500"), "210500", "2019-07", "2019-08").await.unwrap().into_inner();
+    let regular: i64 = EXPECTED.iter().map(|e| e.1).sum::<i64>() * 2;
+    let back: i64 = EXPECTED.iter().map(|e| e.3).sum();
+    assert_eq!(s.total_paid_fen, regular + back);
+    assert_eq!(s.months.iter().map(|m| m.back_pay_fen).sum::<i64>(), back);
+    for month in ["2019-07", "2019-08"] {
+        let households: i64 = s.months.iter().filter(|m| m.month == month).map(|m| m.households).sum();
+        assert_eq!(households, 3, "{month}: each household once, regular and back pay together");
+    }
+    assert!(s.months.iter().all(|m| m.persons >= m.households));
+    let none = summary(t(Role::CivilAffairs, "210500"), "210500", "2019-09", "2019-12").await.unwrap().into_inner();
+    assert_eq!((none.months.len(), none.total_paid_fen), (0, 0));
+    for (tok, region, from, to, code) in [
+        (t(Role::NaturalResources, "210500"), "210500", "2019-07", "2019-08", tonic::Code::PermissionDenied),
+        (t(Role::CivilAffairs, "210521"), "210500", "2019-07", "2019-08", tonic::Code::PermissionDenied),
+        (t(Role::CivilAffairs, "210500"), "210500", "2019-7", "2019-08", tonic::Code::InvalidArgument),
+        (t(Role::CivilAffairs, "210500"), "210500", "2019-08", "2019-07", tonic::Code::InvalidArgument),
+    ] {
+        assert_eq!(summary(tok, region, from, to).await.unwrap_err().code(), code, "{from}..{to}");
+    }
     // A second run finds nothing more to pay: back pay already includes what was paid.
     let second = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
     let done = wait_completed(&mut c, &second.job_id, Duration::from_secs(30)).await;
