@@ -103,6 +103,10 @@ pub const RULES: &[&str] = &[
     "budget.rectification",
     "budget.ex_ante.score",
     "budget.ex_ante.budget_check",
+    "budget.debt.restructure.zero_growth",
+    "budget.debt.restructure.zero_spend",
+    "budget.debt.restructure.no_new_investment",
+    "budget.debt.restructure.suspended",
 ];
 
 /// One migration source for both backends: budget-performance's SQL is the same on each.

@@ -28,6 +28,65 @@ pub struct FiscalApi {
 const FINANCE: &[Role] = &[Role::Finance];
 
 impl FiscalApi {
+    fn restructuring_budget(
+        &self,
+        who: &Caller,
+        r: &pb::CheckRestructuringBudgetRequest,
+    ) -> ApiResult<pb::CheckRestructuringBudgetResponse> {
+        use debt::{Line, LineKind};
+        let region = self.region(who, "region_code", &r.region_code, "check a restructuring budget")?;
+        if r.lines.is_empty() || r.lines.len() > 1000 {
+            return Err(ApiError::invalid("lines", "from 1 to 1000 lines"));
+        }
+        let mut lines = Vec::with_capacity(r.lines.len());
+        for (i, l) in r.lines.iter().enumerate() {
+            let f = |n: &str| format!("lines[{i}].{n}");
+            let kind = match pb::RestructuringCategory::try_from(l.category) {
+                Ok(pb::RestructuringCategory::BasicLivelihood) => LineKind::BasicLivelihood,
+                Ok(pb::RestructuringCategory::GovernmentOperation) => LineKind::GovernmentOperation,
+                Ok(pb::RestructuringCategory::Other) => LineKind::Other,
+                Ok(pb::RestructuringCategory::ZeroSpend) => LineKind::ZeroSpend,
+                Ok(pb::RestructuringCategory::NewInvestment) => LineKind::NewInvestment,
+                Ok(pb::RestructuringCategory::NewFund) => LineKind::NewFund,
+                Ok(pb::RestructuringCategory::LocalSubsidy) => LineKind::LocalSubsidy,
+                Ok(pb::RestructuringCategory::LandProvision) => LineKind::LandProvision,
+                _ => return Err(ApiError::invalid(f("category"), "a RestructuringCategory")),
+            };
+            let name = l.name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                return Err(ApiError::invalid(f("name"), "required, at most 100 characters"));
+            }
+            if l.prior_fen < 0 {
+                return Err(ApiError::invalid(f("prior_fen"), "must not be negative"));
+            }
+            if l.proposed_fen < 0 {
+                return Err(ApiError::invalid(f("proposed_fen"), "must not be negative"));
+            }
+            lines.push(Line {
+                kind,
+                name: name.to_string(),
+                prior: civic_domain::Fen::new(l.prior_fen),
+                proposed: civic_domain::Fen::new(l.proposed_fen),
+            });
+        }
+        let c = debt::restructuring_budget(&self.book.current(), region, r.year, &lines)?;
+        Ok(pb::CheckRestructuringBudgetResponse {
+            compliant: c.violations.is_empty(),
+            violations: c
+                .violations
+                .iter()
+                .map(|v| pb::RestructuringViolation {
+                    line: v.line.map(|l| l as i32).unwrap_or(-1),
+                    rule_id: v.rule_id.into(),
+                    message: v.message.clone(),
+                })
+                .collect(),
+            other_prior_fen: c.other_prior.get(),
+            other_proposed_fen: c.other_proposed.get(),
+            explanation: Some(mapping::explanation(&c.trace)),
+        })
+    }
+
     fn region(
         &self,
         who: &Caller,
@@ -395,6 +454,15 @@ impl FiscalApi {
 
 #[tonic::async_trait]
 impl FiscalRulesService for FiscalApi {
+    #[tracing::instrument(skip_all)]
+    async fn check_restructuring_budget(
+        &self,
+        req: Request<pb::CheckRestructuringBudgetRequest>,
+    ) -> Result<Response<pb::CheckRestructuringBudgetResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.restructuring_budget(&who, req.get_ref()))
+    }
+
     #[tracing::instrument(skip_all)]
     async fn split_cost_share(
         &self,

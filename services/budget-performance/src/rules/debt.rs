@@ -440,3 +440,127 @@ pub fn assess_risk(book: &PolicyBook, city: RegionCode, on: NaiveDate, input: &R
     });
     Ok(Risk { level, criteria, open, at_least, trace })
 }
+
+/// What 4.3(2) of the plan says of a line of a restructuring budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    BasicLivelihood,
+    GovernmentOperation,
+    Other,
+    ZeroSpend,
+    NewInvestment,
+    NewFund,
+    LocalSubsidy,
+    LandProvision,
+}
+
+impl LineKind {
+    /// The rule a line of this kind must keep to zero, if any, and what it is.
+    fn zero_rule(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            LineKind::ZeroSpend => {
+                Some(("budget.debt.restructure.zero_spend", "公务出国(境)、培训、公务接待实行“零支出”"))
+            }
+            LineKind::NewInvestment => {
+                Some(("budget.debt.restructure.no_new_investment", "不得新批政府投资计划，不得新上政府投资项目"))
+            }
+            LineKind::NewFund => {
+                Some(("budget.debt.restructure.no_new_investment", "不得设立各类需要政府出资的投资基金"))
+            }
+            LineKind::LocalSubsidy => Some((
+                "budget.debt.restructure.suspended",
+                "暂停或者取消本地出台的奖励、政策性补贴和贴息、非基本民生类补贴",
+            )),
+            LineKind::LandProvision => Some(("budget.debt.restructure.suspended", "暂停土地出让收入各项政策性计提")),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub kind: LineKind,
+    pub name: String,
+    pub prior: Fen,
+    pub proposed: Fen,
+}
+
+#[derive(Debug, Clone)]
+pub struct Violation {
+    /// The line, or None for the other-spending total.
+    pub line: Option<usize>,
+    pub rule_id: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BudgetCheck {
+    pub violations: Vec<Violation>,
+    pub other_prior: Fen,
+    pub other_proposed: Fen,
+    pub trace: Trace,
+}
+
+/// Check a restructuring budget of `year` against 4.3(2).
+pub fn restructuring_budget(
+    book: &PolicyBook,
+    region: RegionCode,
+    year: i32,
+    lines: &[Line],
+) -> Result<BudgetCheck, RuleError> {
+    let on = year_end(year)?;
+    let mut trace = Trace::default();
+    let mut violations = Vec::new();
+    let (mut other_prior, mut other_proposed) = (0i64, 0i64);
+    let overflow = || RuleError::Domain(civic_domain::DomainError::Overflow("restructuring budget"));
+    for (i, l) in lines.iter().enumerate() {
+        if matches!(l.kind, LineKind::BasicLivelihood | LineKind::GovernmentOperation) {
+            continue;
+        }
+        other_prior = other_prior.checked_add(l.prior.get()).ok_or_else(overflow)?;
+        other_proposed = other_proposed.checked_add(l.proposed.get()).ok_or_else(overflow)?;
+        if let Some((rule, what)) = l.kind.zero_rule() {
+            let hit = l.proposed.get() > 0;
+            trace.push(Step {
+                rule_id: rule.into(),
+                description: format!("{}:{what}", l.name),
+                formula: format!("拟安排 {} {} 0", l.proposed.yuan_text(), if hit { ">" } else { "=" }),
+                result: if hit { "不符合".into() } else { "符合".into() },
+                parameters: vec![],
+                source: Some(book.rule_source(rule, region, on)?),
+            });
+            if hit {
+                violations.push(Violation {
+                    line: Some(i),
+                    rule_id: rule,
+                    message: format!("{}:{what}，拟安排 {}", l.name, l.proposed.yuan_text()),
+                });
+            }
+        }
+    }
+    let grows = other_proposed > other_prior;
+    trace.push(Step {
+        rule_id: "budget.debt.restructure.zero_growth".into(),
+        description: "除必要的基本民生支出和政府有效运转支出外，本级政府其他财政支出保持“零增长”".into(),
+        formula: format!(
+            "其他支出 上年 {} → 拟安排 {}",
+            Fen::new(other_prior).yuan_text(),
+            Fen::new(other_proposed).yuan_text()
+        ),
+        result: if grows { "增长，不符合".into() } else { "未增长，符合".into() },
+        parameters: vec![],
+        source: Some(book.rule_source("budget.debt.restructure.zero_growth", region, on)?),
+    });
+    if grows {
+        violations.push(Violation {
+            line: None,
+            rule_id: "budget.debt.restructure.zero_growth",
+            message: format!(
+                "其他财政支出由 {} 增至 {}:财政重整期内应保持“零增长”或者大力压减",
+                Fen::new(other_prior).yuan_text(),
+                Fen::new(other_proposed).yuan_text()
+            ),
+        });
+    }
+    Ok(BudgetCheck { violations, other_prior: Fen::new(other_prior), other_proposed: Fen::new(other_proposed), trace })
+}

@@ -408,3 +408,83 @@ async fn elderly_allowance_cost_share() {
     let _ = stop.send(());
     running.wait().await;
 }
+
+/// A restructuring budget of 渑池县 against 三政办〔2017〕25号 4.3(2): other spending at zero growth
+/// (exactly last year's is compliant, a fen more is not), the zero items, exempt lines.
+#[tokio::test]
+async fn restructuring_budget_in_sanmenxia() {
+    let (mut c, running, tx) = start().await;
+    let tok = token(Role::Finance, "411200");
+    use pb::RestructuringCategory as K;
+    let line = |k: K, name: &str, prior: i64, proposed: i64| pb::RestructuringLine {
+        category: k as i32,
+        name: name.into(),
+        prior_fen: prior * YUAN,
+        proposed_fen: proposed * YUAN,
+    };
+    let budget = |lines: Vec<pb::RestructuringLine>| pb::CheckRestructuringBudgetRequest {
+        region_code: "411221".into(),
+        year: 2024,
+        lines,
+    };
+    // Livelihood may grow; the other spending stays exactly at last year's: compliant.
+    let ok = vec![
+        line(K::BasicLivelihood, "城乡低保", 5_000_000, 5_600_000),
+        line(K::GovernmentOperation, "机关运转", 3_000_000, 3_000_000),
+        line(K::Other, "农业产业扶持", 1_200_000, 1_150_000),
+        line(K::ZeroSpend, "公务接待", 50_000, 0),
+        line(K::NewInvestment, "新建项目", 0, 0),
+    ];
+    let r = c.check_restructuring_budget(authed(&tok, budget(ok.clone()))).await.unwrap().into_inner();
+    assert!(r.compliant, "{:?}", r.violations);
+    assert_eq!((r.other_prior_fen, r.other_proposed_fen), (125_000_000, 115_000_000));
+    let steps = r.explanation.unwrap().steps;
+    assert!(steps.iter().all(|s| s.source.as_ref().unwrap().document == "三政办〔2017〕25号"));
+    // Exactly zero growth is compliant; one fen more is not.
+    let mut at = ok.clone();
+    at[2].proposed_fen = 1_250_000 * YUAN;
+    assert!(c.check_restructuring_budget(authed(&tok, budget(at.clone()))).await.unwrap().into_inner().compliant);
+    at[2].proposed_fen += 1;
+    let r = c.check_restructuring_budget(authed(&tok, budget(at))).await.unwrap().into_inner();
+    assert_eq!(
+        (r.compliant, r.violations[0].line, r.violations[0].rule_id.as_str()),
+        (false, -1, "budget.debt.restructure.zero_growth")
+    );
+    // Zero items: training, a new project, a local subsidy, a land provision.
+    let mut zero = ok.clone();
+    zero.push(line(K::ZeroSpend, "培训", 0, 1));
+    zero.push(line(K::NewInvestment, "新上政府投资项目", 0, 100));
+    zero.push(line(K::LocalSubsidy, "企业贴息", 300, 200));
+    zero.push(line(K::LandProvision, "农田水利计提", 100, 100));
+    zero[2].proposed_fen = 0;
+    let r = c.check_restructuring_budget(authed(&tok, budget(zero))).await.unwrap().into_inner();
+    let hit: Vec<(i32, &str)> = r.violations.iter().map(|v| (v.line, v.rule_id.as_str())).collect();
+    assert_eq!(
+        hit,
+        [
+            (5, "budget.debt.restructure.zero_spend"),
+            (6, "budget.debt.restructure.no_new_investment"),
+            (7, "budget.debt.restructure.suspended"),
+            (8, "budget.debt.restructure.suspended"),
+        ]
+    );
+    // Bad lines; a region whose plan this is not.
+    let mut bad = ok.clone();
+    bad[0].proposed_fen = -1;
+    assert_eq!(
+        violated_fields(&c.check_restructuring_budget(authed(&tok, budget(bad))).await.unwrap_err()),
+        vec!["lines[0].proposed_fen"]
+    );
+    let mut bad = ok.clone();
+    bad[1].category = 0;
+    assert_eq!(
+        violated_fields(&c.check_restructuring_budget(authed(&tok, budget(bad))).await.unwrap_err()),
+        vec!["lines[1].category"]
+    );
+    let mut elsewhere = budget(ok);
+    elsewhere.region_code = "411721".into();
+    let e = c.check_restructuring_budget(authed(&token(Role::Finance, "411700"), elsewhere)).await.unwrap_err();
+    assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "NO_RULE_IN_FORCE"));
+    let _ = tx.send(());
+    running.wait().await;
+}
