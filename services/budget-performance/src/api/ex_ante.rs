@@ -226,12 +226,12 @@ impl BudgetApi {
             }
         }
         Ok(pb::ScoreExAnteResponse {
-            total: ex_ante::two_places(o.total),
+            total: crate::rules::two_places(o.total),
             conclusion: conclusion_pb(o.conclusion) as i32,
             conclusion_text: o.conclusion.map(|c| c.chinese().to_string()).unwrap_or_default(),
             requested_fen: r.requested_fen,
             estimated_fen: input.estimate.as_ref().map(|(f, _)| f.get()).unwrap_or(0),
-            budget_ratio_percent: o.ratio_percent.map(ex_ante::two_places).unwrap_or_default(),
+            budget_ratio_percent: o.ratio_percent.map(crate::rules::two_places).unwrap_or_default(),
             findings: o.findings,
             assistance_request_id,
             explanation: Some(explanation),

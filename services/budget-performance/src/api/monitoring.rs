@@ -296,16 +296,15 @@ fn checkpoint(
 }
 
 /// A stored checkpoint's evaluation, computed again from its figures, the goals it was
-/// measured against and the thresholds it was judged by (as stored with it).
+/// measured against (`goals_row`, the version the record names) and the thresholds it was
+/// judged by (as stored with it).
 async fn reevaluate(
     db: &Database,
     book: &civic_domain::policy::PolicyBook,
     p: &ProgrammeRow,
     rec: &RecordRow,
+    goals_row: &crate::store::goals::GoalSetRow,
 ) -> ApiResult<pb::EvaluateMonitoringResponse> {
-    let goals_row = goal_store::version(db, &p.id, rec.goal_version)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("record {}/{} names a missing goal set", p.id, rec.as_of)))?;
     let rules = monitoring::RuleSet::from_json(&store::rule_set(db, &rec.rule_set_id).await?)
         .map_err(|e| ApiError::Internal(format!("monitoring rule set {}: {e}", rec.rule_set_id)))?;
     let stored: Vec<StoredProgress> = serde_json::from_str(&rec.indicators_json)
@@ -325,7 +324,7 @@ async fn reevaluate(
     let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut budgeted = p.clone();
     budgeted.adjusted_budget_fen = rec.budget_fen;
-    Ok(checkpoint(book, region, as_of, &budgeted, &goals_row, &figures, &indicators, &rules, "")?.2)
+    Ok(checkpoint(book, region, as_of, &budgeted, goals_row, &figures, &indicators, &rules, "")?.2)
 }
 
 impl MonitoringApi {
@@ -524,7 +523,14 @@ impl MonitoringApi {
             "纠偏措施".into(),
         ]];
         for rec in &records {
-            let e = reevaluate(&self.db, &book, &p, rec).await?;
+            // The goal set the record was measured against: read once, for its evaluation and
+            // for every indicator's target.
+            let goals_row = goal_store::version(&self.db, &p.id, rec.goal_version)
+                .await?
+                .ok_or_else(|| ApiError::Internal(format!("record {}/{} names a missing goal set", p.id, rec.as_of)))?;
+            let goals: Goals = serde_json::from_str(&goals_row.goals_json)
+                .map_err(|e| ApiError::Internal(format!("goal set {}/{}: {e}", p.id, goals_row.version)))?;
+            let e = reevaluate(&self.db, &book, &p, rec, &goals_row).await?;
             let shown = record_pb(rec, &[], e.clone())?;
             rows.push(vec![
                 rec.as_of.clone(),
@@ -539,10 +545,10 @@ impl MonitoringApi {
             ]);
             for (i, g) in shown.indicators.iter().enumerate() {
                 let pct = e.goals.get(i).map(|x| format!("{}%", x.percent)).unwrap_or_default();
-                let goal = crate::store::goals::version(&self.db, &p.id, rec.goal_version).await?;
-                let target = goal
-                    .and_then(|g0| serde_json::from_str::<Goals>(&g0.goals_json).ok())
-                    .and_then(|gs| gs.indicators.into_iter().find(|x| x.name == g.name))
+                let target = goals
+                    .indicators
+                    .iter()
+                    .find(|x| x.name == g.name)
                     .map(|x| format!("{}{}", x.target, x.unit))
                     .unwrap_or_default();
                 let likelihood = match pb::Likelihood::try_from(g.likelihood) {

@@ -9,7 +9,7 @@ use civic_domain::{
     policy::PolicyBook,
     Fen, RegionCode,
 };
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 use super::RuleError;
 
@@ -108,11 +108,7 @@ fn bad(field: impl Into<String>, message: impl Into<String>) -> RuleError {
     RuleError::InputAt { field: field.into(), message: message.into() }
 }
 
-fn two(d: Decimal) -> String {
-    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    r.rescale(2);
-    r.to_string()
-}
+use super::two_places as two;
 
 pub fn score(book: &PolicyBook, region: RegionCode, date: NaiveDate, input: &Input) -> Result<Outcome, RuleError> {
     let total_points = book.value("budget.score.total", region, date)?;
@@ -273,8 +269,4 @@ pub fn score(book: &PolicyBook, region: RegionCode, date: NaiveDate, input: &Inp
         None => None,
     };
     Ok(Outcome { total, conclusion, ratio_percent: ratio, findings, trace })
-}
-
-pub fn two_places(d: Decimal) -> String {
-    two(d)
 }

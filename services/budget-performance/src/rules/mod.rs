@@ -61,6 +61,13 @@ pub fn amount(field: &'static str, fen: i64) -> Result<Fen, RuleError> {
     Ok(Fen::new(fen))
 }
 
+/// A figure shown with exactly two places (half-up), e.g. "38.00": percents, points, scores.
+pub fn two_places(d: Decimal) -> String {
+    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(2);
+    r.to_string()
+}
+
 /// A ratio shown with exactly four places (half-up), e.g. "7.5000".
 pub fn four_places(d: Decimal) -> String {
     let mut r = d.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);

@@ -13,7 +13,7 @@ use civic_domain::{
     policy::PolicyBook,
     Fen, RegionCode,
 };
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 use super::RuleError;
 
@@ -104,12 +104,7 @@ fn bad(field: impl Into<String>, message: impl Into<String>) -> RuleError {
     RuleError::InputAt { field: field.into(), message: message.into() }
 }
 
-/// Two places, half-up, for showing a percent.
-pub fn shown(d: Decimal) -> String {
-    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    r.rescale(2);
-    r.to_string()
-}
+pub use super::two_places as shown;
 
 fn is_month_end(d: NaiveDate) -> bool {
     d.succ_opt().is_some_and(|n| n.month() != d.month())

@@ -59,6 +59,30 @@ fn read(r: &AnyRow) -> Result<ProgrammeRow, sqlx::Error> {
     })
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Bind a programme's values in `COLUMNS` order.
+fn bind_row<'q>(q: AnyQuery<'q>, p: &ProgrammeRow) -> AnyQuery<'q> {
+    q.bind(p.id.clone())
+        .bind(p.region_code.clone())
+        .bind(p.budget_year)
+        .bind(p.code.clone())
+        .bind(p.name.clone())
+        .bind(p.kind.clone())
+        .bind(p.budget_kind.clone())
+        .bind(p.object_kind.clone())
+        .bind(p.owner_role.clone())
+        .bind(p.owner_unit.clone())
+        .bind(p.responsible_person.clone())
+        .bind(p.initial_budget_fen)
+        .bind(p.adjusted_budget_fen)
+        .bind(i64::from(p.is_new))
+        .bind(i64::from(p.is_major))
+        .bind(p.policy_end_date.clone())
+        .bind(p.version)
+        .bind(p.updated_at.clone())
+}
+
 fn json(p: &ProgrammeRow) -> serde_json::Value {
     serde_json::to_value(p).unwrap_or_default()
 }
@@ -83,29 +107,8 @@ pub async fn insert(
     p.version = 1;
     p.updated_at = now();
     let mut tx = db.begin().await?;
-    let done = sqlx::query(&format!(
-        "INSERT INTO budget_programmes ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-    ))
-    .bind(&p.id)
-    .bind(&p.region_code)
-    .bind(p.budget_year)
-    .bind(&p.code)
-    .bind(&p.name)
-    .bind(&p.kind)
-    .bind(&p.budget_kind)
-    .bind(&p.object_kind)
-    .bind(&p.owner_role)
-    .bind(&p.owner_unit)
-    .bind(&p.responsible_person)
-    .bind(p.initial_budget_fen)
-    .bind(p.adjusted_budget_fen)
-    .bind(i64::from(p.is_new))
-    .bind(i64::from(p.is_major))
-    .bind(&p.policy_end_date)
-    .bind(p.version)
-    .bind(&p.updated_at)
-    .execute(&mut *tx)
-    .await;
+    let sql = format!("INSERT INTO budget_programmes ({COLUMNS}) VALUES {}", super::values_sql(18, 1));
+    let done = bind_row(sqlx::query(&sql), &p).execute(&mut *tx).await;
     match done {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => {
@@ -280,27 +283,11 @@ pub async fn import(
     let mut changes = Vec::with_capacity(creates.len() + updates.len());
     for chunk in creates.chunks(super::BATCH_ROWS) {
         let sql = format!("INSERT INTO budget_programmes ({COLUMNS}) VALUES {}", super::values_sql(18, chunk.len()));
+        let rows: Vec<ProgrammeRow> =
+            chunk.iter().map(|p| ProgrammeRow { version: 1, updated_at: stamp.clone(), ..p.clone() }).collect();
         let mut q = sqlx::query(&sql);
-        for p in chunk {
-            q = q
-                .bind(p.id.clone())
-                .bind(p.region_code.clone())
-                .bind(p.budget_year)
-                .bind(p.code.clone())
-                .bind(p.name.clone())
-                .bind(p.kind.clone())
-                .bind(p.budget_kind.clone())
-                .bind(p.object_kind.clone())
-                .bind(p.owner_role.clone())
-                .bind(p.owner_unit.clone())
-                .bind(p.responsible_person.clone())
-                .bind(p.initial_budget_fen)
-                .bind(p.adjusted_budget_fen)
-                .bind(i64::from(p.is_new))
-                .bind(i64::from(p.is_major))
-                .bind(p.policy_end_date.clone())
-                .bind(1_i64)
-                .bind(stamp.clone());
+        for p in &rows {
+            q = bind_row(q, p);
         }
         match q.execute(&mut *tx).await {
             Ok(_) => {}
@@ -311,10 +298,7 @@ pub async fn import(
             }
             Err(e) => return Err(e.into()),
         }
-        for p in chunk {
-            let mut p = p.clone();
-            p.version = 1;
-            p.updated_at = stamp.clone();
+        for p in rows {
             changes.push(Change {
                 action: "import.create".into(),
                 entity: "budget_programme".into(),
