@@ -40,7 +40,7 @@ run_on() {
 
 export -f run_on rss start_server
 export BENCH WORK N
-PG_DURABLE=1 scripts/with-postgres bash -c '
+PG_DURABLE=1 PG_TLS=0 scripts/with-postgres bash -c '
     trap "kill \${PID:-} 2>/dev/null || true" EXIT
     psql "$CIVIC_TEST_POSTGRES_URL" -qc "CREATE DATABASE budget_bench" >/dev/null
     run_on "${CIVIC_TEST_POSTGRES_URL%/*}/budget_bench" PostgreSQL

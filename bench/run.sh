@@ -55,7 +55,7 @@ run_on() {
 
 export -f run_on rss start_server
 export BENCH WORK
-PG_DURABLE=1 scripts/with-postgres bash -c '
+PG_DURABLE=1 PG_TLS=0 scripts/with-postgres bash -c '
     psql "$CIVIC_TEST_POSTGRES_URL" -qc "CREATE DATABASE bench" >/dev/null
     run_on "${CIVIC_TEST_POSTGRES_URL%/*}/bench" PostgreSQL
 '

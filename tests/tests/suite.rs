@@ -30,6 +30,8 @@ mod fuzz;
 mod publishing;
 #[path = "suite/safety.rs"]
 mod safety;
+#[path = "suite/tls.rs"]
+mod tls;
 
 type Starter = fn(Settings, Pin<Box<dyn Future<Output = ()> + Send>>) -> Pin<Box<dyn Future<Output = Running> + Send>>;
 

@@ -25,6 +25,8 @@ pub enum StartupError {
     Policy(String),
     #[error(transparent)]
     Start(#[from] StartError),
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 /// Names of the common services, for health and reflection.
@@ -61,6 +63,13 @@ impl Foundation {
         })?;
         db.migrate(migrations).await?;
         Ok(Foundation { settings, book: BookHandle::new(book), db })
+    }
+
+    /// A channel to another service at `url` (from the setting `variable`), connected on first
+    /// use; `https://` is verified with CIVIC_PEER_CA. A URL or TLS setting that cannot work
+    /// stops start-up, naming the setting.
+    pub fn peer(&self, url: &str, variable: &str) -> Result<tonic::transport::Channel, StartupError> {
+        crate::tls::peer_channel(url, &self.settings, variable).map_err(StartupError::Config)
     }
 
     /// The common services, to which a service adds its own.

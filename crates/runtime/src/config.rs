@@ -39,6 +39,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "a connection silent this long is closed (live clients answer the server's pings)",
     ),
     ("CIVIC_KEEPALIVE_SECS", "`30`", "HTTP/2 ping interval; a ping unanswered in 10 s closes the connection"),
+    ("CIVIC_TLS_CERT", "(none)", "PEM certificate chain: with CIVIC_TLS_KEY, the gRPC listener serves TLS only"),
+    ("CIVIC_TLS_KEY", "(none)", "PEM private key of CIVIC_TLS_CERT"),
+    ("CIVIC_TLS_CLIENT_CA", "(none)", "PEM CA: callers must present a certificate it signed (mutual TLS)"),
+    ("CIVIC_PEER_CA", "(none)", "PEM CA that signs the other services' certificates (for their `https://` URLs)"),
+    ("CIVIC_PEER_CERT", "(none)", "PEM certificate this service presents to the others (when they ask for one)"),
+    ("CIVIC_PEER_KEY", "(none)", "PEM private key of CIVIC_PEER_CERT"),
     ("TOKIO_WORKER_THREADS", "number of cores", "threads serving calls; set it to the cores the service has to itself"),
 ];
 
@@ -100,6 +106,16 @@ pub struct Settings {
     pub handshake_timeout_secs: u64,
     pub idle_timeout_secs: u64,
     pub keepalive_secs: u64,
+    /// TLS on the gRPC listener: certificate chain and key files (both, or neither).
+    pub tls_cert: String,
+    pub tls_key: String,
+    /// Mutual TLS: the CA that signs callers' certificates.
+    pub tls_client_ca: String,
+    /// Calls to the other services over `https://`: the CA that signs their certificates, and
+    /// this service's own certificate and key when they ask for one.
+    pub peer_ca: String,
+    pub peer_cert: String,
+    pub peer_key: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -138,6 +154,12 @@ impl Default for Settings {
             handshake_timeout_secs: 10,
             idle_timeout_secs: 120,
             keepalive_secs: 30,
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            tls_client_ca: String::new(),
+            peer_ca: String::new(),
+            peer_cert: String::new(),
+            peer_key: String::new(),
         }
     }
 }
@@ -154,6 +176,9 @@ impl fmt::Debug for Settings {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("concurrency_limit", &self.concurrency_limit)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_client_ca", &self.tls_client_ca)
+            .field("peer_ca", &self.peer_ca)
             .finish()
     }
 }
@@ -298,6 +323,18 @@ impl Settings {
         if let Some(v) = get("CIVIC_KEEPALIVE_SECS") {
             self.keepalive_secs = num("CIVIC_KEEPALIVE_SECS", v)?;
         }
+        for (name, field) in [
+            ("CIVIC_TLS_CERT", &mut self.tls_cert),
+            ("CIVIC_TLS_KEY", &mut self.tls_key),
+            ("CIVIC_TLS_CLIENT_CA", &mut self.tls_client_ca),
+            ("CIVIC_PEER_CA", &mut self.peer_ca),
+            ("CIVIC_PEER_CERT", &mut self.peer_cert),
+            ("CIVIC_PEER_KEY", &mut self.peer_key),
+        ] {
+            if let Some(v) = get(name) {
+                *field = v;
+            }
+        }
         Ok(())
     }
 
@@ -345,6 +382,12 @@ struct SettingsMirror {
     handshake_timeout_secs: u64,
     idle_timeout_secs: u64,
     keepalive_secs: u64,
+    tls_cert: String,
+    tls_key: String,
+    tls_client_ca: String,
+    peer_ca: String,
+    peer_cert: String,
+    peer_key: String,
 }
 
 impl From<&Settings> for SettingsMirror {
@@ -371,6 +414,12 @@ impl From<&Settings> for SettingsMirror {
             handshake_timeout_secs: s.handshake_timeout_secs,
             idle_timeout_secs: s.idle_timeout_secs,
             keepalive_secs: s.keepalive_secs,
+            tls_cert: s.tls_cert.clone(),
+            tls_key: s.tls_key.clone(),
+            tls_client_ca: s.tls_client_ca.clone(),
+            peer_ca: s.peer_ca.clone(),
+            peer_cert: s.peer_cert.clone(),
+            peer_key: s.peer_key.clone(),
         }
     }
 }

@@ -24,5 +24,6 @@ pub mod storage;
 pub mod tabular;
 pub mod telemetry;
 pub mod testing;
+pub mod tls;
 
 pub use error::{ApiError, ApiResult};

@@ -23,6 +23,59 @@ pub fn on_behalf_of<T>(
     req
 }
 
+/// How a call to another service ended when it did not succeed.
+#[derive(Debug)]
+pub enum PeerFailure {
+    /// The other service did not answer (down, unreachable, refused the connection or its TLS
+    /// handshake, out of time): the caller hears UNAVAILABLE naming it.
+    Unreachable(tonic::Status),
+    /// It answered with its verdict on the request, passed on as the caller's business.
+    Refused(tonic::Status),
+}
+
+/// Whether `status` means the other side never answered: UNAVAILABLE, DEADLINE_EXCEEDED,
+/// CANCELLED, or a transport failure (a TLS handshake refused, a connection reset).
+pub fn unreachable(status: &tonic::Status) -> bool {
+    matches!(status.code(), tonic::Code::DeadlineExceeded | tonic::Code::Cancelled) || retryable(status)
+}
+
+/// UNAVAILABLE or a transport failure: the call never reached the other service's handler.
+fn retryable(status: &tonic::Status) -> bool {
+    use std::error::Error;
+    status.code() == tonic::Code::Unavailable
+        || status.source().is_some_and(|e| e.downcast_ref::<tonic::transport::Error>().is_some())
+        || (status.code() == tonic::Code::Unknown && status.message() == "transport error")
+}
+
+/// Call another service (`peer`, for the log), retrying once after `backoff` when the call did
+/// not reach it; only for calls that read, where a retry is safe.
+pub async fn call_with_one_retry<T, F, Fut>(
+    peer: &str,
+    backoff: std::time::Duration,
+    mut call: F,
+) -> Result<tonic::Response<T>, PeerFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match call().await {
+            Ok(r) => return Ok(r),
+            Err(s) if retryable(&s) && attempt < 2 => {
+                tracing::warn!(%peer, code = ?s.code(), error = %s.message(), "did not answer; retrying once");
+                tokio::time::sleep(backoff).await;
+            }
+            Err(s) if unreachable(&s) => {
+                tracing::warn!(%peer, code = ?s.code(), error = %s.message(), "did not answer");
+                return Err(PeerFailure::Unreachable(s));
+            }
+            Err(s) => return Err(PeerFailure::Refused(s)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,8 @@ pub enum StartError {
     Bind { addr: String, source: std::io::Error },
     #[error("reflection: {0}")]
     Reflection(String),
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// A bound, running server.
@@ -129,7 +131,12 @@ pub async fn serve(
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let gate = ConnectionGate::new(settings.connection_limits());
     let keepalive = Duration::from_secs(settings.keepalive_secs.max(1));
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = crate::tls::server_config(settings).map_err(StartError::Tls)? {
+        builder = builder.tls_config(tls).map_err(|e| StartError::Tls(e.to_string()))?;
+        tracing::info!(cert = %settings.tls_cert, mutual = !settings.tls_client_ca.is_empty(), "gRPC over TLS");
+    }
+    let server = builder
         .http2_keepalive_interval(Some(keepalive))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .layer(layers)

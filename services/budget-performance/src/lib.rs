@@ -135,13 +135,7 @@ pub async fn start_with(
 ) -> Result<Running, StartupError> {
     let f = Foundation::prepare(settings, &migrations(), RULES).await?;
     // Connected on first use, so the two services can start in any order.
-    let assistance = match tonic::transport::Endpoint::from_shared(assistance_url.to_string()) {
-        Ok(e) => Some(e.connect_timeout(std::time::Duration::from_secs(2)).connect_lazy()),
-        Err(e) => {
-            tracing::warn!(url = %assistance_url, error = %e, "invalid CIVIC_SOCIAL_ASSISTANCE_URL; ex-ante assessments are unavailable");
-            None
-        }
-    };
+    let assistance = f.peer(assistance_url, "CIVIC_SOCIAL_ASSISTANCE_URL")?;
     let follow_up = api::FollowUpApi { book: f.book.clone(), db: f.db.clone() };
     let routes = f
         .common_routes(PARAMETER_PREFIXES.to_vec())

@@ -108,13 +108,7 @@ pub async fn start_with_peers(
         tracing::info!(jobs = resumed, "unfinished recalculations resumed");
     }
     // Connected on first use, so the services can start in any order.
-    let budget = match tonic::transport::Endpoint::from_shared(budget_url.to_string()) {
-        Ok(e) => Some(e.connect_timeout(std::time::Duration::from_secs(2)).connect_lazy()),
-        Err(e) => {
-            tracing::warn!(url = %budget_url, error = %e, "invalid CIVIC_BUDGET_PERFORMANCE_URL; evaluation scores are unavailable");
-            None
-        }
-    };
+    let budget = f.peer(budget_url, "CIVIC_BUDGET_PERFORMANCE_URL")?;
     let api = api::AssistanceApi {
         book: f.book.clone(),
         db: f.db.clone(),

@@ -20,7 +20,7 @@ use civic_runtime::{
     server::RETRY_BACKOFF,
     ApiError, ApiResult,
 };
-use tonic::{transport::Channel, Code, Status};
+use tonic::{transport::Channel, Status};
 
 use super::service::BudgetApi;
 
@@ -47,37 +47,29 @@ impl BudgetApi {
         if r.proposed.is_empty() {
             return Err(ApiError::invalid("proposed", "at least one proposed standard").into());
         }
-        let channel: Channel = self
-            .assistance
-            .clone()
-            .ok_or_else(|| ApiError::Unavailable("social-assistance (not configured)".into()))?;
+        let channel: Channel = self.assistance.clone();
         let message = WhatIfRequest {
             region_code: r.region_code.clone(),
             on_date: r.on_date.clone(),
             proposed: r.proposed.clone(),
         };
-        let mut attempt = 0;
-        let response = loop {
-            attempt += 1;
+        let call = || {
             let mut client = SocialAssistanceClient::new(channel.clone());
-            match client.what_if(outgoing::on_behalf_of(who, request_id, message.clone(), DEADLINE)).await {
-                Ok(resp) => break resp,
-                Err(s) if s.code() == Code::Unavailable && attempt < 2 => {
-                    tracing::warn!(error = %s.message(), "social-assistance unavailable; retrying once");
-                    tokio::time::sleep(RETRY_BACKOFF).await;
-                }
-                Err(s) if matches!(s.code(), Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled) => {
-                    tracing::warn!(code = ?s.code(), error = %s.message(), "social-assistance did not answer");
-                    return Err(ApiError::Unavailable("social-assistance".into()).into());
-                }
-                // The other service's verdict on the caller's own request: passed on as it is.
-                Err(s) => {
-                    return Err(Status::with_details(
-                        s.code(),
-                        format!("social-assistance: {}", s.message()),
-                        s.details().to_vec().into(),
-                    ))
-                }
+            let request = outgoing::on_behalf_of(who, request_id, message.clone(), DEADLINE);
+            async move { client.what_if(request).await }
+        };
+        let response = match outgoing::call_with_one_retry("social-assistance", RETRY_BACKOFF, call).await {
+            Ok(r) => r,
+            Err(outgoing::PeerFailure::Unreachable(_)) => {
+                return Err(ApiError::Unavailable("social-assistance".into()).into())
+            }
+            // The other service's verdict on the caller's own request: passed on as it is.
+            Err(outgoing::PeerFailure::Refused(s)) => {
+                return Err(Status::with_details(
+                    s.code(),
+                    format!("social-assistance: {}", s.message()),
+                    s.details().to_vec().into(),
+                ))
             }
         };
         let upstream_id =

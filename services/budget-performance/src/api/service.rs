@@ -15,7 +15,7 @@ use crate::rules::grades;
 pub struct BudgetApi {
     pub book: BookHandle,
     /// A lazily connected channel to social-assistance, for ex-ante assessments.
-    pub assistance: Option<tonic::transport::Channel>,
+    pub assistance: tonic::transport::Channel,
     pub db: civic_runtime::storage::Database,
 }
 

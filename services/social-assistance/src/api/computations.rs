@@ -101,45 +101,34 @@ impl AssistanceApi {
         year: i32,
     ) -> ApiResult<(std::collections::HashMap<String, String>, Vec<civic_proto::common::v1::TraceStep>)> {
         use civic_proto::budget::v1::{evaluation_service_client::EvaluationServiceClient, ListRegionScoresRequest};
-        let channel =
-            self.budget.clone().ok_or_else(|| ApiError::Unavailable("budget-performance (not configured)".into()))?;
+        let channel = self.budget.clone();
         let message = ListRegionScoresRequest {
             city_code: city.to_string(),
             category: category.into(),
             year,
             allow_missing: true,
         };
-        let mut attempt = 0;
-        let response = loop {
-            attempt += 1;
+        let call = || {
             let mut client = EvaluationServiceClient::new(channel.clone());
-            let call = civic_runtime::outgoing::on_behalf_of(
+            let request = civic_runtime::outgoing::on_behalf_of(
                 who,
                 request_id,
                 message.clone(),
                 std::time::Duration::from_secs(10),
             );
-            match client.list_region_scores(call).await {
-                Ok(r) => break r,
-                Err(s) if s.code() == tonic::Code::Unavailable && attempt < 2 => {
-                    tokio::time::sleep(civic_runtime::server::RETRY_BACKOFF).await;
-                }
-                Err(s)
-                    if matches!(
-                        s.code(),
-                        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled
-                    ) =>
-                {
-                    tracing::warn!(code = ?s.code(), error = %s.message(), "budget-performance did not answer");
-                    return Err(ApiError::Unavailable("budget-performance".into()));
-                }
-                Err(s) => {
-                    // The other service's verdict on the caller's own request, as it is.
-                    return Err(ApiError::precondition(
-                        "BUDGET_SCORES_REFUSED",
-                        format!("budget-performance: {} ({:?})", s.message(), s.code()),
-                    ));
-                }
+            async move { client.list_region_scores(request).await }
+        };
+        use civic_runtime::outgoing::{call_with_one_retry, PeerFailure};
+        let response = match call_with_one_retry("budget-performance", civic_runtime::server::RETRY_BACKOFF, call).await
+        {
+            Ok(r) => r,
+            Err(PeerFailure::Unreachable(_)) => return Err(ApiError::Unavailable("budget-performance".into())),
+            // The other service's verdict on the caller's own request, as it is.
+            Err(PeerFailure::Refused(s)) => {
+                return Err(ApiError::precondition(
+                    "BUDGET_SCORES_REFUSED",
+                    format!("budget-performance: {} ({:?})", s.message(), s.code()),
+                ))
             }
         };
         let upstream =

@@ -76,7 +76,7 @@ pub struct AssistanceApi {
     /// Largest file a streamed import may send.
     pub max_import_bytes: usize,
     /// A lazily connected channel to budget-performance, for evaluation scores.
-    pub budget: Option<tonic::transport::Channel>,
+    pub budget: tonic::transport::Channel,
 }
 
 fn respond<T>(r: ApiResult<T>) -> Result<Response<T>, Status> {
