@@ -30,6 +30,8 @@ mod fuzz;
 mod publishing;
 #[path = "suite/safety.rs"]
 mod safety;
+#[path = "suite/telemetry.rs"]
+mod telemetry;
 #[path = "suite/tls.rs"]
 mod tls;
 

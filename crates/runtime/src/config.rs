@@ -45,6 +45,14 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("CIVIC_PEER_CA", "(none)", "PEM CA that signs the other services' certificates (for their `https://` URLs)"),
     ("CIVIC_PEER_CERT", "(none)", "PEM certificate this service presents to the others (when they ask for one)"),
     ("CIVIC_PEER_KEY", "(none)", "PEM private key of CIVIC_PEER_CERT"),
+    (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "(none: no traces)",
+        "OTLP/HTTP collector (`http://host:4318`): one span per call is exported, as JSON",
+    ),
+    ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "(none)", "the full traces URL, instead of the one above"),
+    ("OTEL_SERVICE_NAME", "the service's name", "`service.name` of the exported spans"),
+    ("OTEL_TRACES_EXPORTER", "`otlp`", "`none` turns trace export off"),
     ("TOKIO_WORKER_THREADS", "number of cores", "threads serving calls; set it to the cores the service has to itself"),
 ];
 
@@ -116,6 +124,10 @@ pub struct Settings {
     pub peer_ca: String,
     pub peer_cert: String,
     pub peer_key: String,
+    /// Where spans are posted (OTLP/HTTP JSON); empty: no export.
+    pub otlp_traces_endpoint: String,
+    /// `service.name` of exported spans; empty: the service's own name.
+    pub otel_service_name: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -160,6 +172,8 @@ impl Default for Settings {
             peer_ca: String::new(),
             peer_cert: String::new(),
             peer_key: String::new(),
+            otlp_traces_endpoint: String::new(),
+            otel_service_name: String::new(),
         }
     }
 }
@@ -179,6 +193,7 @@ impl fmt::Debug for Settings {
             .field("tls_cert", &self.tls_cert)
             .field("tls_client_ca", &self.tls_client_ca)
             .field("peer_ca", &self.peer_ca)
+            .field("otlp_traces_endpoint", &self.otlp_traces_endpoint)
             .finish()
     }
 }
@@ -335,6 +350,17 @@ impl Settings {
                 *field = v;
             }
         }
+        match crate::trace::endpoint_from(&get) {
+            Ok(Some(e)) => self.otlp_traces_endpoint = e,
+            Ok(None) if get("OTEL_TRACES_EXPORTER").is_some_and(|v| v.trim() == "none") => {
+                self.otlp_traces_endpoint.clear()
+            }
+            Ok(None) => {}
+            Err(message) => return Err(ConfigError::Env { name: "OTEL_EXPORTER_OTLP_ENDPOINT", message }),
+        }
+        if let Some(v) = get("OTEL_SERVICE_NAME") {
+            self.otel_service_name = v;
+        }
         Ok(())
     }
 
@@ -388,6 +414,8 @@ struct SettingsMirror {
     peer_ca: String,
     peer_cert: String,
     peer_key: String,
+    otlp_traces_endpoint: String,
+    otel_service_name: String,
 }
 
 impl From<&Settings> for SettingsMirror {
@@ -420,6 +448,8 @@ impl From<&Settings> for SettingsMirror {
             peer_ca: s.peer_ca.clone(),
             peer_cert: s.peer_cert.clone(),
             peer_key: s.peer_key.clone(),
+            otlp_traces_endpoint: s.otlp_traces_endpoint.clone(),
+            otel_service_name: s.otel_service_name.clone(),
         }
     }
 }

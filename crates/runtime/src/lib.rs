@@ -25,5 +25,6 @@ pub mod tabular;
 pub mod telemetry;
 pub mod testing;
 pub mod tls;
+pub mod trace;
 
 pub use error::{ApiError, ApiResult};

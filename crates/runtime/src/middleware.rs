@@ -34,6 +34,7 @@ pub struct ContextLayer {
     metrics: Metrics,
     known: Arc<std::collections::HashSet<String>>,
     timeout: std::time::Duration,
+    exporter: crate::trace::Exporter,
 }
 
 impl ContextLayer {
@@ -43,7 +44,13 @@ impl ContextLayer {
     /// wins. The deadline is applied here, inside the context, so that a call that runs out of
     /// time is answered DEADLINE_EXCEEDED with its request id, logged and counted.
     pub fn new(metrics: Metrics, known: std::collections::HashSet<String>, timeout: std::time::Duration) -> Self {
-        ContextLayer { metrics, known: Arc::new(known), timeout }
+        ContextLayer { metrics, known: Arc::new(known), timeout, exporter: crate::trace::Exporter::off() }
+    }
+
+    /// Export each call's span through `exporter`.
+    pub fn with_exporter(mut self, exporter: crate::trace::Exporter) -> Self {
+        self.exporter = exporter;
+        self
     }
 }
 
@@ -72,7 +79,13 @@ pub const UNKNOWN_METHOD: &str = "unknown";
 impl<S> Layer<S> for ContextLayer {
     type Service = ContextService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        ContextService { inner, metrics: self.metrics.clone(), known: self.known.clone(), timeout: self.timeout }
+        ContextService {
+            inner,
+            metrics: self.metrics.clone(),
+            known: self.known.clone(),
+            timeout: self.timeout,
+            exporter: self.exporter.clone(),
+        }
     }
 }
 
@@ -82,22 +95,147 @@ pub struct ContextService<S> {
     metrics: Metrics,
     known: Arc<std::collections::HashSet<String>>,
     timeout: std::time::Duration,
+    exporter: crate::trace::Exporter,
 }
 
-/// Records a call as CANCELLED if its future is dropped before it finishes (the client went
-/// away, or its deadline passed).
-struct Unfinished {
+/// What is known of a call once it ends: recorded once, as the metric, the access-log line and
+/// the server span, whichever way it ends (headers-only error, trailers, or dropped).
+struct CallRecord {
     metrics: Metrics,
     method: String,
     started: Instant,
-    done: bool,
+    started_at: std::time::SystemTime,
+    request_id: String,
+    trace: crate::trace::CallTrace,
+    parent: Option<[u8; 8]>,
+    caller: CallerSlot,
+    /// The call's deadline: the client's `grpc-timeout` or the server's limit, the shorter.
+    deadline: std::time::Duration,
 }
+
+impl CallRecord {
+    fn finish(self, code: &str) {
+        let took = self.started.elapsed();
+        self.metrics.record(&self.method, code, took.as_secs_f64());
+        let caller = self.caller.0.get().map(String::as_str).unwrap_or("");
+        tracing::info!(
+            target: "civic::call",
+            method = %self.method,
+            code,
+            duration_us = took.as_micros() as u64,
+            request_id = %self.request_id,
+            trace_id = %self.trace.context.trace_hex(),
+            caller,
+            "call"
+        );
+        if self.trace.exporter.enabled() {
+            let start = crate::trace::unix_nanos(self.started_at);
+            let mut attributes = vec![
+                ("civic.request_id", self.request_id),
+                ("civic.deadline_ms", self.deadline.as_millis().to_string()),
+            ];
+            if !caller.is_empty() {
+                attributes.push(("civic.caller", caller.to_string()));
+            }
+            self.trace.exporter.export(crate::trace::Span {
+                name: self.method.trim_start_matches('/').to_string(),
+                kind: crate::trace::Kind::Server,
+                context: self.trace.context,
+                parent: self.parent,
+                start_unix_nanos: start,
+                end_unix_nanos: start.saturating_add(took.as_nanos() as u64),
+                code: code.to_string(),
+                attributes,
+            });
+        }
+    }
+}
+
+/// Who called, filled in by the auth layer (inside) for the context layer (outside) to log.
+#[derive(Clone, Default)]
+pub struct CallerSlot(Arc<std::sync::OnceLock<String>>);
+
+/// The call's record until its response is produced: a future dropped before then (the client
+/// went away, or the connection closed) is recorded as CANCELLED.
+struct Unfinished(Option<CallRecord>);
 
 impl Drop for Unfinished {
     fn drop(&mut self) {
-        if !self.done {
-            self.metrics.record(&self.method, "Cancelled", self.started.elapsed().as_secs_f64());
+        if let Some(r) = self.0.take() {
+            r.finish("Cancelled");
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that ends the call's record when the body ends: the code in the trailers
+    /// (streams that fail midway are counted under their code, not OK), OK when it ends without
+    /// one, CANCELLED when it is dropped unfinished.
+    pub struct MeteredBody<B> {
+        #[pin]
+        inner: B,
+        record: Option<CallRecord>,
+    }
+
+    impl<B> PinnedDrop for MeteredBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(r) = this.project().record.take() {
+                r.finish("Cancelled");
+            }
+        }
+    }
+}
+
+impl<B: Default> Default for MeteredBody<B> {
+    fn default() -> Self {
+        MeteredBody { inner: B::default(), record: None }
+    }
+}
+
+fn code_name(v: Option<&HeaderValue>) -> Option<String> {
+    let c = v?.to_str().ok()?.parse::<i32>().ok()?;
+    Some(format!("{:?}", tonic::Code::from_i32(c)))
+}
+
+impl<B: http_body::Body> http_body::Body for MeteredBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    if let Some(r) = this.record.take() {
+                        r.finish(&code_name(trailers.get("grpc-status")).unwrap_or_else(|| "Ok".into()));
+                    }
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(r) = this.record.take() {
+                    r.finish("TransportError");
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(r) = this.record.take() {
+                    r.finish("Ok");
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -122,7 +260,7 @@ where
     B: Send + 'static,
     RB: Default + Send + 'static,
 {
-    type Response = Response<RB>;
+    type Response = Response<MeteredBody<RB>>;
     type Error = S::Error;
     type Future = BoxFuture<Self::Response, Self::Error>;
 
@@ -133,29 +271,56 @@ where
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let id = req.headers().get(REQUEST_ID_HEADER).and_then(valid_request_id).unwrap_or_else(new_request_id);
         req.extensions_mut().insert(RequestId(id.clone()));
+        let caller = CallerSlot::default();
+        req.extensions_mut().insert(caller.clone());
         let path = req.uri().path();
         let method = if self.known.contains(path) { path.to_string() } else { UNKNOWN_METHOD.to_string() };
-        let span = tracing::info_span!("grpc", %method, request_id = %id);
-        // Take the ready service and leave a fresh clone in its place (tower's clone-and-swap).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let metrics = self.metrics.clone();
-        let wrong_encoding = !is_grpc_proto(req.headers().get(http::header::CONTENT_TYPE));
+        // The caller's span (a `traceparent` header) is this call's parent; without one the call
+        // starts a trace.
+        let parent = req
+            .headers()
+            .get(crate::trace::TRACEPARENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::trace::SpanContext::parse);
         let deadline = match req.headers().get("grpc-timeout").and_then(grpc_timeout) {
             Some(client) => client.min(self.timeout),
             None => self.timeout,
         };
+        let trace = crate::trace::CallTrace {
+            context: crate::trace::SpanContext::child_of(parent.as_ref()),
+            exporter: self.exporter.clone(),
+            deadline: Instant::now() + deadline,
+            metrics: self.metrics.clone(),
+        };
+        let span = tracing::info_span!("grpc", %method, request_id = %id, trace_id = tracing::field::Empty);
+        if self.exporter.enabled() || parent.is_some() {
+            span.record("trace_id", tracing::field::display(trace.context.trace_hex()));
+        }
+        // Take the ready service and leave a fresh clone in its place (tower's clone-and-swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let wrong_encoding = !is_grpc_proto(req.headers().get(http::header::CONTENT_TYPE));
+        let record = CallRecord {
+            metrics: self.metrics.clone(),
+            method,
+            started: Instant::now(),
+            started_at: std::time::SystemTime::now(),
+            request_id: id.clone(),
+            trace: trace.clone(),
+            parent: parent.map(|p| p.span_id),
+            caller,
+            deadline,
+        };
         Box::pin(
             async move {
-                let started = Instant::now();
-                let mut guard = Unfinished { metrics: metrics.clone(), method: method.clone(), started, done: false };
+                let mut guard = Unfinished(Some(record));
                 let result = if wrong_encoding {
                     let status = tonic::Status::invalid_argument(
                         "content-type must be application/grpc or application/grpc+proto: this server speaks protobuf only",
                     );
                     Ok(status.into_http())
                 } else {
-                    match tokio::time::timeout(deadline, inner.call(req)).await {
+                    match tokio::time::timeout(deadline, crate::trace::in_call(trace, inner.call(req))).await {
                         Ok(r) => r,
                         Err(_) => {
                             tracing::info!(deadline_ms = deadline.as_millis() as u64, "deadline exceeded");
@@ -167,29 +332,28 @@ where
                         }
                     }
                 };
-                guard.done = true;
-                let took = started.elapsed();
-                let elapsed = took.as_secs_f64();
+                let record = guard.0.take();
                 match result {
-                    Ok(mut resp) => {
-                        // Unary errors carry grpc-status in the headers (trailers-only); success
-                        // carries it in trailers, so its absence here means OK.
-                        let code = resp
-                            .headers()
-                            .get("grpc-status")
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.parse::<i32>().ok())
-                            .map(|c| format!("{:?}", tonic::Code::from_i32(c)))
-                            .unwrap_or_else(|| "Ok".into());
+                    Ok(resp) => {
+                        let (mut parts, body) = resp.into_parts();
                         if let Ok(v) = HeaderValue::from_str(&id) {
-                            resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+                            parts.headers.insert(REQUEST_ID_HEADER, v);
                         }
-                        metrics.record(&method, &code, elapsed);
-                        tracing::debug!(%code, elapsed_us = took.as_micros() as u64, "call finished");
-                        Ok(resp)
+                        // Errors are answered trailers-only (grpc-status in the headers): the call
+                        // ends here. Otherwise it ends with the body's trailers.
+                        let record = match (record, code_name(parts.headers.get("grpc-status"))) {
+                            (Some(r), Some(code)) => {
+                                r.finish(&code);
+                                None
+                            }
+                            (r, _) => r,
+                        };
+                        Ok(Response::from_parts(parts, MeteredBody { inner: body, record }))
                     }
                     Err(e) => {
-                        metrics.record(&method, "TransportError", elapsed);
+                        if let Some(r) = record {
+                            r.finish("TransportError");
+                        }
                         Err(e)
                     }
                 }
@@ -355,6 +519,11 @@ where
             };
             match verified {
                 Ok(caller) => {
+                    if let Some(slot) = req.extensions().get::<CallerSlot>() {
+                        let unit = caller.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
+                        let _ =
+                            slot.0.set(format!("{} {} {}{unit}", caller.subject, caller.role.as_str(), caller.scope));
+                    }
                     req.extensions_mut().insert(caller);
                 }
                 Err(e) => {

@@ -5,7 +5,9 @@ use tonic::metadata::MetadataValue;
 
 use crate::{identity::Caller, middleware::REQUEST_ID_HEADER};
 
-/// Wrap `message` for an outgoing call on behalf of `caller`, with a deadline.
+/// Wrap `message` for an outgoing call on behalf of `caller`, with a deadline: `deadline`, or
+/// what is left of the served call's own deadline when that is shorter (it shrinks as it
+/// travels).
 pub fn on_behalf_of<T>(
     caller: &Caller,
     request_id: &str,
@@ -13,14 +15,29 @@ pub fn on_behalf_of<T>(
     deadline: std::time::Duration,
 ) -> tonic::Request<T> {
     let mut req = tonic::Request::new(message);
-    req.set_timeout(deadline);
+    let left = crate::trace::current()
+        .map(|t| t.deadline.saturating_duration_since(std::time::Instant::now()))
+        .unwrap_or(deadline);
+    req.set_timeout(deadline.min(left));
     if let Ok(v) = MetadataValue::try_from(format!("Bearer {}", caller.token)) {
         req.metadata_mut().insert("authorization", v);
     }
     if let Ok(v) = MetadataValue::try_from(request_id) {
         req.metadata_mut().insert(REQUEST_ID_HEADER, v);
     }
+    // The client span of this call (see `call_with_one_retry`), else the call being served, is
+    // the parent of the other service's span.
+    let parent = CLIENT_SPAN.try_with(|c| *c).ok().or_else(|| crate::trace::current().map(|t| t.context));
+    if let Some(p) = parent {
+        if let Ok(v) = MetadataValue::try_from(p.traceparent()) {
+            req.metadata_mut().insert(crate::trace::TRACEPARENT, v);
+        }
+    }
     req
+}
+
+tokio::task_local! {
+    static CLIENT_SPAN: crate::trace::SpanContext;
 }
 
 /// How a call to another service ended when it did not succeed.
@@ -47,10 +64,12 @@ fn retryable(status: &tonic::Status) -> bool {
         || (status.code() == tonic::Code::Unknown && status.message() == "transport error")
 }
 
-/// Call another service (`peer`, for the log), retrying once after `backoff` when the call did
-/// not reach it; only for calls that read, where a retry is safe.
+/// Call `method` ("package.Service/Method") of another service (`peer`), retrying once after
+/// `backoff` when the call did not reach it; only for calls that read, where a retry is safe.
+/// Each attempt is a client span of the call being served.
 pub async fn call_with_one_retry<T, F, Fut>(
     peer: &str,
+    method: &str,
     backoff: std::time::Duration,
     mut call: F,
 ) -> Result<tonic::Response<T>, PeerFailure>
@@ -61,7 +80,35 @@ where
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match call().await {
+        // Each attempt is a client span, a child of the call being served.
+        let served = crate::trace::current();
+        let span = crate::trace::SpanContext::child_of(served.as_ref().map(|t| &t.context));
+        let started = std::time::SystemTime::now();
+        let clock = std::time::Instant::now();
+        // Set while the request is built (the traceparent header) and while it runs.
+        let result = CLIENT_SPAN.scope(span, CLIENT_SPAN.sync_scope(span, &mut call)).await;
+        let code = match &result {
+            Ok(_) => "Ok".to_string(),
+            Err(s) if s.code() == tonic::Code::Unknown && retryable(s) => "TransportError".to_string(),
+            Err(s) => format!("{:?}", s.code()),
+        };
+        if let Some(t) = &served {
+            t.metrics.record_client(peer, method, &code, clock.elapsed().as_secs_f64());
+        }
+        if let Some(t) = served.filter(|t| t.exporter.enabled()) {
+            let start = crate::trace::unix_nanos(started);
+            t.exporter.export(crate::trace::Span {
+                name: method.to_string(),
+                kind: crate::trace::Kind::Client,
+                context: span,
+                parent: Some(t.context.span_id),
+                start_unix_nanos: start,
+                end_unix_nanos: start.saturating_add(clock.elapsed().as_nanos() as u64),
+                code,
+                attributes: vec![("peer.service", peer.to_string()), ("civic.attempt", attempt.to_string())],
+            });
+        }
+        match result {
             Ok(r) => return Ok(r),
             Err(s) if retryable(&s) && attempt < 2 => {
                 tracing::warn!(%peer, code = ?s.code(), error = %s.message(), "did not answer; retrying once");

@@ -28,6 +28,8 @@ pub enum StartError {
     Reflection(String),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("traces: {0}")]
+    Traces(String),
 }
 
 /// A bound, running server.
@@ -101,8 +103,9 @@ pub async fn serve(
         let ml = bind(&settings.metrics_addr).await?;
         let addr = ml.local_addr().ok();
         let m = metrics.clone();
+        let db = ready.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_metrics(ml, m, async move {
+            if let Err(e) = serve_metrics(ml, m, db, async move {
                 let _ = stop_metrics_rx.await;
             })
             .await
@@ -123,8 +126,19 @@ pub async fn serve(
     // The deadline (the smaller of ours and the client's grpc-timeout) is applied inside
     // ContextLayer, so that a call that runs out of time keeps its request id, log line and
     // metric (DEADLINE_EXCEEDED).
+    let exporter = if settings.otlp_traces_endpoint.is_empty() {
+        crate::trace::Exporter::off()
+    } else {
+        let name = if settings.otel_service_name.is_empty() { service_label } else { &settings.otel_service_name };
+        let e = crate::trace::Exporter::start(&settings.otlp_traces_endpoint, name).map_err(StartError::Traces)?;
+        tracing::info!(endpoint = %settings.otlp_traces_endpoint, service = %name, "exporting traces over OTLP/HTTP");
+        e
+    };
     let layers = ServiceBuilder::new()
-        .layer(ContextLayer::new(metrics, known_methods(service_names), settings.request_timeout()))
+        .layer(
+            ContextLayer::new(metrics, known_methods(service_names), settings.request_timeout())
+                .with_exporter(exporter),
+        )
         .layer(ShedLayer::new(settings.concurrency_limit))
         .layer(AuthLayer::new(key));
 

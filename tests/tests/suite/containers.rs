@@ -65,6 +65,18 @@ impl Compose {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// The last JSON log line of `service` for a call to `method`.
+    fn call_line(&self, service: &str, method: &str) -> serde_json::Value {
+        let out = self.run(&["logs", "--no-color", service]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .rev()
+            .filter_map(|l| l.split_once("| ").map(|(_, json)| json))
+            .filter_map(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+            .find(|v| v["message"] == "call" && v["method"] == method)
+            .unwrap_or_else(|| panic!("no log line for {method} in {service}'s log"))
+    }
+
     fn logs(&self) -> String {
         let out = self.run(&["logs", "--no-color", "--tail", "40"]);
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -81,6 +93,18 @@ impl Drop for Compose {
             eprintln!("docker-compose down failed: {}", String::from_utf8_lossy(&out.stderr));
         }
     }
+}
+
+/// A plain HTTP/1 GET; the body.
+async fn http_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .expect("writes");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("reads");
+    out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
 }
 
 fn free_port() -> u16 {
@@ -237,6 +261,22 @@ async fn the_suite_runs_as_containers_under_compose() {
     let mut bp_client = BudgetPerformanceClient::new(lazy(bp));
     let cost = bp_client.assess_standard_cost(authed(&finance, cost_request())).await.expect("the cross-service call");
     assert_eq!((cost.get_ref().extra_monthly_fen, cost.get_ref().extra_annual_fen), (9_400, 112_800));
+    // One JSON log line per call, with method, code, duration, request id, trace id and caller;
+    // the downstream call's line carries the same trace id and the original caller.
+    let bp_line = compose.call_line("budget-performance", "/civic.budget.v1.BudgetPerformance/AssessStandardCost");
+    let sa_line = compose.call_line("social-assistance", "/civic.assistance.v1.SocialAssistance/WhatIf");
+    for line in [&bp_line, &sa_line] {
+        assert_eq!(line["code"], "Ok", "{line}");
+        assert!(line["duration_us"].as_u64().is_some(), "{line}");
+        assert_eq!(line["trace_id"].as_str().map(str::len), Some(32), "{line}");
+        assert_eq!(line["caller"], "tester finance 210500", "{line}");
+    }
+    assert_eq!(bp_line["trace_id"], sa_line["trace_id"], "one trace across the services");
+    assert_eq!(bp_line["request_id"], sa_line["request_id"], "one request id across the services");
+    // Metrics through the published port, in the classic text format.
+    let page = http_get(addr(5), "/metrics").await;
+    assert!(page.contains("civic_grpc_server_handled_total{"), "{page}");
+    assert!(page.contains("civic_db_pool_connections "), "{page}");
 
     // social-assistance stopped: budget-performance answers UNAVAILABLE naming it, within the
     // caller's deadline.

@@ -58,7 +58,14 @@ impl BudgetApi {
             let request = outgoing::on_behalf_of(who, request_id, message.clone(), DEADLINE);
             async move { client.what_if(request).await }
         };
-        let response = match outgoing::call_with_one_retry("social-assistance", RETRY_BACKOFF, call).await {
+        let response = match outgoing::call_with_one_retry(
+            "social-assistance",
+            "civic.assistance.v1.SocialAssistance/WhatIf",
+            RETRY_BACKOFF,
+            call,
+        )
+        .await
+        {
             Ok(r) => r,
             Err(outgoing::PeerFailure::Unreachable(_)) => {
                 return Err(ApiError::Unavailable("social-assistance".into()).into())

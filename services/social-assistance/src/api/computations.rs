@@ -119,7 +119,13 @@ impl AssistanceApi {
             async move { client.list_region_scores(request).await }
         };
         use civic_runtime::outgoing::{call_with_one_retry, PeerFailure};
-        let response = match call_with_one_retry("budget-performance", civic_runtime::server::RETRY_BACKOFF, call).await
+        let response = match call_with_one_retry(
+            "budget-performance",
+            "civic.budget.v1.EvaluationService/ListRegionScores",
+            civic_runtime::server::RETRY_BACKOFF,
+            call,
+        )
+        .await
         {
             Ok(r) => r,
             Err(PeerFailure::Unreachable(_)) => return Err(ApiError::Unavailable("budget-performance".into())),
