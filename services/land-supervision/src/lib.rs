@@ -14,6 +14,7 @@ pub mod idle;
 pub mod low_efficiency;
 pub mod parcels;
 pub mod per_mu;
+pub mod per_mu_summary;
 pub mod per_mu_trace;
 pub mod records;
 pub mod redevelopment;

@@ -277,6 +277,8 @@ pub struct StoredResult {
     pub rank: i64,
     pub class: String,
     pub note: String,
+    /// When it was computed (RFC 3339); empty when not read back.
+    pub evaluated_at: String,
 }
 
 /// Replace the results of (year, scheme) for these enterprises.
@@ -352,7 +354,7 @@ pub async fn open_case_exists(db: &Database, kind: &str, subject: &str) -> Resul
 /// The stored results of (year, scheme) in a region, best first.
 pub async fn results(db: &Database, year: i32, scheme: &str, prefix: &str) -> Result<Vec<StoredResult>, ApiError> {
     let rows = sqlx::query(
-        "SELECT enterprise_id, region_code, score, rank, class, note FROM per_mu_results WHERE year = $1 AND scheme = $2 AND region_code LIKE $3 \
+        "SELECT enterprise_id, region_code, score, rank, class, note, evaluated_at FROM per_mu_results WHERE year = $1 AND scheme = $2 AND region_code LIKE $3 \
          ORDER BY rank, enterprise_id",
     )
     .bind(i64::from(year))
@@ -369,6 +371,7 @@ pub async fn results(db: &Database, year: i32, scheme: &str, prefix: &str) -> Re
                 rank: r.try_get("rank")?,
                 class: r.try_get("class")?,
                 note: r.try_get("note")?,
+                evaluated_at: r.try_get("evaluated_at")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()

@@ -1073,6 +1073,49 @@ mod records {
             .unwrap()
             .into_inner();
         assert_eq!(county.enterprises.len(), 10);
+        // The kept results in figures, for the budget's indicators: class counts as evaluated,
+        // each measure's mean over those with a figure (E003 has no 亩均增加值).
+        let summarize = |region: &str, scheme: &str| pb::SummarizePerMuRequest {
+            region_code: region.into(),
+            year: 2023,
+            scheme_name: scheme.into(),
+        };
+        let sum =
+            c.summarize_per_mu(authed(&city, summarize("411700", "驻马店 2023 试行"))).await.unwrap().into_inner();
+        assert_eq!(sum.enterprises_evaluated, 20);
+        assert_eq!(sum.by_class, eval.by_class);
+        let measure = |s: &pb::SummarizePerMuResponse, name: &str| {
+            let m = s.measures.iter().find(|m| m.name == name).unwrap();
+            (m.enterprises, m.sum.clone(), m.mean.clone())
+        };
+        // Σ(5 + i) = 290 over 20; Σ(100 + i) − 103 = 2,087 over 19 = 109.84210… → 109.8421.
+        assert_eq!(measure(&sum, "亩均税收"), (20, "290".into(), "14.5000".into()));
+        assert_eq!(measure(&sum, "亩均增加值"), (19, "2087".into(), "109.8421".into()));
+        let out: Vec<(&str, &str)> =
+            sum.left_out.iter().map(|l| (l.enterprise_id.as_str(), l.measure.as_str())).collect();
+        assert_eq!(out, [("E003", "亩均增加值")]);
+        assert!(!sum.evaluated_at.is_empty());
+        let steps = sum.explanation.unwrap().steps;
+        assert_eq!(steps[0].rule_id, "land.per_mu.summary");
+        assert_eq!(steps[0].source.as_ref().unwrap().document, "civic");
+        assert!(steps.iter().any(|st| st.formula == "2087 ÷ 19" && st.result == "109.8421"), "{steps:?}");
+        // A county's own: the odd enterprises, Σ(5 + i) = 150 over 10.
+        let own = c
+            .summarize_per_mu(authed(&token(Role::NaturalResources, "411721"), summarize("411721", "驻马店 2023 试行")))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((own.enterprises_evaluated, measure(&own, "亩均税收").2), (10, "15.0000".into()));
+        // Another county's, or a scheme never kept: refused.
+        let e = c
+            .summarize_per_mu(authed(&token(Role::NaturalResources, "411721"), summarize("411702", "驻马店 2023 试行")))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e:?}");
+        let e = c.summarize_per_mu(authed(&city, summarize("411700", "另一方案"))).await.unwrap_err();
+        assert_eq!((e.code(), error_reason(&e)), (tonic::Code::FailedPrecondition, "NO_RESULTS".to_string()));
+        let e = c.summarize_per_mu(authed(&city, summarize("411700", " "))).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
         // The kept results come out as a spreadsheet, best first.
         let export = c
             .export_per_mu_results(authed(

@@ -133,6 +133,7 @@ impl LandApi {
                     rank: x.rank,
                     class: x.rating_class.clone(),
                     note: x.note.clone(),
+                    evaluated_at: String::new(),
                 })
                 .collect();
             records::store_results(&self.db, who, request_id, y, scheme.name.trim(), region, &results).await?;
@@ -181,6 +182,66 @@ impl LandApi {
 }
 
 impl LandApi {
+    /// The kept results of (region, year, scheme) in figures: class counts, and each measure's
+    /// mean over the evaluated enterprises that have a figure for it.
+    pub(super) async fn summarize_per_mu(
+        &self,
+        who: &Caller,
+        r: &pb::SummarizePerMuRequest,
+    ) -> ApiResult<pb::SummarizePerMuResponse> {
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        who.authorize(&book.regions, Access::Read, EVALUATORS, "read evaluations", region).map_err(ApiError::from)?;
+        let y = year("year", r.year)?;
+        let scheme = r.scheme_name.trim();
+        if scheme.is_empty() {
+            return Err(ApiError::invalid("scheme_name", "required: the name the results were kept under"));
+        }
+        let prefix = region_prefix(region);
+        let results = records::results(&self.db, y, scheme, &prefix).await?;
+        if results.is_empty() {
+            return Err(ApiError::precondition(
+                "NO_RESULTS",
+                format!("no per-mu results are kept for {region} in {y} under '{scheme}' (EvaluateStoredPerMu with store_results)"),
+            ));
+        }
+        let figures = records::load(&self.db, y, &prefix).await?;
+        let summary = crate::per_mu_summary::summarize(&results, &figures)
+            .map_err(|m| ApiError::invalid("year", format!("the figures cannot be summed: {m}")))?;
+        let on =
+            chrono::NaiveDate::from_ymd_opt(y, 12, 31).ok_or_else(|| ApiError::invalid("year", "a calendar year"))?;
+        let trace = crate::per_mu_summary::explain(&book, region, on, scheme, &summary)
+            .map_err(|e| ApiError::domain("region_code", e))?;
+        Ok(pb::SummarizePerMuResponse {
+            region_code: region.to_string(),
+            year: y,
+            scheme_name: scheme.to_string(),
+            enterprises_evaluated: results.len() as i64,
+            by_class: summary.by_class.clone().into_iter().collect(),
+            measures: summary
+                .measures
+                .iter()
+                .map(|m| pb::PerMuMeasure {
+                    name: m.name.clone(),
+                    enterprises: m.enterprises,
+                    sum: m.sum.to_string(),
+                    mean: m.mean.map(|d| d.to_string()).unwrap_or_default(),
+                })
+                .collect(),
+            left_out: summary
+                .left_out
+                .iter()
+                .map(|l| pb::PerMuLeftOut {
+                    enterprise_id: l.enterprise_id.clone(),
+                    measure: l.measure.clone(),
+                    reason: l.reason.clone(),
+                })
+                .collect(),
+            evaluated_at: results.iter().map(|x| x.evaluated_at.as_str()).max().unwrap_or_default().to_string(),
+            explanation: Some(civic_runtime::mapping::explanation(&trace)),
+        })
+    }
+
     pub(super) async fn export_results(
         &self,
         who: &Caller,

@@ -190,6 +190,15 @@ impl LandSupervision for LandApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn summarize_per_mu(
+        &self,
+        req: Request<pb::SummarizePerMuRequest>,
+    ) -> Result<Response<pb::SummarizePerMuResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.summarize_per_mu(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn seed_rectification(
         &self,
         req: Request<pb::SeedRectificationRequest>,
