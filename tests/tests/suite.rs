@@ -22,6 +22,8 @@ use civic_runtime::{
 };
 use tonic::{service::Routes, Code, Request, Response, Status};
 
+#[path = "suite/actuals.rs"]
+mod actuals;
 #[path = "suite/containers.rs"]
 mod containers;
 #[path = "suite/fuzz.rs"]

@@ -40,11 +40,14 @@ pub const DISCLOSURE_SERVICE_NAME: &str = "civic.budget.v1.DisclosureService";
 /// The indicator library.
 pub const INDICATOR_SERVICE_NAME: &str = "civic.budget.v1.IndicatorLibraryService";
 /// This service's own configuration, beside the runtime's (`--help` prints both).
-pub const VARIABLES: &[(&str, &str, &str)] = &[(
-    "CIVIC_SOCIAL_ASSISTANCE_URL",
-    "`http://127.0.0.1:50053`",
-    "budget-performance: where social-assistance answers",
-)];
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    ("CIVIC_SOCIAL_ASSISTANCE_URL", "`http://127.0.0.1:50053`", "budget-performance: where social-assistance answers"),
+    (
+        "CIVIC_LAND_SUPERVISION_URL",
+        "`http://127.0.0.1:50052`",
+        "budget-performance: where land-supervision answers (goal indicators' actuals)",
+    ),
+];
 /// Parameter keys this service uses.
 pub const PARAMETER_PREFIXES: &[&str] = &["budget."];
 /// Rules this service cites; start-up fails if `policies/rules.csv` lacks one.
@@ -107,6 +110,7 @@ pub const RULES: &[&str] = &[
     "budget.debt.restructure.zero_spend",
     "budget.debt.restructure.no_new_investment",
     "budget.debt.restructure.suspended",
+    "budget.actual_source",
 ];
 
 /// One migration source for both backends: budget-performance's SQL is the same on each.
@@ -119,23 +123,39 @@ pub fn assistance_url_from_env() -> String {
     std::env::var("CIVIC_SOCIAL_ASSISTANCE_URL").unwrap_or_else(|_| "http://127.0.0.1:50053".to_string())
 }
 
+/// Where land-supervision is: `CIVIC_LAND_SUPERVISION_URL`, default its local port.
+pub fn land_url_from_env() -> String {
+    std::env::var("CIVIC_LAND_SUPERVISION_URL").unwrap_or_else(|_| "http://127.0.0.1:50052".to_string())
+}
+
 /// Prepare storage and the policy book, then serve until `shutdown` resolves.
 pub async fn start(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StartupError> {
-    start_with(settings, &assistance_url_from_env(), shutdown).await
+    start_with_peers(settings, &assistance_url_from_env(), &land_url_from_env(), shutdown).await
 }
 
-/// `start` with the social-assistance address given.
+/// `start` with the social-assistance address given (land-supervision's from the environment).
 pub async fn start_with(
     settings: Settings,
     assistance_url: &str,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StartupError> {
+    start_with_peers(settings, assistance_url, &land_url_from_env(), shutdown).await
+}
+
+/// `start` with the other services' addresses given.
+pub async fn start_with_peers(
+    settings: Settings,
+    assistance_url: &str,
+    land_url: &str,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running, StartupError> {
     let f = Foundation::prepare(settings, &migrations(), RULES).await?;
-    // Connected on first use, so the two services can start in any order.
+    // Connected on first use, so the services can start in any order.
     let assistance = f.peer(assistance_url, "CIVIC_SOCIAL_ASSISTANCE_URL")?;
+    let peers = api::Peers { assistance: assistance.clone(), land: f.peer(land_url, "CIVIC_LAND_SUPERVISION_URL")? };
     let follow_up = api::FollowUpApi { book: f.book.clone(), db: f.db.clone() };
     let routes = f
         .common_routes(PARAMETER_PREFIXES.to_vec())
@@ -163,6 +183,7 @@ pub async fn start_with(
             civic_proto::budget::v1::monitoring_service_server::MonitoringServiceServer::new(api::MonitoringApi {
                 book: f.book.clone(),
                 db: f.db.clone(),
+                peers,
             })
             .max_decoding_message_size(f.settings.max_message_bytes)
             .max_encoding_message_size(f.settings.max_message_bytes),

@@ -2,6 +2,7 @@
 //! `FiscalRulesService` (the seeds' fiscal rules), `EvaluationService` (scoring evaluations) and
 //! `MonitoringService` (dual monitoring), all in package `civic.budget.v1`.
 
+mod actuals;
 mod evaluation;
 mod ex_ante;
 mod fiscal;
@@ -11,6 +12,7 @@ mod monitoring;
 mod programmes;
 mod service;
 
+pub use actuals::Peers;
 pub use evaluation::EvaluationApi;
 pub use fiscal::FiscalApi;
 pub use followup::FollowUpApi;

@@ -41,6 +41,8 @@ use crate::{
 pub struct MonitoringApi {
     pub book: BookHandle,
     pub db: Database,
+    /// Where goal indicators' actuals are read.
+    pub peers: super::actuals::Peers,
 }
 
 const FINANCE: &[Role] = &[Role::Finance];
@@ -53,6 +55,9 @@ struct StoredProgress {
     likelihood: String,
     cause: String,
     measures: String,
+    /// Set when the progress was read from another service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    actual: Option<super::actuals::Provenance>,
 }
 
 /// Every bureau monitors its own programmes, finance all of them.
@@ -182,6 +187,7 @@ fn record_pb(
                 likelihood: pb::Likelihood::from_str_name(&p.likelihood).unwrap_or_default() as i32,
                 cause: pb::DeviationCause::from_str_name(&p.cause).unwrap_or_default() as i32,
                 measures: p.measures.clone(),
+                actual: p.actual.as_ref().map(super::actuals::Provenance::to_pb),
             })
             .collect(),
         evaluation: Some(evaluation),
@@ -249,6 +255,7 @@ fn checkpoint(
             likelihood: pb::Likelihood::try_from(x.likelihood).unwrap_or_default().as_str_name().into(),
             cause: pb::DeviationCause::try_from(x.cause).unwrap_or_default().as_str_name().into(),
             measures: note(&f("measures"), &x.measures, false)?,
+            actual: None,
         });
     }
     if f.budget_fen != 0 && f.budget_fen != p.adjusted_budget_fen {
@@ -625,12 +632,66 @@ impl MonitoringApi {
         })?;
         let f = r.figures.as_ref().ok_or_else(|| ApiError::invalid("figures", "the checkpoint's money is required"))?;
         let rules = monitoring::rule_set(&book, region, as_of, &requested_rules(r.rules.as_ref())?)?;
-        let (row, raised, evaluation) =
-            checkpoint(&book, region, as_of, &p, &goals_row, f, &r.indicators, &rules, &correction)?;
+        // Indicators whose actuals another service keeps are read there, before anything is
+        // stored: a failure leaves nothing half-written.
+        let (indicators, fetched) = self.read_actuals(who, rid, &p, &goals_row, as_of, &r.indicators).await?;
+        let (mut row, raised, mut evaluation) =
+            checkpoint(&book, region, as_of, &p, &goals_row, f, &indicators, &rules, &correction)?;
+        if !fetched.is_empty() {
+            let mut stored: Vec<StoredProgress> = serde_json::from_str(&row.indicators_json)
+                .map_err(|e| ApiError::Internal(format!("monitoring record indicators: {e}")))?;
+            for s in stored.iter_mut() {
+                s.actual = fetched.iter().find(|(n, _)| *n == s.name).map(|(_, p)| p.clone());
+            }
+            row.indicators_json = serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let steps = fetched
+                .iter()
+                .map(|(name, prov)| super::actuals::step(&book, region, as_of, name, prov))
+                .collect::<ApiResult<Vec<_>>>()?;
+            evaluation.explanation.get_or_insert_with(Default::default).steps.extend(steps);
+        }
         let (row, warnings) =
             store::record(&self.db, who, rid, &p.region_code, &row, &rules.to_json(), &raised, !correction.is_empty())
                 .await?;
         record_pb(&row, &warnings, evaluation)
+    }
+
+    /// The request's indicators with every sourced one read from its service (the clerk may
+    /// give its likelihood, cause and measures, never its progress), and what was read.
+    async fn read_actuals(
+        &self,
+        who: &Caller,
+        rid: &str,
+        p: &ProgrammeRow,
+        goals_row: &crate::store::goals::GoalSetRow,
+        as_of: chrono::NaiveDate,
+        given: &[pb::RecordedProgress],
+    ) -> ApiResult<(Vec<pb::RecordedProgress>, Vec<(String, super::actuals::Provenance)>)> {
+        let goals: Goals = serde_json::from_str(&goals_row.goals_json)
+            .map_err(|e| ApiError::Internal(format!("goal set {}/{}: {e}", p.id, goals_row.version)))?;
+        let mut indicators = given.to_vec();
+        let mut fetched = Vec::new();
+        for g in &goals.indicators {
+            let Some(source) = &g.actual_source else { continue };
+            if let Some(i) = indicators.iter().position(|x| x.name.trim() == g.name && !x.progress.trim().is_empty()) {
+                return Err(ApiError::invalid(
+                    format!("indicators[{i}].progress"),
+                    format!("'{}' is read from {}: leave its progress empty", g.name, source.service.name()),
+                ));
+            }
+            let (value, provenance) =
+                super::actuals::fetch(&self.peers, who, rid, (&p.region_code, p.budget_year), as_of, g, source).await?;
+            match indicators.iter_mut().find(|x| x.name.trim() == g.name) {
+                Some(x) => x.progress = value.to_string(),
+                None => indicators.push(pb::RecordedProgress {
+                    name: g.name.clone(),
+                    progress: value.to_string(),
+                    ..Default::default()
+                }),
+            }
+            fetched.push((g.name.clone(), provenance));
+        }
+        Ok((indicators, fetched))
     }
 
     async fn list_warnings(&self, who: &Caller, r: &pb::ListWarningsRequest) -> ApiResult<pb::ListWarningsResponse> {

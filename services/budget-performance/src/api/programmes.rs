@@ -20,7 +20,10 @@ use tonic::{Request, Response, Status};
 
 use super::respond;
 use crate::{
-    rules::goals::{self, Finding, GoalDirection, GoalGroup, GoalIndicator, Goals, ValueBasis},
+    rules::{
+        actuals::{ActualService, ActualSource},
+        goals::{self, Finding, GoalDirection, GoalGroup, GoalIndicator, Goals, ValueBasis},
+    },
     store::{
         goals::{self as goal_store, GoalSetRow, Review},
         programmes::{self as store, ProgrammeRow},
@@ -212,7 +215,7 @@ pub(crate) fn goals_from(g: Option<&pb::Goals>) -> ApiResult<Goals> {
             group,
             level2: text(&f("level2"), &x.level2, false)?,
             name: text(&f("name"), &x.name, true)?,
-            unit,
+            unit: unit.clone(),
             direction,
             target,
             points,
@@ -220,6 +223,31 @@ pub(crate) fn goals_from(g: Option<&pb::Goals>) -> ApiResult<Goals> {
             basis_evidence: text(&f("basis_evidence"), &x.basis_evidence, false)?,
             data_source: text(&f("data_source"), &x.data_source, false)?,
             template_code: text(&f("template_code"), &x.template_code, false)?,
+            actual_source: match &x.actual_source {
+                None => None,
+                Some(a) => {
+                    let service = match pb::ActualService::try_from(a.service) {
+                        Ok(pb::ActualService::Assistance) => ActualService::Assistance,
+                        Ok(pb::ActualService::Land) => ActualService::Land,
+                        _ => return Err(ApiError::invalid(f("actual_source.service"), "ASSISTANCE or LAND")),
+                    };
+                    if direction == GoalDirection::Qualitative {
+                        return Err(ApiError::invalid(
+                            f("actual_source"),
+                            "a qualitative indicator has no figure to read",
+                        ));
+                    }
+                    let source = ActualSource {
+                        service,
+                        measure: text(&f("actual_source.measure"), &a.measure, true)?,
+                        filter: text(&f("actual_source.filter"), &a.filter, false)?,
+                        year: a.year,
+                    };
+                    crate::rules::actuals::measure(&source, &unit)
+                        .map_err(|m| ApiError::invalid(f("actual_source.measure"), m))?;
+                    Some(source)
+                }
+            },
         });
     }
     Ok(Goals { overall: text("goals.overall", &g.overall, false)?, indicators })
@@ -259,6 +287,15 @@ fn goals_pb(g: &Goals) -> pb::Goals {
                 basis_evidence: i.basis_evidence.clone(),
                 data_source: i.data_source.clone(),
                 template_code: i.template_code.clone(),
+                actual_source: i.actual_source.as_ref().map(|a| pb::ActualSource {
+                    service: match a.service {
+                        ActualService::Assistance => pb::ActualService::Assistance,
+                        ActualService::Land => pb::ActualService::Land,
+                    } as i32,
+                    measure: a.measure.clone(),
+                    filter: a.filter.clone(),
+                    year: a.year,
+                }),
             })
             .collect(),
     }

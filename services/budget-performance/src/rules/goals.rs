@@ -61,6 +61,9 @@ pub struct GoalIndicator {
     pub data_source: String,
     #[serde(default)]
     pub template_code: String,
+    /// Where the actual is read when another service keeps it.
+    #[serde(default)]
+    pub actual_source: Option<super::actuals::ActualSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -1,6 +1,7 @@
 //! The rules of budget-performance, pure: figures in, figures and their explanation out. The
 //! parameters and citations come from the policy book for the region and date asked.
 
+pub mod actuals;
 pub mod cost_share;
 pub mod debt;
 pub mod disclosure;

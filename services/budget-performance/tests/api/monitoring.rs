@@ -156,6 +156,7 @@ mod stored {
                 likelihood: pb::Likelihood::Possible as i32,
                 cause: pb::DeviationCause::Funding as i32,
                 measures: "加快审核发放".into(),
+                actual: None,
             }],
             rules: super::june(0).rules,
             correction_reason: correction.into(),

@@ -55,6 +55,7 @@ fn indicator(
         basis_evidence: "2023 年实际 11,800 人".into(),
         data_source: "民政部门救助系统".into(),
         template_code: String::new(),
+        actual_source: None,
     }
 }
 
