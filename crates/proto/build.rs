@@ -13,6 +13,7 @@ const FILES: &[&str] = &[
     "civic/budget/v1/budget.proto",
     "civic/budget/v1/fiscal.proto",
     "civic/budget/v1/tables.proto",
+    "civic/budget/v1/actuals.proto",
     "civic/budget/v1/evaluation.proto",
     "civic/budget/v1/monitoring.proto",
     "civic/budget/v1/programmes.proto",

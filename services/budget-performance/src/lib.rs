@@ -175,6 +175,7 @@ pub async fn start_with_peers(
             civic_proto::budget::v1::evaluation_service_server::EvaluationServiceServer::new(api::EvaluationApi {
                 book: f.book.clone(),
                 db: f.db.clone(),
+                peers: peers.clone(),
             })
             .max_decoding_message_size(f.settings.max_message_bytes)
             .max_encoding_message_size(f.settings.max_message_bytes),

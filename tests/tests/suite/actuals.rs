@@ -172,7 +172,7 @@ async fn actuals_on(backend: Backend) {
     .await
     .unwrap();
 
-    // social-assistance: the roll on 2019-07-01 and three months paid. 平山区's H1: three
+    // social-assistance: the roll on 2024-07-01 and three months paid. 平山区's H1: three
     // persons, 966 yuan a month.
     let civil_city = token(Role::CivilAffairs, "210500");
     let mut sa_client = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
@@ -187,7 +187,7 @@ H1,210502,urban,dibao,active,m3,12,false,true,\nH2,210521,urban,low_income,activ
                 region_code: "210500".into(),
                 format: "csv".into(),
                 content: roll.as_bytes().to_vec(),
-                on_date: "2019-07-01".into(),
+                on_date: "2024-07-01".into(),
                 ..Default::default()
             },
         ))
@@ -195,7 +195,7 @@ H1,210502,urban,dibao,active,m3,12,false,true,\nH2,210521,urban,low_income,activ
         .unwrap()
         .into_inner();
     assert!(imported.stored, "{:?}", imported.errors);
-    for month in ["2019-07", "2019-08", "2019-09"] {
+    for month in ["2024-07", "2024-08", "2024-09"] {
         sa_client
             .record_payments(authed(
                 &civil_city,
@@ -212,8 +212,8 @@ H1,210502,urban,dibao,active,m3,12,false,true,\nH2,210521,urban,low_income,activ
     let mut programmes = ProgrammeServiceClient::new(channel(bp.grpc_addr).await);
     let dibao = pb::Programme {
         region_code: "210502".into(),
-        budget_year: 2019,
-        code: "210502-2019-001".into(),
+        budget_year: 2024,
+        code: "210502-2024-001".into(),
         name: "城市低保资金".into(),
         kind: pb::ProgrammeKind::Policy as i32,
         budget_kind: pb::BudgetKind::GeneralPublic as i32,
@@ -259,7 +259,7 @@ H1,210502,urban,dibao,active,m3,12,false,true,\nH2,210521,urban,low_income,activ
         .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["goals.indicators[1].actual_source.measure"]);
     let mut other = dibao.clone();
-    other.code = "210502-2019-002".into();
+    other.code = "210502-2024-002".into();
     let programme = approved(&mut programmes, &civil, &finance, other, dibao_goals.clone()).await;
     let kept = programmes
         .get_goals(authed(&civil, pb::GetGoalsRequest { programme_id: programme.clone(), ..Default::default() }))
@@ -281,12 +281,12 @@ H1,210502,urban,dibao,active,m3,12,false,true,\nH2,210521,urban,low_income,activ
     let mut typed = clerk_row.clone();
     typed.progress = "4".into();
     let e = monitoring
-        .record_monitoring(authed(&civil, checkpoint(&programme, "2019-09-30", vec![typed], "")))
+        .record_monitoring(authed(&civil, checkpoint(&programme, "2024-09-30", vec![typed], "")))
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["indicators[0].progress"], "a sourced figure is never typed in");
-    let mut ask = authed(&civil, checkpoint(&programme, "2019-09-30", vec![clerk_row.clone()], ""));
-    ask.metadata_mut().insert("x-request-id", "monitoring-2019-09".parse().unwrap());
+    let mut ask = authed(&civil, checkpoint(&programme, "2024-09-30", vec![clerk_row.clone()], ""));
+    ask.metadata_mut().insert("x-request-id", "monitoring-2024-09".parse().unwrap());
     let record = monitoring.record_monitoring(ask).await.unwrap().into_inner();
     let row = |name: &str| record.indicators.iter().find(|i| i.name == name).unwrap().clone();
     let persons = row("保障人数");
@@ -294,10 +294,10 @@ H1,210502,urban,dibao,active,m3,12,false,true,\nH2,210521,urban,low_income,activ
     let provenance = persons.actual.unwrap();
     assert_eq!(
         (provenance.value.as_str(), provenance.unit.as_str(), provenance.service.as_str(), provenance.as_of.as_str()),
-        ("3", "人", "social-assistance", "2019-01..2019-09")
+        ("3", "人", "social-assistance", "2024-01..2024-09")
     );
     assert_eq!(provenance.rpc, "civic.assistance.v1.SocialAssistance/SummarizeAssistance");
-    assert_eq!(provenance.request_id, "monitoring-2019-09", "the request id crossed the boundary");
+    assert_eq!(provenance.request_id, "monitoring-2024-09", "the request id crossed the boundary");
     assert!(!provenance.fetched_at.is_empty());
     // Three months of 966 yuan.
     let paid = row("发放金额");
@@ -315,7 +315,7 @@ H1,210502,urban,dibao,active,m3,12,false,true,\nH2,210521,urban,low_income,activ
     let sa_addr = sa.grpc_addr;
     let _ = sa_stop.send(());
     sa.wait().await;
-    let mut ask = authed(&civil, checkpoint(&programme, "2019-09-30", vec![clerk_row.clone()], "补录"));
+    let mut ask = authed(&civil, checkpoint(&programme, "2024-09-30", vec![clerk_row.clone()], "补录"));
     ask.set_timeout(Duration::from_secs(8));
     let e = monitoring.record_monitoring(ask).await.unwrap_err();
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
@@ -325,7 +325,7 @@ H1,210502,urban,dibao,active,m3,12,false,true,\nH2,210521,urban,low_income,activ
     let mut again = None;
     for _ in 0..20 {
         match monitoring
-            .record_monitoring(authed(&civil, checkpoint(&programme, "2019-09-30", vec![clerk_row.clone()], "补录")))
+            .record_monitoring(authed(&civil, checkpoint(&programme, "2024-09-30", vec![clerk_row.clone()], "补录")))
             .await
         {
             Ok(r) => {
@@ -339,6 +339,116 @@ H1,210502,urban,dibao,active,m3,12,false,true,\nH2,210521,urban,low_income,activ
         }
     }
     assert_eq!(again.expect("works again once social-assistance is back").version, 2);
+
+    // The self-evaluation at the end of November reads both again, for January to November, and
+    // keeps what it read: a FINAL evaluation does not change when the source does.
+    for month in ["2024-10", "2024-11"] {
+        sa_client = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
+        sa_client
+            .record_payments(authed(
+                &civil_city,
+                RecordPaymentsRequest { region_code: "210500".into(), month: month.into() },
+            ))
+            .await
+            .unwrap();
+    }
+    let quant = |group: pb::IndicatorGroup, name: &str, unit: &str, d: D, target: &str, actual: &str, points: &str| {
+        pb::SelfEvaluationIndicator {
+            group: group as i32,
+            level2: String::new(),
+            name: name.into(),
+            unit: unit.into(),
+            direction: d as i32,
+            target: target.into(),
+            actual: actual.into(),
+            points: points.into(),
+            ..Default::default()
+        }
+    };
+    let self_evaluation = |persons_actual: &str| pb::ScoreSelfEvaluationRequest {
+        indicators: vec![
+            quant(pb::IndicatorGroup::Output, "保障人数", "人", D::AtLeast, "3", persons_actual, "25"),
+            quant(pb::IndicatorGroup::Output, "发放金额", "元", D::AtMost, "12000", "", "25"),
+            pb::SelfEvaluationIndicator {
+                group: pb::IndicatorGroup::Benefit as i32,
+                name: "基本生活得到保障".into(),
+                direction: D::Qualitative as i32,
+                target: "达成".into(),
+                points: "30".into(),
+                band: pb::QualitativeBand::Achieved as i32,
+                share_percent: "100".into(),
+                ..Default::default()
+            },
+            quant(pb::IndicatorGroup::Satisfaction, "受助对象满意度", "%", D::AtLeast, "90", "95", "10"),
+        ],
+        executed_fen: 100_000_000,
+        ..Default::default()
+    };
+    let submit = |persons_actual: &str| pb::SubmitEvaluationRequest {
+        programme_id: programme.clone(),
+        kind: pb::EvaluationKind::Self_ as i32,
+        category: "assistance".into(),
+        evaluator: "平山区民政局".into(),
+        self_evaluation: Some(self_evaluation(persons_actual)),
+        evaluated_on: "2024-11-30".into(),
+        ..Default::default()
+    };
+    let mut evaluations = pb::evaluation_service_client::EvaluationServiceClient::new(channel(bp.grpc_addr).await);
+    let e = evaluations.submit_evaluation(authed(&civil, submit("3"))).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["self_evaluation.indicators[0].actual"]);
+    let submitted = evaluations.submit_evaluation(authed(&civil, submit(""))).await.unwrap().into_inner();
+    let read: Vec<(String, String, String)> = submitted
+        .actuals
+        .iter()
+        .map(|a| {
+            let p = a.provenance.clone().unwrap();
+            (a.indicator.clone(), p.value, p.as_of)
+        })
+        .collect();
+    // Persons in November; five months of 966 yuan.
+    assert_eq!(
+        read,
+        [
+            ("保障人数".to_string(), "3".to_string(), "2024-01..2024-11".to_string()),
+            ("发放金额".to_string(), "4830".to_string(), "2024-01..2024-11".to_string())
+        ]
+    );
+    assert_eq!((submitted.total.as_str(), submitted.grade.as_str()), ("100.00", "优"));
+    assert!(submitted
+        .explanation
+        .as_ref()
+        .unwrap()
+        .steps
+        .iter()
+        .any(|s| s.rule_id == "budget.actual_source" && s.result == "4830 元"));
+    let final_ = evaluations
+        .review_evaluation(authed(
+            &finance,
+            pb::ReviewEvaluationRequest {
+                evaluation_id: submitted.id.clone(),
+                expected_version: submitted.version,
+                decision: pb::ReviewDecision::Accept as i32,
+                notes: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(final_.status, pb::EvaluationStatus::Final as i32);
+    sa_client
+        .record_payments(authed(
+            &civil_city,
+            RecordPaymentsRequest { region_code: "210500".into(), month: "2024-12".into() },
+        ))
+        .await
+        .unwrap();
+    let later = evaluations
+        .get_evaluation(authed(&finance, pb::GetEvaluationRequest { evaluation_id: submitted.id.clone() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(format!("{:?}", later.actuals), format!("{:?}", submitted.actuals), "kept as read");
+    assert_eq!(later.total, submitted.total);
 
     // land-supervision: 2023's per-mu results of 驿城区, and a land programme whose 亩均税收 is
     // their mean: (10 + 20 + 33) ÷ 3 = 21.

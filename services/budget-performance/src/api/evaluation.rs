@@ -42,6 +42,8 @@ use crate::{
 pub struct EvaluationApi {
     pub book: BookHandle,
     pub db: Database,
+    /// Where goal indicators' actuals are read.
+    pub peers: super::actuals::Peers,
 }
 
 const FINANCE: &[Role] = &[Role::Finance];
@@ -124,6 +126,14 @@ fn evaluation_pb(e: &EvaluationRow, gap: Option<String>) -> ApiResult<pb::Evalua
         reviewed_at: e.reviewed_at.clone(),
         version: e.version,
         explanation: unb64::<civic_proto::common::v1::Explanation>("explanation", &e.explanation)?,
+        actuals: unb64::<pb::ScoreSelfEvaluationRequest>("self-evaluation input", &e.input)?
+            .map(|i| {
+                i.indicators
+                    .into_iter()
+                    .filter_map(|x| x.read.map(|p| pb::ReadActual { indicator: x.name, provenance: Some(p) }))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -597,6 +607,46 @@ impl EvaluationApi {
         })
     }
 
+    /// Fill in the actual of every self-evaluation indicator whose goal (the approved goals in
+    /// force at the year's end, or on the evaluation date if earlier) names where it is kept,
+    /// read there on the caller's behalf; a typed actual for such an indicator is refused.
+    async fn read_actuals(
+        &self,
+        who: &Caller,
+        rid: &str,
+        p: &ProgrammeRow,
+        evaluated_on: NaiveDate,
+        s: &mut pb::ScoreSelfEvaluationRequest,
+    ) -> ApiResult<Vec<(String, super::actuals::Provenance)>> {
+        let year_end = i32::try_from(p.budget_year)
+            .ok()
+            .and_then(|y| NaiveDate::from_ymd_opt(y, 12, 31))
+            .ok_or_else(|| ApiError::Internal(format!("programme {} budget year {}", p.id, p.budget_year)))?;
+        let as_of = evaluated_on.min(year_end);
+        let Some(goals_row) = crate::store::goals::in_force(&self.db, &p.id, &as_of.to_string()).await? else {
+            return Ok(Vec::new());
+        };
+        let goals: crate::rules::goals::Goals = serde_json::from_str(&goals_row.goals_json)
+            .map_err(|e| ApiError::Internal(format!("goal set {}/{}: {e}", p.id, goals_row.version)))?;
+        let mut read = Vec::new();
+        for g in &goals.indicators {
+            let Some(source) = &g.actual_source else { continue };
+            let Some(i) = s.indicators.iter().position(|x| x.name.trim() == g.name) else { continue };
+            if !s.indicators[i].actual.trim().is_empty() {
+                return Err(ApiError::invalid(
+                    format!("self_evaluation.indicators[{i}].actual"),
+                    format!("'{}' is read from {}: leave its actual empty", g.name, source.service.name()),
+                ));
+            }
+            let (value, provenance) =
+                super::actuals::fetch(&self.peers, who, rid, (&p.region_code, p.budget_year), as_of, g, source).await?;
+            s.indicators[i].actual = value.to_string();
+            s.indicators[i].read = Some(provenance.to_pb());
+            read.push((g.name.clone(), provenance));
+        }
+        Ok(read)
+    }
+
     async fn submit(&self, who: &Caller, rid: &str, r: &pb::SubmitEvaluationRequest) -> ApiResult<pb::Evaluation> {
         let book = self.book.current();
         let p = self.programme(&r.programme_id).await?;
@@ -669,7 +719,16 @@ impl EvaluationApi {
             if s.deviation_reason.trim().is_empty() {
                 s.deviation_reason = deviation.clone();
             }
-            let scored = score_self(&book, region, evaluated_on, &s)?;
+            // Indicators whose actuals another service keeps are read there now, once.
+            let read = self.read_actuals(who, rid, &p, evaluated_on, &mut s).await?;
+            let mut scored = score_self(&book, region, evaluated_on, &s)?;
+            if !read.is_empty() {
+                let steps = read
+                    .iter()
+                    .map(|(name, prov)| super::actuals::step(&book, region, evaluated_on, name, prov))
+                    .collect::<ApiResult<Vec<_>>>()?;
+                scored.explanation.get_or_insert_with(Default::default).steps.extend(steps);
+            }
             input = b64(s.encode_to_vec());
             let explanation = scored.explanation.clone().unwrap_or_default();
             (
