@@ -111,6 +111,14 @@ pub const RULES: &[&str] = &[
     "budget.debt.restructure.no_new_investment",
     "budget.debt.restructure.suspended",
     "budget.actual_source",
+    "budget.debt.response.l4",
+    "budget.debt.response.l3",
+    "budget.debt.response.l2",
+    "budget.debt.response.l1",
+    "budget.debt.no_new_investment",
+    "budget.debt.daily_report",
+    "budget.debt.termination",
+    "budget.debt.post_evaluation",
 ];
 
 /// One migration source for both backends: budget-performance's SQL is the same on each.
@@ -167,6 +175,7 @@ pub async fn start_with_peers(
         .add_service(
             civic_proto::budget::v1::fiscal_rules_service_server::FiscalRulesServiceServer::new(api::FiscalApi {
                 book: f.book.clone(),
+                db: f.db.clone(),
             })
             .max_decoding_message_size(f.settings.max_message_bytes)
             .max_encoding_message_size(f.settings.max_message_bytes),

@@ -22,6 +22,8 @@ use crate::rules::{
 #[derive(Clone)]
 pub struct FiscalApi {
     pub book: BookHandle,
+    /// Debt-risk events.
+    pub db: civic_runtime::storage::Database,
 }
 
 /// Who applies the fiscal rules.
@@ -454,6 +456,36 @@ impl FiscalApi {
 
 #[tonic::async_trait]
 impl FiscalRulesService for FiscalApi {
+    #[tracing::instrument(skip_all)]
+    async fn open_debt_event(&self, req: Request<pb::OpenDebtEventRequest>) -> Result<Response<pb::DebtEvent>, Status> {
+        let who = caller(&req)?;
+        respond(self.open_event(&who, &request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn advance_debt_event(
+        &self,
+        req: Request<pb::AdvanceDebtEventRequest>,
+    ) -> Result<Response<pb::DebtEvent>, Status> {
+        let who = caller(&req)?;
+        respond(self.advance_event(&who, &request::request_id(&req), req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_debt_event(&self, req: Request<pb::GetDebtEventRequest>) -> Result<Response<pb::DebtEvent>, Status> {
+        let who = caller(&req)?;
+        respond(self.get_event(&who, req.get_ref()).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_new_investment(
+        &self,
+        req: Request<pb::CheckNewInvestmentRequest>,
+    ) -> Result<Response<pb::CheckNewInvestmentResponse>, Status> {
+        let who = caller(&req)?;
+        respond(self.new_investment(&who, req.get_ref()).await)
+    }
+
     #[tracing::instrument(skip_all)]
     async fn check_restructuring_budget(
         &self,

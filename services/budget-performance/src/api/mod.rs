@@ -3,6 +3,7 @@
 //! `MonitoringService` (dual monitoring), all in package `civic.budget.v1`.
 
 mod actuals;
+mod debt_events;
 mod evaluation;
 mod ex_ante;
 mod fiscal;

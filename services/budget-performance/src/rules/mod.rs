@@ -4,6 +4,7 @@
 pub mod actuals;
 pub mod cost_share;
 pub mod debt;
+pub mod debt_events;
 pub mod disclosure;
 pub mod ex_ante;
 pub mod framework;

@@ -2,6 +2,7 @@
 //! its audit entry; a store error says what went wrong with the records, never how to answer a
 //! client (the api maps it).
 
+pub mod debt_events;
 pub mod decisions;
 pub mod evaluations;
 pub mod ex_ante;

@@ -488,3 +488,176 @@ async fn restructuring_budget_in_sanmenxia() {
     let _ = tx.send(());
     running.wait().await;
 }
+
+/// Debt-risk events (三政办〔2017〕25号 4.2–5.2) on both backends: opened at a level with its
+/// cumulative responses, raised but never lowered, terminated only with the higher group's
+/// approval and then due for evaluation within 15 days; no new government investment project
+/// while one is open, except the State Council's key projects.
+mod debt_events {
+    use civic_proto::budget::v1::{self as pb, fiscal_rules_service_client::FiscalRulesServiceClient};
+    use civic_runtime::{
+        both_backends,
+        identity::Role,
+        storage::Backend,
+        testing::{authed, error_reason, token, violated_fields},
+    };
+    use tonic::Code;
+
+    fn check(region: &str, on: &str, key: bool) -> pb::CheckNewInvestmentRequest {
+        pb::CheckNewInvestmentRequest { region_code: region.into(), on_date: on.into(), state_council_key_project: key }
+    }
+
+    fn advance(
+        id: &str,
+        version: i64,
+        on: &str,
+        level: i32,
+        terminate: bool,
+        approved_by: &str,
+    ) -> pb::AdvanceDebtEventRequest {
+        pb::AdvanceDebtEventRequest {
+            event_id: id.into(),
+            expected_version: version,
+            on: on.into(),
+            basis: "市债务应急领导小组研判".into(),
+            level,
+            terminate,
+            approved_by: approved_by.into(),
+        }
+    }
+
+    async fn lifecycle(backend: Backend) {
+        let (ch, running, tx) = crate::start_on(backend).await;
+        let mut c = FiscalRulesServiceClient::new(ch);
+        let city = token(Role::Finance, "411200");
+        let fgw = token(Role::DevelopmentReform, "411221");
+
+        // No event: a new project may start.
+        let ok = c.check_new_investment(authed(&fgw, check("411221", "2024-03-01", false))).await.unwrap().into_inner();
+        assert!(ok.allowed && ok.event_id.is_empty());
+
+        // 渑池县: a Ⅲ event from 2024-03-04 with the responses of Ⅳ and Ⅲ.
+        let open = pb::OpenDebtEventRequest {
+            region_code: "411221".into(),
+            level: 3,
+            started_on: "2024-03-04".into(),
+            basis: "市债务管理领导小组认定:一般债务本息逾期".into(),
+        };
+        let e = c.open_debt_event(authed(&city, open.clone())).await.unwrap().into_inner();
+        assert_eq!((e.level, e.open, e.version, e.daily_report), (3, true, 1, false));
+        let rules: Vec<&str> = e.measures.iter().map(|m| m.rule_id.as_str()).collect();
+        assert_eq!(rules, ["budget.debt.response.l4", "budget.debt.response.l3"]);
+        assert_eq!(e.measures[1].source.as_ref().unwrap().clause, "4.2.2");
+        // One open event per government, kept by the database.
+        let again = c.open_debt_event(authed(&city, open.clone())).await.unwrap_err();
+        assert_eq!((again.code(), error_reason(&again).as_str()), (Code::FailedPrecondition, "DEBT_EVENT_OPEN"));
+        // Only finance opens events; a level outside Ⅰ–Ⅳ is refused.
+        let e2 = c.open_debt_event(authed(&fgw, open.clone())).await.unwrap_err();
+        assert_eq!(e2.code(), Code::PermissionDenied);
+        let mut bad = open.clone();
+        bad.level = 5;
+        assert_eq!(violated_fields(&c.open_debt_event(authed(&city, bad)).await.unwrap_err()), vec!["level"]);
+        // A region whose plan this is not: no responses to cite.
+        let mut elsewhere = open.clone();
+        elsewhere.region_code = "411721".into();
+        let e3 = c.open_debt_event(authed(&token(Role::Finance, "411700"), elsewhere)).await.unwrap_err();
+        assert_eq!(e3.code(), Code::FailedPrecondition, "{e3:?}");
+
+        // While it is open: no new project there (the event named), a State Council key project
+        // may start, another county is not affected, and the day before it started was free.
+        let refused = c.check_new_investment(authed(&fgw, check("411221", "2024-03-05", false))).await.unwrap_err();
+        assert_eq!((refused.code(), error_reason(&refused).as_str()), (Code::FailedPrecondition, "DEBT_EVENT_OPEN"));
+        assert!(refused.message().contains(&e.id) && refused.message().contains("4.2.1(1)"), "{refused:?}");
+        let key = c.check_new_investment(authed(&fgw, check("411221", "2024-03-05", true))).await.unwrap().into_inner();
+        assert_eq!((key.allowed, key.event_id.as_str()), (true, e.id.as_str()));
+        let other = token(Role::DevelopmentReform, "411224");
+        assert!(
+            c.check_new_investment(authed(&other, check("411224", "2024-03-05", false)))
+                .await
+                .unwrap()
+                .into_inner()
+                .allowed
+        );
+        assert!(
+            c.check_new_investment(authed(&fgw, check("411221", "2024-03-03", false)))
+                .await
+                .unwrap()
+                .into_inner()
+                .allowed
+        );
+
+        // Raised to Ⅰ: every response, daily reports.
+        let e = c
+            .advance_debt_event(authed(&city, advance(&e.id, 1, "2024-04-01", 1, false, "")))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((e.level, e.version, e.daily_report, e.history.len()), (1, 2, true, 2));
+        assert_eq!(e.measures.len(), 4);
+        // Never lowered; a stale version; a change dated before the last one.
+        let lower =
+            c.advance_debt_event(authed(&city, advance(&e.id, 2, "2024-05-01", 2, false, ""))).await.unwrap_err();
+        assert_eq!((lower.code(), error_reason(&lower).as_str()), (Code::FailedPrecondition, "LEVEL_NOT_RAISED"));
+        let stale = c
+            .advance_debt_event(authed(&city, advance(&e.id, 1, "2024-05-01", 0, true, "省债务管理领导小组")))
+            .await
+            .unwrap_err();
+        assert_eq!(stale.code(), Code::Aborted);
+        let early = c
+            .advance_debt_event(authed(&city, advance(&e.id, 2, "2024-03-31", 0, true, "省债务管理领导小组")))
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&early), vec!["on"]);
+        // Termination needs the higher group's approval (4.5).
+        let alone =
+            c.advance_debt_event(authed(&city, advance(&e.id, 2, "2024-09-20", 0, true, ""))).await.unwrap_err();
+        assert_eq!(violated_fields(&alone), vec!["approved_by"]);
+        // Ended on 2024-09-20: 15 days is 2024-10-05, inside the National Day holiday, so the
+        // evaluation is due on 2024-10-08 (5.2).
+        let ended = c
+            .advance_debt_event(authed(&city, advance(&e.id, 2, "2024-09-20", 0, true, "市政府债务管理领导小组")))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (ended.open, ended.ended_on.as_str(), ended.evaluation_due.as_str()),
+            (false, "2024-09-20", "2024-10-08")
+        );
+        assert!(!ended.daily_report);
+        let steps = ended.explanation.unwrap().steps;
+        assert!(
+            steps.iter().any(|s| s.rule_id == "budget.debt.post_evaluation" && s.formula.contains("顺延至 2024-10-08")),
+            "{steps:?}"
+        );
+        // From the day it ended, projects may start again; the day before they could not.
+        assert!(
+            c.check_new_investment(authed(&fgw, check("411221", "2024-09-20", false)))
+                .await
+                .unwrap()
+                .into_inner()
+                .allowed
+        );
+        assert!(c.check_new_investment(authed(&fgw, check("411221", "2024-09-19", false))).await.is_err());
+        let after =
+            c.advance_debt_event(authed(&city, advance(&e.id, 3, "2024-10-01", 1, false, ""))).await.unwrap_err();
+        assert_eq!((after.code(), error_reason(&after).as_str()), (Code::FailedPrecondition, "DEBT_EVENT_ENDED"));
+        // A new event may open now; another county's finance does not see this one.
+        let mut next = open.clone();
+        next.started_on = "2024-10-10".into();
+        assert_eq!(c.open_debt_event(authed(&city, next)).await.unwrap().into_inner().level, 3);
+        let hidden = c
+            .get_debt_event(authed(&token(Role::Finance, "411224"), pb::GetDebtEventRequest { event_id: e.id.clone() }))
+            .await
+            .unwrap_err();
+        assert_eq!(hidden.code(), Code::NotFound);
+        let seen = c
+            .get_debt_event(authed(&city, pb::GetDebtEventRequest { event_id: e.id.clone() }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((seen.version, seen.approved_by.as_str()), (3, "市政府债务管理领导小组"));
+        let _ = tx.send(());
+        running.wait().await;
+    }
+    both_backends!(lifecycle_on, super::lifecycle);
+}
