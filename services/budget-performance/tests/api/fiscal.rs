@@ -641,6 +641,16 @@ mod debt_events {
         let after =
             c.advance_debt_event(authed(&city, advance(&e.id, 3, "2024-10-01", 1, false, ""))).await.unwrap_err();
         assert_eq!((after.code(), error_reason(&after).as_str()), (Code::FailedPrecondition, "DEBT_EVENT_ENDED"));
+        // Two finance officers opening 卢氏县's event at once: one event, the other refused.
+        let race = pb::OpenDebtEventRequest { region_code: "411224".into(), ..open.clone() };
+        let (c1, c2) = (c.clone(), c.clone());
+        let (t1, t2) = (city.clone(), city.clone());
+        let (r1, r2) = (race.clone(), race);
+        let (a, b) = tokio::join!(async move { c1.clone().open_debt_event(authed(&t1, r1)).await }, async move {
+            c2.clone().open_debt_event(authed(&t2, r2)).await
+        });
+        let refused: Vec<String> = [&a, &b].iter().filter_map(|r| r.as_ref().err()).map(error_reason).collect();
+        assert_eq!((a.is_ok() as u8 + b.is_ok() as u8, refused), (1, vec!["DEBT_EVENT_OPEN".to_string()]));
         // A new event may open now; another county's finance does not see this one.
         let mut next = open.clone();
         next.started_on = "2024-10-10".into();
