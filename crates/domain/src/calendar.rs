@@ -48,6 +48,13 @@ pub struct Deadline {
     pub skipped: Vec<(NaiveDate, String)>,
 }
 
+/// The year a holiday notice is about ("国务院办公厅关于2019年部分节假日安排的通知" → 2019).
+fn notice_year(document: &str) -> Option<i32> {
+    let after = &document[document.find("关于")? + "关于".len()..];
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    (digits.len() == 4 && after[digits.len()..].starts_with('年')).then(|| digits.parse().ok()).flatten()
+}
+
 impl WorkingCalendar {
     pub fn from_csv(file: &str, text: &str) -> Result<Self, LoadError> {
         let mut cal = WorkingCalendar { first_year: i32::MAX, last_year: i32::MIN, ..Default::default() };
@@ -72,11 +79,14 @@ impl WorkingCalendar {
             if row.document.is_empty() {
                 return Err(LoadError::new(file, line, "document is required"));
             }
+            // A notice covers its own year: the 元旦 break it lists in the year before does not
+            // make that year covered.
+            let year = notice_year(&row.document).unwrap_or(date.year());
             if cal.days.insert(date, SpecialDay { kind, name: row.name, document: row.document }).is_some() {
                 return Err(LoadError::new(file, line, format!("{date} is listed twice")));
             }
-            cal.first_year = cal.first_year.min(date.year());
-            cal.last_year = cal.last_year.max(date.year());
+            cal.first_year = cal.first_year.min(year);
+            cal.last_year = cal.last_year.max(year);
         }
         Ok(cal)
     }
@@ -164,6 +174,43 @@ mod tests {
         // The calendar covers 2019 only: a count into 2020 is refused, naming the year.
         let e = cal.add_working_days(d("2019-12-27"), 5).unwrap_err();
         assert!(matches!(e, crate::DomainError::CalendarNotCovered { year: 2020, .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_notice_covers_its_own_year_only() {
+        // The 2019 notice lists 2018's last days (the 元旦 break): 2018 stays uncovered.
+        let cal = WorkingCalendar::from_csv(
+            "cal.csv",
+            "date,kind,name,document\n2018-12-29,workday,元旦调休上班,国务院办公厅关于2019年部分节假日安排的通知\n\
+2018-12-30,holiday,元旦,国务院办公厅关于2019年部分节假日安排的通知\n2019-01-01,holiday,元旦,国务院办公厅关于2019年部分节假日安排的通知\n",
+        )
+        .unwrap();
+        assert_eq!(cal.covered_years(), Some((2019, 2019)));
+        assert!(cal.is_working_day(d("2018-12-29")), "the make-up Saturday is still known");
+        let e = cal.add_working_days(d("2018-12-20"), 1).unwrap_err();
+        assert!(matches!(e, crate::DomainError::CalendarNotCovered { year: 2018, .. }), "{e:?}");
+        assert_eq!(notice_year("国务院办公厅关于2017年部分节假日安排的通知"), Some(2017));
+        assert_eq!(notice_year("本地通知"), None);
+    }
+
+    #[test]
+    fn the_books_2017_and_2018_follow_their_notices() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies/calendar/cn-holidays.csv"))
+                .unwrap();
+        let cal = WorkingCalendar::from_csv("cn-holidays.csv", &text).unwrap();
+        assert_eq!(cal.covered_years().map(|c| c.0), Some(2017));
+        // 2017: Spring Festival 01-27..02-02 with Sun 01-22 and Sat 02-04 worked; National Day
+        // and Mid-Autumn 10-01..10-08 with Sat 09-30 worked.
+        assert!(cal.is_working_day(d("2017-01-22")) && cal.is_working_day(d("2017-02-04")));
+        assert!(!cal.is_working_day(d("2017-02-02")) && !cal.is_working_day(d("2017-10-08")));
+        assert!(cal.is_working_day(d("2017-09-30")));
+        // 2018: National Day 10-01..10-07 with Sat 09-29 and Sun 09-30 worked; 2018-12-29 worked
+        // (the 2019 notice).
+        assert!(cal.is_working_day(d("2018-09-29")) && cal.is_working_day(d("2018-09-30")));
+        assert!(!cal.is_working_day(d("2018-10-05")) && cal.is_working_day(d("2018-12-29")));
+        // 10 working days from Fri 2018-09-28: 29, 30, Oct 8–12, 15, 16, 17.
+        assert_eq!(cal.add_working_days(d("2018-09-28"), 10).unwrap().due, d("2018-10-17"));
     }
 
     #[test]

@@ -302,6 +302,22 @@ async fn pooled_agricultural_funds() {
         .await
         .unwrap_err();
     assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "CALENDAR_NOT_COVERED"));
+    // The seed's own year: the summary on 2017-09-25 gives the opinion until 2017-10-10; the
+    // opinion on 2017-09-28 gives the plan 7 working days: 09-29, Saturday 09-30 (worked, 国办发明电
+    // 〔2016〕17号), then 10-09 … 10-13 after the eight-day National Day and Mid-Autumn break.
+    let d = c
+        .pooled_fund_deadlines(authed(
+            &tok,
+            pb::PooledFundDeadlinesRequest {
+                region_code: "411221".into(),
+                summary_received_on: "2017-09-25".into(),
+                opinion_received_on: "2017-09-28".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((d.opinion_due.as_str(), d.plan_due.as_str()), ("2017-10-10", "2017-10-13"));
     let _ = stop.send(());
     running.wait().await;
 }
