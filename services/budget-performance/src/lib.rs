@@ -119,6 +119,9 @@ pub const RULES: &[&str] = &[
     "budget.debt.daily_report",
     "budget.debt.termination",
     "budget.debt.post_evaluation",
+    "budget.lottery.elderly_share",
+    "budget.lottery.minimum",
+    "budget.closure_reward",
 ];
 
 /// One migration source for both backends: budget-performance's SQL is the same on each.

@@ -36,6 +36,30 @@ pub enum RuleError {
 }
 
 /// The last day of `year`: a year's figures are judged by the rules in force then.
+/// A part of a whole held to a minimum share ("X % 以上"): the share in percent, whether it
+/// holds under `cmp`, the least part that meets it (up to the fen) and the shortfall.
+pub struct MinimumShare {
+    pub ratio: Decimal,
+    pub passed: bool,
+    /// The exact minimum in fen before rounding up.
+    pub exact_minimum: Decimal,
+    pub minimum: Fen,
+    pub shortfall: Fen,
+}
+
+pub fn minimum_share(
+    whole: Fen,
+    part: Fen,
+    percent: Decimal,
+    cmp: civic_domain::compare::Cmp,
+) -> Result<MinimumShare, RuleError> {
+    let ratio = Decimal::from(part.get()) * Decimal::ONE_HUNDRED / Decimal::from(whole.get());
+    let exact_minimum = Decimal::from(whole.get()) * percent / Decimal::ONE_HUNDRED;
+    let minimum = Fen::new(i64::try_from(exact_minimum.ceil()).map_err(|_| DomainError::Overflow("minimum"))?);
+    let shortfall = minimum.checked_sub(part)?.max(Fen::ZERO);
+    Ok(MinimumShare { ratio, passed: cmp.holds(ratio, percent), exact_minimum, minimum, shortfall })
+}
+
 pub fn year_end(year: i32) -> Result<NaiveDate, RuleError> {
     NaiveDate::from_ymd_opt(year, 12, 31)
         .filter(|_| (2000..=2100).contains(&year))

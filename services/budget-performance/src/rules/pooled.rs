@@ -61,13 +61,9 @@ pub fn check(
     }
     let share = book.value("budget.agri_pool.poverty_share_percent", county, y)?;
     let cmp = share.cmp.unwrap_or(Cmp::Ge);
-    let ratio = Decimal::from(poverty.get()) * Decimal::ONE_HUNDRED / Decimal::from(pooled.get());
-    let passed = cmp.holds(ratio, share.value);
     // The least amount that meets the share, up to the fen.
-    let exact_min = Decimal::from(pooled.get()) * share.value / Decimal::ONE_HUNDRED;
-    let minimum =
-        Fen::new(i64::try_from(exact_min.ceil()).map_err(|_| civic_domain::DomainError::Overflow("minimum"))?);
-    let shortfall = minimum.checked_sub(poverty)?.max(Fen::ZERO);
+    let super::MinimumShare { ratio, passed, exact_minimum: exact_min, minimum, shortfall } =
+        super::minimum_share(pooled, poverty, share.value, cmp)?;
     let mut trace = Trace::default();
     trace.push(Step {
         rule_id: "budget.agri_pool.share".into(),

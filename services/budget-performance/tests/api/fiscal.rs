@@ -687,3 +687,73 @@ mod debt_events {
     }
     both_backends!(lifecycle_on, super::lifecycle);
 }
+
+/// 三政〔2017〕23号 三(四): 50 % 以上 of the welfare-lottery funds to elderly services — exactly
+/// half passes, a fen less fails by a fen, the minimum of an odd amount rounds up.
+#[tokio::test]
+async fn welfare_lottery_share_for_elderly_services() {
+    let (mut c, running, stop) = start().await;
+    let tok = token(Role::Finance, "411200");
+    let ask = |lottery: i64, elderly: i64| pb::CheckLotteryShareRequest {
+        region_code: "411200".into(),
+        year: 2017,
+        welfare_lottery_fen: lottery,
+        elderly_services_fen: elderly,
+    };
+    let r = c.check_lottery_share(authed(&tok, ask(1_000_000, 500_000))).await.unwrap().into_inner();
+    assert_eq!((r.share_percent.as_str(), r.required_percent.as_str(), r.passed), ("50.0000", "50", true));
+    let r = c.check_lottery_share(authed(&tok, ask(1_000_000, 499_999))).await.unwrap().into_inner();
+    assert_eq!((r.passed, r.shortfall_fen, r.minimum_fen), (false, 1, 500_000));
+    // 1,000,001 fen × 50 % = 500,000.5 fen → at least 500,001 fen.
+    let r = c.check_lottery_share(authed(&tok, ask(1_000_001, 500_000))).await.unwrap().into_inner();
+    assert_eq!((r.minimum_fen, r.passed, r.shortfall_fen), (500_001, false, 1));
+    let steps = r.explanation.unwrap().steps;
+    assert_eq!(steps[0].source.as_ref().unwrap().clause, "三(四)");
+    // More for elderly services than the funds, or a region without the rule.
+    let e = c.check_lottery_share(authed(&tok, ask(100, 101))).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["elderly_services_fen"]);
+    let mut zmd = ask(100, 60);
+    zmd.region_code = "411700".into();
+    let e = c.check_lottery_share(authed(&token(Role::Finance, "411700"), zmd)).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    let _ = stop.send(());
+    running.wait().await;
+}
+
+/// 三政〔2017〕14号: a mine closed in 2017 earns 1,000,000 yuan from the city and as much from the
+/// county once accepted; one closed in 2018 earns nothing; before 2017 the opinion says nothing.
+#[tokio::test]
+async fn coal_mine_closure_rewards() {
+    let (mut c, running, stop) = start().await;
+    let tok = token(Role::Finance, "411200");
+    let mine = |name: &str, closed: &str, accepted: &str| pb::ClosedMine {
+        name: name.into(),
+        closed_on: closed.into(),
+        accepted_on: accepted.into(),
+    };
+    let ask = |mines: Vec<pb::ClosedMine>| pb::ComputeClosureRewardRequest { region_code: "411281".into(), mines };
+    let r = c
+        .compute_closure_reward(authed(
+            &tok,
+            ask(vec![
+                mine("义马某煤矿", "2017-06-30", "2017-08-15"),
+                mine("另一煤矿", "2017-12-31", ""),
+                mine("晚关煤矿", "2018-01-01", "2018-02-01"),
+            ]),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let got: Vec<(i64, i64, bool)> = r.mines.iter().map(|m| (m.city_fen, m.county_fen, m.payable)).collect();
+    assert_eq!(got, [(100_000_000, 100_000_000, true), (100_000_000, 100_000_000, false), (0, 0, false)]);
+    assert_eq!((r.city_fen, r.county_fen), (200_000_000, 200_000_000));
+    assert!(r.mines[1].note.contains("验收"), "{}", r.mines[1].note);
+    assert!(r.mines[2].note.contains("不再奖励"), "{}", r.mines[2].note);
+    let e = c.compute_closure_reward(authed(&tok, ask(vec![mine("早关煤矿", "2016-12-31", "")]))).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    let e =
+        c.compute_closure_reward(authed(&tok, ask(vec![mine("倒签", "2017-06-30", "2017-06-01")]))).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["mines[0].accepted_on"]);
+    let _ = stop.send(());
+    running.wait().await;
+}
