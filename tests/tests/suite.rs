@@ -37,6 +37,38 @@ mod telemetry;
 #[path = "suite/tls.rs"]
 mod tls;
 
+/// 本溪's roll header, and 平山区's H1: three persons, one earning 900 yuan (966 yuan a month of
+/// 低保 at 2019's 622); 本溪县's H2, low income.
+pub(crate) const ROLL_HEADER: &str =
+    "household_id,region_code,residence,category,status,member_id,age,able_bodied,has_income_proof,incomes\n";
+pub(crate) const H1: &str = "H1,210502,urban,dibao,active,m1,45,false,true,wage:900\n\
+H1,210502,urban,dibao,active,m2,40,false,true,\nH1,210502,urban,dibao,active,m3,12,false,true,\n";
+pub(crate) const H2: &str = "H2,210521,urban,low_income,active,m1,50,false,true,wage:640\n";
+
+/// Imports `rows` (after the header) into 本溪's roll as its civil-affairs bureau, computed for
+/// `on_date`; the import must be stored.
+pub(crate) async fn import_roll(
+    client: &mut SocialAssistanceClient<tonic::transport::Channel>,
+    rows: &str,
+    on_date: &str,
+) -> Result<(), tonic::Status> {
+    let imported = client
+        .import_roll(authed(
+            &token(Role::CivilAffairs, "210500"),
+            civic_proto::assistance::v1::ImportRollRequest {
+                region_code: "210500".into(),
+                format: "csv".into(),
+                content: format!("{ROLL_HEADER}{rows}").into_bytes(),
+                on_date: on_date.into(),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner();
+    assert!(imported.stored, "{:?}", imported.errors);
+    Ok(())
+}
+
 type Starter = fn(Settings, Pin<Box<dyn Future<Output = ()> + Send>>) -> Pin<Box<dyn Future<Output = Running> + Send>>;
 
 fn starters() -> Vec<(&'static str, &'static str, Starter)> {
@@ -342,7 +374,7 @@ civic_runtime::both_backends!(audit_log_append_only, super::audit_log_is_append_
 #[tokio::test]
 async fn ex_ante_assessment_calls_social_assistance_on_behalf_of_the_caller() {
     use civic_proto::{
-        assistance::v1::{ImportRollRequest, StandardValue, WhatIfRequest},
+        assistance::v1::{StandardValue, WhatIfRequest},
         budget::v1::{budget_performance_client::BudgetPerformanceClient, AssessStandardCostRequest},
     };
     let (sa_stop, sa_rx) = tokio::sync::oneshot::channel::<()>();
@@ -361,25 +393,8 @@ async fn ex_ante_assessment_calls_social_assistance_on_behalf_of_the_caller() {
     )
     .await
     .unwrap();
-    let roll = "household_id,region_code,residence,category,status,member_id,age,able_bodied,has_income_proof,incomes\n\
-H1,210502,urban,dibao,active,m1,45,false,true,wage:900\nH1,210502,urban,dibao,active,m2,40,false,true,\nH1,210502,urban,dibao,active,m3,12,false,true,\n\
-H2,210521,urban,low_income,active,m1,50,false,true,wage:640\n";
     let mut sa_client = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
-    let imported = sa_client
-        .import_roll(authed(
-            &token(Role::CivilAffairs, "210500"),
-            ImportRollRequest {
-                region_code: "210500".into(),
-                format: "csv".into(),
-                content: roll.as_bytes().to_vec(),
-                on_date: "2019-07-01".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(imported.stored, "{:?}", imported.errors);
+    import_roll(&mut sa_client, &format!("{H1}{H2}"), "2019-07-01").await.unwrap();
     let proposed = vec![
         StandardValue {
             key: "assistance.dibao.urban".into(),

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use civic_proto::{
-    assistance::v1::{social_assistance_client::SocialAssistanceClient, ImportRollRequest, RecordPaymentsRequest},
+    assistance::v1::{social_assistance_client::SocialAssistanceClient, RecordPaymentsRequest},
     budget::v1::{
         self as pb, monitoring_service_client::MonitoringServiceClient,
         programme_service_client::ProgrammeServiceClient,
@@ -176,25 +176,7 @@ async fn actuals_on(backend: Backend) {
     // persons, 966 yuan a month.
     let civil_city = token(Role::CivilAffairs, "210500");
     let mut sa_client = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
-    let roll =
-        "household_id,region_code,residence,category,status,member_id,age,able_bodied,has_income_proof,incomes\n\
-H1,210502,urban,dibao,active,m1,45,false,true,wage:900\nH1,210502,urban,dibao,active,m2,40,false,true,\n\
-H1,210502,urban,dibao,active,m3,12,false,true,\nH2,210521,urban,low_income,active,m1,50,false,true,wage:640\n";
-    let imported = sa_client
-        .import_roll(authed(
-            &civil_city,
-            ImportRollRequest {
-                region_code: "210500".into(),
-                format: "csv".into(),
-                content: roll.as_bytes().to_vec(),
-                on_date: "2024-07-01".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(imported.stored, "{:?}", imported.errors);
+    super::import_roll(&mut sa_client, &format!("{}{}", super::H1, super::H2), "2024-07-01").await.unwrap();
     for month in ["2024-07", "2024-08", "2024-09"] {
         sa_client
             .record_payments(authed(

@@ -13,7 +13,7 @@ use std::{
 };
 
 use civic_proto::{
-    assistance::v1::{social_assistance_client::SocialAssistanceClient, ImportRollRequest, StandardValue},
+    assistance::v1::{social_assistance_client::SocialAssistanceClient, StandardValue},
     budget::v1::{budget_performance_client::BudgetPerformanceClient, AssessStandardCostRequest},
     common::v1::{identity_client::IdentityClient, WhoAmIRequest},
 };
@@ -117,21 +117,8 @@ async fn a_trace_crosses_the_services_and_reaches_the_collector() {
     )
     .await
     .unwrap();
-    let roll =
-        "household_id,region_code,residence,category,status,member_id,age,able_bodied,has_income_proof,incomes\n\
-H1,210502,urban,dibao,active,m1,45,false,true,wage:900\n";
     let mut sa_client = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
-    sa_client
-        .import_roll(authed(
-            &token(Role::CivilAffairs, "210500"),
-            ImportRollRequest {
-                region_code: "210500".into(),
-                format: "csv".into(),
-                content: roll.as_bytes().to_vec(),
-                on_date: "2019-07-01".into(),
-                ..Default::default()
-            },
-        ))
+    super::import_roll(&mut sa_client, "H1,210502,urban,dibao,active,m1,45,false,true,wage:900\n", "2019-07-01")
         .await
         .unwrap();
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";

@@ -6,9 +6,7 @@
 use std::path::PathBuf;
 
 use civic_proto::{
-    assistance::v1::{
-        social_assistance_client::SocialAssistanceClient, ImportRollRequest, ListStandardsRequest, StandardValue,
-    },
+    assistance::v1::{social_assistance_client::SocialAssistanceClient, ListStandardsRequest, StandardValue},
     budget::v1::{budget_performance_client::BudgetPerformanceClient, AssessStandardCostRequest},
 };
 use civic_runtime::{
@@ -68,24 +66,9 @@ async fn postgres_over_tls_require_and_verify_full() {
     .await
     .expect("starts over TLS");
     let mut client = SocialAssistanceClient::new(civic_runtime::testing::channel(sa.grpc_addr).await);
-    let roll =
-        "household_id,region_code,residence,category,status,member_id,age,able_bodied,has_income_proof,incomes\n\
-H1,210502,urban,dibao,active,m1,45,false,true,wage:900\n";
-    let imported = client
-        .import_roll(authed(
-            &token(Role::CivilAffairs, "210500"),
-            ImportRollRequest {
-                region_code: "210500".into(),
-                format: "csv".into(),
-                content: roll.as_bytes().to_vec(),
-                on_date: "2019-07-01".into(),
-                ..Default::default()
-            },
-        ))
+    super::import_roll(&mut client, "H1,210502,urban,dibao,active,m1,45,false,true,wage:900\n", "2019-07-01")
         .await
-        .expect("a write over TLS")
-        .into_inner();
-    assert!(imported.stored, "{:?}", imported.errors);
+        .expect("a write over TLS");
     let (tls, plain) = connections_by_tls(&admin, &database).await;
     assert!(tls > 0 && plain == 0, "the service's connections: {tls} over TLS, {plain} not");
     let _ = stop.send(());
@@ -148,25 +131,7 @@ async fn grpc_over_mutual_tls_and_between_services() {
     let port = sa.grpc_addr.port();
 
     let mut client = SocialAssistanceClient::new(tls_channel(port, true).await.expect("a mutual TLS connection"));
-    let roll =
-        "household_id,region_code,residence,category,status,member_id,age,able_bodied,has_income_proof,incomes\n\
-H1,210502,urban,dibao,active,m1,45,false,true,wage:900\nH1,210502,urban,dibao,active,m2,40,false,true,\n\
-H1,210502,urban,dibao,active,m3,12,false,true,\n";
-    let imported = client
-        .import_roll(authed(
-            &token(Role::CivilAffairs, "210500"),
-            ImportRollRequest {
-                region_code: "210500".into(),
-                format: "csv".into(),
-                content: roll.as_bytes().to_vec(),
-                on_date: "2019-07-01".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("served over mutual TLS")
-        .into_inner();
-    assert!(imported.stored, "{:?}", imported.errors);
+    super::import_roll(&mut client, super::H1, "2019-07-01").await.expect("served over mutual TLS");
 
     // No client certificate: the handshake or the first call fails.
     let refused = match tls_channel(port, false).await {

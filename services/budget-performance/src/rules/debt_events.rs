@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use civic_domain::{
     explanation::{Step, Trace},
-    period::{self, PeriodEnd},
+    period::PeriodEnd,
     policy::PolicyBook,
     RegionCode,
 };
@@ -81,35 +81,15 @@ pub fn view(
     let evaluation_due = match ended_on {
         None => None,
         Some(end) => {
-            let days = book.value("budget.debt.post_evaluation_days", region, end)?;
-            let n = u32::try_from(days.value.trunc()).map_err(|_| {
-                civic_domain::DomainError::Inconsistent("budget.debt.post_evaluation_days is not a whole number".into())
-            })?;
-            let due = period::days_after(&book.calendar, end, n)?;
-            trace.push(Step {
-                rule_id: "budget.debt.post_evaluation".into(),
-                description: format!("应急处置结束后 {n} 日内组织评估分析"),
-                formula: format!(
-                    "{end} 起算(当日不计)+ {n} 日 = {}{}",
-                    due.nominal,
-                    if due.moved_over.is_empty() {
-                        String::new()
-                    } else {
-                        format!(",非工作日顺延至 {}", due.due)
-                    }
-                ),
-                result: due.due.to_string(),
-                parameters: vec![days.to_use()],
-                source: Some(book.rule_source("budget.debt.post_evaluation", region, end)?),
-            });
-            trace.push(Step {
-                rule_id: period::RULE.into(),
-                description: "期间:开始的当日不计入;最后一日是法定休假日的,以休假日结束的次日为最后一日".into(),
-                formula: String::new(),
-                result: String::new(),
-                parameters: vec![],
-                source: Some(book.rule_source(period::RULE, region, end)?),
-            });
+            let (due, steps) = super::days_within(
+                book,
+                region,
+                end,
+                "budget.debt.post_evaluation_days",
+                "budget.debt.post_evaluation",
+                |n| format!("应急处置结束后 {n} 日内组织评估分析"),
+            )?;
+            trace.steps.extend(steps);
             Some(due)
         }
     };

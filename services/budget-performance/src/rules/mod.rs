@@ -60,6 +60,44 @@ pub fn minimum_share(
     Ok(MinimumShare { ratio, passed: cmp.holds(ratio, percent), exact_minimum, minimum, shortfall })
 }
 
+/// "Within `key` days of `start`" (the start day not counted, a last day on a holiday moved to
+/// the next working day): the period's end and the two steps that explain it, the rule's
+/// (`rule_id`, described as `what` with the number of days) and the law's on periods.
+pub fn days_within(
+    book: &civic_domain::policy::PolicyBook,
+    region: civic_domain::RegionCode,
+    start: NaiveDate,
+    key: &str,
+    rule_id: &str,
+    what: impl Fn(u32) -> String,
+) -> Result<(civic_domain::period::PeriodEnd, [civic_domain::explanation::Step; 2]), RuleError> {
+    use civic_domain::{explanation::Step, period};
+    let days = book.value(key, region, start)?;
+    let n = u32::try_from(days.value.trunc())
+        .map_err(|_| DomainError::Inconsistent(format!("{key} is not a whole number of days")))?;
+    let end = period::days_after(&book.calendar, start, n)?;
+    let moved = if end.moved_over.is_empty() { String::new() } else { format!(",非工作日顺延至 {}", end.due) };
+    let steps = [
+        Step {
+            rule_id: rule_id.into(),
+            description: what(n),
+            formula: format!("{start} 起算(当日不计)+ {n} 日 = {}{moved}", end.nominal),
+            result: end.due.to_string(),
+            parameters: vec![days.to_use()],
+            source: Some(book.rule_source(rule_id, region, start)?),
+        },
+        Step {
+            rule_id: period::RULE.into(),
+            description: "期间:开始的当日不计入;最后一日是法定休假日的,以休假日结束的次日为最后一日".into(),
+            formula: String::new(),
+            result: String::new(),
+            parameters: vec![],
+            source: Some(book.rule_source(period::RULE, region, start)?),
+        },
+    ];
+    Ok((end, steps))
+}
+
 pub fn year_end(year: i32) -> Result<NaiveDate, RuleError> {
     NaiveDate::from_ymd_opt(year, 12, 31)
         .filter(|_| (2000..=2100).contains(&year))

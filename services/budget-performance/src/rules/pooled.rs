@@ -160,33 +160,15 @@ pub fn deadlines(
     let mut trace = Trace::default();
     let opinion = match summary_received {
         Some(d) => {
-            let days = book.value("budget.agri_pool.opinion_days", county, d)?;
-            let n = u32::try_from(days.value.trunc()).unwrap_or(0);
-            let end = period::days_after(&book.calendar, d, n)?;
-            trace.push(Step {
-                rule_id: "budget.agri_pool.deadlines".into(),
-                description: format!("联席会议 {n} 日内提出分配意见"),
-                formula: format!(
-                    "{d} 起算(当日不计)+ {n} 日 = {}{}",
-                    end.nominal,
-                    if end.moved_over.is_empty() {
-                        String::new()
-                    } else {
-                        format!(",非工作日顺延至 {}", end.due)
-                    }
-                ),
-                result: end.due.to_string(),
-                parameters: vec![days.to_use()],
-                source: Some(book.rule_source("budget.agri_pool.deadlines", county, d)?),
-            });
-            trace.push(Step {
-                rule_id: period::RULE.into(),
-                description: "期间:开始的当日不计入;最后一日是法定休假日的,以休假日结束的次日为最后一日".into(),
-                formula: String::new(),
-                result: String::new(),
-                parameters: vec![],
-                source: Some(book.rule_source(period::RULE, county, d)?),
-            });
+            let (end, steps) = super::days_within(
+                book,
+                county,
+                d,
+                "budget.agri_pool.opinion_days",
+                "budget.agri_pool.deadlines",
+                |n| format!("联席会议 {n} 日内提出分配意见"),
+            )?;
+            trace.steps.extend(steps);
             Some(end)
         }
         None => None,
