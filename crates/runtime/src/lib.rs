@@ -11,6 +11,7 @@ pub mod common_api;
 pub mod config;
 pub mod connections;
 pub mod error;
+pub mod health;
 pub mod identity;
 pub mod mapping;
 pub mod middleware;

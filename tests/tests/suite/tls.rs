@@ -3,7 +3,7 @@
 //! call over `https://`. The certificate authority and certificates are made for the run by
 //! `scripts/with-postgres` (`CIVIC_TEST_TLS_DIR`), which also serves PostgreSQL over TLS.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use civic_proto::{
     assistance::v1::{social_assistance_client::SocialAssistanceClient, ListStandardsRequest, StandardValue},
@@ -132,6 +132,31 @@ async fn grpc_over_mutual_tls_and_between_services() {
 
     let mut client = SocialAssistanceClient::new(tls_channel(port, true).await.expect("a mutual TLS connection"));
     super::import_roll(&mut client, super::H1, "2019-07-01").await.expect("served over mutual TLS");
+
+    // The image's health check speaks TLS to a TLS listener: with the CA and (mutual TLS) the
+    // peer certificate it gets SERVING; without the CA it says what to set.
+    let env = |with_identity: bool| {
+        move |k: &str| match k {
+            "CIVIC_TLS_CERT" => Some(file("server.crt")),
+            "CIVIC_PEER_CA" => Some(file("ca.crt")),
+            "CIVIC_PEER_CERT" if with_identity => Some(file("client.crt")),
+            "CIVIC_PEER_KEY" if with_identity => Some(file("client.key")),
+            _ => None,
+        }
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let tls = civic_runtime::health::tls_from(env(true)).unwrap();
+    let status = civic_runtime::health::probe(&addr, "", tls, Duration::from_secs(5)).await;
+    assert_eq!(status, Ok(tonic_health::pb::health_check_response::ServingStatus::Serving as i32));
+    let tls = civic_runtime::health::tls_from(env(false)).unwrap();
+    assert!(
+        civic_runtime::health::probe(&addr, "", tls, Duration::from_secs(5)).await.is_err(),
+        "mutual TLS wants a certificate"
+    );
+    let plain = civic_runtime::health::probe(&addr, "", None, Duration::from_secs(5)).await;
+    assert!(plain.is_err(), "{plain:?}");
+    let no_ca = civic_runtime::health::tls_from(|k: &str| (k == "CIVIC_TLS_CERT").then(|| file("server.crt")));
+    assert!(no_ca.unwrap_err().contains("CIVIC_PEER_CA"));
 
     // No client certificate: the handshake or the first call fails.
     let refused = match tls_channel(port, false).await {

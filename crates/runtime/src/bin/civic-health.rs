@@ -9,11 +9,15 @@
 //! reached there too). Without `--service` it asks about the process as a whole (liveness); with a
 //! service name, whether that service is ready (it follows the database). Exit 0 when SERVING,
 //! 1 when not (the answer or the error is printed), 2 on a usage error.
+//!
+//! When the service serves TLS (`CIVIC_TLS_CERT` is set) it asks over TLS, verifying the
+//! service's certificate with `CIVIC_PEER_CA` for the name `CIVIC_HEALTH_TLS_NAME` (default
+//! `localhost`) and presenting `CIVIC_PEER_CERT` / `CIVIC_PEER_KEY` when set (mutual TLS).
 #![forbid(unsafe_code)]
 
 use std::time::Duration;
 
-use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 const USAGE: &str = "usage: civic-health [--service NAME] [--timeout SECS] [ADDR]\n\
     ADDR defaults to 127.0.0.1 and the port of CIVIC_LISTEN_ADDR; exit 0 when SERVING, 1 when not";
@@ -61,17 +65,8 @@ async fn main() {
         }
     }
     let addr = address(addr);
-    let answer = tokio::time::timeout(timeout, async {
-        let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).map_err(|e| e.to_string())?;
-        let channel = endpoint.connect().await.map_err(|e| format!("cannot connect: {e}"))?;
-        HealthClient::new(channel)
-            .check(HealthCheckRequest { service: service.clone() })
-            .await
-            .map(|r| r.into_inner().status)
-            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
-    })
-    .await
-    .unwrap_or_else(|_| Err(format!("no answer within {} s", timeout.as_secs())));
+    let tls = civic_runtime::health::tls_from(|k| std::env::var(k).ok()).unwrap_or_else(|m| usage_error(&m));
+    let answer = civic_runtime::health::probe(&addr, &service, tls, timeout).await;
     let shown = if service.is_empty() { "the process".to_string() } else { service };
     match answer {
         Ok(status) if status == ServingStatus::Serving as i32 => println!("{addr}: {shown} is SERVING"),
