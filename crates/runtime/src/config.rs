@@ -472,13 +472,16 @@ mod tests {
         assert!(s.clone().overlay_env(|k| (k == "CIVIC_LOG_FORMAT").then(|| "xml".to_string())).is_err());
     }
 
-    /// The README's configuration table lists every variable with the same default.
+    /// The README's configuration table lists every variable with the same default, and the
+    /// deployment guide lists every variable.
     #[test]
     fn the_readme_lists_every_variable() {
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+        let deploy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/README.md")).unwrap();
         for (name, default, _) in VARIABLES {
             let row = format!("| `{name}` | {default} |");
             assert!(readme.contains(&row), "README lacks the row starting {row}");
+            assert!(deploy.contains(&format!("| `{name}` |")), "deploy/README.md lacks {name}");
         }
     }
 
