@@ -757,3 +757,163 @@ async fn coal_mine_closure_rewards() {
     let _ = stop.send(());
     running.wait().await;
 }
+
+/// Who may use the fiscal rules (spec §3.6), as a matrix on both backends: finance of the city
+/// and of a county in it for their own regions, development-reform for the investment check,
+/// auditors read and never write; another county, another bureau and another city's auditor are
+/// refused. An allowed caller passes authorization (and may then meet the rules: an event
+/// already open); a refused one gets PERMISSION_DENIED.
+mod matrix {
+    use std::{future::Future, pin::Pin};
+
+    use civic_proto::budget::v1::{self as pb, fiscal_rules_service_client::FiscalRulesServiceClient};
+    use civic_runtime::{
+        both_backends,
+        identity::Role,
+        storage::Backend,
+        testing::{authed, token},
+    };
+    use tonic::{transport::Channel, Code, Status};
+
+    type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
+
+    const CALLERS: [(&str, Role, &str); 8] = [
+        ("finance-county", Role::Finance, "411221"),
+        ("finance-city", Role::Finance, "411200"),
+        ("finance-other-county", Role::Finance, "411224"),
+        ("other-bureau", Role::CivilAffairs, "411221"),
+        ("development-reform", Role::DevelopmentReform, "411221"),
+        ("auditor", Role::Auditor, "411200"),
+        ("auditor-other-city", Role::Auditor, "411700"),
+        ("finance-other-city", Role::Finance, "411700"),
+    ];
+
+    fn cells(
+        c: &FiscalRulesServiceClient<Channel>,
+    ) -> Vec<(&'static str, &'static [&'static str], Box<dyn Fn(String) -> Call>)> {
+        let (c1, c2, c3, c4, c5) = (c.clone(), c.clone(), c.clone(), c.clone(), c.clone());
+        vec![
+            (
+                "OpenDebtEvent(411221)",
+                &["finance-county", "finance-city"],
+                Box::new(move |t| {
+                    let mut c = c1.clone();
+                    Box::pin(async move {
+                        c.open_debt_event(authed(
+                            &t,
+                            pb::OpenDebtEventRequest {
+                                region_code: "411221".into(),
+                                level: 4,
+                                started_on: "2024-03-04".into(),
+                                basis: "认定".into(),
+                            },
+                        ))
+                        .await
+                        .map(|_| ())
+                    })
+                }),
+            ),
+            (
+                "CheckNewInvestment(411221)",
+                &["finance-county", "finance-city", "development-reform", "auditor"],
+                Box::new(move |t| {
+                    let mut c = c2.clone();
+                    Box::pin(async move {
+                        c.check_new_investment(authed(
+                            &t,
+                            pb::CheckNewInvestmentRequest {
+                                region_code: "411221".into(),
+                                on_date: "2024-01-02".into(),
+                                state_council_key_project: false,
+                            },
+                        ))
+                        .await
+                        .map(|_| ())
+                    })
+                }),
+            ),
+            (
+                "CheckLotteryShare(411200)",
+                &["finance-city", "auditor"],
+                Box::new(move |t| {
+                    let mut c = c3.clone();
+                    Box::pin(async move {
+                        c.check_lottery_share(authed(
+                            &t,
+                            pb::CheckLotteryShareRequest {
+                                region_code: "411200".into(),
+                                year: 2024,
+                                welfare_lottery_fen: 100,
+                                elderly_services_fen: 50,
+                            },
+                        ))
+                        .await
+                        .map(|_| ())
+                    })
+                }),
+            ),
+            (
+                "CheckRestructuringTrigger(411221)",
+                &["finance-county", "finance-city", "auditor"],
+                Box::new(move |t| {
+                    let mut c = c4.clone();
+                    Box::pin(async move {
+                        c.check_restructuring_trigger(authed(
+                            &t,
+                            pb::CheckRestructuringTriggerRequest {
+                                region_code: "411221".into(),
+                                year: 2024,
+                                general_interest_fen: 10,
+                                general_expenditure_fen: 100,
+                                ..Default::default()
+                            },
+                        ))
+                        .await
+                        .map(|_| ())
+                    })
+                }),
+            ),
+            (
+                "ComputeClosureReward(411281)",
+                &["finance-city", "auditor"],
+                Box::new(move |t| {
+                    let mut c = c5.clone();
+                    Box::pin(async move {
+                        c.compute_closure_reward(authed(
+                            &t,
+                            pb::ComputeClosureRewardRequest {
+                                region_code: "411281".into(),
+                                mines: vec![pb::ClosedMine {
+                                    name: "煤矿".into(),
+                                    closed_on: "2017-06-30".into(),
+                                    accepted_on: String::new(),
+                                }],
+                            },
+                        ))
+                        .await
+                        .map(|_| ())
+                    })
+                }),
+            ),
+        ]
+    }
+
+    async fn matrix(backend: Backend) {
+        let (ch, running, tx) = crate::start_on(backend).await;
+        let client = FiscalRulesServiceClient::new(ch);
+        let mut wrong = Vec::new();
+        for (rpc, allowed, call) in cells(&client) {
+            for (label, role, region) in CALLERS {
+                let result = call(token(role, region)).await;
+                let denied = matches!(&result, Err(s) if s.code() == Code::PermissionDenied);
+                if allowed.contains(&label) == denied {
+                    wrong.push(format!("{rpc} by {label}: {result:?}"));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+        let _ = tx.send(());
+        running.wait().await;
+    }
+    both_backends!(fiscal_matrix_on, super::matrix);
+}
