@@ -776,6 +776,8 @@ mod matrix {
     use tonic::{transport::Channel, Code, Status};
 
     type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
+    /// An RPC, the callers allowed through (by label), and how to call it with a token.
+    type Cell = (&'static str, &'static [&'static str], Box<dyn Fn(String) -> Call>);
 
     const CALLERS: [(&str, Role, &str); 8] = [
         ("finance-county", Role::Finance, "411221"),
@@ -788,9 +790,7 @@ mod matrix {
         ("finance-other-city", Role::Finance, "411700"),
     ];
 
-    fn cells(
-        c: &FiscalRulesServiceClient<Channel>,
-    ) -> Vec<(&'static str, &'static [&'static str], Box<dyn Fn(String) -> Call>)> {
+    fn cells(c: &FiscalRulesServiceClient<Channel>) -> Vec<Cell> {
         let (c1, c2, c3, c4, c5) = (c.clone(), c.clone(), c.clone(), c.clone(), c.clone());
         vec![
             (
