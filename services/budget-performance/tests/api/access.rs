@@ -22,9 +22,25 @@ use tonic::{Code, Status};
 
 use crate::programmes::{dibao, dibao_goals};
 
-type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
+pub(crate) type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
 /// An RPC, the callers allowed through (by label), and how to call it with a token.
-type Cell = (&'static str, &'static [&'static str], Box<dyn Fn(String) -> Call>);
+pub(crate) type Cell = (&'static str, &'static [&'static str], Box<dyn Fn(String) -> Call>);
+
+/// Calls every cell as every caller (label, role, region); panics listing the cells where an
+/// allowed caller was refused or a refused one got through.
+pub(crate) async fn check_cells(cells: &[Cell], callers: &[(&str, Role, &str)]) {
+    let mut wrong = Vec::new();
+    for (rpc, allowed, call) in cells {
+        for (label, role, region) in callers {
+            let result = call(token(*role, region)).await;
+            let denied = matches!(&result, Err(s) if s.code() == Code::PermissionDenied);
+            if denied == allowed.contains(label) {
+                wrong.push(format!("{rpc} by {label}: {result:?}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} cells wrong:\n{}", wrong.len(), wrong.join("\n"));
+}
 
 /// The callers, by label.
 const CALLERS: [(&str, Role, &str); 9] = [
@@ -439,17 +455,7 @@ async fn matrix(backend: Backend) {
             }),
         ),
     ];
-    let mut wrong = Vec::new();
-    for (rpc, allowed, call) in &rpcs {
-        for (label, role, region) in CALLERS {
-            let result = call(token(role, region)).await;
-            let denied = matches!(&result, Err(s) if s.code() == Code::PermissionDenied);
-            if denied == allowed.contains(&label) {
-                wrong.push(format!("{rpc} by {label}: {result:?}"));
-            }
-        }
-    }
-    assert!(wrong.is_empty(), "{} cells wrong:\n{}", wrong.len(), wrong.join("\n"));
+    check_cells(&rpcs, &CALLERS).await;
     let _ = tx.send(());
     running.wait().await;
 }

@@ -764,20 +764,11 @@ async fn coal_mine_closure_rewards() {
 /// refused. An allowed caller passes authorization (and may then meet the rules: an event
 /// already open); a refused one gets PERMISSION_DENIED.
 mod matrix {
-    use std::{future::Future, pin::Pin};
-
     use civic_proto::budget::v1::{self as pb, fiscal_rules_service_client::FiscalRulesServiceClient};
-    use civic_runtime::{
-        both_backends,
-        identity::Role,
-        storage::Backend,
-        testing::{authed, token},
-    };
-    use tonic::{transport::Channel, Code, Status};
+    use civic_runtime::{both_backends, identity::Role, storage::Backend, testing::authed};
+    use tonic::transport::Channel;
 
-    type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
-    /// An RPC, the callers allowed through (by label), and how to call it with a token.
-    type Cell = (&'static str, &'static [&'static str], Box<dyn Fn(String) -> Call>);
+    use crate::access::{check_cells, Cell};
 
     const CALLERS: [(&str, Role, &str); 8] = [
         ("finance-county", Role::Finance, "411221"),
@@ -901,17 +892,7 @@ mod matrix {
     async fn matrix(backend: Backend) {
         let (ch, running, tx) = crate::start_on(backend).await;
         let client = FiscalRulesServiceClient::new(ch);
-        let mut wrong = Vec::new();
-        for (rpc, allowed, call) in cells(&client) {
-            for (label, role, region) in CALLERS {
-                let result = call(token(role, region)).await;
-                let denied = matches!(&result, Err(s) if s.code() == Code::PermissionDenied);
-                if allowed.contains(&label) == denied {
-                    wrong.push(format!("{rpc} by {label}: {result:?}"));
-                }
-            }
-        }
-        assert!(wrong.is_empty(), "{wrong:#?}");
+        check_cells(&cells(&client), &CALLERS).await;
         let _ = tx.send(());
         running.wait().await;
     }
