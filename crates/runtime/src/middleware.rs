@@ -101,7 +101,6 @@ pub struct ContextService<S> {
 /// What is known of a call once it ends: recorded once, as the metric, the access-log line and
 /// the server span, whichever way it ends (headers-only error, trailers, or dropped).
 struct CallRecord {
-    metrics: Metrics,
     method: String,
     started: Instant,
     started_at: std::time::SystemTime,
@@ -116,7 +115,7 @@ struct CallRecord {
 impl CallRecord {
     fn finish(self, code: &str) {
         let took = self.started.elapsed();
-        self.metrics.record(&self.method, code, took.as_secs_f64());
+        self.trace.metrics.record(&self.method, code, took.as_secs_f64());
         let caller = self.caller.0.get().map(String::as_str).unwrap_or("");
         tracing::info!(
             target: "civic::call",
@@ -301,7 +300,6 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let wrong_encoding = !is_grpc_proto(req.headers().get(http::header::CONTENT_TYPE));
         let record = CallRecord {
-            metrics: self.metrics.clone(),
             method,
             started: Instant::now(),
             started_at: std::time::SystemTime::now(),
