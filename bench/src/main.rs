@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! civic-bench generate <households> <seed> <file.csv>
-//! civic-bench import   <addr> <file.csv> <on_date>        # ImportRoll of the whole file
+//! civic-bench import   <addr> <file.csv> <on_date> [stream]  # ImportRoll of the whole file
+//!                                                          # (stream: ImportRollStream, 1 MB pieces)
 //! civic-bench pay      <addr> <month>                     # RecordPayments for a month
 //! civic-bench recalc   <addr> <effective_from>            # StartRecalculation, until completed
 //! civic-bench whatif   <addr> <on_date> <runs>            # WhatIf urban 低保 650, server time
@@ -166,8 +167,27 @@ async fn main() {
             let content = std::fs::read(arg(2)).unwrap_or_else(|e| fail(&e.to_string()));
             let mut c = client(&arg(1)).await;
             let t = Instant::now();
-            let r = c
-                .import_roll(authed(
+            let r = if args.get(4).map(String::as_str) == Some("stream") {
+                // The file in 1 MB pieces, as a client sends a large roll.
+                let pieces: Vec<pb::ImportRollChunk> = content
+                    .chunks(1 << 20)
+                    .enumerate()
+                    .map(|(i, piece)| pb::ImportRollChunk {
+                        region_code: if i == 0 { "210500".into() } else { String::new() },
+                        format: if i == 0 { "csv".into() } else { String::new() },
+                        content: piece.to_vec(),
+                        on_date: if i == 0 { arg(3) } else { String::new() },
+                        reason: if i == 0 { "benchmark".into() } else { String::new() },
+                        dry_run: false,
+                    })
+                    .collect();
+                drop(content);
+                c.import_roll_stream(authed(&token(), tokio_stream::iter(pieces)))
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()))
+                    .into_inner()
+            } else {
+                c.import_roll(authed(
                     &token(),
                     pb::ImportRollRequest {
                         region_code: "210500".into(),
@@ -180,7 +200,8 @@ async fn main() {
                 ))
                 .await
                 .unwrap_or_else(|e| fail(&e.to_string()))
-                .into_inner();
+                .into_inner()
+            };
             if !r.errors.is_empty() {
                 fail(&format!("{} row errors, first: {:?}", r.errors.len(), r.errors.first()));
             }

@@ -88,6 +88,8 @@ fn incomes(s: &str) -> Result<Vec<Income>, String> {
         }
         out.push(Income { kind: kind.trim().to_string(), monthly });
     }
+    // Most people have one income: keep room for what they have (an import holds millions).
+    out.shrink_to_fit();
     Ok(out)
 }
 
@@ -101,9 +103,19 @@ struct Acc {
     status: Status,
     members: Vec<Member>,
     first_row: i64,
-    /// Member ids and whole member rows seen so far, with their row: a member is one person, so
-    /// a repeated id or an identical row is an error, not another person.
-    seen: std::collections::HashMap<String, i64>,
+    /// The row of each member: a member is one person, so a repeated id or an identical row is
+    /// an error, not another person (checked against `members`, no copy of the rows kept).
+    rows: Vec<i64>,
+}
+
+/// The same person written twice: the same member id, or an identical row.
+fn same_row(a: &Member, b: &Member) -> bool {
+    a.id == b.id
+        && a.age == b.age
+        && a.able_bodied == b.able_bodied
+        && a.has_income_proof == b.has_income_proof
+        && a.incomes.len() == b.incomes.len()
+        && a.incomes.iter().zip(&b.incomes).all(|(x, y)| x.kind == y.kind && x.monthly == y.monthly)
 }
 
 /// Parse a roster into households, all within `scope`. Every problem is collected (up to
@@ -254,17 +266,15 @@ fn parse_row(
         return;
     };
     let member_id = get("member_id").trim();
-    let row_key = format!(
-        "row:{member_id}\u{1f}{age}\u{1f}{able}\u{1f}{proof}\u{1f}{}",
-        inc.iter().map(|i| format!("{}:{}", i.kind, i.monthly.get())).collect::<Vec<_>>().join(";")
-    );
-    let id_key = (!member_id.is_empty()).then(|| format!("id:{member_id}"));
+    let member = Member { id: member_id.to_string(), age, able_bodied: able, has_income_proof: proof, incomes: inc };
     if let Some(acc) = households.get(id) {
-        if let Some(first) = id_key.as_ref().and_then(|k| acc.seen.get(k)) {
+        if let Some(i) = acc.members.iter().position(|m| !member_id.is_empty() && m.id == member_id) {
+            let first = acc.rows[i];
             err("member_id", format!("member {member_id} of household {id} is already on row {first}"));
             return;
         }
-        if let Some(first) = acc.seen.get(&row_key) {
+        if let Some(i) = acc.members.iter().position(|m| same_row(m, &member)) {
+            let first = acc.rows[i];
             err(
                 "member_id",
                 format!(
@@ -275,13 +285,6 @@ fn parse_row(
             return;
         }
     }
-    let member = Member { id: member_id.to_string(), age, able_bodied: able, has_income_proof: proof, incomes: inc };
-    let remember = |acc: &mut Acc| {
-        acc.seen.insert(row_key.clone(), rn);
-        if let Some(k) = &id_key {
-            acc.seen.insert(k.clone(), rn);
-        }
-    };
     match households.get_mut(id) {
         Some(acc) => {
             if acc.region != region || acc.residence != res || acc.category != cat || acc.status != status {
@@ -294,20 +297,23 @@ fn parse_row(
                 );
                 return;
             }
+            // Exactly as many as there are members: a million households with room for four
+            // members each would hold a hundred megabytes of nothing during an import.
+            acc.members.reserve_exact(1);
             acc.members.push(member);
-            remember(acc);
+            acc.rows.reserve_exact(1);
+            acc.rows.push(rn);
         }
         None => {
-            let mut acc = Acc {
+            let acc = Acc {
                 region,
                 residence: res,
                 category: cat,
                 status,
                 members: vec![member],
                 first_row: rn,
-                seen: Default::default(),
+                rows: vec![rn],
             };
-            remember(&mut acc);
             households.insert(id.to_string(), acc);
         }
     }

@@ -50,18 +50,21 @@ pub fn record_to_pb(r: &RollRecord) -> pb::RollHousehold {
     }
 }
 
+/// Households whose benefits are computed together during an import.
+const BENEFIT_SLICE: usize = 50_000;
+
 /// Parse a roster and compute every household's benefit on `date`; all problems at once.
 fn prepare_import(
     book: &civic_domain::policy::PolicyBook,
     format: Format,
-    content: &[u8],
+    content: Vec<u8>,
     region: RegionCode,
     date: NaiveDate,
 ) -> Result<(Vec<RollRecord>, i64, Vec<i64>), Vec<spreadsheet::RowError>> {
-    let parsed = spreadsheet::parse(format, content, &book.regions, region)?;
+    let parsed = spreadsheet::parse(format, &content, &book.regions, region)?;
+    drop(content);
     let members = parsed.iter().map(|p| p.household.size()).sum();
-    let rows: Vec<i64> = parsed.iter().map(|p| p.first_row).collect();
-    let first_rows = rows.clone();
+    let first_rows: Vec<i64> = parsed.iter().map(|p| p.first_row).collect();
     let mut records: Vec<RollRecord> = parsed
         .into_iter()
         .map(|p| RollRecord {
@@ -73,12 +76,15 @@ fn prepare_import(
             version: 1,
         })
         .collect();
-    let amounts = crate::population::benefits(book, date, &records);
+    // In slices, so that the compact copy the benefit kernel works on stays small.
     let mut errors = Vec::new();
-    for ((rec, amount), row) in records.iter_mut().zip(amounts).zip(rows) {
-        match amount {
-            Ok(fen) => rec.monthly_benefit = fen,
-            Err(message) => errors.push(spreadsheet::RowError { row, field: "household_id".into(), message }),
+    for (slice, rows) in records.chunks_mut(BENEFIT_SLICE).zip(first_rows.chunks(BENEFIT_SLICE)) {
+        let amounts = crate::population::benefits(book, date, slice);
+        for ((rec, amount), row) in slice.iter_mut().zip(amounts).zip(rows) {
+            match amount {
+                Ok(fen) => rec.monthly_benefit = fen,
+                Err(message) => errors.push(spreadsheet::RowError { row: *row, field: "household_id".into(), message }),
+            }
         }
     }
     if errors.is_empty() {
@@ -240,7 +246,7 @@ impl AssistanceApi {
         &self,
         who: &Caller,
         request_id: &str,
-        r: &pb::ImportRollRequest,
+        mut r: pb::ImportRollRequest,
     ) -> ApiResult<pb::ImportRollResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
@@ -257,11 +263,13 @@ impl AssistanceApi {
             stored: false,
         };
         // Parsing and computing a city's roll is CPU work: keep it off the request threads.
+        // The file is not copied: it moves to the parsing task and is freed when parsed.
         let started = std::time::Instant::now();
-        let content = r.content.clone();
+        let content = std::mem::take(&mut r.content);
+        let digest = format!("{:x}", Sha256::digest(&content));
         let book_for_parse = book.clone();
         let checked =
-            tokio::task::spawn_blocking(move || prepare_import(&book_for_parse, format, &content, region, date))
+            tokio::task::spawn_blocking(move || prepare_import(&book_for_parse, format, content, region, date))
                 .await
                 .map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
         let (records, members, first_rows) = match checked {
@@ -271,7 +279,6 @@ impl AssistanceApi {
         let households = records.len() as i64;
         let checked_in = started.elapsed();
         if !r.dry_run {
-            let digest = format!("{:x}", Sha256::digest(&r.content));
             let scope = region_prefix(who.scope);
             let outcome =
                 store::roll::import(&self.db, who, request_id, &records, region, &scope, &digest, &r.reason).await?;

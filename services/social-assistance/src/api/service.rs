@@ -172,7 +172,8 @@ impl SocialAssistance for AssistanceApi {
         req: Request<pb::ImportRollRequest>,
     ) -> Result<Response<pb::ImportRollResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.import_roll(&who, &request_id(&req), req.get_ref()).await)
+        let request_id = request_id(&req);
+        respond(self.import_roll(&who, &request_id, req.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -204,7 +205,7 @@ impl SocialAssistance for AssistanceApi {
         }
         let whole =
             whole.ok_or_else(|| Status::from(civic_runtime::ApiError::invalid("content", "no piece was sent")))?;
-        respond(self.import_roll(&who, &request_id, &whole).await)
+        respond(self.import_roll(&who, &request_id, whole).await)
     }
 
     #[tracing::instrument(skip_all)]
