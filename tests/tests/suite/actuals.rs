@@ -557,6 +557,111 @@ async fn actuals_on(backend: Backend) {
     assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "ACTUAL_UNAVAILABLE"), "{e:?}");
     assert!(e.message().contains("NO_RESULTS") || e.message().contains("没有的方案"), "{e:?}");
 
+    // The 危污乱散低 campaign: 顾山镇 was to clear 2000 亩 in 2024; 280 亩 of its March report were
+    // verified. A programme's area and the town's progress are read from GetCampaignProgress on
+    // the checkpoint's date.
+    let town = civic_runtime::testing::unit_token(Role::Town, "411702", "顾山镇");
+    land_client
+        .set_campaign_targets(authed(
+            &nr,
+            land::SetCampaignTargetsRequest {
+                region_code: "411702".into(),
+                year: 2024,
+                towns: vec![land::TownTarget {
+                    town: "顾山镇".into(),
+                    area_mu: "2000".into(),
+                    contiguous_area_mu: "600".into(),
+                    contiguous_parks: 7,
+                }],
+                document: "2024年度全市“危污乱散低”专项治理任务分解表".into(),
+                expected_version: 0,
+                reason: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    land_client
+        .report_campaign_progress(authed(
+            &town,
+            land::ReportCampaignProgressRequest {
+                region_code: "411702".into(),
+                year: 2024,
+                town: "顾山镇".into(),
+                month: 3,
+                completed_area_mu: "300".into(),
+                contiguous_area_mu: "100".into(),
+                contiguous_parks_started: 1,
+                reported_on: "2024-03-20".into(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    land_client
+        .verify_campaign_report(authed(
+            &nr,
+            land::VerifyCampaignReportRequest {
+                region_code: "411702".into(),
+                year: 2024,
+                town: "顾山镇".into(),
+                month: 3,
+                verified_area_mu: "280".into(),
+                verified_parks: 1,
+                verified_on: "2024-03-25".into(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    let mut campaign_goals = goals(
+        sourced(
+            indicator(G::Output, "整治面积", "亩", D::AtLeast, "1000", "20"),
+            S::Land,
+            "campaign:verified_area",
+            "",
+            2024,
+        ),
+        indicator(G::Cost, "整治成本", "万元", D::AtMost, "500", "15"),
+    );
+    campaign_goals.overall = "危污乱散低专项治理".into();
+    let rate = campaign_goals.indicators.iter_mut().find(|i| i.name == "动态管理率").unwrap();
+    *rate = sourced(
+        indicator(G::Benefit, "顾山镇整治进度", "%", D::AtLeast, "50", "10"),
+        S::Land,
+        "campaign:progress",
+        "顾山镇",
+        0,
+    );
+    let campaign_programme = approved(
+        &mut programmes,
+        &nr,
+        &nr_finance,
+        pb::Programme {
+            region_code: "411702".into(),
+            budget_year: 2024,
+            code: "411702-2024-009".into(),
+            name: "危污乱散低专项治理".into(),
+            owner_role: "natural-resources".into(),
+            owner_unit: "驿城区自然资源局".into(),
+            ..dibao.clone()
+        },
+        campaign_goals,
+    )
+    .await;
+    let mut ask = checkpoint(&campaign_programme, "2024-06-30", vec![], "");
+    ask.indicators
+        .push(pb::RecordedProgress { name: "整治成本".into(), progress: "120".into(), ..Default::default() });
+    let record = monitoring.record_monitoring(authed(&nr, ask)).await.unwrap().into_inner();
+    let read = |name: &str| record.indicators.iter().find(|i| i.name == name).unwrap().clone();
+    let (area, progress) = (read("整治面积"), read("顾山镇整治进度"));
+    assert_eq!((area.progress.as_str(), progress.progress.as_str()), ("280", "14"));
+    let provenance = area.actual.unwrap();
+    assert_eq!(
+        (provenance.rpc.as_str(), provenance.unit.as_str(), provenance.as_of.as_str()),
+        ("civic.land.v1.LandSupervision/GetCampaignProgress", "亩", "2024 危污乱散低 411702 as of 2024-06-30")
+    );
+    assert!(progress.actual.unwrap().as_of.contains("顾山镇"));
+
     for (stop, running) in [(bp_stop, bp), (ls_stop, ls), (sa_stop, sa)] {
         let _ = stop.send(());
         running.wait().await;

@@ -7,7 +7,7 @@
 use chrono::{Datelike, NaiveDate};
 use civic_proto::{
     assistance::v1::{social_assistance_client::SocialAssistanceClient, SummarizeAssistanceRequest},
-    land::v1::{land_supervision_client::LandSupervisionClient, SummarizePerMuRequest},
+    land::v1::{land_supervision_client::LandSupervisionClient, GetCampaignProgressRequest, SummarizePerMuRequest},
 };
 use civic_runtime::{
     identity::Caller,
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tonic::transport::Channel;
 
 use crate::rules::{
-    actuals::{self, ActualService, ActualSource, AssistanceMonth},
+    actuals::{self, ActualService, ActualSource, AssistanceMonth, CampaignFigures, Measure},
     goals::GoalIndicator,
 };
 
@@ -87,6 +87,10 @@ pub async fn fetch(
     let measure = actuals::measure(source, &goal.unit).map_err(|m| ApiError::Internal(format!("kept goals: {m}")))?;
     let service = source.service;
     let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let rpc = match service {
+        ActualService::Assistance => service.rpc(),
+        ActualService::Land => actuals::land_rpc(&measure),
+    };
     let (value, upstream, period) = match service {
         ActualService::Assistance => {
             let from = format!("{budget_year}-01");
@@ -101,7 +105,7 @@ pub async fn fetch(
                 let request = outgoing::on_behalf_of(who, request_id, message.clone(), DEADLINE);
                 async move { client.summarize_assistance(request).await }
             };
-            let response = outgoing::call_with_one_retry(service.name(), service.rpc(), RETRY_BACKOFF, call)
+            let response = outgoing::call_with_one_retry(service.name(), rpc, RETRY_BACKOFF, call)
                 .await
                 .map_err(|f| failed(goal, service, f))?;
             let id = upstream_id(&response);
@@ -121,6 +125,52 @@ pub async fn fetch(
                 .map_err(|m| ApiError::precondition("ACTUAL_UNAVAILABLE", format!("'{}': {m}", goal.name)))?;
             (value, id, format!("{from}..{to}"))
         }
+        ActualService::Land
+            if matches!(measure, Measure::CampaignArea | Measure::CampaignProgress | Measure::CampaignParks) =>
+        {
+            let year = if source.year == 0 { budget_year as i32 } else { source.year };
+            let town = source.filter.trim().to_string();
+            let message = GetCampaignProgressRequest {
+                region_code: region.into(),
+                year,
+                on_date: as_of.to_string(),
+                town: town.clone(),
+            };
+            let call = || {
+                let mut client = LandSupervisionClient::new(peers.land.clone());
+                let request = outgoing::on_behalf_of(who, request_id, message.clone(), DEADLINE);
+                async move { client.get_campaign_progress(request).await }
+            };
+            let response = outgoing::call_with_one_retry(service.name(), rpc, RETRY_BACKOFF, call)
+                .await
+                .map_err(|f| failed(goal, service, f))?;
+            let id = upstream_id(&response);
+            let r = response.into_inner();
+            let figures = if town.is_empty() {
+                CampaignFigures {
+                    verified_area_mu: &r.verified_area_mu,
+                    progress_percent: &r.progress_percent,
+                    verified_parks: r.verified_parks,
+                }
+            } else {
+                let t =
+                    r.towns.iter().find(|t| t.target.as_ref().is_some_and(|x| x.town == town)).ok_or_else(|| {
+                        ApiError::precondition(
+                            "ACTUAL_UNAVAILABLE",
+                            format!("'{}': the campaign of {year} has no target for {town}", goal.name),
+                        )
+                    })?;
+                CampaignFigures {
+                    verified_area_mu: &t.verified_area_mu,
+                    progress_percent: &t.progress_percent,
+                    verified_parks: t.verified_parks,
+                }
+            };
+            let value = actuals::campaign_value(&measure, &figures)
+                .map_err(|m| ApiError::precondition("ACTUAL_UNAVAILABLE", format!("'{}': {m}", goal.name)))?;
+            let whom = if town.is_empty() { region.to_string() } else { town.clone() };
+            (value, id, format!("{year} 危污乱散低 {whom} as of {as_of}"))
+        }
         ActualService::Land => {
             let year = if source.year == 0 { budget_year as i32 } else { source.year };
             let message =
@@ -130,7 +180,7 @@ pub async fn fetch(
                 let request = outgoing::on_behalf_of(who, request_id, message.clone(), DEADLINE);
                 async move { client.summarize_per_mu(request).await }
             };
-            let response = outgoing::call_with_one_retry(service.name(), service.rpc(), RETRY_BACKOFF, call)
+            let response = outgoing::call_with_one_retry(service.name(), rpc, RETRY_BACKOFF, call)
                 .await
                 .map_err(|f| failed(goal, service, f))?;
             let id = upstream_id(&response);
@@ -147,7 +197,7 @@ pub async fn fetch(
             value: value.to_string(),
             unit: goal.unit.clone(),
             service: service.name().into(),
-            rpc: service.rpc().into(),
+            rpc: rpc.into(),
             request_id: upstream,
             fetched_at: now(),
             as_of: period,

@@ -55,6 +55,22 @@ pub enum Measure {
     Class(String),
     /// The mean of one measure over the evaluated enterprises.
     Mean(String),
+    /// 危污乱散低 campaign: verified area cleared (亩), of the region or of one town (filter).
+    CampaignArea,
+    /// The same against the year's target, percent.
+    CampaignProgress,
+    /// Parks verified as contiguously cleared.
+    CampaignParks,
+}
+
+/// The gRPC method a land measure is read with: the campaign's progress, or the per-mu summary.
+pub fn land_rpc(m: &Measure) -> &'static str {
+    match m {
+        Measure::CampaignArea | Measure::CampaignProgress | Measure::CampaignParks => {
+            "civic.land.v1.LandSupervision/GetCampaignProgress"
+        }
+        _ => ActualService::Land.rpc(),
+    }
 }
 
 /// The measure of `source`, checked against the goal's `unit`; Err says what is wrong.
@@ -76,13 +92,20 @@ pub fn measure(source: &ActualSource, unit: &str) -> Result<Measure, String> {
             _ => Err(format!("'{m}': social-assistance offers persons, households or paid")),
         },
         ActualService::Land => {
+            if source.year != 0 && !(2000..=2100).contains(&source.year) {
+                return Err(format!("year {}: an evaluation year, or 0 for the budget year", source.year));
+            }
+            // The campaign's figures: the whole region, or the town named in the filter.
+            match m {
+                "campaign:verified_area" => return wants(&["亩"], Measure::CampaignArea),
+                "campaign:progress" => return wants(&["%"], Measure::CampaignProgress),
+                "campaign:parks" => return wants(&["个"], Measure::CampaignParks),
+                _ => {}
+            }
             if source.filter.trim().is_empty() {
                 return Err(
                     "a land-supervision actual names the scheme its per-mu results were kept under (filter)".into()
                 );
-            }
-            if source.year != 0 && !(2000..=2100).contains(&source.year) {
-                return Err(format!("year {}: an evaluation year, or 0 for the budget year", source.year));
             }
             if m == "evaluated" {
                 return wants(&["家", "个"], Measure::Evaluated);
@@ -95,7 +118,10 @@ pub fn measure(source: &ActualSource, unit: &str) -> Result<Measure, String> {
             }
             match m.strip_prefix("mean:") {
                 Some(name) if !name.trim().is_empty() => Ok(Measure::Mean(name.trim().to_string())),
-                _ => Err(format!("'{m}': land-supervision offers evaluated, class:A … class:D or mean:<measure>")),
+                _ => Err(format!(
+                    "'{m}': land-supervision offers evaluated, class:A … class:D, mean:<measure>, \
+                     campaign:verified_area, campaign:progress or campaign:parks"
+                )),
             }
         }
     }
@@ -165,6 +191,24 @@ pub fn land_value(
     }
 }
 
+/// A campaign's figures as GetCampaignProgress answered them (of the region or of one town).
+pub struct CampaignFigures<'a> {
+    pub verified_area_mu: &'a str,
+    pub progress_percent: &'a str,
+    pub verified_parks: i32,
+}
+
+/// The value of a campaign measure.
+pub fn campaign_value(m: &Measure, f: &CampaignFigures<'_>) -> Result<Decimal, String> {
+    let number = |s: &str| s.parse::<Decimal>().map(|d| d.normalize()).map_err(|_| format!("'{s}' is not a number"));
+    match m {
+        Measure::CampaignArea => number(f.verified_area_mu),
+        Measure::CampaignProgress => number(f.progress_percent),
+        Measure::CampaignParks => Ok(Decimal::from(f.verified_parks)),
+        _ => Err("not a campaign measure".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +228,16 @@ mod tests {
         assert!(measure(&src(Land, "class:E", "方案"), "家").is_err());
         assert!(measure(&src(Land, "evaluated", ""), "家").is_err(), "the scheme is required");
         assert_eq!(measure(&src(Land, "mean:亩均税收", "方案"), "万元/亩"), Ok(Measure::Mean("亩均税收".into())));
+        // The campaign: no scheme needed, a town optional.
+        assert_eq!(measure(&src(Land, "campaign:verified_area", ""), "亩"), Ok(Measure::CampaignArea));
+        assert_eq!(measure(&src(Land, "campaign:progress", "顾山镇"), "%"), Ok(Measure::CampaignProgress));
+        assert!(measure(&src(Land, "campaign:progress", ""), "亩").is_err());
+        assert_eq!(measure(&src(Land, "campaign:parks", ""), "个"), Ok(Measure::CampaignParks));
+        assert_eq!(land_rpc(&Measure::CampaignParks), "civic.land.v1.LandSupervision/GetCampaignProgress");
+        assert_eq!(land_rpc(&Measure::Evaluated), "civic.land.v1.LandSupervision/SummarizePerMu");
+        let f = CampaignFigures { verified_area_mu: "280.50", progress_percent: "14.03", verified_parks: 2 };
+        assert_eq!(campaign_value(&Measure::CampaignArea, &f).map(|d| d.to_string()), Ok("280.5".into()));
+        assert_eq!(campaign_value(&Measure::CampaignParks, &f).map(|d| d.to_string()), Ok("2".into()));
     }
 
     #[test]
