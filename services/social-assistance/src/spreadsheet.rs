@@ -268,6 +268,12 @@ fn parse_row(
     let member_id = get("member_id").trim();
     let member = Member { id: member_id.to_string(), age, able_bodied: able, has_income_proof: proof, incomes: inc };
     if let Some(acc) = households.get(id) {
+        // Checked before the members are compared, so a file cannot make that comparison long.
+        if acc.members.len() >= crate::rules::household::MAX_MEMBERS {
+            let max = crate::rules::household::MAX_MEMBERS;
+            err("household_id", format!("household {id} has more than {max} members: it is not one household"));
+            return;
+        }
         if let Some(i) = acc.members.iter().position(|m| !member_id.is_empty() && m.id == member_id) {
             let first = acc.rows[i];
             err("member_id", format!("member {member_id} of household {id} is already on row {first}"));

@@ -282,6 +282,23 @@ async fn repeated_members_are_errors(backend: Backend) {
 }
 both_backends!(repeated_members_are_errors, super::repeated_members_are_errors);
 
+/// A household of 60 member rows: the rows past the 50th are errors, each naming the household.
+async fn oversized_household_is_refused(backend: Backend) {
+    let app = App::spawn(backend).await;
+    let header = CSV.lines().next().unwrap();
+    let mut file = format!("{header}\n");
+    for i in 0..60 {
+        file.push_str(&format!("H001,210502,urban,dibao,active,m{i},45,false,true,\n"));
+    }
+    let r = import(&app, "210500", "csv", file.into_bytes(), "2019-06-15").await;
+    assert!(!r.stored);
+    let rows: Vec<i64> = r.errors.iter().map(|e| e.row).collect();
+    assert_eq!(rows, (52..=61).collect::<Vec<i64>>(), "{:?}", r.errors);
+    assert!(r.errors[0].message.contains("more than 50 members"), "{:?}", r.errors[0]);
+    app.stop().await;
+}
+both_backends!(oversized_household_is_refused, super::oversized_household_is_refused);
+
 /// A month is paid once it has begun, at the amount in force in it: not a future month, and not a
 /// month before the date the stored amounts were computed for.
 async fn payments_only_for_months_in_force(backend: Backend) {
