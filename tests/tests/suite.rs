@@ -36,6 +36,8 @@ mod safety;
 mod telemetry;
 #[path = "suite/tls.rs"]
 mod tls;
+#[path = "suite/year.rs"]
+mod year;
 
 /// 本溪's roll header, and 平山区's H1: three persons, one earning 900 yuan (966 yuan a month of
 /// 低保 at 2019's 622); 本溪县's H2, low income.

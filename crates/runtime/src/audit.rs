@@ -34,15 +34,22 @@ pub struct AuditRow {
     pub after_json: String,
     pub reason: String,
     pub request_id: String,
+    /// The civic service that called on the actor's behalf ("" for a direct call).
+    pub via: String,
 }
 
-/// The statement that appends an entry; the twelve parameters in column order.
-pub const INSERT_SQL: &str =
-    "INSERT INTO audit_log (at, actor, actor_role, actor_region, action, entity, entity_id, region_code, \
-     before_json, after_json, reason, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+/// The columns of an entry, in the order of [`values`].
+pub const COLUMNS: &str = "at, actor, actor_role, actor_region, action, entity, entity_id, region_code, \
+     before_json, after_json, reason, request_id, via";
 
-/// The twelve values of an entry, in `INSERT_SQL` column order.
-fn values(caller: &Caller, request_id: &str, change: &Change) -> [String; 12] {
+/// The statement that appends an entry; the thirteen parameters in column order.
+pub const INSERT_SQL: &str = "INSERT INTO audit_log (at, actor, actor_role, actor_region, action, entity, entity_id, \
+     region_code, before_json, after_json, reason, request_id, via) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+/// The thirteen values of an entry, in [`COLUMNS`] order: who (the person, and the service that
+/// called on their behalf), when, what.
+pub fn values(caller: &Caller, request_id: &str, change: &Change) -> [String; 13] {
     let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
     [
         Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -57,6 +64,7 @@ fn values(caller: &Caller, request_id: &str, change: &Change) -> [String; 12] {
         json(&change.after),
         change.reason.clone(),
         request_id.to_string(),
+        caller.via.clone().unwrap_or_default(),
     ]
 }
 
@@ -91,6 +99,26 @@ pub async fn record(
     record_on(conn, caller, request_id, change).await
 }
 
+/// A read that another civic service made on `caller`'s behalf, appended to the log with the
+/// person and that service; a direct read is not (the log records changes, and what crossed a
+/// service boundary on someone's authority). Only an answered read is recorded, and a read whose
+/// entry cannot be written is not answered.
+pub async fn read_on_behalf<T>(
+    db: &Database,
+    caller: &Caller,
+    request_id: &str,
+    change: impl FnOnce() -> Change,
+    answer: Result<T, crate::error::ApiError>,
+) -> Result<T, crate::error::ApiError> {
+    if caller.via.is_none() {
+        return answer;
+    }
+    let answer = answer?;
+    let mut conn = db.pool.acquire().await?;
+    record(&mut conn, caller, request_id, &change()).await?;
+    Ok(answer)
+}
+
 /// The code prefix shared by a region and everything under it (GB/T 2260 codes are
 /// hierarchical: 210500 → "2105", 210000 → "21", 000000 → "").
 pub fn region_prefix(code: RegionCode) -> String {
@@ -117,7 +145,7 @@ pub struct AuditFilter {
 
 pub async fn list(db: &Database, f: &AuditFilter) -> Result<Vec<AuditRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, at, actor, actor_role, actor_region, action, entity, entity_id, region_code, before_json, after_json, reason, request_id \
+        "SELECT id, at, actor, actor_role, actor_region, action, entity, entity_id, region_code, before_json, after_json, reason, request_id, via \
          FROM audit_log WHERE region_code LIKE $1 AND ($2 = '' OR entity = $2) AND ($3 = '' OR entity_id = $3) AND id > $4 \
          ORDER BY id LIMIT $5",
     )
@@ -144,6 +172,7 @@ pub async fn list(db: &Database, f: &AuditFilter) -> Result<Vec<AuditRow>, sqlx:
                 after_json: r.try_get("after_json")?,
                 reason: r.try_get("reason")?,
                 request_id: r.try_get("request_id")?,
+                via: r.try_get("via")?,
             })
         })
         .collect()

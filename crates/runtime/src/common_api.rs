@@ -171,6 +171,7 @@ impl AuditLog for AuditApi {
                 after_json: a.after_json,
                 reason: a.reason,
                 request_id: a.request_id,
+                via_service: a.via,
             })
             .collect();
         Ok(Response::new(pb::ListAuditEntriesResponse { entries, next_page_token: next }))

@@ -128,6 +128,10 @@ pub struct Caller {
     /// The bearer token as received, forwarded on service-to-service calls so the callee sees
     /// the original caller.
     pub token: String,
+    /// The civic service that made this call on the person's behalf (its `x-civic-calling-service`
+    /// header), or `None` for a direct call. It names, and never authorises: every check is the
+    /// person's own.
+    pub via: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -282,7 +286,15 @@ impl TokenKey {
         if (claims.role == Role::Town || unit.is_some()) && scope.as_str().ends_with("00") {
             return Err(TokenError::BadScope);
         }
-        Ok(Caller { subject: sub.to_string(), role: claims.role, scope, unit, expires_at, token: token.to_string() })
+        Ok(Caller {
+            subject: sub.to_string(),
+            role: claims.role,
+            scope,
+            unit,
+            expires_at,
+            token: token.to_string(),
+            via: None,
+        })
     }
 }
 

@@ -16,6 +16,17 @@ use crate::{error::ApiError, identity::TokenKey, telemetry::Metrics};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// The header by which one civic service tells another that it calls on a person's behalf
+/// (the person is the bearer token's); its value is the calling service's name.
+pub const CALLING_SERVICE_HEADER: &str = "x-civic-calling-service";
+
+/// A calling service's name as declared: 1 to 64 characters of `a-z`, `0-9` and `-`.
+fn valid_service_name(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+        .then(|| s.to_string())
+}
+
 /// The id of the current request, from the caller's `x-request-id` or generated here.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -35,6 +46,7 @@ pub struct ContextLayer {
     known: Arc<std::collections::HashSet<String>>,
     timeout: std::time::Duration,
     exporter: crate::trace::Exporter,
+    service: Arc<str>,
 }
 
 impl ContextLayer {
@@ -44,7 +56,20 @@ impl ContextLayer {
     /// wins. The deadline is applied here, inside the context, so that a call that runs out of
     /// time is answered DEADLINE_EXCEEDED with its request id, logged and counted.
     pub fn new(metrics: Metrics, known: std::collections::HashSet<String>, timeout: std::time::Duration) -> Self {
-        ContextLayer { metrics, known: Arc::new(known), timeout, exporter: crate::trace::Exporter::off() }
+        ContextLayer {
+            metrics,
+            known: Arc::new(known),
+            timeout,
+            exporter: crate::trace::Exporter::off(),
+            service: Arc::from(""),
+        }
+    }
+
+    /// The serving service's name, which its calls to other services declare
+    /// ([`CALLING_SERVICE_HEADER`]).
+    pub fn with_service(mut self, service: &str) -> Self {
+        self.service = Arc::from(service);
+        self
     }
 
     /// Export each call's span through `exporter`.
@@ -85,6 +110,7 @@ impl<S> Layer<S> for ContextLayer {
             known: self.known.clone(),
             timeout: self.timeout,
             exporter: self.exporter.clone(),
+            service: self.service.clone(),
         }
     }
 }
@@ -96,6 +122,7 @@ pub struct ContextService<S> {
     known: Arc<std::collections::HashSet<String>>,
     timeout: std::time::Duration,
     exporter: crate::trace::Exporter,
+    service: Arc<str>,
 }
 
 /// What is known of a call once it ends: recorded once, as the metric, the access-log line and
@@ -290,6 +317,7 @@ where
             exporter: self.exporter.clone(),
             deadline: Instant::now() + deadline,
             metrics: self.metrics.clone(),
+            service: self.service.clone(),
         };
         let span = tracing::info_span!("grpc", %method, request_id = %id, trace_id = tracing::field::Empty);
         if self.exporter.enabled() || parent.is_some() {
@@ -516,11 +544,17 @@ where
                 Some(t) => self.verified.verify(&self.key, t),
             };
             match verified {
-                Ok(caller) => {
+                Ok(mut caller) => {
+                    caller.via = req.headers().get(CALLING_SERVICE_HEADER).and_then(valid_service_name);
                     if let Some(slot) = req.extensions().get::<CallerSlot>() {
                         let unit = caller.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
-                        let _ =
-                            slot.0.set(format!("{} {} {}{unit}", caller.subject, caller.role.as_str(), caller.scope));
+                        let via = caller.via.as_deref().map(|v| format!(" via {v}")).unwrap_or_default();
+                        let _ = slot.0.set(format!(
+                            "{} {} {}{unit}{via}",
+                            caller.subject,
+                            caller.role.as_str(),
+                            caller.scope
+                        ));
                     }
                     req.extensions_mut().insert(caller);
                 }

@@ -3,7 +3,10 @@
 
 use tonic::metadata::MetadataValue;
 
-use crate::{identity::Caller, middleware::REQUEST_ID_HEADER};
+use crate::{
+    identity::Caller,
+    middleware::{CALLING_SERVICE_HEADER, REQUEST_ID_HEADER},
+};
 
 /// Wrap `message` for an outgoing call on behalf of `caller`, with a deadline: `deadline`, or
 /// what is left of the served call's own deadline when that is shorter (it shrinks as it
@@ -15,9 +18,9 @@ pub fn on_behalf_of<T>(
     deadline: std::time::Duration,
 ) -> tonic::Request<T> {
     let mut req = tonic::Request::new(message);
-    let left = crate::trace::current()
-        .map(|t| t.deadline.saturating_duration_since(std::time::Instant::now()))
-        .unwrap_or(deadline);
+    let served = crate::trace::current();
+    let left =
+        served.as_ref().map(|t| t.deadline.saturating_duration_since(std::time::Instant::now())).unwrap_or(deadline);
     req.set_timeout(deadline.min(left));
     if let Ok(v) = MetadataValue::try_from(format!("Bearer {}", caller.token)) {
         req.metadata_mut().insert("authorization", v);
@@ -25,9 +28,15 @@ pub fn on_behalf_of<T>(
     if let Ok(v) = MetadataValue::try_from(request_id) {
         req.metadata_mut().insert(REQUEST_ID_HEADER, v);
     }
+    // The other service records that this one called on the person's behalf.
+    if let Some(v) =
+        served.as_ref().filter(|t| !t.service.is_empty()).and_then(|t| MetadataValue::try_from(&*t.service).ok())
+    {
+        req.metadata_mut().insert(CALLING_SERVICE_HEADER, v);
+    }
     // The client span of this call (see `call_with_one_retry`), else the call being served, is
     // the parent of the other service's span.
-    let parent = CLIENT_SPAN.try_with(|c| *c).ok().or_else(|| crate::trace::current().map(|t| t.context));
+    let parent = CLIENT_SPAN.try_with(|c| *c).ok().or_else(|| served.map(|t| t.context));
     if let Some(p) = parent {
         if let Ok(v) = MetadataValue::try_from(p.traceparent()) {
             req.metadata_mut().insert(crate::trace::TRACEPARENT, v);

@@ -137,7 +137,8 @@ pub async fn serve(
     let layers = ServiceBuilder::new()
         .layer(
             ContextLayer::new(metrics, known_methods(service_names), settings.request_timeout())
-                .with_exporter(exporter),
+                .with_exporter(exporter)
+                .with_service(service_label),
         )
         .layer(ShedLayer::new(settings.concurrency_limit))
         .layer(AuthLayer::new(key));

@@ -142,6 +142,8 @@ pub struct CallTrace {
     pub deadline: std::time::Instant,
     /// The serving service's metrics, where its calls to other services are counted.
     pub metrics: crate::telemetry::Metrics,
+    /// The serving service's name, declared on the calls it makes to other services.
+    pub service: std::sync::Arc<str>,
 }
 
 tokio::task_local! {

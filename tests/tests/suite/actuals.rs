@@ -22,7 +22,7 @@ use civic_runtime::{
 };
 use tonic::Code;
 
-fn indicator(
+pub(super) fn indicator(
     group: pb::GoalGroup,
     name: &str,
     unit: &str,
@@ -44,7 +44,7 @@ fn indicator(
     }
 }
 
-fn sourced(
+pub(super) fn sourced(
     mut i: pb::GoalIndicator,
     service: pb::ActualService,
     measure: &str,
@@ -57,7 +57,7 @@ fn sourced(
 }
 
 /// Goals of 90 points plus 10 for the execution rate, with `first` and `second` read elsewhere.
-fn goals(first: pb::GoalIndicator, second: pb::GoalIndicator) -> pb::Goals {
+pub(super) fn goals(first: pb::GoalIndicator, second: pb::GoalIndicator) -> pb::Goals {
     use pb::{GoalGroup as G, IndicatorDirection as D};
     pb::Goals {
         overall: "按月足额发放".into(),
@@ -82,7 +82,7 @@ fn rules() -> pb::MonitoringRules {
     }
 }
 
-fn checkpoint(
+pub(super) fn checkpoint(
     programme_id: &str,
     as_of: &str,
     indicators: Vec<pb::RecordedProgress>,
@@ -105,7 +105,7 @@ fn checkpoint(
 }
 
 /// Creates a programme with `goals` and has finance approve them; its id.
-async fn approved(
+pub(super) async fn approved(
     c: &mut ProgrammeServiceClient<tonic::transport::Channel>,
     owner: &str,
     finance: &str,

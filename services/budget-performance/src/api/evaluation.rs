@@ -1054,7 +1054,25 @@ impl EvaluationService for EvaluationApi {
         req: Request<pb::ListRegionScoresRequest>,
     ) -> Result<Response<pb::ListRegionScoresResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.region_scores(&who, req.get_ref()).await)
+        let r = req.get_ref();
+        let answer = self.region_scores(&who, r).await;
+        respond(
+            civic_runtime::audit::read_on_behalf(
+                &self.db,
+                &who,
+                &request_id(&req),
+                || civic_runtime::audit::Change {
+                    action: "budget.region_scores.read_on_behalf".into(),
+                    entity: "region_scores".into(),
+                    entity_id: format!("{} {}", r.category, r.year),
+                    region: r.city_code.clone(),
+                    after: Some(serde_json::json!({"category": r.category, "year": r.year})),
+                    ..Default::default()
+                },
+                answer,
+            )
+            .await,
+        )
     }
 
     #[tracing::instrument(skip_all)]

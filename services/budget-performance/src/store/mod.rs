@@ -76,29 +76,14 @@ pub(crate) async fn audit_many(
     request_id: &str,
     changes: &[civic_runtime::audit::Change],
 ) -> Result<(), sqlx::Error> {
-    let at = now();
     for chunk in changes.chunks(BATCH_ROWS) {
-        let sql = format!(
-            "INSERT INTO audit_log (at, actor, actor_role, actor_region, action, entity, entity_id, region_code, before_json, \
-             after_json, reason, request_id) VALUES {}",
-            values_sql(12, chunk.len())
-        );
+        let sql =
+            format!("INSERT INTO audit_log ({}) VALUES {}", civic_runtime::audit::COLUMNS, values_sql(13, chunk.len()));
         let mut q = sqlx::query(&sql);
         for c in chunk {
-            let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
-            q = q
-                .bind(at.clone())
-                .bind(who.subject.clone())
-                .bind(who.role.as_str().to_string())
-                .bind(who.scope.as_str().to_string())
-                .bind(c.action.clone())
-                .bind(c.entity.clone())
-                .bind(c.entity_id.clone())
-                .bind(c.region.clone())
-                .bind(json(&c.before))
-                .bind(json(&c.after))
-                .bind(c.reason.clone())
-                .bind(request_id.to_string());
+            for v in civic_runtime::audit::values(who, request_id, c) {
+                q = q.bind(v);
+            }
         }
         q.execute(&mut *conn).await?;
     }

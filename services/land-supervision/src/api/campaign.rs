@@ -23,6 +23,9 @@ use crate::{
 const PLANNERS: &[Role] = &[Role::NaturalResources];
 const REPORTERS: &[Role] = &[Role::Town, Role::NaturalResources];
 const READERS: &[Role] = &[Role::Town, Role::NaturalResources];
+/// The progress figures also go to finance, which monitors the programmes that fund the campaign
+/// beside the bureau (驻政〔2020〕37号 附件2 三(八), 双监控): figures of its region, nothing to change.
+const PROGRESS_READERS: &[Role] = &[Role::Town, Role::NaturalResources, Role::Finance];
 
 fn area(field: &str, s: &str) -> ApiResult<Decimal> {
     non_negative(field, s)?.ok_or_else(|| ApiError::invalid(field, "required: an area in 亩"))
@@ -307,7 +310,7 @@ impl LandApi {
     ) -> ApiResult<pb::CampaignProgress> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        who.authorize(&book.regions, Access::Read, READERS, "read campaign progress", region)
+        who.authorize(&book.regions, Access::Read, PROGRESS_READERS, "read campaign progress", region)
             .map_err(ApiError::from)?;
         let unit = who.unit_scope("read campaign progress").map_err(ApiError::from)?;
         let only = match (unit, r.town.trim()) {

@@ -27,6 +27,9 @@ const FIGURES: &[Role] = &[
 ];
 /// Who evaluates and exports: the land bureau and cluster administrations.
 const EVALUATORS: &[Role] = &[Role::NaturalResources, Role::ClusterAdmin];
+/// Who may read the per-mu summary: the evaluators and finance, which judges the programmes the
+/// results measure (驻政〔2020〕37号 附件2 三(八), 双监控) — counts and means, no enterprise's figures.
+const SUMMARY_READERS: &[Role] = &[Role::NaturalResources, Role::ClusterAdmin, Role::Finance];
 
 impl LandApi {
     pub(super) async fn import_figures(
@@ -191,7 +194,8 @@ impl LandApi {
     ) -> ApiResult<pb::SummarizePerMuResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
-        who.authorize(&book.regions, Access::Read, EVALUATORS, "read evaluations", region).map_err(ApiError::from)?;
+        who.authorize(&book.regions, Access::Read, SUMMARY_READERS, "read the per-mu summary", region)
+            .map_err(ApiError::from)?;
         let y = year("year", r.year)?;
         let scheme = r.scheme_name.trim();
         if scheme.is_empty() {

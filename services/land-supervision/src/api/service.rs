@@ -195,7 +195,25 @@ impl LandSupervision for LandApi {
         req: Request<pb::SummarizePerMuRequest>,
     ) -> Result<Response<pb::SummarizePerMuResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.summarize_per_mu(&who, req.get_ref()).await)
+        let r = req.get_ref();
+        let answer = self.summarize_per_mu(&who, r).await;
+        respond(
+            civic_runtime::audit::read_on_behalf(
+                &self.db,
+                &who,
+                &civic_runtime::request::request_id(&req),
+                || civic_runtime::audit::Change {
+                    action: "land.per_mu_summary.read_on_behalf".into(),
+                    entity: "per_mu_summary".into(),
+                    entity_id: format!("{} {}", r.year, r.scheme_name),
+                    region: r.region_code.clone(),
+                    after: Some(serde_json::json!({"year": r.year, "scheme": r.scheme_name})),
+                    ..Default::default()
+                },
+                answer,
+            )
+            .await,
+        )
     }
 
     #[tracing::instrument(skip_all)]
@@ -345,7 +363,25 @@ impl LandSupervision for LandApi {
         req: Request<pb::GetCampaignProgressRequest>,
     ) -> Result<Response<pb::CampaignProgress>, Status> {
         let who = caller(&req)?;
-        respond(self.get_campaign_progress(&who, req.get_ref()).await)
+        let r = req.get_ref();
+        let answer = self.get_campaign_progress(&who, r).await;
+        respond(
+            civic_runtime::audit::read_on_behalf(
+                &self.db,
+                &who,
+                &civic_runtime::request::request_id(&req),
+                || civic_runtime::audit::Change {
+                    action: "land.campaign_progress.read_on_behalf".into(),
+                    entity: "campaign_progress".into(),
+                    entity_id: format!("{} {}", r.year, r.town),
+                    region: r.region_code.clone(),
+                    after: Some(serde_json::json!({"year": r.year, "town": r.town, "on_date": r.on_date})),
+                    ..Default::default()
+                },
+                answer,
+            )
+            .await,
+        )
     }
 
     #[tracing::instrument(skip_all)]

@@ -234,7 +234,25 @@ impl SocialAssistance for AssistanceApi {
         req: Request<pb::SummarizeAssistanceRequest>,
     ) -> Result<Response<pb::SummarizeAssistanceResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.summarize(&who, req.get_ref()).await)
+        let r = req.get_ref();
+        let answer = self.summarize(&who, r).await;
+        respond(
+            civic_runtime::audit::read_on_behalf(
+                &self.db,
+                &who,
+                &civic_runtime::request::request_id(&req),
+                || civic_runtime::audit::Change {
+                    action: "assistance.summary.read_on_behalf".into(),
+                    entity: "assistance_summary".into(),
+                    entity_id: format!("{}..{}", r.from_month, r.to_month),
+                    region: r.region_code.clone(),
+                    after: Some(serde_json::json!({"from_month": r.from_month, "to_month": r.to_month})),
+                    ..Default::default()
+                },
+                answer,
+            )
+            .await,
+        )
     }
 
     #[tracing::instrument(skip_all)]
@@ -296,6 +314,24 @@ impl SocialAssistance for AssistanceApi {
     #[tracing::instrument(skip_all)]
     async fn what_if(&self, req: Request<pb::WhatIfRequest>) -> Result<Response<pb::WhatIfResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.what_if(&who, req.get_ref()).await)
+        let r = req.get_ref();
+        let answer = self.what_if(&who, r).await;
+        respond(
+            civic_runtime::audit::read_on_behalf(
+            &self.db,
+            &who,
+            &civic_runtime::request::request_id(&req),
+            || civic_runtime::audit::Change {
+                action: "assistance.what_if.read_on_behalf".into(),
+                entity: "what_if".into(),
+                entity_id: r.on_date.clone(),
+                region: r.region_code.clone(),
+                after: Some(serde_json::json!({"on_date": r.on_date, "proposed": r.proposed.iter().map(|v| format!("{} {} = {}", v.key, v.region_code, v.value)).collect::<Vec<_>>()})),
+                ..Default::default()
+            },
+            answer,
+        )
+        .await,
+        )
     }
 }
