@@ -1,6 +1,7 @@
 //! Storage: one sqlx pool over either an embedded SQLite file (the default) or PostgreSQL
 //! (production). SQL is written once in the subset both accept (`$n` placeholders, TEXT dates,
-//! BIGINT fen); each service has its own migrations per backend.
+//! BIGINT fen); each service keeps one set of migrations, with a backend's own file only where
+//! the SQL must differ (see [`Migrations::combine`]).
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -29,6 +30,37 @@ pub struct Database {
 pub struct Migrations {
     pub sqlite: Migrator,
     pub postgres: Migrator,
+}
+
+impl Migrations {
+    /// One source for both backends: `shared` holds every migration whose SQL both accept, and
+    /// `sqlite` and `postgres` only the versions whose SQL differs (the same versions in each).
+    /// A version in both `shared` and a backend's own set, or in one backend's set and not the
+    /// other's, is a mistake in the sources and refused.
+    pub fn combine(shared: &Migrator, sqlite: &Migrator, postgres: &Migrator) -> Result<Migrations, String> {
+        let versions = |m: &Migrator| m.migrations.iter().map(|x| x.version).collect::<Vec<_>>();
+        if versions(sqlite) != versions(postgres) {
+            return Err(format!(
+                "backend-specific migrations differ in versions: sqlite {:?}, postgres {:?}",
+                versions(sqlite),
+                versions(postgres)
+            ));
+        }
+        let join = |own: &Migrator| -> Result<Migrator, String> {
+            let mut all: Vec<sqlx::migrate::Migration> = shared.migrations.iter().cloned().collect();
+            for m in own.migrations.iter() {
+                if all.iter().any(|x| x.version == m.version) {
+                    return Err(format!("migration {} is both shared and backend-specific", m.version));
+                }
+                all.push(m.clone());
+            }
+            all.sort_by_key(|m| m.version);
+            let mut joined = clone_migrator(shared);
+            joined.migrations = std::borrow::Cow::Owned(all);
+            Ok(joined)
+        };
+        Ok(Migrations { sqlite: join(sqlite)?, postgres: join(postgres)? })
+    }
 }
 
 static RUNTIME_SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -129,4 +161,39 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), sqlx::Error> {
 /// Run one statement; for tests and maintenance commands.
 pub async fn execute(db: &Database, sql: &str) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(sql).execute(&db.pool).await?.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+    use super::Migrations;
+
+    fn set(versions: &[i64]) -> Migrator {
+        let migrations = versions
+            .iter()
+            .map(|v| {
+                Migration::new(
+                    *v,
+                    Cow::Owned(format!("m{v}")),
+                    MigrationType::Simple,
+                    Cow::Owned(format!("-- {v}")),
+                    false,
+                )
+            })
+            .collect::<Vec<_>>();
+        Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+    }
+
+    #[test]
+    fn shared_and_backend_migrations_are_joined_in_version_order() {
+        let m = Migrations::combine(&set(&[1, 3]), &set(&[2]), &set(&[2])).unwrap();
+        let versions = |m: &Migrator| m.migrations.iter().map(|x| x.version).collect::<Vec<_>>();
+        assert_eq!(versions(&m.sqlite), [1, 2, 3]);
+        assert_eq!(versions(&m.postgres), [1, 2, 3]);
+        assert!(Migrations::combine(&set(&[1, 2]), &set(&[2]), &set(&[2])).is_err(), "both shared and specific");
+        assert!(Migrations::combine(&set(&[1]), &set(&[2]), &set(&[3])).is_err(), "backends differ");
+    }
 }

@@ -62,7 +62,17 @@ pub const RULES: &[&str] = &[
 ];
 
 pub fn migrations() -> Migrations {
-    Migrations { sqlite: sqlx::migrate!("migrations/sqlite"), postgres: sqlx::migrate!("migrations/postgres") }
+    // `migrations/` holds the SQL both backends accept; `migrations/sqlite` and
+    // `migrations/postgres` only the versions that must differ (an id column's type, a storage
+    // setting).
+    static SHARED: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+    static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+    static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+    match Migrations::combine(&SHARED, &SQLITE, &POSTGRES) {
+        Ok(m) => m,
+        // The sources are fixed at build time; the unit test below keeps them consistent.
+        Err(e) => unreachable!("{e}"),
+    }
 }
 
 /// Prepare storage and the policy book (with standards published earlier), resume unfinished
@@ -127,6 +137,15 @@ pub async fn start_with_peers(
 
 #[cfg(test)]
 mod tests {
+    /// One migration source: both backends apply the same versions, every file counted once.
+    #[test]
+    fn one_migration_source_serves_both_backends() {
+        let m = super::migrations();
+        let versions = |m: &sqlx::migrate::Migrator| m.migrations.iter().map(|x| x.version).collect::<Vec<_>>();
+        assert_eq!(versions(&m.sqlite), versions(&m.postgres));
+        assert_eq!(versions(&m.sqlite).len(), 4);
+        assert!(m.sqlite.migrations.iter().zip(m.postgres.migrations.iter()).any(|(a, b)| a.sql != b.sql));
+    }
     /// The README's configuration table lists this service's own variables with their defaults.
     #[test]
     fn the_readme_lists_the_service_variables() {
