@@ -121,8 +121,9 @@ pub struct PolicyBook {
     documents: HashMap<String, Document>,
     /// rule id → its citations, one per jurisdiction and effective date.
     rules: HashMap<String, Vec<RuleCitation>>,
-    /// (key, region) → entries sorted by effective_from (None first).
-    entries: HashMap<(String, RegionCode), Vec<Entry>>,
+    /// key → region → entries sorted by effective_from (None first). Keyed by the key first so
+    /// that a lookup borrows the caller's `&str` instead of allocating a tuple key per region.
+    entries: HashMap<String, HashMap<RegionCode, Vec<Entry>>>,
     /// Who may publish which parameters (`publishing.csv`); empty: nobody.
     pub publishing: crate::publishing::PublishingRights,
 }
@@ -324,7 +325,7 @@ impl PolicyBook {
 
     /// Remove the entry for (key, region, effective_from), if any (a what-if replaces figures).
     pub fn remove_entry(&mut self, key: &str, region: RegionCode, effective_from: Option<NaiveDate>) -> bool {
-        match self.entries.get_mut(&(key.to_string(), region)) {
+        match self.entries.get_mut(key).and_then(|m| m.get_mut(&region)) {
             Some(list) => {
                 let before = list.len();
                 list.retain(|e| e.effective_from != effective_from);
@@ -358,7 +359,7 @@ impl PolicyBook {
                 }
             }
         }
-        let list = self.entries.entry((entry.key.clone(), entry.region)).or_default();
+        let list = self.entries.entry(entry.key.clone()).or_default().entry(entry.region).or_default();
         if list.iter().any(|e| e.effective_from == entry.effective_from) {
             return Err(DomainError::Inconsistent(format!(
                 "{} for {} already has an entry effective from {}",
@@ -376,7 +377,7 @@ impl PolicyBook {
     /// document publishes the figure, the rule reproduces it. Returns every problem found.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        for list in self.entries.values() {
+        for list in self.entries.values().flat_map(HashMap::values) {
             for (i, e) in list.iter().enumerate() {
                 let Some(_) = &e.rule else { continue };
                 // Check at the entry's first day; for an open start, at the day before its successor.
@@ -469,19 +470,20 @@ impl PolicyBook {
 
     /// Entries for one key and region, in date order (the region's own, not inherited).
     pub fn entries_for(&self, key: &str, region: RegionCode) -> &[Entry] {
-        self.entries.get(&(key.to_string(), region)).map(Vec::as_slice).unwrap_or(&[])
+        self.entries.get(key).and_then(|m| m.get(&region)).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Every (key, region) pair that has entries.
-    pub fn entry_keys(&self) -> impl Iterator<Item = &(String, RegionCode)> {
-        self.entries.keys()
+    pub fn entry_keys(&self) -> impl Iterator<Item = (&str, RegionCode)> {
+        self.entries.iter().flat_map(|(k, m)| m.keys().map(move |r| (k.as_str(), *r)))
     }
 
     /// The entry in force for `key` at `region` (or the nearest ancestor that has one) on `date`,
     /// with the date its successor takes over.
     fn entry_in_force(&self, key: &str, region: RegionCode, date: NaiveDate) -> Option<(&Entry, Option<NaiveDate>)> {
+        let by_region = self.entries.get(key)?;
         for r in self.regions.lineage(region) {
-            let Some(list) = self.entries.get(&(key.to_string(), r)) else {
+            let Some(list) = by_region.get(&r) else {
                 continue;
             };
             let idx = list.iter().rposition(|e| e.effective_from.is_none_or(|d| d <= date));
@@ -622,7 +624,7 @@ impl PolicyBook {
             .filter(|k| k.starts_with(prefix) && !k.ends_with(".*"))
             .map(String::as_str)
             .collect();
-        keys.extend(self.entries.keys().map(|(k, _)| k.as_str()).filter(|k| k.starts_with(prefix)));
+        keys.extend(self.entries.keys().map(String::as_str).filter(|k| k.starts_with(prefix)));
         keys.sort_unstable();
         keys.dedup();
         for key in keys {
