@@ -14,12 +14,17 @@
 //! civic-bench budget   <addr> <programmes>                 # budget-performance: programmes and goals,
 //!                                                          # one checkpoint imported, warnings paged
 //! civic-bench budget-load <addr> <seconds> <connections> <streams>  # ScoreSelfEvaluation beside health
+//! civic-bench hello  <listen-addr>                         # a bare tonic server (Health/Check), for compare.sh
+//! civic-bench frame  <health|benefit> <file>              # a gRPC request body for h2load -d
+//! civic-bench token                                        # the administrator token the load uses
+//! civic-bench kernel <file.csv> <runs>                     # the plain 低保 kernel over the roll
 //! ```
 //! `addr` is like http://127.0.0.1:50053. Tokens are minted with CIVIC_SIGNING_KEY (or the
 //! development key) as an administrator of 210500.
 #![forbid(unsafe_code)]
 
 mod budget;
+mod compare;
 
 use std::time::{Duration, Instant};
 
@@ -359,6 +364,31 @@ async fn main() {
             let n: usize = arg(2).parse().unwrap_or_else(|_| usage());
             let runs: usize = arg(3).parse().unwrap_or_else(|_| usage());
             land(&addr, n, runs).await;
+        }
+        Some("hello") => {
+            if let Err(e) = compare::hello(&arg(1)).await {
+                fail(&e);
+            }
+        }
+        Some("frame") => {
+            let body = match arg(1).as_str() {
+                "health" => compare::frame(&tonic_health::pb::HealthCheckRequest { service: String::new() }),
+                "benefit" => compare::frame(&pb::ComputeHouseholdBenefitRequest {
+                    household: Some(household()),
+                    on_date: "2019-07-15".into(),
+                }),
+                _ => usage(),
+            };
+            if let Err(e) = std::fs::write(arg(2), body) {
+                fail(&e.to_string());
+            }
+        }
+        Some("token") => println!("{}", token()),
+        Some("kernel") => {
+            let runs: usize = arg(2).parse().unwrap_or_else(|_| usage());
+            if let Err(e) = compare::kernel(&arg(1), runs.max(1)) {
+                fail(&e);
+            }
         }
         _ => usage(),
     }
