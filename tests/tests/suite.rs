@@ -13,13 +13,8 @@ use civic_proto::{
         GetParameterRequest, ListParametersRequest, WhoAmIRequest, WhoAmIResponse,
     },
 };
-use civic_runtime::{
-    config::Settings,
-    identity::Role,
-    server::Running,
-    storage::Backend,
-    testing::{authed, channel, fresh_database, settings, token},
-};
+use civic_runtime::{config::Settings, identity::Role, server::Running, storage::Backend};
+use civic_testing::{authed, channel, fresh_database, settings, token};
 use tonic::{service::Routes, Code, Request, Response, Status};
 
 #[path = "suite/actuals.rs"]
@@ -267,13 +262,13 @@ async fn parameter_query_shows_the_benxi_2019_figures_with_sources() {
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
-    assert_eq!(civic_runtime::testing::error_reason(&denied), "REGION_OUT_OF_SCOPE");
+    assert_eq!(civic_testing::error_reason(&denied), "REGION_OUT_OF_SCOPE");
     // Unknown region, bad date: INVALID_ARGUMENT naming the field.
     let bad = p.get_parameter(authed(&t, get("assistance.dibao.urban", "219999", "2019-07-01"))).await.unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
-    assert_eq!(civic_runtime::testing::violated_fields(&bad), vec!["region_code"]);
+    assert_eq!(civic_testing::violated_fields(&bad), vec!["region_code"]);
     let bad = p.get_parameter(authed(&t, get("assistance.dibao.urban", "210521", "2019-13-01"))).await.unwrap_err();
-    assert_eq!(civic_runtime::testing::violated_fields(&bad), vec!["on_date"]);
+    assert_eq!(civic_testing::violated_fields(&bad), vec!["on_date"]);
     let none =
         p.get_parameter(authed(&t, get("assistance.low_income.urban", "210521", "2019-06-30"))).await.unwrap_err();
     assert_eq!(none.code(), Code::FailedPrecondition);
@@ -368,7 +363,7 @@ async fn sqlx_exec(db: &civic_runtime::storage::Database, sql: &str) -> Result<(
     civic_runtime::storage::execute(db, sql).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
-civic_runtime::both_backends!(audit_log_append_only, super::audit_log_is_append_only);
+civic_testing::both_backends!(audit_log_append_only, super::audit_log_is_append_only);
 
 /// budget-performance → social-assistance: the ex-ante cost of a proposed standard comes from the
 /// what-if over the roll, called with the original caller's identity and request id; when

@@ -24,7 +24,6 @@ pub mod server;
 pub mod storage;
 pub mod tabular;
 pub mod telemetry;
-pub mod testing;
 pub mod tls;
 pub mod trace;
 

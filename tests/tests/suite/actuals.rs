@@ -13,13 +13,8 @@ use civic_proto::{
     },
     land::v1::{self as land, land_supervision_client::LandSupervisionClient},
 };
-use civic_runtime::{
-    config::Settings,
-    identity::Role,
-    server::Running,
-    storage::Backend,
-    testing::{authed, channel, error_reason, fresh_database, settings, token, violated_fields},
-};
+use civic_runtime::{config::Settings, identity::Role, server::Running, storage::Backend};
+use civic_testing::{authed, channel, error_reason, fresh_database, settings, token, violated_fields};
 use tonic::Code;
 
 pub(super) fn indicator(
@@ -560,7 +555,7 @@ async fn actuals_on(backend: Backend) {
     // The 危污乱散低 campaign: 顾山镇 was to clear 2000 亩 in 2024; 280 亩 of its March report were
     // verified. A programme's area and the town's progress are read from GetCampaignProgress on
     // the checkpoint's date.
-    let town = civic_runtime::testing::unit_token(Role::Town, "411702", "顾山镇");
+    let town = civic_testing::unit_token(Role::Town, "411702", "顾山镇");
     land_client
         .set_campaign_targets(authed(
             &nr,

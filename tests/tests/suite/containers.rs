@@ -23,10 +23,8 @@ use civic_proto::{
     budget::v1::{budget_performance_client::BudgetPerformanceClient, AssessStandardCostRequest},
     land::v1::{land_supervision_client::LandSupervisionClient, ListParcelsRequest},
 };
-use civic_runtime::{
-    identity::Role,
-    testing::{authed, token, TEST_SIGNING_KEY},
-};
+use civic_runtime::identity::Role;
+use civic_testing::{authed, token, TEST_SIGNING_KEY};
 use tonic::{transport::Channel, Code};
 use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest};
 

@@ -11,11 +11,8 @@
 
 use std::net::SocketAddr;
 
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, channel, fresh_database, settings, token},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, channel, fresh_database, settings, token};
 use prost::Message;
 use tonic::Code;
 

@@ -5,11 +5,8 @@ use civic_proto::{
     assistance::v1::{self as apb, social_assistance_client::SocialAssistanceClient},
     land::v1::{self as lpb, land_supervision_client::LandSupervisionClient},
 };
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, channel, error_reason, fresh_database, settings, token},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, channel, error_reason, fresh_database, settings, token};
 use tonic::Code;
 
 fn limit(key: &str, region: &str) -> lpb::PublishLimitsRequest {

@@ -7,8 +7,8 @@ use civic_proto::common::v1::{identity_client::IdentityClient, WhoAmIRequest};
 use civic_runtime::{
     identity::{Claims, Role, TokenKey},
     storage::Backend,
-    testing::{authed, channel, fresh_database, settings, token, TEST_SIGNING_KEY},
 };
+use civic_testing::{authed, channel, fresh_database, settings, token, TEST_SIGNING_KEY};
 use tonic::{service::Routes, Code};
 
 use super::SlowIdentity;

@@ -17,12 +17,8 @@ use civic_proto::{
     budget::v1::{budget_performance_client::BudgetPerformanceClient, AssessStandardCostRequest},
     common::v1::{identity_client::IdentityClient, WhoAmIRequest},
 };
-use civic_runtime::{
-    config::Settings,
-    identity::Role,
-    storage::Backend,
-    testing::{authed, channel, fresh_database, settings, token},
-};
+use civic_runtime::{config::Settings, identity::Role, storage::Backend};
+use civic_testing::{authed, channel, fresh_database, settings, token};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::{server::NamedService, service::Routes, Code};

@@ -9,12 +9,8 @@ use civic_proto::{
     assistance::v1::{social_assistance_client::SocialAssistanceClient, ListStandardsRequest, StandardValue},
     budget::v1::{budget_performance_client::BudgetPerformanceClient, AssessStandardCostRequest},
 };
-use civic_runtime::{
-    config::Settings,
-    identity::Role,
-    storage::Backend,
-    testing::{authed, fresh_database, settings, token},
-};
+use civic_runtime::{config::Settings, identity::Role, storage::Backend};
+use civic_testing::{authed, fresh_database, settings, token};
 use sqlx::Connection;
 use tonic::{
     transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
@@ -65,7 +61,7 @@ async fn postgres_over_tls_require_and_verify_full() {
     })
     .await
     .expect("starts over TLS");
-    let mut client = SocialAssistanceClient::new(civic_runtime::testing::channel(sa.grpc_addr).await);
+    let mut client = SocialAssistanceClient::new(civic_testing::channel(sa.grpc_addr).await);
     super::import_roll(&mut client, "H1,210502,urban,dibao,active,m1,45,false,true,wage:900\n", "2019-07-01")
         .await
         .expect("a write over TLS");
@@ -203,7 +199,7 @@ async fn grpc_over_mutual_tls_and_between_services() {
     })
     .await
     .expect("starts with the peer CA");
-    let mut bp_client = BudgetPerformanceClient::new(civic_runtime::testing::channel(bp.grpc_addr).await);
+    let mut bp_client = BudgetPerformanceClient::new(civic_testing::channel(bp.grpc_addr).await);
     let cost = bp_client.assess_standard_cost(authed(&finance, ask())).await.expect("the call crosses over TLS");
     // 650 × 3 − 900 = 1,050 against 966 today: 84 yuan more a month.
     assert_eq!(cost.into_inner().extra_monthly_fen, 8_400);
@@ -219,7 +215,7 @@ async fn grpc_over_mutual_tls_and_between_services() {
     })
     .await
     .expect("starts");
-    let mut bp_client = BudgetPerformanceClient::new(civic_runtime::testing::channel(bp.grpc_addr).await);
+    let mut bp_client = BudgetPerformanceClient::new(civic_testing::channel(bp.grpc_addr).await);
     let e = bp_client.assess_standard_cost(authed(&finance, ask())).await.expect_err("no client certificate");
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
     assert!(e.message().contains("social-assistance"), "{e:?}");

@@ -25,12 +25,8 @@ use civic_proto::{
     common::v1::{audit_log_client::AuditLogClient, AuditEntry, ListAuditEntriesRequest},
     land::v1::{self as land, land_supervision_client::LandSupervisionClient},
 };
-use civic_runtime::{
-    config::Settings,
-    identity::Role,
-    storage::Backend,
-    testing::{authed, channel, fresh_database, settings, token, unit_token},
-};
+use civic_runtime::{config::Settings, identity::Role, storage::Backend};
+use civic_testing::{authed, channel, fresh_database, settings, token, unit_token};
 use tonic::transport::Channel;
 
 use super::actuals::{approved, checkpoint, goals, indicator, sourced};

@@ -12,12 +12,9 @@ use civic_proto::budget::v1::{
     monitoring_service_client::MonitoringServiceClient, programme_service_client::ProgrammeServiceClient,
     rectification_service_client::RectificationServiceClient,
 };
-use civic_runtime::{
-    both_backends,
-    identity::Role,
-    storage::Backend,
-    testing::{authed, token},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::both_backends;
+use civic_testing::{authed, token};
 use tonic::{Code, Status};
 
 use crate::programmes::{dibao, dibao_goals};

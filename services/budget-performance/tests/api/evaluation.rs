@@ -2,10 +2,8 @@
 //! boundaries.
 
 use civic_proto::budget::v1::{self as pb, evaluation_service_client::EvaluationServiceClient};
-use civic_runtime::{
-    identity::Role,
-    testing::{authed, token, violated_fields},
-};
+use civic_runtime::identity::Role;
+use civic_testing::{authed, token, violated_fields};
 use tonic::Code;
 
 use pb::{IndicatorDirection as D, IndicatorGroup as G, QualitativeBand as B};
@@ -238,12 +236,9 @@ mod stored {
         self as pb, evaluation_service_client::EvaluationServiceClient,
         programme_service_client::ProgrammeServiceClient,
     };
-    use civic_runtime::{
-        both_backends,
-        identity::Role,
-        storage::Backend,
-        testing::{authed, error_reason, token, violated_fields},
-    };
+    use civic_runtime::{identity::Role, storage::Backend};
+    use civic_testing::both_backends;
+    use civic_testing::{authed, error_reason, token, violated_fields};
     use tonic::{transport::Channel, Code};
 
     use super::{qual, quant, B, D, G};
@@ -567,7 +562,7 @@ mod stored {
         assert!(!r.proposals[0].has_rate);
         // A third-party evaluator reaches only what finance assigned to it.
         let evaluator = |subject: &str| {
-            civic_runtime::identity::TokenKey::new(civic_runtime::testing::TEST_SIGNING_KEY).mint(
+            civic_runtime::identity::TokenKey::new(civic_testing::TEST_SIGNING_KEY).mint(
                 subject,
                 Role::Evaluator,
                 civic_domain::RegionCode::parse("411700").unwrap(),

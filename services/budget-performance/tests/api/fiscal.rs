@@ -1,10 +1,7 @@
 //! The seeds' fiscal rules with the spec's worked examples (§4.3, §4.4) and their boundaries.
 use civic_proto::budget::v1::{self as pb, fiscal_rules_service_client::FiscalRulesServiceClient};
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, channel, error_reason, fresh_database, settings, token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, channel, error_reason, fresh_database, settings, token, violated_fields};
 use tonic::Code;
 
 const YUAN: i64 = 100;
@@ -511,12 +508,9 @@ async fn restructuring_budget_in_sanmenxia() {
 /// while one is open, except the State Council's key projects.
 mod debt_events {
     use civic_proto::budget::v1::{self as pb, fiscal_rules_service_client::FiscalRulesServiceClient};
-    use civic_runtime::{
-        both_backends,
-        identity::Role,
-        storage::Backend,
-        testing::{authed, error_reason, token, violated_fields},
-    };
+    use civic_runtime::{identity::Role, storage::Backend};
+    use civic_testing::both_backends;
+    use civic_testing::{authed, error_reason, token, violated_fields};
     use tonic::Code;
 
     fn check(region: &str, on: &str, key: bool) -> pb::CheckNewInvestmentRequest {
@@ -765,7 +759,9 @@ async fn coal_mine_closure_rewards() {
 /// already open); a refused one gets PERMISSION_DENIED.
 mod matrix {
     use civic_proto::budget::v1::{self as pb, fiscal_rules_service_client::FiscalRulesServiceClient};
-    use civic_runtime::{both_backends, identity::Role, storage::Backend, testing::authed};
+    use civic_runtime::{identity::Role, storage::Backend};
+    use civic_testing::authed;
+    use civic_testing::both_backends;
     use tonic::transport::Channel;
 
     use crate::access::{check_cells, Cell};

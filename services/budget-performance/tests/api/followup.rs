@@ -5,12 +5,9 @@ use civic_proto::budget::v1::{
     self as pb, disclosure_service_client::DisclosureServiceClient, programme_service_client::ProgrammeServiceClient,
     rectification_service_client::RectificationServiceClient,
 };
-use civic_runtime::{
-    both_backends,
-    identity::Role,
-    storage::Backend,
-    testing::{authed, error_reason, token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::both_backends;
+use civic_testing::{authed, error_reason, token, violated_fields};
 use tonic::Code;
 
 use crate::programmes::dibao;

@@ -5,12 +5,9 @@ use civic_proto::budget::v1::{
     self as pb, indicator_library_service_client::IndicatorLibraryServiceClient,
     programme_service_client::ProgrammeServiceClient,
 };
-use civic_runtime::{
-    both_backends,
-    identity::Role,
-    storage::Backend,
-    testing::{authed, token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::both_backends;
+use civic_testing::{authed, token, violated_fields};
 use tonic::Code;
 
 use crate::programmes::{dibao, dibao_goals};

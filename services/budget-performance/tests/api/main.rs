@@ -2,11 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use civic_proto::budget::v1::{budget_performance_client::BudgetPerformanceClient, GradeEvaluationRequest};
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, channel, fresh_database, settings, token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, channel, fresh_database, settings, token, violated_fields};
 use tonic::Code;
 
 #[tokio::test]

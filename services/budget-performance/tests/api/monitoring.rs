@@ -2,10 +2,8 @@
 //! by the request, their boundaries, and a region without a rule set.
 
 use civic_proto::budget::v1::{self as pb, monitoring_service_client::MonitoringServiceClient};
-use civic_runtime::{
-    identity::Role,
-    testing::{authed, error_reason, token, violated_fields},
-};
+use civic_runtime::identity::Role;
+use civic_testing::{authed, error_reason, token, violated_fields};
 use tonic::Code;
 
 pub(crate) fn june(spent_fen: i64) -> pb::EvaluateMonitoringRequest {
@@ -129,12 +127,9 @@ mod stored {
         },
         common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
     };
-    use civic_runtime::{
-        both_backends,
-        identity::Role,
-        storage::Backend,
-        testing::{authed, error_reason, token, violated_fields},
-    };
+    use civic_runtime::{identity::Role, storage::Backend};
+    use civic_testing::both_backends;
+    use civic_testing::{authed, error_reason, token, violated_fields};
     use tonic::Code;
 
     use crate::programmes::{dibao, dibao_goals};

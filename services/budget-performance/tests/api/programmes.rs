@@ -6,13 +6,9 @@ use civic_proto::{
     budget::v1::{self as pb, programme_service_client::ProgrammeServiceClient},
     common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
 };
-use civic_runtime::{
-    both_backends,
-    identity::Role,
-    request::china_today,
-    storage::Backend,
-    testing::{authed, error_reason, token, violated_fields},
-};
+use civic_runtime::{identity::Role, request::china_today, storage::Backend};
+use civic_testing::both_backends;
+use civic_testing::{authed, error_reason, token, violated_fields};
 use tonic::{transport::Channel, Code};
 
 type Client = ProgrammeServiceClient<Channel>;

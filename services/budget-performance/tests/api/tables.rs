@@ -9,12 +9,9 @@ use civic_proto::{
     },
     common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
 };
-use civic_runtime::{
-    both_backends,
-    identity::Role,
-    storage::Backend,
-    testing::{authed, token},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::both_backends;
+use civic_testing::{authed, token};
 use tonic::Code;
 
 use crate::programmes::dibao_goals;

@@ -1,9 +1,6 @@
 use civic_proto::land::v1::{self as pb, land_supervision_client::LandSupervisionClient};
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, token, violated_fields};
 use tonic::{transport::Channel, Code};
 
 async fn start() -> crate::Land {

@@ -1,9 +1,6 @@
 use civic_proto::land::v1::{self as pb};
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, token, violated_fields};
 
 #[tokio::test]
 async fn farmland_balance_and_campaign_rules_at_their_lines() {

@@ -1,9 +1,6 @@
 use civic_proto::land::v1 as pb;
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, error_reason, token, unit_token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, error_reason, token, unit_token, violated_fields};
 use tonic::Code;
 
 fn target(town: &str, area: &str, contiguous: &str, parks: i32) -> pb::TownTarget {
@@ -188,4 +185,4 @@ async fn targets_reports_progress(backend: Backend) {
     land.stop().await;
 }
 
-civic_runtime::both_backends!(campaign_targets, super::targets_reports_progress);
+civic_testing::both_backends!(campaign_targets, super::targets_reports_progress);

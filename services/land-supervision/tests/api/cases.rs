@@ -2,11 +2,8 @@ use civic_proto::{
     common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
     land::v1::{self as pb},
 };
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, channel, error_reason, token, unit_token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, channel, error_reason, token, unit_token, violated_fields};
 use tonic::Code;
 
 async fn workflows(backend: Backend) {
@@ -239,7 +236,7 @@ async fn workflows(backend: Backend) {
     land.stop().await;
 }
 
-civic_runtime::both_backends!(case_workflows, super::workflows);
+civic_testing::both_backends!(case_workflows, super::workflows);
 
 /// A deadline counted into a year whose holiday notice the calendar lacks is refused, naming
 /// the year, instead of being counted as if the year had no holidays.

@@ -1,9 +1,6 @@
 use civic_proto::land::v1::{self as pb};
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, error_reason, token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, error_reason, token, violated_fields};
 use tonic::Code;
 
 /// 30 亩 = 20000 m²: every general limit of 附件3 一(三) exactly met.

@@ -2,11 +2,8 @@ use civic_proto::{
     common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
     land::v1 as pb,
 };
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, channel, error_reason, token, unit_token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, channel, error_reason, token, unit_token, violated_fields};
 use tonic::Code;
 
 fn scheme() -> pb::PerMuScheme {
@@ -209,4 +206,4 @@ async fn rewards_and_penalties(backend: Backend) {
     land.stop().await;
 }
 
-civic_runtime::both_backends!(cluster_evaluation, super::rewards_and_penalties);
+civic_testing::both_backends!(cluster_evaluation, super::rewards_and_penalties);

@@ -2,11 +2,8 @@
 //! field error, never a panic (CANCELLED), INTERNAL or UNKNOWN.
 
 use civic_proto::land::v1::{self as pb};
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, token},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, token};
 
 pub const EXTREMES: &[&str] = &[
     "79228162514264337593543950335",

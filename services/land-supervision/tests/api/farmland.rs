@@ -1,11 +1,8 @@
 //! The farmland ratio of 三政〔2017〕20号 八(十八) on both sides of its 10 % and 15 % lines.
 
 use civic_proto::land::v1::AssessFarmlandOccupationRequest;
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, token, violated_fields};
 use tonic::Code;
 
 #[tokio::test]

@@ -2,11 +2,8 @@ use civic_proto::{
     common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
     land::v1 as pb,
 };
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, channel, token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, channel, token, violated_fields};
 use tonic::Code;
 
 fn set(flag: &str, raised: bool, on: &str, document: &str) -> pb::SetEnterpriseFlagRequest {
@@ -173,4 +170,4 @@ async fn bureaus_flag_enterprises(backend: Backend) {
     land.stop().await;
 }
 
-civic_runtime::both_backends!(enterprise_flags, super::bureaus_flag_enterprises);
+civic_testing::both_backends!(enterprise_flags, super::bureaus_flag_enterprises);

@@ -1,9 +1,6 @@
 use civic_proto::land::v1 as pb;
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, token, violated_fields};
 use tonic::Code;
 
 async fn published_minima_decide_the_hard_indicators(backend: Backend) {
@@ -80,4 +77,4 @@ async fn published_minima_decide_the_hard_indicators(backend: Backend) {
     land.stop().await;
 }
 
-civic_runtime::both_backends!(published_minima, super::published_minima_decide_the_hard_indicators);
+civic_testing::both_backends!(published_minima, super::published_minima_decide_the_hard_indicators);

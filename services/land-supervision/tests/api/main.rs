@@ -3,10 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use civic_proto::land::v1::land_supervision_client::LandSupervisionClient;
-use civic_runtime::{
-    storage::Backend,
-    testing::{channel, fresh_database, settings},
-};
+use civic_runtime::storage::Backend;
+use civic_testing::{channel, fresh_database, settings};
 
 /// A land-supervision server on port 0 with its own fresh database, and a client for it.
 pub struct Land {

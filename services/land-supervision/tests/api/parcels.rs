@@ -1,9 +1,6 @@
 use civic_proto::land::v1::{self as pb};
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, error_reason, token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, error_reason, token, violated_fields};
 use tonic::Code;
 
 async fn clusters_and_parcels(backend: Backend) {
@@ -246,4 +243,4 @@ async fn clusters_and_parcels(backend: Backend) {
     land.stop().await;
 }
 
-civic_runtime::both_backends!(clusters_and_parcels, super::clusters_and_parcels);
+civic_testing::both_backends!(clusters_and_parcels, super::clusters_and_parcels);

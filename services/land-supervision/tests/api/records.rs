@@ -1,9 +1,6 @@
 use civic_proto::land::v1::{self as pb};
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, error_reason, token},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, error_reason, token};
 
 fn csv(rows: usize) -> String {
     let mut s = String::from("enterprise_id,enterprise_name,region_code,亩均税收,亩均增加值\n");
@@ -218,7 +215,7 @@ async fn import_evaluate_seed(backend: Backend) {
     land.stop().await;
 }
 
-civic_runtime::both_backends!(import_evaluate_and_seed, super::import_evaluate_seed);
+civic_testing::both_backends!(import_evaluate_and_seed, super::import_evaluate_seed);
 
 /// A county's import cannot take over another county's enterprise by reusing its id; each
 /// enterprise an import changes is audited with its figures before.
@@ -255,9 +252,8 @@ async fn import_respects_county_scope(backend: Backend) {
         .unwrap()
         .into_inner();
     assert!(r.stored, "{:?}", r.errors);
-    let mut audit = civic_proto::common::v1::audit_log_client::AuditLogClient::new(
-        civic_runtime::testing::channel(land.addr).await,
-    );
+    let mut audit =
+        civic_proto::common::v1::audit_log_client::AuditLogClient::new(civic_testing::channel(land.addr).await);
     let entries = audit
         .list_audit_entries(authed(
             &token(Role::Auditor, "000000"),
@@ -279,4 +275,4 @@ async fn import_respects_county_scope(backend: Backend) {
     assert!(replaced.after_json.contains("\"12\""), "{}", replaced.after_json);
     land.stop().await;
 }
-civic_runtime::both_backends!(import_scope, super::import_respects_county_scope);
+civic_testing::both_backends!(import_scope, super::import_respects_county_scope);

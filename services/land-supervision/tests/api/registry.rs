@@ -1,9 +1,6 @@
 use civic_proto::land::v1::{self as pb};
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{authed, error_reason, token, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, error_reason, token, violated_fields};
 use tonic::Code;
 
 async fn dynamic_zero(backend: Backend) {
@@ -98,4 +95,4 @@ async fn dynamic_zero(backend: Backend) {
     land.stop().await;
 }
 
-civic_runtime::both_backends!(dynamic_zero, super::dynamic_zero);
+civic_testing::both_backends!(dynamic_zero, super::dynamic_zero);

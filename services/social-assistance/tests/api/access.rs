@@ -59,7 +59,7 @@ async fn access_matrix(backend: Backend) {
     };
     let e = c.upsert_household(req(&t(Role::Auditor, "000000"), new("A1", "210521"))).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
-    assert_eq!(civic_runtime::testing::error_reason(&e), "AUDITOR_READ_ONLY");
+    assert_eq!(civic_testing::error_reason(&e), "AUDITOR_READ_ONLY");
     assert_eq!(
         c.upsert_household(req(&t(Role::CivilAffairs, "210522"), new("A2", "210521"))).await.unwrap_err().code(),
         Code::PermissionDenied

@@ -2,11 +2,8 @@
 //! Computations store nothing, so SQLite suffices.
 
 use civic_proto::assistance::v1::{self as pb, Residence};
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{fresh_database, violated_fields},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{fresh_database, violated_fields};
 use tonic::Code;
 
 use crate::harness::{household, member, req, t, App};
@@ -370,7 +367,7 @@ async fn extreme_values_never_panic() {
 async fn another_city_is_never_cited_to_benxi() {
     let dir = std::env::temp_dir().join(format!("civic-policies-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let src = civic_runtime::testing::policies_dir();
+    let src = civic_testing::policies_dir();
     for sub in ["", "values", "calendar"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
         for e in std::fs::read_dir(src.join(sub)).unwrap() {
@@ -387,7 +384,7 @@ assistance.dibao.urban,411700,2021-02-15,,600,,,驻政〔2020〕37号,测试,\n\
 assistance.dibao.rural,411700,2021-02-15,,5000,,,驻政〔2020〕37号,测试,\n",
     )
     .unwrap();
-    let mut s = civic_runtime::testing::settings(fresh_database(Backend::Sqlite).await);
+    let mut s = civic_testing::settings(fresh_database(Backend::Sqlite).await);
     s.policies_dir = dir.clone();
     let app = App::spawn_with(s, social_assistance::recalc::RecalcSettings::from_env()).await;
     let mut c = app.client().await;
@@ -402,7 +399,7 @@ assistance.dibao.rural,411700,2021-02-15,,5000,,,驻政〔2020〕37号,测试,\n
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
-    assert_eq!(civic_runtime::testing::error_reason(&e), "NO_RULE_IN_FORCE");
+    assert_eq!(civic_testing::error_reason(&e), "NO_RULE_IN_FORCE");
     assert!(!e.message().contains("本政办发"), "{}", e.message());
     app.stop().await;
     let _ = std::fs::remove_dir_all(&dir);

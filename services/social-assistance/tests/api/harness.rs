@@ -6,12 +6,8 @@ use civic_proto::{
     assistance::v1::{self as pb, social_assistance_client::SocialAssistanceClient},
     common::v1::audit_log_client::AuditLogClient,
 };
-use civic_runtime::{
-    identity::Role,
-    server::Running,
-    storage::Backend,
-    testing::{authed, channel, fresh_database, settings, token},
-};
+use civic_runtime::{identity::Role, server::Running, storage::Backend};
+use civic_testing::{authed, channel, fresh_database, settings, token};
 use tonic::transport::Channel;
 
 pub struct App {

@@ -11,4 +11,4 @@ mod roll;
 mod standards;
 mod whatif;
 
-pub(crate) use civic_runtime::both_backends;
+pub(crate) use civic_testing::both_backends;

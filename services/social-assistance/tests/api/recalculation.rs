@@ -9,11 +9,8 @@ use std::{
 };
 
 use civic_proto::assistance::v1::{self as pb, social_assistance_client::SocialAssistanceClient};
-use civic_runtime::{
-    identity::Role,
-    storage::Backend,
-    testing::{channel, fresh_database, policies_dir, TEST_SIGNING_KEY},
-};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{channel, fresh_database, policies_dir, TEST_SIGNING_KEY};
 use social_assistance::recalc::RecalcSettings;
 use tokio_stream::StreamExt;
 

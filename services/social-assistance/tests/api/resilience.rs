@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use civic_proto::assistance::v1 as pb;
-use civic_runtime::{identity::Role, storage::Backend, testing::fresh_database};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::fresh_database;
 use social_assistance::recalc::RecalcSettings;
 use sqlx::Connection;
 use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest};
@@ -30,7 +31,7 @@ async fn database_reachable(url: &str, reachable: bool) {
 }
 
 async fn status(app: &App, service: &str) -> i32 {
-    let mut h = HealthClient::new(civic_runtime::testing::channel(app.addr).await);
+    let mut h = HealthClient::new(civic_testing::channel(app.addr).await);
     h.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner().status
 }
 

@@ -73,7 +73,7 @@ async fn create_update_list(backend: Backend) {
     assert_eq!((v2.version, v2.monthly_benefit_fen), (2, 66_600));
     let stale = c.upsert_household(req(&tok, update)).await.unwrap_err();
     assert_eq!(stale.code(), Code::Aborted);
-    assert_eq!(civic_runtime::testing::error_reason(&stale), "VERSION_CONFLICT");
+    assert_eq!(civic_testing::error_reason(&stale), "VERSION_CONFLICT");
     let got =
         c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "P-1".into() })).await.unwrap().into_inner();
     assert_eq!(got.version, 2);
@@ -277,7 +277,7 @@ async fn repeated_members_are_errors(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
-    assert_eq!(civic_runtime::testing::violated_fields(&e), vec!["household.household.members[1].id"]);
+    assert_eq!(civic_testing::violated_fields(&e), vec!["household.household.members[1].id"]);
     app.stop().await;
 }
 both_backends!(repeated_members_are_errors, super::repeated_members_are_errors);
@@ -442,7 +442,7 @@ both_backends!(streamed_export, super::streamed_export);
 /// A roll sent in pieces is imported as if sent whole; a file above the configured limit is
 /// refused.
 async fn streamed_import(backend: Backend) {
-    let mut s = civic_runtime::testing::settings(civic_runtime::testing::fresh_database(backend).await);
+    let mut s = civic_testing::settings(civic_testing::fresh_database(backend).await);
     s.max_import_bytes = 2_000;
     let app = App::spawn_with(s, social_assistance::recalc::RecalcSettings::from_env()).await;
     let mut c = app.client().await;

@@ -1,7 +1,8 @@
 //! Standards: the 25号 table through the service, publishing a new set, and its checks.
 
 use civic_proto::{assistance::v1 as pb, common::v1::ListAuditEntriesRequest};
-use civic_runtime::{identity::Role, storage::Backend, testing::violated_fields};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::violated_fields;
 use tonic::Code;
 
 use crate::{

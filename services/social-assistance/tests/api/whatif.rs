@@ -1,7 +1,8 @@
 //! What-if reforms and funding need over the stored roll; nothing is stored by either.
 
 use civic_proto::assistance::v1 as pb;
-use civic_runtime::{identity::Role, storage::Backend, testing::violated_fields};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::violated_fields;
 
 use crate::{
     both_backends,

@@ -1,16 +1,16 @@
 //! Helpers for tests that start real servers: a fresh database per test on either backend,
 //! settings for port 0, tokens, and requests carrying them. Used by every service's
-//! integration tests and the suite tests.
+//! integration tests and the suite tests; a dev-dependency only, never part of a service.
 
 use std::path::PathBuf;
 
 use civic_domain::RegionCode;
 use sqlx::Connection;
 
-use crate::{
+pub use civic_runtime::storage::Backend;
+use civic_runtime::{
     config::Settings,
     identity::{Role, TokenKey},
-    storage::Backend,
 };
 
 pub const TEST_SIGNING_KEY: &str = "civic-test-signing-key";
@@ -123,18 +123,18 @@ pub fn error_reason(status: &tonic::Status) -> String {
 }
 
 /// Generate a `sqlite` and a `postgres` test (in a module named `$name`) from one async body
-/// taking a [`Backend`](crate::storage::Backend).
+/// taking a [`Backend`].
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, $body:path) => {
         mod $name {
             #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                $body($crate::storage::Backend::Sqlite).await
+                $body($crate::Backend::Sqlite).await
             }
             #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                $body($crate::storage::Backend::Postgres).await
+                $body($crate::Backend::Postgres).await
             }
         }
     };
