@@ -19,6 +19,27 @@ pub struct Change {
     pub reason: String,
 }
 
+impl Change {
+    /// An entry for a read answered on someone's behalf (see [`read_on_behalf`]): what was read
+    /// (`entity`, `entity_id`, of `region`) and the request's figures as `after`.
+    pub fn read(
+        action: &str,
+        entity: &str,
+        entity_id: impl Into<String>,
+        region: impl Into<String>,
+        request: serde_json::Value,
+    ) -> Change {
+        Change {
+            action: action.into(),
+            entity: entity.into(),
+            entity_id: entity_id.into(),
+            region: region.into(),
+            after: Some(request),
+            ..Change::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AuditRow {
     pub id: i64,

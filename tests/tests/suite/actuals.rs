@@ -135,6 +135,62 @@ pub(super) async fn approved(
     p.id
 }
 
+/// 2023's per-mu results of `region` kept under the scheme "2023 评价": three enterprises whose
+/// 亩均税收 are 10, 20 and 33 (mean 21), imported and evaluated by natural resources (`nr`).
+pub(super) async fn per_mu_results(
+    land_client: &mut LandSupervisionClient<tonic::transport::Channel>,
+    nr: &str,
+    region: &str,
+) {
+    let figures = format!(
+        "enterprise_id,enterprise_name,region_code,亩均税收\nE1,甲,{region},10\nE2,乙,{region},20\nE3,丙,{region},33\n"
+    );
+    let r = land_client
+        .import_enterprise_figures(authed(
+            nr,
+            land::ImportEnterpriseFiguresRequest {
+                region_code: region.into(),
+                year: 2023,
+                format: "csv".into(),
+                content: figures.into_bytes(),
+                dry_run: false,
+                reason: "税务部门报送".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.stored, "{:?}", r.errors);
+    let scheme = land::PerMuScheme {
+        name: "2023 评价".into(),
+        document: String::new(),
+        indicators: vec![land::PerMuIndicator {
+            name: "亩均税收".into(),
+            benchmark: "15".into(),
+            weight: "100".into(),
+            higher_is_better: true,
+            missing: land::MissingValue::AverageScore as i32,
+        }],
+        classing: Some(land::per_mu_scheme::Classing::RankShares(land::RankShares {
+            a: "0.3".into(),
+            b: "0.6".into(),
+            c: "0.9".into(),
+        })),
+    };
+    land_client
+        .evaluate_stored_per_mu(authed(
+            nr,
+            land::EvaluateStoredPerMuRequest {
+                region_code: region.into(),
+                year: 2023,
+                scheme: Some(scheme),
+                store_results: true,
+            },
+        ))
+        .await
+        .unwrap();
+}
+
 async fn start_assistance(url: String, listen: &str) -> (tokio::sync::oneshot::Sender<()>, Running) {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let s = Settings { listen_addr: listen.into(), ..settings(url) };
@@ -431,52 +487,7 @@ async fn actuals_on(backend: Backend) {
     // their mean: (10 + 20 + 33) ÷ 3 = 21.
     let nr = token(Role::NaturalResources, "411702");
     let mut land_client = LandSupervisionClient::new(channel(ls.grpc_addr).await);
-    let figures =
-        "enterprise_id,enterprise_name,region_code,亩均税收\nE1,甲,411702,10\nE2,乙,411702,20\nE3,丙,411702,33\n";
-    let r = land_client
-        .import_enterprise_figures(authed(
-            &nr,
-            land::ImportEnterpriseFiguresRequest {
-                region_code: "411702".into(),
-                year: 2023,
-                format: "csv".into(),
-                content: figures.as_bytes().to_vec(),
-                dry_run: false,
-                reason: "税务部门报送".into(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(r.stored, "{:?}", r.errors);
-    let scheme = land::PerMuScheme {
-        name: "2023 评价".into(),
-        document: String::new(),
-        indicators: vec![land::PerMuIndicator {
-            name: "亩均税收".into(),
-            benchmark: "15".into(),
-            weight: "100".into(),
-            higher_is_better: true,
-            missing: land::MissingValue::AverageScore as i32,
-        }],
-        classing: Some(land::per_mu_scheme::Classing::RankShares(land::RankShares {
-            a: "0.3".into(),
-            b: "0.6".into(),
-            c: "0.9".into(),
-        })),
-    };
-    land_client
-        .evaluate_stored_per_mu(authed(
-            &nr,
-            land::EvaluateStoredPerMuRequest {
-                region_code: "411702".into(),
-                year: 2023,
-                scheme: Some(scheme),
-                store_results: true,
-            },
-        ))
-        .await
-        .unwrap();
+    per_mu_results(&mut land_client, &nr, "411702").await;
     let nr_finance = token(Role::Finance, "411702");
     let land_goals = goals(
         sourced(

@@ -260,14 +260,17 @@ async fn the_suite_runs_as_containers_under_compose() {
     let cost = bp_client.assess_standard_cost(authed(&finance, cost_request())).await.expect("the cross-service call");
     assert_eq!((cost.get_ref().extra_monthly_fen, cost.get_ref().extra_annual_fen), (9_400, 112_800));
     // One JSON log line per call, with method, code, duration, request id, trace id and caller;
-    // the downstream call's line carries the same trace id and the original caller.
+    // the downstream call's line carries the same trace id, the original caller and the service
+    // that called on their behalf.
     let bp_line = compose.call_line("budget-performance", "/civic.budget.v1.BudgetPerformance/AssessStandardCost");
     let sa_line = compose.call_line("social-assistance", "/civic.assistance.v1.SocialAssistance/WhatIf");
-    for line in [&bp_line, &sa_line] {
+    for (line, caller) in
+        [(&bp_line, "tester finance 210500"), (&sa_line, "tester finance 210500 via budget-performance")]
+    {
         assert_eq!(line["code"], "Ok", "{line}");
         assert!(line["duration_us"].as_u64().is_some(), "{line}");
         assert_eq!(line["trace_id"].as_str().map(str::len), Some(32), "{line}");
-        assert_eq!(line["caller"], "tester finance 210500", "{line}");
+        assert_eq!(line["caller"], caller, "{line}");
     }
     assert_eq!(bp_line["trace_id"], sa_line["trace_id"], "one trace across the services");
     assert_eq!(bp_line["request_id"], sa_line["request_id"], "one request id across the services");

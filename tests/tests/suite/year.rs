@@ -29,7 +29,7 @@ use civic_runtime::{config::Settings, identity::Role, storage::Backend};
 use civic_testing::{authed, channel, fresh_database, settings, token, unit_token};
 use tonic::transport::Channel;
 
-use super::actuals::{approved, checkpoint, goals, indicator, sourced};
+use super::actuals::{approved, checkpoint, goals, indicator, per_mu_results, sourced};
 
 /// Every call log line the services write while the test's thread runs them.
 #[derive(Clone, Default)]
@@ -346,51 +346,7 @@ async fn year_on(backend: Backend) {
     // verified in its campaign.
     let nr = token(Role::NaturalResources, "411702");
     let mut land_client = LandSupervisionClient::new(channel(ls.grpc_addr).await);
-    let figures =
-        "enterprise_id,enterprise_name,region_code,亩均税收\nE1,甲,411702,10\nE2,乙,411702,20\nE3,丙,411702,33\n";
-    let r = land_client
-        .import_enterprise_figures(authed(
-            &nr,
-            land::ImportEnterpriseFiguresRequest {
-                region_code: "411702".into(),
-                year: 2023,
-                format: "csv".into(),
-                content: figures.as_bytes().to_vec(),
-                dry_run: false,
-                reason: "税务部门报送".into(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(r.stored, "{:?}", r.errors);
-    land_client
-        .evaluate_stored_per_mu(authed(
-            &nr,
-            land::EvaluateStoredPerMuRequest {
-                region_code: "411702".into(),
-                year: 2023,
-                scheme: Some(land::PerMuScheme {
-                    name: "2023 评价".into(),
-                    document: String::new(),
-                    indicators: vec![land::PerMuIndicator {
-                        name: "亩均税收".into(),
-                        benchmark: "15".into(),
-                        weight: "100".into(),
-                        higher_is_better: true,
-                        missing: land::MissingValue::AverageScore as i32,
-                    }],
-                    classing: Some(land::per_mu_scheme::Classing::RankShares(land::RankShares {
-                        a: "0.3".into(),
-                        b: "0.6".into(),
-                        c: "0.9".into(),
-                    })),
-                }),
-                store_results: true,
-            },
-        ))
-        .await
-        .unwrap();
+    per_mu_results(&mut land_client, &nr, "411702").await;
     land_client
         .set_campaign_targets(authed(
             &nr,

@@ -1061,13 +1061,14 @@ impl EvaluationService for EvaluationApi {
                 &self.db,
                 &who,
                 &request_id(&req),
-                || civic_runtime::audit::Change {
-                    action: "budget.region_scores.read_on_behalf".into(),
-                    entity: "region_scores".into(),
-                    entity_id: format!("{} {}", r.category, r.year),
-                    region: r.city_code.clone(),
-                    after: Some(serde_json::json!({"category": r.category, "year": r.year})),
-                    ..Default::default()
+                || {
+                    civic_runtime::audit::Change::read(
+                        "budget.region_scores.read_on_behalf",
+                        "region_scores",
+                        format!("{} {}", r.category, r.year),
+                        r.city_code.clone(),
+                        serde_json::json!({"category": r.category, "year": r.year}),
+                    )
                 },
                 answer,
             )

@@ -202,13 +202,14 @@ impl LandSupervision for LandApi {
                 &self.db,
                 &who,
                 &civic_runtime::request::request_id(&req),
-                || civic_runtime::audit::Change {
-                    action: "land.per_mu_summary.read_on_behalf".into(),
-                    entity: "per_mu_summary".into(),
-                    entity_id: format!("{} {}", r.year, r.scheme_name),
-                    region: r.region_code.clone(),
-                    after: Some(serde_json::json!({"year": r.year, "scheme": r.scheme_name})),
-                    ..Default::default()
+                || {
+                    civic_runtime::audit::Change::read(
+                        "land.per_mu_summary.read_on_behalf",
+                        "per_mu_summary",
+                        format!("{} {}", r.year, r.scheme_name),
+                        r.region_code.clone(),
+                        serde_json::json!({"year": r.year, "scheme": r.scheme_name}),
+                    )
                 },
                 answer,
             )
@@ -370,13 +371,14 @@ impl LandSupervision for LandApi {
                 &self.db,
                 &who,
                 &civic_runtime::request::request_id(&req),
-                || civic_runtime::audit::Change {
-                    action: "land.campaign_progress.read_on_behalf".into(),
-                    entity: "campaign_progress".into(),
-                    entity_id: format!("{} {}", r.year, r.town),
-                    region: r.region_code.clone(),
-                    after: Some(serde_json::json!({"year": r.year, "town": r.town, "on_date": r.on_date})),
-                    ..Default::default()
+                || {
+                    civic_runtime::audit::Change::read(
+                        "land.campaign_progress.read_on_behalf",
+                        "campaign_progress",
+                        format!("{} {}", r.year, r.town),
+                        r.region_code.clone(),
+                        serde_json::json!({"year": r.year, "town": r.town, "on_date": r.on_date}),
+                    )
                 },
                 answer,
             )

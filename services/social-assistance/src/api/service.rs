@@ -241,13 +241,14 @@ impl SocialAssistance for AssistanceApi {
                 &self.db,
                 &who,
                 &civic_runtime::request::request_id(&req),
-                || civic_runtime::audit::Change {
-                    action: "assistance.summary.read_on_behalf".into(),
-                    entity: "assistance_summary".into(),
-                    entity_id: format!("{}..{}", r.from_month, r.to_month),
-                    region: r.region_code.clone(),
-                    after: Some(serde_json::json!({"from_month": r.from_month, "to_month": r.to_month})),
-                    ..Default::default()
+                || {
+                    civic_runtime::audit::Change::read(
+                        "assistance.summary.read_on_behalf",
+                        "assistance_summary",
+                        format!("{}..{}", r.from_month, r.to_month),
+                        r.region_code.clone(),
+                        serde_json::json!({"from_month": r.from_month, "to_month": r.to_month}),
+                    )
                 },
                 answer,
             )
@@ -318,20 +319,24 @@ impl SocialAssistance for AssistanceApi {
         let answer = self.what_if(&who, r).await;
         respond(
             civic_runtime::audit::read_on_behalf(
-            &self.db,
-            &who,
-            &civic_runtime::request::request_id(&req),
-            || civic_runtime::audit::Change {
-                action: "assistance.what_if.read_on_behalf".into(),
-                entity: "what_if".into(),
-                entity_id: r.on_date.clone(),
-                region: r.region_code.clone(),
-                after: Some(serde_json::json!({"on_date": r.on_date, "proposed": r.proposed.iter().map(|v| format!("{} {} = {}", v.key, v.region_code, v.value)).collect::<Vec<_>>()})),
-                ..Default::default()
-            },
-            answer,
-        )
-        .await,
+                &self.db,
+                &who,
+                &civic_runtime::request::request_id(&req),
+                || {
+                    let proposed: Vec<String> =
+                        r.proposed.iter().map(|v| format!("{} {} = {}", v.key, v.region_code, v.value)).collect();
+                    let request = serde_json::json!({"on_date": r.on_date, "proposed": proposed});
+                    civic_runtime::audit::Change::read(
+                        "assistance.what_if.read_on_behalf",
+                        "what_if",
+                        r.on_date.clone(),
+                        r.region_code.clone(),
+                        request,
+                    )
+                },
+                answer,
+            )
+            .await,
         )
     }
 }
