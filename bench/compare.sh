@@ -10,8 +10,9 @@
 #    first sharing both cores, then with each server on CPU 0 and h2load on CPU 1.
 # 2. Writes: `psql \copy` of the roll into an unindexed table (the floor for storing those rows)
 #    beside ImportRoll and a whole-roll recalculation, on a throwaway PostgreSQL.
-# 3. What-if: the plain kernel of the same rule over the same roll (`civic-bench kernel`) beside
-#    WhatIf's own compute time, and the first what-if after a start.
+# 3. What-if: the plain kernel of the same rule over the same roll (`civic-bench kernel`, its
+#    totals checked equal to WhatIf's) beside WhatIf's own compute time, and the first what-if
+#    after a start.
 #
 # It prints each figure and the ratios. Only 127.0.0.1 is used; everything stops by itself.
 # CALLS_ONLY=1 runs part 1 alone.
@@ -163,6 +164,9 @@ compute = [float(x) for x in re.findall(r"server compute ([\d.]+) s", whatif)]
 first = float(re.search(r"round trip ([\d.]+) s", whatif).group(1))
 kernel_s = float(re.search(r"per scenario \(median\): ([\d.]+) s", read("kernel")).group(1))
 warm = statistics.median(compute[1:]) if len(compute) > 1 else compute[0]
+totals = lambda text: re.search(r"difference (-?\d+) yuan/month, gaining (\d+), newly eligible (\d+)", text).groups()
+same = totals(whatif) == totals(read("kernel"))
+print(f"kernel and WhatIf totals {'equal' if same else 'DIFFER'}: {totals(read('kernel'))} / {totals(whatif)}")
 print(f"ratios: ImportRoll / copy floor {import_s / copy_s:.1f}×, recalculation / copy floor {recalc_s / copy_s:.1f}×, "
       f"WhatIf warm compute / kernel {warm / kernel_s:.1f}× ({warm:.4f} / {kernel_s:.4f} s), "
       f"first what-if round trip {first:.2f} s")

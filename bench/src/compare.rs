@@ -34,6 +34,11 @@ pub fn frame(message: &impl Message) -> Vec<u8> {
 /// One household of the synthetic roll, as compact as it gets.
 struct Household {
     urban: bool,
+    /// 低保 households are paid now; low-income ones are not.
+    paid: bool,
+    /// The city's raised urban standard reaches the household: the two counties (210521,
+    /// 210522) have urban standards of their own, which a raise of 210500's does not change.
+    raised: bool,
     members: i64,
     income_fen: i64,
 }
@@ -46,8 +51,10 @@ fn read_roll(csv: &str) -> Vec<Household> {
     for line in csv.lines().skip(1) {
         let mut f = line.split(',');
         let id = f.next().unwrap_or_default();
-        let residence = f.nth(1).unwrap_or_default();
-        let incomes = f.nth(6).unwrap_or_default();
+        let region = f.next().unwrap_or_default();
+        let residence = f.next().unwrap_or_default();
+        let category = f.next().unwrap_or_default();
+        let incomes = f.nth(5).unwrap_or_default();
         let income: i64 = incomes
             .split(';')
             .filter_map(|i| i.split_once(':'))
@@ -60,7 +67,13 @@ fn read_roll(csv: &str) -> Vec<Household> {
                 h.income_fen += income;
             }
         } else {
-            out.push(Household { urban: residence == "urban", members: 1, income_fen: income });
+            out.push(Household {
+                urban: residence == "urban",
+                paid: category == "dibao",
+                raised: !matches!(region, "210521" | "210522"),
+                members: 1,
+                income_fen: income,
+            });
             last = id;
         }
     }
@@ -68,9 +81,10 @@ fn read_roll(csv: &str) -> Vec<Household> {
 }
 
 /// The plain kernel: each household's 补差 max(0, standard × members − income) under the current
-/// standards (urban 622, rural 417 yuan: 本溪 2019) and with urban raised to 650, totalled with the
-/// households gaining and newly eligible — what a what-if of that change computes, without
-/// explanations, dates, regions or categories. Prints the time per scenario.
+/// standards (urban 622, rural 417 yuan: 本溪 2019) and with 210500's urban raised to 650 — 低保 households
+/// paid now, low-income ones newly eligible when the raise pays them — totalled with the
+/// households gaining and newly eligible, as a what-if of that change counts them, without its
+/// explanations, dates and policy book. Prints the time per scenario.
 pub fn kernel(path: &str, runs: usize) -> Result<(), String> {
     let csv = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let t = Instant::now();
@@ -86,11 +100,13 @@ pub fn kernel(path: &str, runs: usize) -> Result<(), String> {
         let t = Instant::now();
         let (mut current, mut proposed, mut gaining, mut newly) = (0i64, 0i64, 0u64, 0u64);
         for h in &roll {
-            let (a, b) = (benefit(h, 62_200, 41_700), benefit(h, 65_000, 41_700));
+            let a = if h.paid { benefit(h, 62_200, 41_700) } else { 0 };
+            let b = benefit(h, if h.raised { 65_000 } else { 62_200 }, 41_700);
             current += a;
             proposed += b;
-            gaining += u64::from(b > a);
-            newly += u64::from(a == 0 && b > 0);
+            let was_paid = h.paid && a > 0;
+            gaining += u64::from(was_paid && b > a);
+            newly += u64::from(!was_paid && b > 0);
         }
         let took = t.elapsed().as_secs_f64();
         times.push(took);
