@@ -191,6 +191,64 @@ pub(super) async fn per_mu_results(
         .unwrap();
 }
 
+/// The 危污乱散低 campaign of 驿城区 in 2024: 顾山镇 was to clear 2000 亩; its March report says 300,
+/// of which the office verified 280 亩 (natural resources is `nr`).
+pub(super) async fn campaign_march(land_client: &mut LandSupervisionClient<tonic::transport::Channel>, nr: &str) {
+    let town = civic_testing::unit_token(Role::Town, "411702", "顾山镇");
+    land_client
+        .set_campaign_targets(authed(
+            nr,
+            land::SetCampaignTargetsRequest {
+                region_code: "411702".into(),
+                year: 2024,
+                towns: vec![land::TownTarget {
+                    town: "顾山镇".into(),
+                    area_mu: "2000".into(),
+                    contiguous_area_mu: "600".into(),
+                    contiguous_parks: 7,
+                }],
+                document: "2024年度全市“危污乱散低”专项治理任务分解表".into(),
+                expected_version: 0,
+                reason: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    land_client
+        .report_campaign_progress(authed(
+            &town,
+            land::ReportCampaignProgressRequest {
+                region_code: "411702".into(),
+                year: 2024,
+                town: "顾山镇".into(),
+                month: 3,
+                completed_area_mu: "300".into(),
+                contiguous_area_mu: "100".into(),
+                contiguous_parks_started: 1,
+                reported_on: "2024-03-20".into(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    land_client
+        .verify_campaign_report(authed(
+            nr,
+            land::VerifyCampaignReportRequest {
+                region_code: "411702".into(),
+                year: 2024,
+                town: "顾山镇".into(),
+                month: 3,
+                verified_area_mu: "280".into(),
+                verified_parks: 1,
+                verified_on: "2024-03-25".into(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+}
+
 async fn start_assistance(url: String, listen: &str) -> (tokio::sync::oneshot::Sender<()>, Running) {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let s = Settings { listen_addr: listen.into(), ..settings(url) };
@@ -566,59 +624,7 @@ async fn actuals_on(backend: Backend) {
     // The 危污乱散低 campaign: 顾山镇 was to clear 2000 亩 in 2024; 280 亩 of its March report were
     // verified. A programme's area and the town's progress are read from GetCampaignProgress on
     // the checkpoint's date.
-    let town = civic_testing::unit_token(Role::Town, "411702", "顾山镇");
-    land_client
-        .set_campaign_targets(authed(
-            &nr,
-            land::SetCampaignTargetsRequest {
-                region_code: "411702".into(),
-                year: 2024,
-                towns: vec![land::TownTarget {
-                    town: "顾山镇".into(),
-                    area_mu: "2000".into(),
-                    contiguous_area_mu: "600".into(),
-                    contiguous_parks: 7,
-                }],
-                document: "2024年度全市“危污乱散低”专项治理任务分解表".into(),
-                expected_version: 0,
-                reason: String::new(),
-            },
-        ))
-        .await
-        .unwrap();
-    land_client
-        .report_campaign_progress(authed(
-            &town,
-            land::ReportCampaignProgressRequest {
-                region_code: "411702".into(),
-                year: 2024,
-                town: "顾山镇".into(),
-                month: 3,
-                completed_area_mu: "300".into(),
-                contiguous_area_mu: "100".into(),
-                contiguous_parks_started: 1,
-                reported_on: "2024-03-20".into(),
-                note: String::new(),
-            },
-        ))
-        .await
-        .unwrap();
-    land_client
-        .verify_campaign_report(authed(
-            &nr,
-            land::VerifyCampaignReportRequest {
-                region_code: "411702".into(),
-                year: 2024,
-                town: "顾山镇".into(),
-                month: 3,
-                verified_area_mu: "280".into(),
-                verified_parks: 1,
-                verified_on: "2024-03-25".into(),
-                note: String::new(),
-            },
-        ))
-        .await
-        .unwrap();
+    campaign_march(&mut land_client, &nr).await;
     let mut campaign_goals = goals(
         sourced(
             indicator(G::Output, "整治面积", "亩", D::AtLeast, "1000", "20"),

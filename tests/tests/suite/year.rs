@@ -23,13 +23,13 @@ use civic_proto::{
         programme_service_client::ProgrammeServiceClient,
     },
     common::v1::{audit_log_client::AuditLogClient, AuditEntry, ListAuditEntriesRequest},
-    land::v1::{self as land, land_supervision_client::LandSupervisionClient},
+    land::v1::land_supervision_client::LandSupervisionClient,
 };
 use civic_runtime::{config::Settings, identity::Role, storage::Backend};
-use civic_testing::{authed, channel, fresh_database, settings, token, unit_token};
+use civic_testing::{authed, channel, fresh_database, settings, token};
 use tonic::transport::Channel;
 
-use super::actuals::{approved, checkpoint, goals, indicator, per_mu_results, sourced};
+use super::actuals::{approved, campaign_march, checkpoint, goals, indicator, per_mu_results, sourced};
 
 /// Every call log line the services write while the test's thread runs them.
 #[derive(Clone, Default)]
@@ -347,58 +347,7 @@ async fn year_on(backend: Backend) {
     let nr = token(Role::NaturalResources, "411702");
     let mut land_client = LandSupervisionClient::new(channel(ls.grpc_addr).await);
     per_mu_results(&mut land_client, &nr, "411702").await;
-    land_client
-        .set_campaign_targets(authed(
-            &nr,
-            land::SetCampaignTargetsRequest {
-                region_code: "411702".into(),
-                year: 2024,
-                towns: vec![land::TownTarget {
-                    town: "顾山镇".into(),
-                    area_mu: "500".into(),
-                    contiguous_area_mu: "100".into(),
-                    contiguous_parks: 1,
-                }],
-                document: "2024年度“危污乱散低”专项治理任务分解表".into(),
-                expected_version: 0,
-                reason: String::new(),
-            },
-        ))
-        .await
-        .unwrap();
-    land_client
-        .report_campaign_progress(authed(
-            &unit_token(Role::Town, "411702", "顾山镇"),
-            land::ReportCampaignProgressRequest {
-                region_code: "411702".into(),
-                year: 2024,
-                town: "顾山镇".into(),
-                month: 4,
-                completed_area_mu: "130".into(),
-                contiguous_area_mu: "20".into(),
-                contiguous_parks_started: 0,
-                reported_on: "2024-04-20".into(),
-                note: String::new(),
-            },
-        ))
-        .await
-        .unwrap();
-    land_client
-        .verify_campaign_report(authed(
-            &nr,
-            land::VerifyCampaignReportRequest {
-                region_code: "411702".into(),
-                year: 2024,
-                town: "顾山镇".into(),
-                month: 4,
-                verified_area_mu: "120".into(),
-                verified_parks: 0,
-                verified_on: "2024-04-28".into(),
-                note: String::new(),
-            },
-        ))
-        .await
-        .unwrap();
+    campaign_march(&mut land_client, &nr).await;
     let finance_702 = token(Role::Finance, "411702");
     let mut both = goals(
         sourced(
@@ -447,7 +396,7 @@ async fn year_on(backend: Backend) {
             read(&chained, "整治面积").as_str(),
             read(&chained, "亩均税收").as_str()
         ),
-        ("0", "120", "21")
+        ("0", "280", "21")
     );
     // One trace id and one request id in the three services' call logs, each callee naming the
     // person and the service that called on their behalf.
