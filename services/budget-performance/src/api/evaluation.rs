@@ -55,6 +55,13 @@ struct StoredPart {
     name: String,
     weight: String,
     score: String,
+    /// A deduction-type part's template, target and actual (empty otherwise).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    template_code: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    target: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    actual: String,
 }
 
 fn kind_name(k: pb::EvaluationKind) -> &'static str {
@@ -109,6 +116,9 @@ fn evaluation_pb(e: &EvaluationRow, gap: Option<String>) -> ApiResult<pb::Evalua
                 name: p.name.clone(),
                 weight: p.weight.clone(),
                 score: p.score.clone(),
+                template_code: p.template_code.clone(),
+                target: p.target.clone(),
+                actual: p.actual.clone(),
             })
             .collect(),
         status: pb::EvaluationStatus::from_str_name(&format!("EVALUATION_STATUS_{}", e.status)).unwrap_or_default()
@@ -510,6 +520,55 @@ impl EvaluationApi {
         score_self(&book, region, date, r)
     }
 
+    /// A deduction-type part's template (the nearest in force for `region` on `date`: its own
+    /// library's, else the one of the region above), with the request's target and actual.
+    async fn deduction(
+        &self,
+        book: &PolicyBook,
+        region: RegionCode,
+        date: NaiveDate,
+        i: usize,
+        x: &pb::FrameworkPart,
+    ) -> ApiResult<framework::Deduction> {
+        let f = |n: &str| format!("parts[{i}].{n}");
+        let code = x.template_code.trim();
+        let t =
+            super::indicators::template_in_force(&self.db, book, region, code, &date.to_string()).await?.ok_or_else(
+                || ApiError::invalid(f("template_code"), format!("no template {code} in force for {region}")),
+            )?;
+        if !t.deduction {
+            return Err(ApiError::invalid(
+                f("template_code"),
+                format!("template {code} is not a deduction-type indicator"),
+            ));
+        }
+        let keep = match pb::IndicatorDirection::from_str_name(&t.direction) {
+            Some(pb::IndicatorDirection::AtMost) => framework::Keep::AtMost,
+            Some(pb::IndicatorDirection::AtLeast) => framework::Keep::AtLeast,
+            Some(pb::IndicatorDirection::Exactly) => framework::Keep::Exactly,
+            _ => {
+                return Err(ApiError::invalid(
+                    f("template_code"),
+                    format!("template {code} is qualitative: a deduction needs a measured indicator"),
+                ))
+            }
+        };
+        let stored = |what: &str, v: &str| {
+            v.trim().parse::<Decimal>().map_err(|e| ApiError::Internal(format!("template {code}'s {what}: {e}")))
+        };
+        Ok(framework::Deduction {
+            template: t.code.clone(),
+            template_region: t.region_code.clone(),
+            template_source: t.source.clone(),
+            unit: t.unit.clone(),
+            keep,
+            target: request::decimal(&f("target"), &x.target)?,
+            actual: request::decimal(&f("actual"), &x.actual)?,
+            step: stored("deduction_step", &t.deduction_step)?,
+            floor: stored("deduction_floor", &t.deduction_floor)?,
+        })
+    }
+
     /// A third-party evaluator's assignment to `kind` of `p`, or PERMISSION_DENIED.
     async fn assigned(&self, who: &Caller, p: &ProgrammeRow, kind: &str) -> ApiResult<store::Assignment> {
         let book = self.book.current();
@@ -753,11 +812,29 @@ impl EvaluationApi {
                     Ok(pb::FrameworkDimension::Other) => Dimension::Other,
                     _ => return Err(ApiError::invalid(f("dimension"), "DECISION, PROCESS, OUTPUT, BENEFIT or OTHER")),
                 };
+                let deduction = if x.template_code.trim().is_empty() {
+                    if !x.target.trim().is_empty() || !x.actual.trim().is_empty() {
+                        return Err(ApiError::invalid(
+                            f("template_code"),
+                            "a target and actual belong to a deduction-type indicator: name its template",
+                        ));
+                    }
+                    None
+                } else {
+                    if !x.score.trim().is_empty() {
+                        return Err(ApiError::invalid(
+                            f("score"),
+                            "a deduction-type indicator's score is computed: leave it empty",
+                        ));
+                    }
+                    Some(self.deduction(&book, region, evaluated_on, i, x).await?)
+                };
                 parts.push(Part {
                     dimension,
                     name: short(&f("name"), &x.name, 100)?,
                     weight: request::decimal(&f("weight"), &x.weight)?,
-                    score: request::decimal(&f("score"), &x.score)?,
+                    score: if deduction.is_some() { Decimal::ZERO } else { request::decimal(&f("score"), &x.score)? },
+                    deduction,
                 });
             }
             let rule = matches!(
@@ -777,6 +854,9 @@ impl EvaluationApi {
                     name: p.name.clone(),
                     weight: p.weight.normalize().to_string(),
                     score: s.to_string(),
+                    template_code: p.deduction.as_ref().map(|d| d.template.clone()).unwrap_or_default(),
+                    target: p.deduction.as_ref().map(|d| d.target.normalize().to_string()).unwrap_or_default(),
+                    actual: p.deduction.as_ref().map(|d| d.actual.normalize().to_string()).unwrap_or_default(),
                 })
                 .collect();
             (

@@ -55,8 +55,21 @@ pub(crate) async fn template_exists(
     code: &str,
     date: &str,
 ) -> ApiResult<bool> {
+    Ok(template_in_force(db, book, region, code, date).await?.is_some())
+}
+
+/// The template `code` in force for `region` on `date`: its own library's, else the nearest
+/// region's above it.
+pub(crate) async fn template_in_force(
+    db: &Database,
+    book: &civic_domain::policy::PolicyBook,
+    region: RegionCode,
+    code: &str,
+    date: &str,
+) -> ApiResult<Option<Template>> {
     let lineage: Vec<String> = book.regions.lineage(region).iter().map(|r| r.to_string()).collect();
-    Ok(store::in_force(db, &lineage, date).await?.iter().any(|t| t.code == code))
+    let found = store::in_force(db, &lineage, date).await?;
+    Ok(lineage.iter().find_map(|r| found.iter().find(|t| t.code == code && &t.region_code == r).cloned()))
 }
 
 impl IndicatorApi {
@@ -92,6 +105,12 @@ impl IndicatorApi {
             _ => return Err(ApiError::invalid("template.direction", "AT_LEAST, AT_MOST, EXACTLY or QUALITATIVE")),
         };
         if t.deduction {
+            if direction == pb::IndicatorDirection::Qualitative {
+                return Err(ApiError::invalid(
+                    "template.deduction",
+                    "a deduction-type indicator is measured: AT_LEAST, AT_MOST or EXACTLY",
+                ));
+            }
             let step = request::decimal("template.deduction_step", &t.deduction_step)?;
             if step <= Decimal::ZERO {
                 return Err(ApiError::invalid(

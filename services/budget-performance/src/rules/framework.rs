@@ -42,7 +42,56 @@ pub struct Part {
     pub dimension: Dimension,
     pub name: String,
     pub weight: Decimal,
+    /// The points earned; for a deduction-type part, computed (the value given is ignored).
     pub score: Decimal,
+    pub deduction: Option<Deduction>,
+}
+
+/// Which way a deduction-type indicator's actual must keep to its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Full points while actual ≤ target (e.g. 在职人员控制率 ≤ 100 %).
+    AtMost,
+    /// Full points while actual ≥ target.
+    AtLeast,
+    /// Full points at the target; each unit either side costs.
+    Exactly,
+}
+
+/// A deduction-type indicator of the library (扣分型): full points while the actual keeps to the
+/// target, `step` less for each unit beyond it, never below `floor`.
+#[derive(Debug, Clone)]
+pub struct Deduction {
+    /// The template's code and region, and where the template says it comes from.
+    pub template: String,
+    pub template_region: String,
+    pub template_source: String,
+    pub unit: String,
+    pub keep: Keep,
+    pub target: Decimal,
+    pub actual: Decimal,
+    pub step: Decimal,
+    pub floor: Decimal,
+}
+
+impl Deduction {
+    /// The units beyond the target (0 when kept).
+    fn beyond(&self) -> Decimal {
+        let d = self.actual - self.target;
+        match self.keep {
+            Keep::AtMost => d.max(Decimal::ZERO),
+            Keep::AtLeast => (-d).max(Decimal::ZERO),
+            Keep::Exactly => d.abs(),
+        }
+    }
+
+    fn symbol(&self) -> &'static str {
+        match self.keep {
+            Keep::AtMost => "≤",
+            Keep::AtLeast => "≥",
+            Keep::Exactly => "=",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -86,14 +135,77 @@ pub fn score(
         if p.weight <= Decimal::ZERO || p.weight > total_points.value {
             return Err(bad(f("weight"), format!("between 0 (excluded) and {}", total_points.value)));
         }
-        if p.score < Decimal::ZERO || p.score > p.weight {
+        let score = match &p.deduction {
+            None => p.score,
+            Some(d) => {
+                if d.floor > p.weight {
+                    return Err(bad(
+                        f("weight"),
+                        format!("template {}'s floor {} is above the part's weight {}", d.template, d.floor, p.weight),
+                    ));
+                }
+                let beyond = d.beyond();
+                let less = d
+                    .step
+                    .checked_mul(beyond)
+                    .ok_or(RuleError::Domain(civic_domain::DomainError::Overflow("deduction")))?;
+                let earned = p.weight.checked_sub(less).unwrap_or(d.floor).max(d.floor);
+                let source = if d.template_source.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(";模板来源:{}", d.template_source.trim())
+                };
+                trace.push(Step {
+                    rule_id: "civic.evaluation.deduction".into(),
+                    description: format!(
+                        "{}({}):扣分型指标,指标库模板 {}({}){source}",
+                        p.name.trim(),
+                        p.dimension.chinese(),
+                        d.template,
+                        d.template_region
+                    ),
+                    formula: if beyond.is_zero() {
+                        format!(
+                            "{}{} {} {}{}:得满分 {}",
+                            d.actual.normalize(),
+                            d.unit,
+                            d.symbol(),
+                            d.target.normalize(),
+                            d.unit,
+                            p.weight.normalize()
+                        )
+                    } else {
+                        format!(
+                            "{}{} {} {}{} 未做到,相差 {}{};max({}, {} − {} × {}) = {}",
+                            d.actual.normalize(),
+                            d.unit,
+                            d.symbol(),
+                            d.target.normalize(),
+                            d.unit,
+                            beyond.normalize(),
+                            d.unit,
+                            d.floor.normalize(),
+                            p.weight.normalize(),
+                            d.step.normalize(),
+                            beyond.normalize(),
+                            earned.normalize()
+                        )
+                    },
+                    result: earned.normalize().to_string(),
+                    parameters: Vec::new(),
+                    source: Some(book.rule_source("civic.evaluation.deduction", region, date)?),
+                });
+                earned
+            }
+        };
+        if score < Decimal::ZERO || score > p.weight {
             return Err(bad(f("score"), format!("between 0 and the part's weight {}", p.weight)));
         }
         weight_sum += p.weight;
         if matches!(p.dimension, Dimension::Output | Dimension::Benefit) {
             output_benefit += p.weight;
         }
-        let mut shown = p.score.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero);
+        let mut shown = score.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero);
         shown.rescale(places);
         scores.push(shown);
     }

@@ -234,6 +234,7 @@ async fn self_evaluation_boundaries_and_refusals() {
 mod stored {
     use civic_proto::budget::v1::{
         self as pb, evaluation_service_client::EvaluationServiceClient,
+        indicator_library_service_client::IndicatorLibraryServiceClient,
         programme_service_client::ProgrammeServiceClient,
     };
     use civic_runtime::{identity::Role, storage::Backend};
@@ -273,6 +274,7 @@ mod stored {
                 name: (*n).into(),
                 weight: w.into(),
                 score: (*s).into(),
+                ..Default::default()
             })
             .collect()
     }
@@ -657,4 +659,169 @@ mod stored {
         running.wait().await;
     }
     both_backends!(evaluations_scores_and_results_on, super::evaluations_scores_and_results);
+
+    /// A deduction-type template of the city's library (扣分型: full while kept, `step` off per
+    /// unit beyond, never below `floor`).
+    fn deduction_template(code: &str, name: &str, direction: D, step: &str, floor: &str) -> pb::IndicatorTemplate {
+        pb::IndicatorTemplate {
+            code: code.into(),
+            region_code: "210500".into(),
+            level1: "运行成本".into(),
+            level2: "经济成本指标".into(),
+            level3: name.into(),
+            unit: "%".into(),
+            direction: direction as i32,
+            deduction: true,
+            deduction_step: step.into(),
+            deduction_floor: floor.into(),
+            source: "本溪市部门整体绩效评价共性指标".into(),
+            effective_from: "2023-01-01".into(),
+            ..Default::default()
+        }
+    }
+
+    fn measured(name: &str, weight: &str, code: &str, target: &str, actual: &str) -> pb::FrameworkPart {
+        pb::FrameworkPart {
+            dimension: pb::FrameworkDimension::Other as i32,
+            name: name.into(),
+            weight: weight.into(),
+            template_code: code.into(),
+            target: target.into(),
+            actual: actual.into(),
+            ..Default::default()
+        }
+    }
+
+    /// A department-whole evaluation with deduction-type indicators: the score of each is
+    /// computed from its template and explained; bad parts are refused naming the field.
+    async fn department_whole_deductions(backend: Backend) {
+        let (ch, running, tx) = crate::start_on(backend).await;
+        let mut c = Ctx { p: ProgrammeServiceClient::new(ch.clone()), e: EvaluationServiceClient::new(ch.clone()) };
+        let mut lib = IndicatorLibraryServiceClient::new(ch);
+        let fin = token(Role::Finance, "210500");
+        for t in [
+            deduction_template("bm01", "在职人员控制率", D::AtMost, "0.1", "0"),
+            deduction_template("bm02", "\"三公经费\"变动率", D::AtMost, "0.3", "0"),
+            deduction_template("bm03", "预算执行率", D::AtLeast, "0.5", "2"),
+            pb::IndicatorTemplate {
+                deduction: false,
+                deduction_step: String::new(),
+                deduction_floor: String::new(),
+                ..deduction_template("bm04", "公用经费控制率", D::AtMost, "", "")
+            },
+        ] {
+            lib.upsert_indicator_template(authed(
+                &fin,
+                pb::UpsertIndicatorTemplateRequest { template: Some(t), expected_version: 0 },
+            ))
+            .await
+            .unwrap();
+        }
+        // A judged indicator cannot be a deduction-type one.
+        let e = lib
+            .upsert_indicator_template(authed(
+                &fin,
+                pb::UpsertIndicatorTemplateRequest {
+                    template: Some(deduction_template("bm05", "服务对象满意度", D::Qualitative, "1", "0")),
+                    expected_version: 0,
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&e), vec!["template.deduction"]);
+
+        let p502 = c.programme("210502", 2023).await;
+        let whole = |measures: Vec<pb::FrameworkPart>| {
+            let mut parts = parts(["18", "17", "27", "24"], ["20", "20", "30", "26"]);
+            parts.extend(measures);
+            pb::SubmitEvaluationRequest {
+                programme_id: p502.clone(),
+                kind: pb::EvaluationKind::DepartmentWhole as i32,
+                category: "assistance".into(),
+                evaluator: "本溪市财政局".into(),
+                parts,
+                evaluated_on: "2024-05-31".into(),
+                ..Default::default()
+            }
+        };
+        // 103 % against ≤ 100 %: 3 points over, 1 − 0.1 × 3 = 0.7; spending 2 % less keeps the
+        // 三公经费 target in full: 18 + 17 + 27 + 24 + 0.70 + 3 = 89.70.
+        let e = c
+            .submit(
+                &fin,
+                whole(vec![
+                    measured("在职人员控制率", "1", "bm01", "100", "103"),
+                    measured("\"三公经费\"变动率", "3", "bm02", "0", "-2"),
+                ]),
+            )
+            .await
+            .unwrap();
+        assert_eq!((e.total.as_str(), e.grade.as_str()), ("89.70", "良"));
+        let scores: Vec<(&str, &str, &str, &str)> = e.parts[4..]
+            .iter()
+            .map(|p| (p.score.as_str(), p.template_code.as_str(), p.target.as_str(), p.actual.as_str()))
+            .collect();
+        assert_eq!(scores, [("0.70", "bm01", "100", "103"), ("3.00", "bm02", "0", "-2")]);
+        let steps = &e.explanation.as_ref().unwrap().steps;
+        let deductions: Vec<(&str, &str)> = steps
+            .iter()
+            .filter(|s| s.rule_id == "civic.evaluation.deduction")
+            .map(|s| (s.formula.as_str(), s.result.as_str()))
+            .collect();
+        assert_eq!(
+            deductions,
+            [("103% ≤ 100% 未做到,相差 3%;max(0, 1 − 0.1 × 3) = 0.7", "0.7"), ("-2% ≤ 0%:得满分 3", "3"),]
+        );
+        let first = steps.iter().find(|s| s.rule_id == "civic.evaluation.deduction").unwrap();
+        assert!(
+            first.description.contains("bm01(210500)") && first.description.contains("本溪市部门整体绩效评价共性指标")
+        );
+        assert_eq!(first.source.as_ref().unwrap().document, "civic");
+
+        // Far beyond: the template's floor, never below it (0 here, 2 for bm03 at ≥ 95 %).
+        let e = c
+            .submit(
+                &fin,
+                whole(vec![
+                    measured("在职人员控制率", "1", "bm01", "100", "150"),
+                    measured("预算执行率", "3", "bm03", "95", "80"),
+                ]),
+            )
+            .await
+            .unwrap();
+        let scores: Vec<&str> = e.parts[4..].iter().map(|p| p.score.as_str()).collect();
+        assert_eq!((scores, e.total.as_str()), (vec!["0.00", "2.00"], "88.00"));
+
+        // Refused, naming the part's field.
+        let cases: Vec<(pb::FrameworkPart, &str)> = vec![
+            (
+                pb::FrameworkPart { score: "1".into(), ..measured("在职人员控制率", "1", "bm01", "100", "103") },
+                "parts[4].score",
+            ),
+            (measured("在职人员控制率", "1", "zz99", "100", "103"), "parts[4].template_code"),
+            (measured("公用经费控制率", "1", "bm04", "100", "103"), "parts[4].template_code"),
+            (measured("在职人员控制率", "1", "bm01", "", "103"), "parts[4].target"),
+            (measured("在职人员控制率", "1", "bm01", "100", "x"), "parts[4].actual"),
+            // bm03's floor 2 is above a weight of 1.
+            (measured("预算执行率", "1", "bm03", "95", "80"), "parts[4].weight"),
+            (
+                pb::FrameworkPart {
+                    template_code: String::new(),
+                    score: "1".into(),
+                    ..measured("x", "1", "", "100", "")
+                },
+                "parts[4].template_code",
+            ),
+        ];
+        for (part, field) in cases {
+            let e = c
+                .submit(&fin, whole(vec![part, measured("\"三公经费\"变动率", "3", "bm02", "0", "-2")]))
+                .await
+                .unwrap_err();
+            assert_eq!(violated_fields(&e), vec![field]);
+        }
+        let _ = tx.send(());
+        running.wait().await;
+    }
+    both_backends!(department_whole_deductions_on, super::department_whole_deductions);
 }
