@@ -587,6 +587,7 @@ async fn subsidy_split_takes_the_work_performance_factor_from_budget_performance
                 name: (*name).into(),
                 weight: (*w).into(),
                 score: s.into(),
+                ..Default::default()
             })
             .collect();
         let e = evaluations

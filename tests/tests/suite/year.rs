@@ -528,6 +528,7 @@ async fn year_on(backend: Backend) {
             name: (*name).into(),
             weight: (*w).into(),
             score: (*s).into(),
+            ..Default::default()
         })
         .collect();
     let re = evaluations
