@@ -11,11 +11,12 @@
 //! civic-bench load     <addr> <seconds> <connections> <streams>
 //! civic-bench land     <addr> <count> <runs>               # per-mu evaluation and low-efficiency
 //!                                                          # classification of <count> enterprises/parcels
-//! civic-bench budget   <addr> <programmes>                 # budget-performance: programmes and goals,
-//!                                                          # one checkpoint imported, warnings paged
+//! civic-bench budget   <addr> <programmes> [all|setup|measure]  # budget-performance: programmes and
+//!                                                          # goals (setup); one checkpoint imported,
+//!                                                          # warnings paged twice (measure)
 //! civic-bench budget-load <addr> <seconds> <connections> <streams>  # ScoreSelfEvaluation beside health
 //! civic-bench hello  <listen-addr>                         # a bare tonic server (Health/Check), for compare.sh
-//! civic-bench frame  <health|benefit> <file>              # a gRPC request body for h2load -d
+//! civic-bench frame  <health|benefit|self-evaluation> <file>  # a gRPC request body for h2load -d
 //! civic-bench token                                        # the administrator token the load uses
 //! civic-bench kernel <file.csv> <runs>                     # the plain 低保 kernel over the roll
 //! ```
@@ -338,7 +339,14 @@ async fn main() {
         }
         Some("budget") => {
             let n: usize = arg(2).parse().unwrap_or_else(|_| usage());
-            budget::run(&arg(1), n).await;
+            let phase = std::env::args().nth(4).unwrap_or_else(|| "all".into());
+            let (setup, measure) = match phase.as_str() {
+                "all" => (true, true),
+                "setup" => (true, false),
+                "measure" => (false, true),
+                _ => usage(),
+            };
+            budget::run(&arg(1), n, setup, measure).await;
         }
         Some("budget-load") => {
             let addr = arg(1);
@@ -377,6 +385,7 @@ async fn main() {
                     household: Some(household()),
                     on_date: "2019-07-15".into(),
                 }),
+                "self-evaluation" => compare::frame(&budget::self_evaluation()),
                 _ => usage(),
             };
             if let Err(e) = std::fs::write(arg(2), body) {

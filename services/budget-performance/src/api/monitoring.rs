@@ -215,7 +215,7 @@ fn checkpoint(
     indicators: &[pb::RecordedProgress],
     rules: &monitoring::RuleSet,
     correction: &str,
-) -> ApiResult<(RecordRow, Vec<Raised>, pb::EvaluateMonitoringResponse)> {
+) -> ApiResult<(RecordRow, Vec<Raised>, monitoring::Outcome)> {
     let r = pb::RecordMonitoringRequest { indicators: indicators.to_vec(), ..Default::default() };
     let correction = correction.to_string();
     let goals: Goals = serde_json::from_str(&goals_row.goals_json)
@@ -270,7 +270,6 @@ fn checkpoint(
         indicators: progress,
     };
     let outcome = monitoring::evaluate(book, region, as_of, &figures, rules)?;
-    let evaluation = outcome_pb(&outcome);
     let row = RecordRow {
         programme_id: p.id.clone(),
         as_of: as_of.to_string(),
@@ -288,18 +287,18 @@ fn checkpoint(
         recorded_by: String::new(),
         recorded_at: String::new(),
     };
-    let raised: Vec<Raised> = evaluation
+    let raised: Vec<Raised> = outcome
         .warnings
         .iter()
         .map(|w| Raised {
-            rule_id: w.rule_id.clone(),
+            rule_id: w.rule_id.into(),
             subject: w.subject.clone(),
             message: w.message.clone(),
-            figure: w.figure.clone(),
-            threshold: w.threshold.clone(),
+            figure: shown(w.figure),
+            threshold: w.threshold.normalize().to_string(),
         })
         .collect();
-    Ok((row, raised, evaluation))
+    Ok((row, raised, outcome))
 }
 
 /// A stored checkpoint's evaluation, computed again from its figures, the goals it was
@@ -331,7 +330,7 @@ async fn reevaluate(
     let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut budgeted = p.clone();
     budgeted.adjusted_budget_fen = rec.budget_fen;
-    Ok(checkpoint(book, region, as_of, &budgeted, goals_row, &figures, &indicators, &rules, "")?.2)
+    Ok(outcome_pb(&checkpoint(book, region, as_of, &budgeted, goals_row, &figures, &indicators, &rules, "")?.2))
 }
 
 impl MonitoringApi {
@@ -385,8 +384,11 @@ impl MonitoringApi {
                 .collect();
         let goals = goal_store::in_force_for_region(&self.db, &prefix, year, &as_of.to_string()).await?;
         let recorded = store::recorded(&self.db, &prefix, &as_of.to_string()).await?;
-        let mut rule_sets: std::collections::HashMap<String, monitoring::RuleSet> = std::collections::HashMap::new();
-        let mut rules_json: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        // Each region's rule set (an index into `sets`), each set with the index of its stored
+        // form among the distinct ones (`rules_json`).
+        let mut rule_sets: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut sets: Vec<(monitoring::RuleSet, usize)> = Vec::new();
+        let mut rules_json: Vec<String> = Vec::new();
         let mut errors = Vec::new();
         let mut items = Vec::with_capacity(table.rows.len());
         let mut seen = std::collections::HashMap::new();
@@ -460,21 +462,31 @@ impl MonitoringApi {
                 })
                 .collect();
             let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
-            let rules = match rule_sets.get(&p.region_code) {
-                Some(r) => r.clone(),
+            // One rule set per region (their thresholds may differ), stored once each.
+            let set = match rule_sets.get(&p.region_code) {
+                Some(i) => *i,
                 None => {
                     let set = monitoring::rule_set(&book, region, as_of, &requested)?;
-                    rule_sets.insert(p.region_code.clone(), set.clone());
-                    rules_json.insert(p.region_code.clone(), set.to_json());
-                    set
+                    let json = set.to_json();
+                    let stored = match rules_json.iter().position(|j| *j == json) {
+                        Some(j) => j,
+                        None => {
+                            rules_json.push(json);
+                            rules_json.len() - 1
+                        }
+                    };
+                    sets.push((set, stored));
+                    rule_sets.insert(p.region_code.clone(), sets.len() - 1);
+                    sets.len() - 1
                 }
             };
-            match checkpoint(&book, region, as_of, p, goals_row, &figures, &indicators, &rules, &correction) {
+            let (rules, stored) = &sets[set];
+            match checkpoint(&book, region, as_of, p, goals_row, &figures, &indicators, rules, &correction) {
                 Ok((record, raised, _)) => items.push(store::Imported {
                     record,
                     region_code: p.region_code.clone(),
                     raised,
-                    rules_json: rules_json.get(&p.region_code).cloned().unwrap_or_default(),
+                    rule_set: *stored,
                 }),
                 Err(ApiError::InvalidArgument(v)) => {
                     for (field, message) in v {
@@ -492,8 +504,16 @@ impl MonitoringApi {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "monitoring import checked"
         );
-        let (records, warnings) =
-            store::import(&self.db, who, rid, &as_of.to_string(), &prefix, &items, &correction).await?;
+        let (records, warnings) = store::import(
+            &self.db,
+            who,
+            rid,
+            &as_of.to_string(),
+            &prefix,
+            store::Batch { items, rule_sets: rules_json },
+            &correction,
+        )
+        .await?;
         tracing::debug!(
             records,
             warnings,
@@ -635,8 +655,9 @@ impl MonitoringApi {
         // Indicators whose actuals another service keeps are read there, before anything is
         // stored: a failure leaves nothing half-written.
         let (indicators, fetched) = self.read_actuals(who, rid, &p, &goals_row, as_of, &r.indicators).await?;
-        let (mut row, raised, mut evaluation) =
+        let (mut row, raised, outcome) =
             checkpoint(&book, region, as_of, &p, &goals_row, f, &indicators, &rules, &correction)?;
+        let mut evaluation = outcome_pb(&outcome);
         if !fetched.is_empty() {
             let mut stored: Vec<StoredProgress> = serde_json::from_str(&row.indicators_json)
                 .map_err(|e| ApiError::Internal(format!("monitoring record indicators: {e}")))?;

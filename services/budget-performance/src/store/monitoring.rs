@@ -54,6 +54,89 @@ pub struct WarningRow {
     pub version: i64,
 }
 
+impl super::ArrayRow for RecordRow {
+    fn cells(&self) -> Vec<super::Cell<'_>> {
+        use super::Cell::{Int, Text};
+        vec![
+            Text(&self.programme_id),
+            Text(&self.as_of),
+            Int(self.version),
+            Int(self.goal_version),
+            Int(self.budget_fen),
+            Int(self.arrived_fen),
+            Int(self.paid_fen),
+            Int(self.spent_fen),
+            Int(self.expected_carryover_fen),
+            Text(&self.indicators_json),
+            Text(&self.rule_set_id),
+            Text(&self.import_id),
+            Text(&self.correction_reason),
+            Text(&self.recorded_by),
+            Text(&self.recorded_at),
+        ]
+    }
+}
+
+impl super::ArrayRow for WarningRow {
+    fn cells(&self) -> Vec<super::Cell<'_>> {
+        use super::Cell::{Int, Text};
+        vec![
+            Text(&self.id),
+            Text(&self.programme_id),
+            Text(&self.region_code),
+            Text(&self.as_of),
+            Text(&self.rule_id),
+            Text(&self.subject),
+            Text(&self.message),
+            Text(&self.figure),
+            Text(&self.threshold),
+            Int(self.record_version),
+            Text(&self.status),
+            Text(&self.note),
+            Text(&self.updated_by),
+            Text(&self.updated_at),
+            Int(self.version),
+        ]
+    }
+}
+
+/// The columns of [`RECORD_COLUMNS`] and [`WARNING_COLUMNS`] with their types, for
+/// [`super::insert_arrays`].
+const RECORD_TYPES: [(&str, &str); 15] = [
+    ("programme_id", "text"),
+    ("as_of", "text"),
+    ("version", "bigint"),
+    ("goal_version", "bigint"),
+    ("budget_fen", "bigint"),
+    ("arrived_fen", "bigint"),
+    ("paid_fen", "bigint"),
+    ("spent_fen", "bigint"),
+    ("expected_carryover_fen", "bigint"),
+    ("indicators_json", "text"),
+    ("rule_set_id", "text"),
+    ("import_id", "text"),
+    ("correction_reason", "text"),
+    ("recorded_by", "text"),
+    ("recorded_at", "text"),
+];
+const WARNING_TYPES: [(&str, &str); 15] = [
+    ("id", "text"),
+    ("programme_id", "text"),
+    ("region_code", "text"),
+    ("as_of", "text"),
+    ("rule_id", "text"),
+    ("subject", "text"),
+    ("message", "text"),
+    ("figure", "text"),
+    ("threshold", "text"),
+    ("record_version", "bigint"),
+    ("status", "text"),
+    ("note", "text"),
+    ("updated_by", "text"),
+    ("updated_at", "text"),
+    ("version", "bigint"),
+];
+
 /// A warning as computed, before it is stored.
 #[derive(Debug, Clone)]
 pub struct Raised {
@@ -63,6 +146,9 @@ pub struct Raised {
     pub figure: String,
     pub threshold: String,
 }
+
+/// Records in one import from which its tables are analysed before it commits.
+const ANALYZE_AFTER: usize = 10_000;
 
 const RECORD_COLUMNS: &str =
     "programme_id, as_of, version, goal_version, budget_fen, arrived_fen, paid_fen, spent_fen, \
@@ -524,8 +610,14 @@ pub struct Imported {
     pub record: RecordRow,
     pub region_code: String,
     pub raised: Vec<Raised>,
-    /// The thresholds it was judged by (one stored row per distinct set).
-    pub rules_json: String,
+    /// The thresholds it was judged by: an index into the import's distinct rule sets.
+    pub rule_set: usize,
+}
+
+/// An import's checkpoints and the distinct rule sets they were judged by.
+pub struct Batch {
+    pub items: Vec<Imported>,
+    pub rule_sets: Vec<String>,
 }
 
 /// Store a checkpoint's records for many programmes in one transaction, a few hundred rows per
@@ -537,9 +629,10 @@ pub async fn import(
     request_id: &str,
     as_of: &str,
     prefix: &str,
-    items: &[Imported],
+    batch: Batch,
     correction: &str,
 ) -> StoreResult<(usize, usize)> {
+    let Batch { items, rule_sets } = batch;
     let started = std::time::Instant::now();
     let phase =
         |what: &str| tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "monitoring import: {what}");
@@ -570,19 +663,16 @@ pub async fn import(
     }
     let stamp = now();
     let import_id = uuid::Uuid::new_v4().to_string();
-    let mut rule_sets: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
-    for it in items {
-        if !rule_sets.contains_key(it.rules_json.as_str()) {
-            let id = insert_rule_set(&mut tx, &it.rules_json).await?;
-            rule_sets.insert(it.rules_json.as_str(), id);
-        }
+    let mut rule_set_ids = Vec::with_capacity(rule_sets.len());
+    for json in &rule_sets {
+        rule_set_ids.push(insert_rule_set(&mut tx, json).await?);
     }
     let mut records = Vec::with_capacity(items.len());
     let mut new_warnings = Vec::new();
     let mut changes = Vec::with_capacity(items.len());
     let mut warning_count = 0usize;
     for it in items {
-        let mut rec = it.record.clone();
+        let mut rec = it.record;
         let at = versions.get(&rec.programme_id).copied();
         if at.is_some() && correction.is_empty() {
             return Err(StoreError::Duplicate(format!(
@@ -594,11 +684,19 @@ pub async fn import(
         rec.recorded_by = who.subject.clone();
         rec.recorded_at = stamp.clone();
         rec.correction_reason = correction.into();
-        rec.rule_set_id = rule_sets.get(it.rules_json.as_str()).cloned().unwrap_or_default();
+        rec.rule_set_id = rule_set_ids
+            .get(it.rule_set)
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt(format!("import: no rule set {}", it.rule_set)))?;
         rec.import_id = import_id.clone();
-        for w in &it.raised {
+        for w in it.raised {
             warning_count += 1;
-            match existing.remove(&(rec.programme_id.clone(), w.rule_id.clone(), w.subject.clone())) {
+            let before = if existing.is_empty() {
+                None
+            } else {
+                existing.remove(&(rec.programme_id.clone(), w.rule_id.clone(), w.subject.clone()))
+            };
+            match before {
                 Some(e) => {
                     let (status, note) = if e.status == "RESOLVED" {
                         ("OPEN".to_string(), format!("第{}版检查点数字再次触发", rec.version))
@@ -641,15 +739,15 @@ pub async fn import(
                     .await?;
                 }
                 None => new_warnings.push(WarningRow {
-                    id: uuid::Uuid::new_v4().to_string(),
+                    id: String::new(),
                     programme_id: rec.programme_id.clone(),
                     region_code: it.region_code.clone(),
                     as_of: as_of.into(),
-                    rule_id: w.rule_id.clone(),
-                    subject: w.subject.clone(),
-                    message: w.message.clone(),
-                    figure: w.figure.clone(),
-                    threshold: w.threshold.clone(),
+                    rule_id: w.rule_id,
+                    subject: w.subject,
+                    message: w.message,
+                    figure: w.figure,
+                    threshold: w.threshold,
                     record_version: rec.version,
                     status: "OPEN".into(),
                     note: String::new(),
@@ -661,6 +759,15 @@ pub async fn import(
         }
         records.push(rec);
     }
+    // New warnings in key order with time-ordered ids: each index then grows at its end instead
+    // of at random pages (the ids stay opaque; pages still follow them).
+    new_warnings.sort_unstable_by(|a, b| {
+        (&a.programme_id, &a.rule_id, &a.subject).cmp(&(&b.programme_id, &b.rule_id, &b.subject))
+    });
+    for w in &mut new_warnings {
+        w.id = uuid::Uuid::now_v7().to_string();
+    }
+    records.sort_unstable_by(|a, b| a.programme_id.cmp(&b.programme_id));
     phase("prepared");
     // Warnings of these programmes that the figures no longer raise.
     let imported: std::collections::HashSet<&str> = records.iter().map(|r| r.programme_id.as_str()).collect();
@@ -688,7 +795,20 @@ pub async fn import(
         .execute(&mut *tx)
         .await?;
     }
-    for chunk in records.chunks(super::BATCH_ROWS) {
+    let postgres = db.backend == civic_runtime::storage::Backend::Postgres;
+    let conflict = |e: sqlx::Error, what: &str| {
+        if is_unique_violation(&e) {
+            StoreError::VersionConflict(format!("{what} of checkpoint {as_of} changed meanwhile: import again"))
+        } else {
+            e.into()
+        }
+    };
+    if postgres {
+        super::insert_arrays(&mut tx, "budget_monitoring_records", &RECORD_TYPES, &records)
+            .await
+            .map_err(|e| conflict(e, "the records"))?;
+    }
+    for chunk in records.chunks(super::BATCH_ROWS).filter(|_| !postgres) {
         let sql = format!(
             "INSERT INTO budget_monitoring_records ({RECORD_COLUMNS}) VALUES {}",
             super::values_sql(15, chunk.len())
@@ -712,18 +832,15 @@ pub async fn import(
                 .bind(r.recorded_by.clone())
                 .bind(r.recorded_at.clone());
         }
-        match q.execute(&mut *tx).await {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::VersionConflict(format!(
-                    "checkpoint {as_of} was recorded meanwhile: import again"
-                )))
-            }
-            Err(e) => return Err(e.into()),
-        }
+        q.execute(&mut *tx).await.map_err(|e| conflict(e, "the records"))?;
     }
     phase("records inserted");
-    for chunk in new_warnings.chunks(super::BATCH_ROWS) {
+    if postgres {
+        super::insert_arrays(&mut tx, "budget_warnings", &WARNING_TYPES, &new_warnings)
+            .await
+            .map_err(|e| conflict(e, "the warnings"))?;
+    }
+    for chunk in new_warnings.chunks(super::BATCH_ROWS).filter(|_| !postgres) {
         let sql =
             format!("INSERT INTO budget_warnings ({WARNING_COLUMNS}) VALUES {}", super::values_sql(15, chunk.len()));
         let mut q = sqlx::query(&sql);
@@ -745,17 +862,17 @@ pub async fn import(
                 .bind(w.updated_at.clone())
                 .bind(w.version);
         }
-        match q.execute(&mut *tx).await {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::VersionConflict(format!(
-                    "the warnings of checkpoint {as_of} changed meanwhile: import again"
-                )))
-            }
-            Err(e) => return Err(e.into()),
-        }
+        q.execute(&mut *tx).await.map_err(|e| conflict(e, "the warnings"))?;
     }
     phase("warnings inserted");
+    // A large load changes the tables' statistics at once; PostgreSQL would plan the next reads
+    // on the old ones (an empty table: a whole-checkpoint sort for every page of warnings) until
+    // autovacuum comes round. Analysed in the same transaction, the new statistics are there
+    // when the rows are.
+    if postgres && records.len() >= ANALYZE_AFTER {
+        sqlx::query("ANALYZE budget_monitoring_records, budget_warnings").execute(&mut *tx).await?;
+        phase("analysed");
+    }
     // The import itself: its records carry its id (a correction adds versions, the earlier ones
     // stay); warnings it changed are entered one by one above with their before-state.
     changes.push(Change {
@@ -769,7 +886,7 @@ pub async fn import(
             "records": records.len(),
             "new_warnings": new_warnings.len(),
             "programmes": records.iter().map(|r| r.programme_id.as_str()).collect::<Vec<_>>(),
-            "rule_sets": rule_sets.values().collect::<Vec<_>>(),
+            "rule_sets": rule_set_ids,
         })),
         reason: correction.into(),
     });
