@@ -315,8 +315,23 @@ impl FollowUpApi {
         let region = self.region(&book, who, &r.region_code, Access::Read, &writers(), "list rectification orders")?;
         let on = request::date_or_today("on_date", &r.on_date)?;
         request::served_date("on_date", &on.to_string())?;
+        let size = request::page_size("page_size", r.page_size)?;
+        let after = super::keyset_token(&r.page_token)?;
+        let mut rows = store::list_orders(
+            &self.db,
+            &region_prefix(region),
+            after.as_ref().map(|(k, i)| (k.as_str(), i.as_str())),
+            size + 1,
+        )
+        .await?;
+        let next_page_token = if rows.len() > size {
+            rows.truncate(size);
+            rows.last().map(|o| super::next_token(&o.issued_on, &o.id)).unwrap_or_default()
+        } else {
+            String::new()
+        };
         let mut orders = Vec::new();
-        for o in store::list_orders(&self.db, &region_prefix(region)).await? {
+        for o in rows {
             if !matches!(who.role, Role::Finance | Role::Auditor | Role::Admin) && !o.programme_id.is_empty() {
                 let own = programme_store::get(&self.db, &o.programme_id)
                     .await?
@@ -336,7 +351,7 @@ impl FollowUpApi {
             rule_id: "budget.rectification".into(),
             description: format!("{on} 整改事项逾期判断:未核销且超过完成时限(休假日顺延至次一工作日)"),
             formula: format!(
-                "{} 份整改通知,{} 项逾期",
+                "本页 {} 份整改通知,{} 项逾期",
                 orders.len(),
                 orders.iter().flat_map(|o| &o.items).filter(|i| i.overdue).count()
             ),
@@ -346,7 +361,7 @@ impl FollowUpApi {
                 book.rule_source("budget.rectification", region, on).map_err(|e| ApiError::domain("region_code", e))?,
             ),
         });
-        Ok(pb::ListRectificationsResponse { orders, explanation: Some(mapping::explanation(&trace)) })
+        Ok(pb::ListRectificationsResponse { orders, explanation: Some(mapping::explanation(&trace)), next_page_token })
     }
 
     fn due(&self, who: &Caller, r: &pb::DisclosureDueRequest) -> ApiResult<pb::DisclosureDueResponse> {
@@ -438,13 +453,24 @@ impl FollowUpApi {
         let book = self.book.current();
         let region = self.region(&book, who, &r.region_code, Access::Read, &writers(), "list disclosures")?;
         let on = request::date_or_today("on_date", &r.on_date)?;
-        let disclosures = store::list_disclosures(&self.db, &region_prefix(region))
-            .await?
-            .iter()
-            .map(|d| disclosure_pb(d, on))
-            .filter(|d| !r.overdue_only || d.overdue || d.late)
-            .collect();
-        Ok(pb::ListDisclosuresResponse { disclosures })
+        let size = request::page_size("page_size", r.page_size)?;
+        let after = super::keyset_token(&r.page_token)?;
+        let mut rows = store::list_disclosures(
+            &self.db,
+            &region_prefix(region),
+            after.as_ref().map(|(k, i)| (k.as_str(), i.as_str())),
+            size + 1,
+        )
+        .await?;
+        let next_page_token = if rows.len() > size {
+            rows.truncate(size);
+            rows.last().map(|d| super::next_token(&d.due_on, &d.id)).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let disclosures =
+            rows.iter().map(|d| disclosure_pb(d, on)).filter(|d| !r.overdue_only || d.overdue || d.late).collect();
+        Ok(pb::ListDisclosuresResponse { disclosures, next_page_token })
     }
 }
 

@@ -193,14 +193,33 @@ impl IndicatorApi {
             .map_err(ApiError::from)?;
         let on = request::date_or_today("on_date", &r.on_date)?;
         let lineage: Vec<String> = book.regions.lineage(region).iter().map(|c| c.to_string()).collect();
-        let templates = store::in_force(&self.db, &lineage, &on.to_string())
+        let size = request::page_size("page_size", r.page_size)?;
+        // Pages follow the lineage (own region first), then the code; the token names the last
+        // template's region and code.
+        let after = match super::keyset_token(&r.page_token)? {
+            None => None,
+            Some((region, code)) => match lineage.iter().position(|l| *l == region) {
+                Some(at) => Some((at, code)),
+                None => return Err(ApiError::invalid("page_token", "not a token of this region's library")),
+            },
+        };
+        let place =
+            |t: &Template| (lineage.iter().position(|l| *l == t.region_code).unwrap_or(usize::MAX), t.code.clone());
+        let mut page: Vec<Template> = store::in_force(&self.db, &lineage, &on.to_string())
             .await?
-            .iter()
+            .into_iter()
             .filter(|t| r.level1.trim().is_empty() || t.level1 == r.level1.trim())
             .filter(|t| r.domain.trim().is_empty() || t.domains.iter().any(|d| d == r.domain.trim()))
-            .map(template_pb)
+            .filter(|t| after.as_ref().is_none_or(|a| place(t) > *a))
+            .take(size + 1)
             .collect();
-        Ok(pb::ListIndicatorTemplatesResponse { templates })
+        let next_page_token = if page.len() > size {
+            page.truncate(size);
+            page.last().map(|t| super::next_token(&t.region_code, &t.code)).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(pb::ListIndicatorTemplatesResponse { templates: page.iter().map(template_pb).collect(), next_page_token })
     }
 }
 

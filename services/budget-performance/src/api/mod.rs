@@ -57,6 +57,29 @@ pub(crate) fn is_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
+/// A keyset page token: the sort key and id of the last item of the page before, as
+/// [`next_token`] writes it; `None` for the first page.
+pub(crate) fn keyset_token(s: &str) -> ApiResult<Option<(String, String)>> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let part = |p: &str| {
+        p.len() <= 64
+            && p.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    };
+    match s.split_once('/') {
+        Some((key, id)) if part(key) && part(id) => Ok(Some((key.to_string(), id.to_string()))),
+        _ => Err(ApiError::invalid("page_token", "not a token this service issued")),
+    }
+}
+
+/// The token of the page after one whose last item has `key` and `id`.
+pub(crate) fn next_token(key: &str, id: &str) -> String {
+    format!("{key}/{id}")
+}
+
 pub(crate) fn respond<T>(r: ApiResult<T>) -> Result<Response<T>, Status> {
     r.map(Response::new).map_err(Status::from)
 }

@@ -72,11 +72,23 @@ pub async fn get_order(db: &Database, id: &str) -> StoreResult<Option<OrderRow>>
     Ok(row.as_ref().map(read_order).transpose()?)
 }
 
-pub async fn list_orders(db: &Database, region_prefix: &str) -> StoreResult<Vec<OrderRow>> {
+/// Up to `limit` orders of regions starting with `region_prefix` in order of issue, after the
+/// order `after` (issued on, id) when given.
+pub async fn list_orders(
+    db: &Database,
+    region_prefix: &str,
+    after: Option<(&str, &str)>,
+    limit: usize,
+) -> StoreResult<Vec<OrderRow>> {
+    let (on, id) = after.unwrap_or(("", ""));
     let rows = sqlx::query(&format!(
-        "SELECT {ORDER_COLUMNS} FROM budget_rectifications WHERE region_code LIKE $1 ORDER BY issued_on, id LIMIT 10000"
+        "SELECT {ORDER_COLUMNS} FROM budget_rectifications WHERE region_code LIKE $1 \
+         AND (issued_on > $2 OR (issued_on = $2 AND id > $3)) ORDER BY issued_on, id LIMIT {}",
+        limit.clamp(1, 1001)
     ))
     .bind(format!("{region_prefix}%"))
+    .bind(on)
+    .bind(id)
     .fetch_all(&db.pool)
     .await?;
     Ok(rows.iter().map(read_order).collect::<Result<_, _>>()?)
@@ -239,11 +251,23 @@ pub async fn get_disclosure(db: &Database, id: &str) -> StoreResult<Option<Discl
     Ok(row.as_ref().map(read_disclosure).transpose()?)
 }
 
-pub async fn list_disclosures(db: &Database, region_prefix: &str) -> StoreResult<Vec<DisclosureRow>> {
+/// Up to `limit` disclosure records of regions starting with `region_prefix` in order of due
+/// date, after the record `after` (due on, id) when given.
+pub async fn list_disclosures(
+    db: &Database,
+    region_prefix: &str,
+    after: Option<(&str, &str)>,
+    limit: usize,
+) -> StoreResult<Vec<DisclosureRow>> {
+    let (on, id) = after.unwrap_or(("", ""));
     let rows = sqlx::query(&format!(
-        "SELECT {DISCLOSURE_COLUMNS} FROM budget_disclosures WHERE region_code LIKE $1 ORDER BY due_on, id LIMIT 10000"
+        "SELECT {DISCLOSURE_COLUMNS} FROM budget_disclosures WHERE region_code LIKE $1 \
+         AND (due_on > $2 OR (due_on = $2 AND id > $3)) ORDER BY due_on, id LIMIT {}",
+        limit.clamp(1, 1001)
     ))
     .bind(format!("{region_prefix}%"))
+    .bind(on)
+    .bind(id)
     .fetch_all(&db.pool)
     .await?;
     Ok(rows.iter().map(read_disclosure).collect::<Result<_, _>>()?)

@@ -117,7 +117,12 @@ async fn rectification_and_disclosure(backend: Backend) {
         async move {
             r.list_rectifications(authed(
                 &fin,
-                pb::ListRectificationsRequest { region_code: "411721".into(), on_date: on, overdue_only: true },
+                pb::ListRectificationsRequest {
+                    region_code: "411721".into(),
+                    on_date: on,
+                    overdue_only: true,
+                    ..Default::default()
+                },
             ))
             .await
             .unwrap()
@@ -206,7 +211,12 @@ async fn rectification_and_disclosure(backend: Backend) {
         async move {
             d.list_disclosures(authed(
                 &fin,
-                pb::ListDisclosuresRequest { region_code: "411721".into(), on_date: on, overdue_only: true },
+                pb::ListDisclosuresRequest {
+                    region_code: "411721".into(),
+                    on_date: on,
+                    overdue_only: true,
+                    ..Default::default()
+                },
             ))
             .await
             .unwrap()
@@ -241,3 +251,150 @@ async fn rectification_and_disclosure(backend: Backend) {
     running.wait().await;
 }
 both_backends!(rectification_and_disclosure_on, super::rectification_and_disclosure);
+
+/// Orders and disclosure records page in order of issue and of due date (ties by id), whatever
+/// the page size; a filtered page may be short and still lead on; a token that is not ours is
+/// refused.
+async fn paged_lists(backend: Backend) {
+    let (ch, running, tx) = crate::start_on(backend).await;
+    let mut r = RectificationServiceClient::new(ch.clone());
+    let mut d = DisclosureServiceClient::new(ch);
+    let fin = token(Role::Finance, "411721");
+    // Issued on 07-15, 07-15, 07-16, 08-01, 09-02: the first with a deadline already passed on 09-30.
+    for (n, (on, deadline)) in [
+        ("2024-07-16", "2024-12-31"),
+        ("2024-07-15", "2024-08-30"),
+        ("2024-09-02", "2024-12-31"),
+        ("2024-07-15", "2024-12-31"),
+        ("2024-08-01", "2024-12-31"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        r.issue_rectification(authed(
+            &fin,
+            pb::IssueRectificationRequest {
+                region_code: "411721".into(),
+                source: pb::RectificationSource::Warning as i32,
+                source_ref: format!("预警 {n}"),
+                items: vec![item(&format!("问题{n}"), deadline, "西平县民政局")],
+                issued_on: on.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    }
+    let mut pages = Vec::new();
+    let mut token_ = String::new();
+    loop {
+        let page = r
+            .list_rectifications(authed(
+                &fin,
+                pb::ListRectificationsRequest {
+                    region_code: "411721".into(),
+                    on_date: "2024-09-30".into(),
+                    page_size: 2,
+                    page_token: token_.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        pages.push(page.orders.iter().map(|o| o.issued_on.clone()).collect::<Vec<_>>());
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token_ = page.next_page_token;
+    }
+    assert_eq!(pages, [vec!["2024-07-15", "2024-07-15"], vec!["2024-07-16", "2024-08-01"], vec!["2024-09-02"]]);
+    // Overdue only, one a page: the overdue order first, then pages that hold none.
+    let first = r
+        .list_rectifications(authed(
+            &fin,
+            pb::ListRectificationsRequest {
+                region_code: "411721".into(),
+                on_date: "2024-09-30".into(),
+                overdue_only: true,
+                page_size: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let second = r
+        .list_rectifications(authed(
+            &fin,
+            pb::ListRectificationsRequest {
+                region_code: "411721".into(),
+                on_date: "2024-09-30".into(),
+                overdue_only: true,
+                page_size: 1,
+                page_token: first.next_page_token.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let firsts: Vec<&str> = first.orders.iter().chain(&second.orders).map(|o| o.source_ref.as_str()).collect();
+    assert!(firsts.len() == 1 && !second.next_page_token.is_empty(), "{firsts:?}");
+    for bad in ["x", "2024-07-15/';DROP", "../..", "2024-07-15/"] {
+        let e = r
+            .list_rectifications(authed(
+                &fin,
+                pb::ListRectificationsRequest {
+                    region_code: "411721".into(),
+                    page_token: bad.into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&e), vec!["page_token"], "{bad}");
+    }
+
+    for start in ["2024-09-20", "2024-03-01", "2024-06-01"] {
+        d.record_disclosure(authed(
+            &fin,
+            pb::RecordDisclosureRequest {
+                region_code: "411721".into(),
+                item: pb::DisclosureItem::DepartmentBudget as i32,
+                title: format!("{start} 批复的部门预算"),
+                start_on: start.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    }
+    let list = |page_token: String| {
+        let mut d = d.clone();
+        let fin = fin.clone();
+        async move {
+            d.list_disclosures(authed(
+                &fin,
+                pb::ListDisclosuresRequest {
+                    region_code: "411721".into(),
+                    on_date: "2024-12-31".into(),
+                    page_size: 2,
+                    page_token,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+        }
+    };
+    let one = list(String::new()).await;
+    let two = list(one.next_page_token.clone()).await;
+    let due: Vec<&str> = one.disclosures.iter().chain(&two.disclosures).map(|x| x.due_on.as_str()).collect();
+    assert_eq!(due, ["2024-03-21", "2024-06-21", "2024-10-10"]);
+    assert!(two.next_page_token.is_empty());
+    let _ = tx.send(());
+    running.wait().await;
+}
+both_backends!(paged_lists_on, super::paged_lists);

@@ -78,8 +78,8 @@ async fn library(backend: Backend) {
                 pb::ListIndicatorTemplatesRequest {
                     region_code: region.clone(),
                     on_date: "2024-01-01".into(),
-                    level1: String::new(),
                     domain,
+                    ..Default::default()
                 },
             ))
             .await
@@ -93,6 +93,45 @@ async fn library(backend: Backend) {
     };
     // A county sees its city's templates and the national ones; another city only the national.
     assert_eq!(list("411721", "").await, ["gx010101", "n0001"]);
+    // One a page: the nearest library first, the token leading on to the one above.
+    let mut paged = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = c
+            .clone()
+            .list_indicator_templates(authed(
+                &token(Role::CivilAffairs, "411721"),
+                pb::ListIndicatorTemplatesRequest {
+                    region_code: "411721".into(),
+                    on_date: "2024-01-01".into(),
+                    page_size: 1,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        paged.extend(page.templates.into_iter().map(|t| t.code));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert_eq!(paged, ["gx010101", "n0001"]);
+    let e = c
+        .clone()
+        .list_indicator_templates(authed(
+            &token(Role::CivilAffairs, "411721"),
+            pb::ListIndicatorTemplatesRequest {
+                region_code: "411721".into(),
+                page_token: "210500/gx010101".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["page_token"]);
     assert_eq!(list("411721", "land").await, Vec::<String>::new());
     assert_eq!(list("210500", "").await, ["n0001"]);
 
