@@ -333,7 +333,6 @@ async fn paged_lists(backend: Backend) {
                 overdue_only: true,
                 page_size: 1,
                 page_token: first.next_page_token.clone(),
-                ..Default::default()
             },
         ))
         .await
