@@ -54,6 +54,65 @@ pub async fn fresh_database(backend: Backend) -> String {
     }
 }
 
+/// A service started for a test on port 0: its address and database, a channel to it, and how
+/// to stop it (gracefully, waiting for it to finish).
+pub struct Server {
+    pub addr: std::net::SocketAddr,
+    pub database_url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    running: Option<civic_runtime::server::Running>,
+}
+
+/// What a service's `start` is handed to know when to stop.
+pub type Shutdown = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+impl Server {
+    /// Start a service with `start` — a service's own `start`, or a closure around one of its
+    /// other starters — on `settings`.
+    pub async fn start<F, Fut, E>(settings: Settings, start: F) -> Server
+    where
+        F: FnOnce(Settings, Shutdown) -> Fut,
+        Fut: std::future::Future<Output = Result<civic_runtime::server::Running, E>>,
+        E: std::fmt::Display,
+    {
+        let database_url = settings.database_url.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let shutdown: Shutdown = Box::pin(async move {
+            let _ = rx.await;
+        });
+        let running = match start(settings, shutdown).await {
+            Ok(r) => r,
+            Err(e) => panic!("the service does not start: {e}"),
+        };
+        Server { addr: running.grpc_addr, database_url, stop: Some(tx), running: Some(running) }
+    }
+
+    /// The same with a fresh database on `backend` and the test settings.
+    pub async fn on<F, Fut, E>(backend: Backend, start: F) -> Server
+    where
+        F: FnOnce(Settings, Shutdown) -> Fut,
+        Fut: std::future::Future<Output = Result<civic_runtime::server::Running, E>>,
+        E: std::fmt::Display,
+    {
+        Self::start(settings(fresh_database(backend).await), start).await
+    }
+
+    /// A channel to the server, for any of its typed clients.
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        channel(self.addr).await
+    }
+
+    /// Stop the server and wait until it has.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(r) = self.running.take() {
+            r.wait().await;
+        }
+    }
+}
+
 /// Settings for a test server: port 0, no metrics listener, the repository's policy book.
 pub fn settings(database_url: String) -> Settings {
     Settings {

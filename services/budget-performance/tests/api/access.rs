@@ -54,7 +54,7 @@ const CALLERS: [(&str, Role, &str); 9] = [
 ];
 
 async fn matrix(backend: Backend) {
-    let (ch, running, tx) = crate::start_on(backend).await;
+    let (ch, server) = crate::start_on(backend).await;
     let fin = token(Role::Finance, "411721");
     let mz = token(Role::CivilAffairs, "411721");
     let mut p = ProgrammeServiceClient::new(ch.clone());
@@ -453,7 +453,6 @@ async fn matrix(backend: Backend) {
         ),
     ];
     check_cells(&rpcs, &CALLERS).await;
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 both_backends!(matrix_on, super::matrix);

@@ -61,7 +61,7 @@ pub(crate) fn xiping_dibao_2023() -> pb::ScoreSelfEvaluationRequest {
 
 #[tokio::test]
 async fn xiping_self_evaluation_scores_90_16_excellent_with_every_step_explained() {
-    let (ch, running, tx) = super::start_sqlite().await;
+    let (ch, server) = super::start_sqlite().await;
     let mut c = EvaluationServiceClient::new(ch);
     let tok = token(Role::CivilAffairs, "411721");
     let r = c.score_self_evaluation(authed(&tok, xiping_dibao_2023())).await.unwrap().into_inner();
@@ -92,13 +92,12 @@ async fn xiping_self_evaluation_scores_90_16_excellent_with_every_step_explained
     let weights = rule("budget.self_eval.weights");
     assert_eq!(weights.parameters.len(), 5);
     assert!(weights.parameters.iter().all(|p| p.source.as_ref().unwrap().document == "财预〔2020〕10号"));
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn self_evaluation_boundaries_and_refusals() {
-    let (ch, running, tx) = super::start_sqlite().await;
+    let (ch, server) = super::start_sqlite().await;
     let mut c = EvaluationServiceClient::new(ch);
     let tok = token(Role::CivilAffairs, "411721");
     let base = xiping_dibao_2023();
@@ -224,8 +223,7 @@ async fn self_evaluation_boundaries_and_refusals() {
     let e =
         c.score_self_evaluation(authed(&token(Role::CivilAffairs, "411722"), xiping_dibao_2023())).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 /// Stored evaluations on both backends: submission by the right hands, review, re-evaluation
@@ -359,7 +357,7 @@ mod stored {
     }
 
     async fn evaluations_scores_and_results(backend: Backend) {
-        let (ch, running, tx) = crate::start_on(backend).await;
+        let (ch, server) = crate::start_on(backend).await;
         let mut c = Ctx { p: ProgrammeServiceClient::new(ch.clone()), e: EvaluationServiceClient::new(ch) };
         let fin = token(Role::Finance, "210500");
         let accept = pb::ReviewDecision::Accept;
@@ -655,8 +653,7 @@ mod stored {
             propose(vec![poor.id], token(Role::Finance, "411722")).await.unwrap_err().code(),
             Code::PermissionDenied
         );
-        let _ = tx.send(());
-        running.wait().await;
+        server.stop().await;
     }
     both_backends!(evaluations_scores_and_results_on, super::evaluations_scores_and_results);
 
@@ -695,7 +692,7 @@ mod stored {
     /// A department-whole evaluation with deduction-type indicators: the score of each is
     /// computed from its template and explained; bad parts are refused naming the field.
     async fn department_whole_deductions(backend: Backend) {
-        let (ch, running, tx) = crate::start_on(backend).await;
+        let (ch, server) = crate::start_on(backend).await;
         let mut c = Ctx { p: ProgrammeServiceClient::new(ch.clone()), e: EvaluationServiceClient::new(ch.clone()) };
         let mut lib = IndicatorLibraryServiceClient::new(ch);
         let fin = token(Role::Finance, "210500");
@@ -820,8 +817,7 @@ mod stored {
                 .unwrap_err();
             assert_eq!(violated_fields(&e), vec![field]);
         }
-        let _ = tx.send(());
-        running.wait().await;
+        server.stop().await;
     }
     both_backends!(department_whole_deductions_on, super::department_whole_deductions);
 }

@@ -44,7 +44,7 @@ pub(crate) fn section_4_9(last: &str) -> pb::ScoreExAnteRequest {
 
 #[tokio::test]
 async fn seven_points_bands_and_the_budget_check() {
-    let (ch, running, tx) = crate::start_sqlite().await;
+    let (ch, server) = crate::start_sqlite().await;
     let mut c = BudgetPerformanceClient::new(ch);
     let tok = token(Role::CivilAffairs, "411721");
     let r = c.score_ex_ante(authed(&tok, section_4_9("11"))).await.unwrap().into_inner();
@@ -94,12 +94,11 @@ async fn seven_points_bands_and_the_budget_check() {
         let e = c.score_ex_ante(authed(&tok, r)).await.unwrap_err();
         assert_eq!(violated_fields(&e), vec![field]);
     }
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 async fn recorded_conclusion_feeds_the_precondition(backend: Backend) {
-    let (ch, running, tx) = crate::start_on(backend).await;
+    let (ch, server) = crate::start_on(backend).await;
     let mut programmes = ProgrammeServiceClient::new(ch.clone());
     let c = BudgetPerformanceClient::new(ch);
     let fin = token(Role::Finance, "411721");
@@ -165,7 +164,6 @@ async fn recorded_conclusion_feeds_the_precondition(backend: Backend) {
     let a = record(poor, fin.clone()).await.unwrap().into_inner();
     assert_eq!(a.result.unwrap().conclusion_text, "不予支持");
     assert_eq!(codes(&mut programmes).await, ["NO_APPROVED_GOALS", "EX_ANTE_NOT_SUPPORTED"]);
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 both_backends!(recorded_conclusion_feeds_the_precondition_on, super::recorded_conclusion_feeds_the_precondition);

@@ -1,23 +1,14 @@
 //! The seeds' fiscal rules with the spec's worked examples (§4.3, §4.4) and their boundaries.
 use civic_proto::budget::v1::{self as pb, fiscal_rules_service_client::FiscalRulesServiceClient};
-use civic_runtime::{identity::Role, storage::Backend};
-use civic_testing::{authed, channel, error_reason, fresh_database, settings, token, violated_fields};
+use civic_runtime::identity::Role;
+use civic_testing::{authed, error_reason, token, violated_fields, Server};
 use tonic::Code;
 
 const YUAN: i64 = 100;
 
-async fn start() -> (
-    FiscalRulesServiceClient<tonic::transport::Channel>,
-    civic_runtime::server::Running,
-    tokio::sync::oneshot::Sender<()>,
-) {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let running = budget_performance::start(settings(fresh_database(Backend::Sqlite).await), async move {
-        let _ = rx.await;
-    })
-    .await
-    .unwrap();
-    (FiscalRulesServiceClient::new(channel(running.grpc_addr).await), running, tx)
+async fn start() -> (FiscalRulesServiceClient<tonic::transport::Channel>, Server) {
+    let (ch, server) = crate::start_sqlite().await;
+    (FiscalRulesServiceClient::new(ch), server)
 }
 
 fn settle(zone: &str, year: i32) -> pb::SettleZoneRevenueRequest {
@@ -35,7 +26,7 @@ fn settle(zone: &str, year: i32) -> pb::SettleZoneRevenueRequest {
 
 #[tokio::test]
 async fn zone_revenue_of_the_high_tech_zone_in_2021() {
-    let (mut c, running, stop) = start().await;
+    let (mut c, server) = start().await;
     let tok = token(Role::Finance, "411700");
     let s = c.settle_zone_revenue(authed(&tok, settle("411772", 2021))).await.unwrap().into_inner();
     assert_eq!(s.plan_fen, 520_000_000 * YUAN);
@@ -97,13 +88,12 @@ async fn zone_revenue_of_the_high_tech_zone_in_2021() {
     // Another city's finance bureau may not.
     let e = c.settle_zone_revenue(authed(&token(Role::Finance, "411200"), settle("411772", 2021))).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
-    let _ = stop.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn restructuring_guarantee_and_report_deadlines_in_sanmenxia() {
-    let (mut c, running, stop) = start().await;
+    let (mut c, server) = start().await;
     let tok = token(Role::Finance, "411200");
     let trigger = |general: i64, special: i64| pb::CheckRestructuringTriggerRequest {
         region_code: "411221".into(),
@@ -216,13 +206,12 @@ async fn restructuring_guarantee_and_report_deadlines_in_sanmenxia() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
-    let _ = stop.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn pooled_agricultural_funds() {
-    let (mut c, running, stop) = start().await;
+    let (mut c, server) = start().await;
     let tok = token(Role::Finance, "411200");
     let check = |pooled: i64, poverty: i64| pb::CheckPooledFundsRequest {
         region_code: "411221".into(),
@@ -315,14 +304,13 @@ async fn pooled_agricultural_funds() {
         .unwrap()
         .into_inner();
     assert_eq!((d.opinion_due.as_str(), d.plan_due.as_str()), ("2017-10-10", "2017-10-13"));
-    let _ = stop.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 /// §4.3: 渑池县 alone defaults 6.50 % of principal and 3.00 % of interest → Ⅱ, and the variants.
 #[tokio::test]
 async fn debt_risk_level_in_sanmenxia() {
-    let (mut c, running, stop) = start().await;
+    let (mut c, server) = start().await;
     let tok = token(Role::Finance, "411200");
     let ask = |principal_defaulted: i64, unable: bool| pb::AssessDebtRiskRequest {
         city_code: "411200".into(),
@@ -387,15 +375,14 @@ async fn debt_risk_level_in_sanmenxia() {
     let e = c.assess_debt_risk(authed(&token(Role::Finance, "411221"), ask(0, false))).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
     assert!(c.assess_debt_risk(authed(&token(Role::Auditor, "411200"), ask(0, false))).await.is_ok());
-    let _ = stop.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 /// §4.8: 高龄补贴 in 湖滨区, one month, 92,000.00 → city 27,600.00 and district 64,400.00 (3:7);
 /// 灵宝市 bears it all; before 2017 there is no rule.
 #[tokio::test]
 async fn elderly_allowance_cost_share() {
-    let (mut c, running, stop) = start().await;
+    let (mut c, server) = start().await;
     let tok = token(Role::Finance, "411200");
     let ask = |region: &str, on: &str| pb::SplitCostShareRequest {
         region_code: region.into(),
@@ -418,15 +405,14 @@ async fn elderly_allowance_cost_share() {
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["programme"]);
-    let _ = stop.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 /// A restructuring budget of 渑池县 against 三政办〔2017〕25号 4.3(2): other spending at zero growth
 /// (exactly last year's is compliant, a fen more is not), the zero items, exempt lines.
 #[tokio::test]
 async fn restructuring_budget_in_sanmenxia() {
-    let (mut c, running, tx) = start().await;
+    let (mut c, server) = start().await;
     let tok = token(Role::Finance, "411200");
     use pb::RestructuringCategory as K;
     let line = |k: K, name: &str, prior: i64, proposed: i64| pb::RestructuringLine {
@@ -498,8 +484,7 @@ async fn restructuring_budget_in_sanmenxia() {
     elsewhere.region_code = "411721".into();
     let e = c.check_restructuring_budget(authed(&token(Role::Finance, "411700"), elsewhere)).await.unwrap_err();
     assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "NO_RULE_IN_FORCE"));
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 /// Debt-risk events (三政办〔2017〕25号 4.2–5.2) on both backends: opened at a level with its
@@ -537,7 +522,7 @@ mod debt_events {
     }
 
     async fn lifecycle(backend: Backend) {
-        let (ch, running, tx) = crate::start_on(backend).await;
+        let (ch, server) = crate::start_on(backend).await;
         let mut c = FiscalRulesServiceClient::new(ch);
         let city = token(Role::Finance, "411200");
         let fgw = token(Role::DevelopmentReform, "411221");
@@ -676,8 +661,7 @@ mod debt_events {
             .unwrap()
             .into_inner();
         assert_eq!((seen.version, seen.approved_by.as_str()), (3, "市政府债务管理领导小组"));
-        let _ = tx.send(());
-        running.wait().await;
+        server.stop().await;
     }
     both_backends!(lifecycle_on, super::lifecycle);
 }
@@ -686,7 +670,7 @@ mod debt_events {
 /// half passes, a fen less fails by a fen, the minimum of an odd amount rounds up.
 #[tokio::test]
 async fn welfare_lottery_share_for_elderly_services() {
-    let (mut c, running, stop) = start().await;
+    let (mut c, server) = start().await;
     let tok = token(Role::Finance, "411200");
     let ask = |lottery: i64, elderly: i64| pb::CheckLotteryShareRequest {
         region_code: "411200".into(),
@@ -710,15 +694,14 @@ async fn welfare_lottery_share_for_elderly_services() {
     zmd.region_code = "411700".into();
     let e = c.check_lottery_share(authed(&token(Role::Finance, "411700"), zmd)).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    let _ = stop.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 /// 三政〔2017〕14号: a mine closed in 2017 earns 1,000,000 yuan from the city and as much from the
 /// county once accepted; one closed in 2018 earns nothing; before 2017 the opinion says nothing.
 #[tokio::test]
 async fn coal_mine_closure_rewards() {
-    let (mut c, running, stop) = start().await;
+    let (mut c, server) = start().await;
     let tok = token(Role::Finance, "411200");
     let mine = |name: &str, closed: &str, accepted: &str| pb::ClosedMine {
         name: name.into(),
@@ -748,8 +731,7 @@ async fn coal_mine_closure_rewards() {
     let e =
         c.compute_closure_reward(authed(&tok, ask(vec![mine("倒签", "2017-06-30", "2017-06-01")]))).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["mines[0].accepted_on"]);
-    let _ = stop.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 /// Who may use the fiscal rules (spec §3.6), as a matrix on both backends: finance of the city
@@ -886,11 +868,10 @@ mod matrix {
     }
 
     async fn matrix(backend: Backend) {
-        let (ch, running, tx) = crate::start_on(backend).await;
+        let (ch, server) = crate::start_on(backend).await;
         let client = FiscalRulesServiceClient::new(ch);
         check_cells(&cells(&client), &CALLERS).await;
-        let _ = tx.send(());
-        running.wait().await;
+        server.stop().await;
     }
     both_backends!(fiscal_matrix_on, super::matrix);
 }

@@ -14,7 +14,7 @@ use crate::programmes::dibao;
 
 #[tokio::test]
 async fn statutory_disclosure_dates() {
-    let (ch, running, tx) = crate::start_sqlite().await;
+    let (ch, server) = crate::start_sqlite().await;
     let c = DisclosureServiceClient::new(ch);
     let tok = token(Role::Finance, "411721");
     let due = |item: pb::DisclosureItem, start: &str| {
@@ -52,8 +52,7 @@ async fn statutory_disclosure_dates() {
     let e = due(I::GovernmentInformation, "2026-12-20").await.unwrap_err();
     assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "CALENDAR_NOT_COVERED"));
     assert_eq!(violated_fields(&due(I::Unspecified, "2024-01-10").await.unwrap_err()), vec!["item"]);
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 fn item(problem: &str, deadline: &str, unit: &str) -> pb::RectificationItem {
@@ -68,7 +67,7 @@ fn item(problem: &str, deadline: &str, unit: &str) -> pb::RectificationItem {
 }
 
 async fn rectification_and_disclosure(backend: Backend) {
-    let (ch, running, tx) = crate::start_on(backend).await;
+    let (ch, server) = crate::start_on(backend).await;
     let mut programmes = ProgrammeServiceClient::new(ch.clone());
     let mut r = RectificationServiceClient::new(ch.clone());
     let mut d = DisclosureServiceClient::new(ch);
@@ -247,8 +246,7 @@ async fn rectification_and_disclosure(backend: Backend) {
     let late = publish("2024-10-25", 1).await.unwrap().into_inner();
     assert!(late.late && !late.overdue);
     assert_eq!(publish("2024-10-26", 1).await.unwrap_err().code(), Code::Aborted);
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 both_backends!(rectification_and_disclosure_on, super::rectification_and_disclosure);
 
@@ -256,7 +254,7 @@ both_backends!(rectification_and_disclosure_on, super::rectification_and_disclos
 /// the page size; a filtered page may be short and still lead on; a token that is not ours is
 /// refused.
 async fn paged_lists(backend: Backend) {
-    let (ch, running, tx) = crate::start_on(backend).await;
+    let (ch, server) = crate::start_on(backend).await;
     let mut r = RectificationServiceClient::new(ch.clone());
     let mut d = DisclosureServiceClient::new(ch);
     let fin = token(Role::Finance, "411721");
@@ -393,7 +391,6 @@ async fn paged_lists(backend: Backend) {
     let due: Vec<&str> = one.disclosures.iter().chain(&two.disclosures).map(|x| x.due_on.as_str()).collect();
     assert_eq!(due, ["2024-03-21", "2024-06-21", "2024-10-10"]);
     assert!(two.next_page_token.is_empty());
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 both_backends!(paged_lists_on, super::paged_lists);

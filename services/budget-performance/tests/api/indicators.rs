@@ -32,7 +32,7 @@ fn template(region: &str, code: &str) -> pb::IndicatorTemplate {
 }
 
 async fn library(backend: Backend) {
-    let (ch, running, tx) = crate::start_on(backend).await;
+    let (ch, server) = crate::start_on(backend).await;
     let c = IndicatorLibraryServiceClient::new(ch.clone());
     let city = token(Role::Finance, "411700");
     let upsert = |tok: String, t: pb::IndicatorTemplate, v: i64| {
@@ -170,7 +170,6 @@ async fn library(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(g.goals.unwrap().indicators[0].template_code, "gx010101");
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 both_backends!(library_on, super::library);

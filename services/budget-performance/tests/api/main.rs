@@ -3,18 +3,13 @@
 
 use civic_proto::budget::v1::{budget_performance_client::BudgetPerformanceClient, GradeEvaluationRequest};
 use civic_runtime::{identity::Role, storage::Backend};
-use civic_testing::{authed, channel, fresh_database, settings, token, violated_fields};
+use civic_testing::{authed, token, violated_fields, Server};
 use tonic::Code;
 
 #[tokio::test]
 async fn grades_follow_caiyu_2020_10_on_both_sides_of_each_boundary() {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let running = budget_performance::start(settings(fresh_database(Backend::Sqlite).await), async move {
-        let _ = rx.await;
-    })
-    .await
-    .unwrap();
-    let mut c = BudgetPerformanceClient::new(channel(running.grpc_addr).await);
+    let (ch, server) = start_sqlite().await;
+    let mut c = BudgetPerformanceClient::new(ch);
     let tok = token(Role::Finance, "411700");
     let ask = |score: &str, date: &str| GradeEvaluationRequest {
         region_code: "411702".into(),
@@ -55,8 +50,7 @@ async fn grades_follow_caiyu_2020_10_on_both_sides_of_each_boundary() {
         c.grade_evaluation(authed(&token(Role::Finance, "411100"), ask("95", ""))).await.unwrap_err().code(),
         Code::PermissionDenied
     );
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 mod access;
@@ -69,22 +63,13 @@ mod monitoring;
 mod programmes;
 mod tables;
 
-/// A budget-performance server on a fresh SQLite database, a channel to it and the sender
-/// that stops it.
-pub(crate) async fn start_sqlite(
-) -> (tonic::transport::Channel, civic_runtime::server::Running, tokio::sync::oneshot::Sender<()>) {
+/// A budget-performance server on a fresh SQLite database and a channel to it.
+pub(crate) async fn start_sqlite() -> (tonic::transport::Channel, Server) {
     start_on(Backend::Sqlite).await
 }
 
 /// The same on either backend.
-pub(crate) async fn start_on(
-    backend: Backend,
-) -> (tonic::transport::Channel, civic_runtime::server::Running, tokio::sync::oneshot::Sender<()>) {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let running = budget_performance::start(settings(fresh_database(backend).await), async move {
-        let _ = rx.await;
-    })
-    .await
-    .unwrap();
-    (channel(running.grpc_addr).await, running, tx)
+pub(crate) async fn start_on(backend: Backend) -> (tonic::transport::Channel, Server) {
+    let server = Server::on(backend, budget_performance::start).await;
+    (server.channel().await, server)
 }

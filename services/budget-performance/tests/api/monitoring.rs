@@ -39,7 +39,7 @@ pub(crate) fn june(spent_fen: i64) -> pb::EvaluateMonitoringRequest {
 
 #[tokio::test]
 async fn june_checkpoint_at_38_percent_raises_three_warnings_and_40_percent_none_on_schedule() {
-    let (ch, running, tx) = super::start_sqlite().await;
+    let (ch, server) = super::start_sqlite().await;
     let mut c = MonitoringServiceClient::new(ch);
     let tok = token(Role::CivilAffairs, "411721");
     let r = c.evaluate_monitoring(authed(&tok, june(190_000_000))).await.unwrap().into_inner();
@@ -71,13 +71,12 @@ async fn june_checkpoint_at_38_percent_raises_three_warnings_and_40_percent_none
     may.as_of = "2024-05-31".into();
     let r = c.evaluate_monitoring(authed(&tok, may)).await.unwrap().into_inner();
     assert!(r.warnings.iter().all(|w| w.rule_id != "budget.monitoring.schedule"));
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn monitoring_refusals() {
-    let (ch, running, tx) = super::start_sqlite().await;
+    let (ch, server) = super::start_sqlite().await;
     let mut c = MonitoringServiceClient::new(ch);
     let tok = token(Role::CivilAffairs, "411721");
     // No rule set in the region's data and none brought: no invented thresholds.
@@ -113,8 +112,7 @@ async fn monitoring_refusals() {
         assert_eq!(e.code(), Code::InvalidArgument, "{field}: {e:?}");
         assert_eq!(violated_fields(&e), vec![field]);
     }
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 
 /// A stored checkpoint (§4.2) against approved goals: its warnings, a correction, handling the
@@ -159,7 +157,7 @@ mod stored {
     }
 
     async fn checkpoint_hold_and_payment(backend: Backend) {
-        let (ch, running, tx) = crate::start_on(backend).await;
+        let (ch, server) = crate::start_on(backend).await;
         let mut programmes = ProgrammeServiceClient::new(ch.clone());
         let mut m = MonitoringServiceClient::new(ch.clone());
         let mz = token(Role::CivilAffairs, "411721");
@@ -421,8 +419,7 @@ mod stored {
         let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["hold.place", "hold.lift", "hold.place", "hold.lift"]);
         assert!(entries[1].before_json.contains("暂缓拨款至整改") && entries[1].reason == "已整改");
-        let _ = tx.send(());
-        running.wait().await;
+        server.stop().await;
     }
     both_backends!(checkpoint_hold_and_payment_on, super::checkpoint_hold_and_payment);
 }

@@ -83,7 +83,7 @@ async fn create(c: &Client, tok: &str, p: pb::Programme) -> pb::Programme {
 }
 
 async fn goals_review_and_precondition(backend: Backend) {
-    let (ch, running, tx) = super::start_on(backend).await;
+    let (ch, server) = super::start_on(backend).await;
     let c = ProgrammeServiceClient::new(ch.clone());
     let mz = token(Role::CivilAffairs, "411721");
     let fin = token(Role::Finance, "411721");
@@ -392,15 +392,14 @@ async fn goals_review_and_precondition(backend: Backend) {
     let codes: Vec<&str> = r.reasons.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(codes, ["NO_APPROVED_GOALS", "EX_ANTE_REQUIRED"]);
     assert_eq!(r.reasons[1].source.as_ref().unwrap().clause, "附件2 三(六)");
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 both_backends!(goals_review_and_precondition_on, super::goals_review_and_precondition);
 
 /// §4.8: 驻马店 city level 2020, 118 of 120 programmes with approved goals (98.33 %), 495,000,000.00
 /// of 500,000,000.00 yuan (99.00 %): the 100 % target is not met and the two are listed.
 async fn coverage_of_the_city_level_in_2020(backend: Backend) {
-    let (ch, running, tx) = super::start_on(backend).await;
+    let (ch, server) = super::start_on(backend).await;
     let c = ProgrammeServiceClient::new(ch);
     let fin = token(Role::Finance, "411700");
     let mut ids = Vec::new();
@@ -490,7 +489,6 @@ async fn coverage_of_the_city_level_in_2020(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 both_backends!(coverage_of_the_city_level_in_2020_on, super::coverage_of_the_city_level_in_2020);

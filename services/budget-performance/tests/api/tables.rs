@@ -23,7 +23,7 @@ fn row(region: &str, code: &str, yuan: &str) -> String {
 }
 
 async fn tables(backend: Backend) {
-    let (ch, running, tx) = crate::start_on(backend).await;
+    let (ch, server) = crate::start_on(backend).await;
     let mut p = ProgrammeServiceClient::new(ch.clone());
     let mz = token(Role::CivilAffairs, "411721");
     let fin = token(Role::Finance, "411721");
@@ -244,7 +244,6 @@ async fn tables(backend: Backend) {
     assert!(text.contains("年度资金总额,5000000.00,5000000.00,4781250.00,10,95.63%,9.56"), "{text}");
     assert!(text.contains("产出指标(50分),成本指标,人均年补助支出,≤6900元,7245元,15,14.29"), "{text}");
     assert!(text.contains("总分,,,,,100,90.16,优"), "{text}");
-    let _ = tx.send(());
-    running.wait().await;
+    server.stop().await;
 }
 both_backends!(tables_on, super::tables);

@@ -4,31 +4,23 @@
 
 use civic_proto::land::v1::land_supervision_client::LandSupervisionClient;
 use civic_runtime::storage::Backend;
-use civic_testing::{channel, fresh_database, settings};
+use civic_testing::Server;
 
 /// A land-supervision server on port 0 with its own fresh database, and a client for it.
 pub struct Land {
     pub client: LandSupervisionClient<tonic::transport::Channel>,
     pub addr: std::net::SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    running: civic_runtime::server::Running,
+    server: Server,
 }
 
 impl Land {
     pub async fn spawn(backend: Backend) -> Land {
-        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = land_supervision::start(settings(fresh_database(backend).await), async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-        let addr = running.grpc_addr;
-        Land { client: LandSupervisionClient::new(channel(addr).await), addr, stop, running }
+        let server = Server::on(backend, land_supervision::start).await;
+        Land { client: LandSupervisionClient::new(server.channel().await), addr: server.addr, server }
     }
 
     pub async fn stop(self) {
-        let _ = self.stop.send(());
-        self.running.wait().await;
+        self.server.stop().await;
     }
 }
 

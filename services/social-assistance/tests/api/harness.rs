@@ -6,15 +6,14 @@ use civic_proto::{
     assistance::v1::{self as pb, social_assistance_client::SocialAssistanceClient},
     common::v1::audit_log_client::AuditLogClient,
 };
-use civic_runtime::{identity::Role, server::Running, storage::Backend};
-use civic_testing::{authed, channel, fresh_database, settings, token};
+use civic_runtime::{identity::Role, storage::Backend};
+use civic_testing::{authed, channel, fresh_database, settings, token, Server};
 use tonic::transport::Channel;
 
 pub struct App {
     pub addr: SocketAddr,
     pub database_url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    running: Option<Running>,
+    server: Server,
 }
 
 impl App {
@@ -31,14 +30,8 @@ impl App {
         settings: civic_runtime::config::Settings,
         recalc: social_assistance::recalc::RecalcSettings,
     ) -> App {
-        let database_url = settings.database_url.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = social_assistance::start_with(settings, recalc, async move {
-            let _ = rx.await;
-        })
-        .await
-        .expect("social-assistance starts");
-        App { addr: running.grpc_addr, database_url, stop: Some(tx), running: Some(running) }
+        let server = Server::start(settings, |s, stop| social_assistance::start_with(s, recalc, stop)).await;
+        App { addr: server.addr, database_url: server.database_url.clone(), server }
     }
 
     pub async fn client(&self) -> SocialAssistanceClient<Channel> {
@@ -49,13 +42,8 @@ impl App {
         AuditLogClient::new(channel(self.addr).await)
     }
 
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(r) = self.running.take() {
-            r.wait().await;
-        }
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }
 
