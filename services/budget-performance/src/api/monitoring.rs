@@ -384,6 +384,11 @@ impl MonitoringApi {
                 .collect();
         let goals = goal_store::in_force_for_region(&self.db, &prefix, year, &as_of.to_string()).await?;
         let recorded = store::recorded(&self.db, &prefix, &as_of.to_string()).await?;
+        tracing::debug!(
+            programmes = programmes.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "monitoring import: file, programmes, goals and earlier records read"
+        );
         // Each region's rule set (an index into `sets`), each set with the index of its stored
         // form among the distinct ones (`rules_json`).
         let mut rule_sets: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
