@@ -317,19 +317,14 @@ impl FollowUpApi {
         request::served_date("on_date", &on.to_string())?;
         let size = request::page_size("page_size", r.page_size)?;
         let after = super::keyset_token(&r.page_token)?;
-        let mut rows = store::list_orders(
+        let rows = store::list_orders(
             &self.db,
             &region_prefix(region),
             after.as_ref().map(|(k, i)| (k.as_str(), i.as_str())),
             size + 1,
         )
         .await?;
-        let next_page_token = if rows.len() > size {
-            rows.truncate(size);
-            rows.last().map(|o| super::next_token(&o.issued_on, &o.id)).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let (rows, next_page_token) = super::page_of(rows, size, |o| super::next_token(&o.issued_on, &o.id));
         let mut orders = Vec::new();
         for o in rows {
             if !matches!(who.role, Role::Finance | Role::Auditor | Role::Admin) && !o.programme_id.is_empty() {
@@ -455,19 +450,14 @@ impl FollowUpApi {
         let on = request::date_or_today("on_date", &r.on_date)?;
         let size = request::page_size("page_size", r.page_size)?;
         let after = super::keyset_token(&r.page_token)?;
-        let mut rows = store::list_disclosures(
+        let rows = store::list_disclosures(
             &self.db,
             &region_prefix(region),
             after.as_ref().map(|(k, i)| (k.as_str(), i.as_str())),
             size + 1,
         )
         .await?;
-        let next_page_token = if rows.len() > size {
-            rows.truncate(size);
-            rows.last().map(|d| super::next_token(&d.due_on, &d.id)).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let (rows, next_page_token) = super::page_of(rows, size, |d| super::next_token(&d.due_on, &d.id));
         let disclosures =
             rows.iter().map(|d| disclosure_pb(d, on)).filter(|d| !r.overdue_only || d.overdue || d.late).collect();
         Ok(pb::ListDisclosuresResponse { disclosures, next_page_token })

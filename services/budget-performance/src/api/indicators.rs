@@ -205,7 +205,7 @@ impl IndicatorApi {
         };
         let place =
             |t: &Template| (lineage.iter().position(|l| *l == t.region_code).unwrap_or(usize::MAX), t.code.clone());
-        let mut page: Vec<Template> = store::in_force(&self.db, &lineage, &on.to_string())
+        let page: Vec<Template> = store::in_force(&self.db, &lineage, &on.to_string())
             .await?
             .into_iter()
             .filter(|t| r.level1.trim().is_empty() || t.level1 == r.level1.trim())
@@ -213,12 +213,7 @@ impl IndicatorApi {
             .filter(|t| after.as_ref().is_none_or(|a| place(t) > *a))
             .take(size + 1)
             .collect();
-        let next_page_token = if page.len() > size {
-            page.truncate(size);
-            page.last().map(|t| super::next_token(&t.region_code, &t.code)).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let (page, next_page_token) = super::page_of(page, size, |t| super::next_token(&t.region_code, &t.code));
         Ok(pb::ListIndicatorTemplatesResponse { templates: page.iter().map(template_pb).collect(), next_page_token })
     }
 }

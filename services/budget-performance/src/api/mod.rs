@@ -80,6 +80,18 @@ pub(crate) fn next_token(key: &str, id: &str) -> String {
     format!("{key}/{id}")
 }
 
+/// `rows` read `size + 1` at a time cut to one page, with the next page's token (from the
+/// page's last item by `token`) when there is more.
+pub(crate) fn page_of<T>(mut rows: Vec<T>, size: usize, token: impl Fn(&T) -> String) -> (Vec<T>, String) {
+    if rows.len() > size {
+        rows.truncate(size);
+        let next = rows.last().map(token).unwrap_or_default();
+        (rows, next)
+    } else {
+        (rows, String::new())
+    }
+}
+
 pub(crate) fn respond<T>(r: ApiResult<T>) -> Result<Response<T>, Status> {
     r.map(Response::new).map_err(Status::from)
 }

@@ -85,12 +85,14 @@ impl Deduction {
         }
     }
 
-    fn symbol(&self) -> &'static str {
-        match self.keep {
+    /// "103% ≤ 100%": the actual against the target, in the template's unit.
+    fn comparison(&self) -> String {
+        let symbol = match self.keep {
             Keep::AtMost => "≤",
             Keep::AtLeast => "≥",
             Keep::Exactly => "=",
-        }
+        };
+        format!("{}{u} {symbol} {}{u}", self.actual.normalize(), self.target.normalize(), u = self.unit)
     }
 }
 
@@ -165,23 +167,11 @@ pub fn score(
                         d.template_region
                     ),
                     formula: if beyond.is_zero() {
-                        format!(
-                            "{}{} {} {}{}:得满分 {}",
-                            d.actual.normalize(),
-                            d.unit,
-                            d.symbol(),
-                            d.target.normalize(),
-                            d.unit,
-                            p.weight.normalize()
-                        )
+                        format!("{}:得满分 {}", d.comparison(), p.weight.normalize())
                     } else {
                         format!(
-                            "{}{} {} {}{} 未做到,相差 {}{};max({}, {} − {} × {}) = {}",
-                            d.actual.normalize(),
-                            d.unit,
-                            d.symbol(),
-                            d.target.normalize(),
-                            d.unit,
+                            "{} 未做到,相差 {}{};max({}, {} − {} × {}) = {}",
+                            d.comparison(),
                             beyond.normalize(),
                             d.unit,
                             d.floor.normalize(),
