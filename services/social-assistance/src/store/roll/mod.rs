@@ -1,0 +1,229 @@
+//! Roll persistence: households (with members as JSON) written, read, listed and loaded for
+//! the kernels here; `import` (bulk) and `payments` (recorded, summarised) beside.
+
+mod import;
+mod payments;
+
+pub use import::{import, ImportOutcome};
+pub use payments::{record_payments, summarize, MonthSummary, PaymentsRecorded};
+
+use chrono::NaiveDate;
+use civic_domain::{policy::parse_date, Fen, RegionCode};
+use civic_runtime::{audit, identity::Caller, storage::Database, ApiError};
+use sqlx::{any::AnyRow, AnyConnection, Row};
+
+use crate::{
+    roll::{members_from_json, members_to_json, Category, RollRecord, Status},
+    rules::household::{Household, Residence},
+};
+
+const COLUMNS: &str = "id, region_code, residence, category, status, member_count, members_json, monthly_benefit_fen, computed_on, version";
+
+fn corrupt(what: String) -> ApiError {
+    ApiError::Internal(format!("stored household is unreadable: {what}"))
+}
+
+pub fn from_row(r: &AnyRow) -> Result<RollRecord, ApiError> {
+    let id: String = r.try_get("id")?;
+    let region: String = r.try_get("region_code")?;
+    let residence: String = r.try_get("residence")?;
+    let members_json: String = r.try_get("members_json")?;
+    let members = members_from_json(&members_json).map_err(|e| corrupt(format!("{id}: {e}")))?;
+    let region = RegionCode::parse(&region).map_err(|e| corrupt(e.to_string()))?;
+    let residence = if residence == "urban" { Residence::Urban } else { Residence::Rural };
+    let household =
+        Household::new(id.clone(), region, residence, members, "household").map_err(|_| corrupt(id.clone()))?;
+    let category: String = r.try_get("category")?;
+    let status: String = r.try_get("status")?;
+    let computed_on: String = r.try_get("computed_on")?;
+    Ok(RollRecord {
+        household,
+        category: Category::parse(&category).ok_or_else(|| corrupt(format!("{id}: category {category}")))?,
+        status: Status::parse(&status).ok_or_else(|| corrupt(format!("{id}: status {status}")))?,
+        monthly_benefit: Fen::new(r.try_get("monthly_benefit_fen")?),
+        computed_on: parse_date(&computed_on).map_err(|e| corrupt(e.to_string()))?,
+        version: r.try_get("version")?,
+    })
+}
+
+pub fn to_json(r: &RollRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.household.id,
+        "region_code": r.household.region.as_str(),
+        "residence": r.household.residence.as_str(),
+        "category": r.category.as_str(),
+        "status": r.status.as_str(),
+        "members": serde_json::from_str::<serde_json::Value>(&members_to_json(&r.household)).unwrap_or_default(),
+        "monthly_benefit_fen": r.monthly_benefit.get(),
+        "computed_on": r.computed_on.to_string(),
+        "version": r.version,
+    })
+}
+
+pub async fn get(db: &Database, id: &str) -> Result<Option<RollRecord>, ApiError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM households WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+async fn get_in(conn: &mut AnyConnection, id: &str) -> Result<Option<RollRecord>, ApiError> {
+    let row =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM households WHERE id = $1")).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+async fn write(conn: &mut AnyConnection, r: &RollRecord, insert: bool) -> Result<(), sqlx::Error> {
+    let sql = if insert {
+        "INSERT INTO households (id, region_code, residence, category, status, member_count, members_json, monthly_benefit_fen, computed_on, version, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    } else {
+        "UPDATE households SET region_code = $2, residence = $3, category = $4, status = $5, member_count = $6, members_json = $7, \
+         monthly_benefit_fen = $8, computed_on = $9, version = $10, updated_at = $11 WHERE id = $1"
+    };
+    sqlx::query(sql)
+        .bind(&r.household.id)
+        .bind(r.household.region.as_str())
+        .bind(r.household.residence.as_str())
+        .bind(r.category.as_str())
+        .bind(r.status.as_str())
+        .bind(r.household.size())
+        .bind(members_to_json(&r.household))
+        .bind(r.monthly_benefit.get())
+        .bind(r.computed_on.to_string())
+        .bind(r.version)
+        .bind(crate::store::now())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Create (expected_version 0) or update (expected_version = stored version) a household, with
+/// its audit entry. `allowed` decides whether the caller may touch the stored record's region.
+pub async fn upsert(
+    db: &Database,
+    caller: &Caller,
+    request_id: &str,
+    mut record: RollRecord,
+    expected_version: i64,
+    reason: &str,
+    allowed: impl Fn(RegionCode) -> Result<(), ApiError>,
+) -> Result<RollRecord, ApiError> {
+    let mut tx = db.begin().await?;
+    let existing = get_in(&mut tx, &record.household.id).await?;
+    let before = match (&existing, expected_version) {
+        (Some(_), 0) => return Err(ApiError::AlreadyExists { what: format!("household {}", record.household.id) }),
+        (None, v) if v != 0 => return Err(ApiError::not_found(format!("household {}", record.household.id))),
+        (None, _) => None,
+        (Some(e), v) => {
+            allowed(e.household.region)?;
+            if e.version != v {
+                return Err(ApiError::VersionConflict {
+                    message: format!(
+                        "household {} is at version {}, not {v}: read it again and reapply the change",
+                        record.household.id, e.version
+                    ),
+                });
+            }
+            Some(to_json(e))
+        }
+    };
+    record.version = expected_version + 1;
+    write(&mut tx, &record, before.is_none()).await?;
+    audit::record(
+        &mut tx,
+        caller,
+        request_id,
+        &audit::Change {
+            action: if before.is_none() { "roll.create".into() } else { "roll.update".into() },
+            entity: "household".into(),
+            entity_id: record.household.id.clone(),
+            region: record.household.region.to_string(),
+            before,
+            after: Some(to_json(&record)),
+            reason: reason.to_string(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// Households of a region (by code prefix), keyset-paginated by id.
+pub async fn list(
+    db: &Database,
+    prefix: &str,
+    status: Option<Status>,
+    after_id: &str,
+    limit: i64,
+) -> Result<Vec<RollRecord>, ApiError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM households WHERE region_code LIKE $1 AND ($2 = '' OR status = $2) AND id > $3 ORDER BY id LIMIT $4"
+    ))
+    .bind(format!("{prefix}%"))
+    .bind(status.map(|s| s.as_str()).unwrap_or(""))
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Every household of a region (by prefix), in id order: for analyses over the whole roll.
+pub async fn all(db: &Database, prefix: &str) -> Result<Vec<RollRecord>, ApiError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM households WHERE region_code LIKE $1 ORDER BY id"))
+        .bind(format!("{prefix}%"))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub fn parse_computed_on(s: &str) -> Option<NaiveDate> {
+    parse_date(s).ok()
+}
+
+/// The roll of a region streamed straight into its compact form for population runs: no
+/// intermediate records, so memory stays near the compact size.
+pub async fn load_population(
+    db: &Database,
+    prefix: &str,
+    kinds: &[String],
+) -> Result<crate::population::Population, ApiError> {
+    use crate::{population::MemberInput, roll::StoredMember};
+    use tokio_stream::StreamExt;
+    let mut pop = crate::population::Population::new(kinds);
+    let mut rows = sqlx::query(
+        "SELECT id, region_code, residence, category, status, members_json FROM households WHERE region_code LIKE $1",
+    )
+    .bind(format!("{prefix}%"))
+    .fetch(&db.pool);
+    while let Some(r) = rows.next().await {
+        let r = r?;
+        let id: String = r.try_get("id")?;
+        let region: String = r.try_get("region_code")?;
+        let residence: String = r.try_get("residence")?;
+        let category: String = r.try_get("category")?;
+        let status: String = r.try_get("status")?;
+        let json: String = r.try_get("members_json")?;
+        let members: Vec<StoredMember> = serde_json::from_str(&json).map_err(|e| corrupt(format!("{id}: {e}")))?;
+        let region = RegionCode::parse(&region).map_err(|e| corrupt(e.to_string()))?;
+        let residence = if residence == "urban" { Residence::Urban } else { Residence::Rural };
+        let category = Category::parse(&category).ok_or_else(|| corrupt(format!("{id}: category {category}")))?;
+        let status = Status::parse(&status).ok_or_else(|| corrupt(format!("{id}: status {status}")))?;
+        pop.push(
+            &id,
+            region,
+            residence,
+            category,
+            status,
+            members.iter().map(|m| MemberInput {
+                age: m.age,
+                able_bodied: m.able,
+                has_income_proof: m.proof,
+                incomes: &m.incomes,
+            }),
+        );
+    }
+    Ok(pop)
+}
