@@ -1,48 +1,30 @@
-//! `civic.budget.v1.RectificationService` and `civic.budget.v1.DisclosureService`: what follows
-//! an evaluation — rectification orders issued and verified by finance and reported by the
-//! bureau, and the publication duties with their statutory dates.
+//! Rectification orders (整改): issued by finance with the five columns, reported item by
+//! item by the bureau, verified or reopened, listed with overdue judged on the working-day
+//! calendar.
 
 use chrono::NaiveDate;
 use civic_domain::{policy::PolicyBook, RegionCode};
-use civic_proto::budget::v1::{
-    self as pb, disclosure_service_server::DisclosureService, rectification_service_server::RectificationService,
-};
+use civic_proto::budget::v1::{self as pb, rectification_service_server::RectificationService};
 use civic_runtime::{
     audit::region_prefix,
     identity::{Access, Caller, Role},
     mapping,
-    policy_book::BookHandle,
     request::{self, caller, request_id},
-    storage::Database,
     ApiError, ApiResult,
 };
 use serde::{Deserialize, Serialize};
 use tonic::{Request, Response, Status};
 
-use super::{
-    is_id,
-    programmes::{check_programme, may_own},
-    respond, text,
-};
+use crate::api::{is_id, programmes::check_programme, respond, text};
 use crate::{
-    rules::disclosure::{self, Item},
+    rules::disclosure::{self},
     store::{
-        followup::{self as store, DisclosureRow, OrderRow},
+        followup::{self as store, OrderRow},
         now, programmes as programme_store,
     },
 };
 
-#[derive(Clone)]
-pub struct FollowUpApi {
-    pub book: BookHandle,
-    pub db: Database,
-}
-
-const FINANCE: &[Role] = &[Role::Finance];
-
-fn writers() -> Vec<Role> {
-    Role::ALL.into_iter().filter(|r| may_own(*r)).collect()
-}
+use super::*;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredItem {
@@ -104,54 +86,8 @@ fn order_pb(book: &PolicyBook, o: &OrderRow, on: NaiveDate) -> ApiResult<pb::Rec
     })
 }
 
-fn item_of(i: i32) -> ApiResult<Item> {
-    Ok(match pb::DisclosureItem::try_from(i) {
-        Ok(pb::DisclosureItem::GovernmentBudget) => Item::GovernmentBudget,
-        Ok(pb::DisclosureItem::DepartmentBudget) => Item::DepartmentBudget,
-        Ok(pb::DisclosureItem::UnitBudget) => Item::UnitBudget,
-        Ok(pb::DisclosureItem::GovernmentInformation) => Item::GovernmentInformation,
-        Ok(pb::DisclosureItem::ApprovalToDepartments) => Item::ApprovalToDepartments,
-        Ok(pb::DisclosureItem::ApprovalToUnits) => Item::ApprovalToUnits,
-        Ok(pb::DisclosureItem::FinalToDepartments) => Item::FinalToDepartments,
-        Ok(pb::DisclosureItem::FinalToUnits) => Item::FinalToUnits,
-        _ => return Err(ApiError::invalid("item", "a DisclosureItem")),
-    })
-}
-
-fn disclosure_pb(d: &DisclosureRow, on: NaiveDate) -> pb::Disclosure {
-    let on = on.to_string();
-    pb::Disclosure {
-        id: d.id.clone(),
-        region_code: d.region_code.clone(),
-        programme_id: d.programme_id.clone(),
-        item: pb::DisclosureItem::from_str_name(&d.item).unwrap_or_default() as i32,
-        title: d.title.clone(),
-        start_on: d.start_on.clone(),
-        due_on: d.due_on.clone(),
-        published_on: d.published_on.clone(),
-        url: d.url.clone(),
-        overdue: d.published_on.is_empty() && on > d.due_on,
-        late: !d.published_on.is_empty() && d.published_on > d.due_on,
-        version: d.version,
-    }
-}
-
 impl FollowUpApi {
-    fn region(
-        &self,
-        book: &PolicyBook,
-        who: &Caller,
-        code: &str,
-        access: Access,
-        roles: &[Role],
-        action: &'static str,
-    ) -> ApiResult<RegionCode> {
-        let region = request::region_code(book, "region_code", code)?;
-        who.authorize(&book.regions, access, roles, action, region).map_err(ApiError::from)?;
-        Ok(region)
-    }
-
-    async fn issue(
+    pub(super) async fn issue(
         &self,
         who: &Caller,
         rid: &str,
@@ -225,7 +161,7 @@ impl FollowUpApi {
         order_pb(&book, &row, request::china_today())
     }
 
-    async fn order(&self, id: &str) -> ApiResult<OrderRow> {
+    pub(super) async fn order(&self, id: &str) -> ApiResult<OrderRow> {
         if !is_id(id.trim()) {
             return Err(ApiError::invalid("order_id", "an order id this service assigned"));
         }
@@ -235,7 +171,7 @@ impl FollowUpApi {
     }
 
     /// The bureau answering for an order: its programme's owner, or any bureau of the region.
-    async fn check_bureau(
+    pub(super) async fn check_bureau(
         &self,
         book: &PolicyBook,
         who: &Caller,
@@ -254,7 +190,7 @@ impl FollowUpApi {
         Ok(())
     }
 
-    async fn report(
+    pub(super) async fn report(
         &self,
         who: &Caller,
         rid: &str,
@@ -287,7 +223,7 @@ impl FollowUpApi {
         order_pb(&book, &row, request::china_today())
     }
 
-    async fn verify(
+    pub(super) async fn verify(
         &self,
         who: &Caller,
         rid: &str,
@@ -306,7 +242,7 @@ impl FollowUpApi {
         order_pb(&book, &row, request::china_today())
     }
 
-    async fn list_orders(
+    pub(super) async fn list_orders(
         &self,
         who: &Caller,
         r: &pb::ListRectificationsRequest,
@@ -316,7 +252,7 @@ impl FollowUpApi {
         let on = request::date_or_today("on_date", &r.on_date)?;
         request::served_date("on_date", &on.to_string())?;
         let size = request::page_size("page_size", r.page_size)?;
-        let after = super::keyset_token(&r.page_token)?;
+        let after = crate::api::keyset_token(&r.page_token)?;
         let rows = store::list_orders(
             &self.db,
             &region_prefix(region),
@@ -324,7 +260,7 @@ impl FollowUpApi {
             size + 1,
         )
         .await?;
-        let (rows, next_page_token) = super::page_of(rows, size, |o| super::next_token(&o.issued_on, &o.id));
+        let (rows, next_page_token) = crate::api::page_of(rows, size, |o| crate::api::next_token(&o.issued_on, &o.id));
         let mut orders = Vec::new();
         for o in rows {
             if !matches!(who.role, Role::Finance | Role::Auditor | Role::Admin) && !o.programme_id.is_empty() {
@@ -357,110 +293,6 @@ impl FollowUpApi {
             ),
         });
         Ok(pb::ListRectificationsResponse { orders, explanation: Some(mapping::explanation(&trace)), next_page_token })
-    }
-
-    fn due(&self, who: &Caller, r: &pb::DisclosureDueRequest) -> ApiResult<pb::DisclosureDueResponse> {
-        let book = self.book.current();
-        let region = self.region(&book, who, &r.region_code, Access::Read, &Role::ALL, "compute disclosure dates")?;
-        let item = item_of(r.item)?;
-        let start = request::served_date("start_on", &r.start_on)?;
-        let d = disclosure::due(&book, region, start, item)?;
-        Ok(pb::DisclosureDueResponse {
-            nominal_date: d.end.nominal.to_string(),
-            due_on: d.end.due.to_string(),
-            moved_over: d.end.moved_over.iter().map(|(day, why)| format!("{day} {why}")).collect(),
-            explanation: Some(mapping::explanation(&d.trace)),
-        })
-    }
-
-    async fn record(&self, who: &Caller, rid: &str, r: &pb::RecordDisclosureRequest) -> ApiResult<pb::Disclosure> {
-        let book = self.book.current();
-        let today = request::china_today();
-        if r.id.trim().is_empty() {
-            let region = self.region(&book, who, &r.region_code, Access::Write, &writers(), "record disclosures")?;
-            let item = item_of(r.item)?;
-            let start = request::served_date("start_on", &r.start_on)?;
-            let programme_id = r.programme_id.trim();
-            if !programme_id.is_empty() {
-                let p = if is_id(programme_id) { programme_store::get(&self.db, programme_id).await? } else { None };
-                let p = p.ok_or_else(|| ApiError::invalid("programme_id", "a programme of this region"))?;
-                if p.region_code != region.as_str() {
-                    return Err(ApiError::invalid("programme_id", "a programme of this region"));
-                }
-                check_programme(&book, who, Access::Write, &p, "record disclosures")?;
-            }
-            let published_on = if r.published_on.trim().is_empty() {
-                String::new()
-            } else {
-                let p = request::served_date("published_on", &r.published_on)?;
-                if p < start {
-                    return Err(ApiError::invalid(
-                        "published_on",
-                        format!("published on {p}, before the start {start}"),
-                    ));
-                }
-                p.to_string()
-            };
-            let d = disclosure::due(&book, region, start, item)?;
-            let row = DisclosureRow {
-                id: uuid::Uuid::new_v4().to_string(),
-                region_code: region.to_string(),
-                programme_id: programme_id.into(),
-                item: pb::DisclosureItem::try_from(r.item).unwrap_or_default().as_str_name().into(),
-                title: text("title", &r.title, true, 200)?,
-                start_on: start.to_string(),
-                due_on: d.end.due.to_string(),
-                published_on,
-                url: text("url", &r.url, false, 500)?,
-                version: 0,
-            };
-            return Ok(disclosure_pb(&store::save_disclosure(&self.db, who, rid, &row, 0).await?, today));
-        }
-        let id = r.id.trim();
-        if !is_id(id) {
-            return Err(ApiError::invalid("id", "a disclosure id this service assigned"));
-        }
-        let before = store::get_disclosure(&self.db, id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("disclosure {id}")))?;
-        self.region(&book, who, &before.region_code, Access::Write, &writers(), "record disclosures")?;
-        let published = request::served_date("published_on", &r.published_on)?;
-        if published.to_string() < before.start_on {
-            return Err(ApiError::invalid(
-                "published_on",
-                format!("published on {published}, before the start {}", before.start_on),
-            ));
-        }
-        let mut row = before.clone();
-        row.published_on = published.to_string();
-        row.url = text("url", &r.url, false, 500)?;
-        if !r.title.trim().is_empty() {
-            row.title = text("title", &r.title, true, 200)?;
-        }
-        Ok(disclosure_pb(&store::save_disclosure(&self.db, who, rid, &row, r.expected_version).await?, today))
-    }
-
-    async fn list_disclosures(
-        &self,
-        who: &Caller,
-        r: &pb::ListDisclosuresRequest,
-    ) -> ApiResult<pb::ListDisclosuresResponse> {
-        let book = self.book.current();
-        let region = self.region(&book, who, &r.region_code, Access::Read, &writers(), "list disclosures")?;
-        let on = request::date_or_today("on_date", &r.on_date)?;
-        let size = request::page_size("page_size", r.page_size)?;
-        let after = super::keyset_token(&r.page_token)?;
-        let rows = store::list_disclosures(
-            &self.db,
-            &region_prefix(region),
-            after.as_ref().map(|(k, i)| (k.as_str(), i.as_str())),
-            size + 1,
-        )
-        .await?;
-        let (rows, next_page_token) = super::page_of(rows, size, |d| super::next_token(&d.due_on, &d.id));
-        let disclosures =
-            rows.iter().map(|d| disclosure_pb(d, on)).filter(|d| !r.overdue_only || d.overdue || d.late).collect();
-        Ok(pb::ListDisclosuresResponse { disclosures, next_page_token })
     }
 }
 
@@ -500,35 +332,5 @@ impl RectificationService for FollowUpApi {
     ) -> Result<Response<pb::ListRectificationsResponse>, Status> {
         let who = caller(&req)?;
         respond(self.list_orders(&who, req.get_ref()).await)
-    }
-}
-
-#[tonic::async_trait]
-impl DisclosureService for FollowUpApi {
-    #[tracing::instrument(skip_all)]
-    async fn disclosure_due(
-        &self,
-        req: Request<pb::DisclosureDueRequest>,
-    ) -> Result<Response<pb::DisclosureDueResponse>, Status> {
-        let who = caller(&req)?;
-        respond(self.due(&who, req.get_ref()))
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn record_disclosure(
-        &self,
-        req: Request<pb::RecordDisclosureRequest>,
-    ) -> Result<Response<pb::Disclosure>, Status> {
-        let who = caller(&req)?;
-        respond(self.record(&who, &request_id(&req), req.get_ref()).await)
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn list_disclosures(
-        &self,
-        req: Request<pb::ListDisclosuresRequest>,
-    ) -> Result<Response<pb::ListDisclosuresResponse>, Status> {
-        let who = caller(&req)?;
-        respond(self.list_disclosures(&who, req.get_ref()).await)
     }
 }
