@@ -1,5 +1,13 @@
 //! Tower layers shared by every service: request context (request id, tracing span, metrics)
 //! and authentication. `server.rs` stacks them; the order is explained there.
+//!
+//! Here the request context; `shed` sheds load; `auth` checks tokens.
+
+mod auth;
+mod shed;
+
+pub use auth::{AuthLayer, AuthService};
+pub use shed::{ShedLayer, ShedService};
 
 use std::{
     pin::Pin,
@@ -12,7 +20,7 @@ use http::{HeaderValue, Request, Response};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
-use crate::{error::ApiError, identity::TokenKey, telemetry::Metrics};
+use crate::telemetry::Metrics;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -37,8 +45,6 @@ type BoxFuture<T, E> = Pin<Box<dyn std::future::Future<Output = Result<T, E>> + 
 pub fn is_public(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.")
 }
-
-// ---- request context ----
 
 #[derive(Clone)]
 pub struct ContextLayer {
@@ -386,188 +392,6 @@ where
             }
             .instrument(span),
         )
-    }
-}
-
-// ---- load shedding ----
-
-/// At most `limit` calls at once; more are refused at once with UNAVAILABLE (which clients
-/// retry with backoff) rather than queued until their deadlines pass. Health checks are never
-/// shed: an overloaded pod must not look dead to its orchestrator.
-#[derive(Clone)]
-pub struct ShedLayer {
-    permits: Arc<tokio::sync::Semaphore>,
-    limit: usize,
-}
-
-impl ShedLayer {
-    pub fn new(limit: usize) -> Self {
-        let limit = limit.max(1);
-        ShedLayer { permits: Arc::new(tokio::sync::Semaphore::new(limit)), limit }
-    }
-}
-
-impl<S> Layer<S> for ShedLayer {
-    type Service = ShedService<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        ShedService { inner, permits: self.permits.clone(), limit: self.limit }
-    }
-}
-
-#[derive(Clone)]
-pub struct ShedService<S> {
-    inner: S,
-    permits: Arc<tokio::sync::Semaphore>,
-    limit: usize,
-}
-
-impl<S, B, RB> Service<Request<B>> for ShedService<S>
-where
-    S: Service<Request<B>, Response = Response<RB>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    B: Send + 'static,
-    RB: Default + Send + 'static,
-{
-    type Response = Response<RB>;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        if req.uri().path().starts_with("/grpc.health.v1.") {
-            return Box::pin(inner.call(req));
-        }
-        match self.permits.clone().try_acquire_owned() {
-            Ok(permit) => Box::pin(async move {
-                let r = inner.call(req).await;
-                drop(permit);
-                r
-            }),
-            Err(_) => {
-                let status = tonic::Status::unavailable(format!(
-                    "the server is serving its limit of {} calls at once; retry with backoff",
-                    self.limit
-                ));
-                Box::pin(async move { Ok(status.into_http()) })
-            }
-        }
-    }
-}
-
-// ---- authentication ----
-
-/// Verified tokens, so that a client sending the same token on every call pays for the
-/// signature check once. Entries are checked for expiry on every use; the cache is emptied when
-/// it grows past its bound.
-#[derive(Default)]
-struct VerifiedTokens {
-    map: std::sync::RwLock<std::collections::HashMap<String, crate::identity::Caller>>,
-}
-
-const VERIFIED_TOKENS_MAX: usize = 10_000;
-
-impl VerifiedTokens {
-    fn verify(&self, key: &TokenKey, token: &str) -> Result<crate::identity::Caller, crate::identity::TokenError> {
-        let now = chrono::Utc::now();
-        if let Some(c) = self.map.read().ok().and_then(|m| m.get(token).cloned()) {
-            return if c.expires_at > now { Ok(c) } else { Err(crate::identity::TokenError::Expired) };
-        }
-        let caller = key.verify(token, now)?;
-        if let Ok(mut m) = self.map.write() {
-            if m.len() >= VERIFIED_TOKENS_MAX {
-                m.clear();
-            }
-            m.insert(token.to_string(), caller.clone());
-        }
-        Ok(caller)
-    }
-}
-
-#[derive(Clone)]
-pub struct AuthLayer {
-    key: Arc<TokenKey>,
-    verified: Arc<VerifiedTokens>,
-}
-
-impl AuthLayer {
-    pub fn new(key: TokenKey) -> Self {
-        AuthLayer { key: Arc::new(key), verified: Arc::default() }
-    }
-}
-
-impl<S> Layer<S> for AuthLayer {
-    type Service = AuthService<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        AuthService { inner, key: self.key.clone(), verified: self.verified.clone() }
-    }
-}
-
-#[derive(Clone)]
-pub struct AuthService<S> {
-    inner: S,
-    key: Arc<TokenKey>,
-    verified: Arc<VerifiedTokens>,
-}
-
-impl<S, B, RB> Service<Request<B>> for AuthService<S>
-where
-    S: Service<Request<B>, Response = Response<RB>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    B: Send + 'static,
-    RB: Default + Send + 'static,
-{
-    type Response = Response<RB>;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        if !is_public(req.uri().path()) {
-            let token = req
-                .headers()
-                .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .map(str::trim);
-            let verified = match token {
-                None => Err(crate::identity::TokenError::Missing),
-                Some(t) => self.verified.verify(&self.key, t),
-            };
-            match verified {
-                Ok(mut caller) => {
-                    caller.via = req.headers().get(CALLING_SERVICE_HEADER).and_then(valid_service_name);
-                    if let Some(slot) = req.extensions().get::<CallerSlot>() {
-                        let unit = caller.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
-                        let via = caller.via.as_deref().map(|v| format!(" via {v}")).unwrap_or_default();
-                        let _ = slot.0.set(format!(
-                            "{} {} {}{unit}{via}",
-                            caller.subject,
-                            caller.role.as_str(),
-                            caller.scope
-                        ));
-                    }
-                    req.extensions_mut().insert(caller);
-                }
-                Err(e) => {
-                    tracing::info!(reason = %e, "unauthenticated call refused");
-                    let status: tonic::Status = ApiError::Unauthenticated(e).into();
-                    return Box::pin(async move { Ok(status.into_http()) });
-                }
-            }
-        }
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(inner.call(req))
     }
 }
 
