@@ -4,24 +4,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
-pub mod campaign;
-pub mod cases;
-pub mod cluster;
-pub mod cluster_eval;
-pub mod farmland;
-pub mod flags;
-pub mod idle;
-pub mod low_efficiency;
-pub mod parcels;
-pub mod per_mu;
-pub mod per_mu_summary;
-pub mod per_mu_trace;
-pub mod records;
-pub mod redevelopment;
-pub mod registry;
-pub mod standard_land;
+pub mod rules;
 pub mod store;
-pub mod yearly;
 
 use std::future::Future;
 

@@ -12,9 +12,9 @@ use super::{
     service::LandApi,
 };
 use crate::{
-    idle::{self, Cause, IdleError, IdleFacts},
-    low_efficiency::{self, ParcelFacts, Thresholds},
-    per_mu::{self, Classing, Indicator, Missing, Scheme, SchemeError},
+    rules::idle::{self, Cause, IdleError, IdleFacts},
+    rules::low_efficiency::{self, ParcelFacts, Thresholds},
+    rules::per_mu::{self, Classing, Indicator, Missing, Scheme, SchemeError},
 };
 
 fn year_figures(field: &str, v: &[pb::YearFigure]) -> ApiResult<Vec<(Decimal, Decimal)>> {
@@ -130,14 +130,14 @@ impl LandApi {
         self.check(who, &book, region, "classify low-efficiency land")?;
         let on = request::date_or_today("on_date", &r.on_date)?;
         // One read per enterprise, however many of its parcels are asked about.
-        let mut by_enterprise: BTreeMap<&str, Vec<crate::flags::FlagEvent>> = BTreeMap::new();
+        let mut by_enterprise: BTreeMap<&str, Vec<crate::store::flags::FlagEvent>> = BTreeMap::new();
         for p in &r.parcels {
             let id = p.enterprise_id.trim();
             if !id.is_empty() && !by_enterprise.contains_key(id) {
-                by_enterprise.insert(id, crate::flags::in_force(&self.db, id, on).await?);
+                by_enterprise.insert(id, crate::store::flags::in_force(&self.db, id, on).await?);
             }
         }
-        let stored: Vec<Vec<crate::flags::FlagEvent>> =
+        let stored: Vec<Vec<crate::store::flags::FlagEvent>> =
             r.parcels.iter().map(|p| by_enterprise.get(p.enterprise_id.trim()).cloned().unwrap_or_default()).collect();
         self.classify(who, r, &stored)
     }
@@ -146,7 +146,7 @@ impl LandApi {
         &self,
         who: &Caller,
         r: &pb::ClassifyLowEfficiencyRequest,
-        stored: &[Vec<crate::flags::FlagEvent>],
+        stored: &[Vec<crate::store::flags::FlagEvent>],
     ) -> ApiResult<pb::ClassifyLowEfficiencyResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
@@ -160,7 +160,7 @@ impl LandApi {
         for (i, p) in r.parcels.iter().enumerate() {
             let mut facts = parcel_facts(i, p)?;
             let flags = stored.get(i).map(Vec::as_slice).unwrap_or_default();
-            crate::flags::apply(&mut facts, flags);
+            crate::store::flags::apply(&mut facts, flags);
             if let (Some(d), Some(t)) = (facts.developed_area, facts.total_area) {
                 if d > t {
                     return Err(ApiError::invalid(
@@ -172,7 +172,7 @@ impl LandApi {
             let mut c = low_efficiency::classify(&book, &thresholds, &facts, on, r.explain)
                 .map_err(|e| ApiError::domain("region_code", e))?;
             if !flags.is_empty() {
-                let mut steps = crate::flags::steps(p.enterprise_id.trim(), flags);
+                let mut steps = crate::store::flags::steps(p.enterprise_id.trim(), flags);
                 steps.append(&mut c.trace.steps);
                 c.trace.steps = steps;
             }
@@ -266,7 +266,7 @@ impl LandApi {
                 }
             })
             .collect();
-        let trace = crate::per_mu_trace::explain(
+        let trace = crate::rules::per_mu_trace::explain(
             &book,
             region,
             request::china_today(),

@@ -16,8 +16,8 @@ use super::{
     service::LandApi,
 };
 use crate::{
-    campaign::{self, TownTask},
-    yearly::{self, Report, Targets, TownTarget, Verification},
+    rules::campaign::{self, TownTask},
+    store::yearly::{self, Report, Targets, TownTarget, Verification},
 };
 
 const PLANNERS: &[Role] = &[Role::NaturalResources];

@@ -10,9 +10,9 @@ use civic_runtime::{
 
 use super::service::LandApi;
 use crate::{
-    cases::{self, CaseError, Kind},
-    low_efficiency::{self, Thresholds},
-    store::{self, CaseRow, EventRow},
+    rules::cases::{self, CaseError, Kind},
+    rules::low_efficiency::{self, Thresholds},
+    store::cases::{self as store, CaseRow, EventRow},
 };
 
 const OPEN_LOW_EFFICIENCY: &[Role] = &[Role::ClusterAdmin, Role::NaturalResources];
@@ -164,9 +164,9 @@ impl LandApi {
             })?;
             // The flags the bureaus keep on the parcel's enterprise count as facts.
             if !p.enterprise_id.trim().is_empty() {
-                let flags = crate::flags::in_force(&self.db, p.enterprise_id.trim(), on).await?;
-                crate::flags::apply(&mut facts, &flags);
-                trace.steps.extend(crate::flags::steps(p.enterprise_id.trim(), &flags));
+                let flags = crate::store::flags::in_force(&self.db, p.enterprise_id.trim(), on).await?;
+                crate::store::flags::apply(&mut facts, &flags);
+                trace.steps.extend(crate::store::flags::steps(p.enterprise_id.trim(), &flags));
             }
             let t = Thresholds::resolve(&book, region, on).map_err(|e| ApiError::domain("region_code", e))?;
             let c = low_efficiency::classify(&book, &t, &facts, on, true)

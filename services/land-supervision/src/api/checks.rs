@@ -9,11 +9,11 @@ use super::{
     service::LandApi,
 };
 use crate::{
-    campaign::{self, TownList},
-    cluster::{self, ClusterFigures},
-    farmland::{self, Balance},
-    redevelopment::{self, Project},
-    standard_land::{self, Figures, IndicatorResult},
+    rules::campaign::{self, TownList},
+    rules::cluster::{self, ClusterFigures},
+    rules::farmland::{self, Balance},
+    rules::redevelopment::{self, Project},
+    rules::standard_land::{self, Figures, IndicatorResult},
 };
 
 pub(super) fn indicator(i: &IndicatorResult) -> pb::IndicatorCheck {
@@ -96,7 +96,7 @@ impl LandApi {
         let mut c =
             standard_land::check(&book, region, industry, &f, on).map_err(|e| ApiError::domain("region_code", e))?;
         if kind == pb::StandardLandCheckKind::Acceptance && !r.parcel_id.is_empty() {
-            let (parcel, _) = crate::parcels::get_parcel(&self.db, &r.parcel_id)
+            let (parcel, _) = crate::store::parcels::get_parcel(&self.db, &r.parcel_id)
                 .await?
                 .ok_or_else(|| ApiError::invalid("parcel_id", format!("no parcel {}", r.parcel_id)))?;
             let parcel_region = request::region_code(&book, "parcel.region_code", &parcel.region_code)?;
@@ -338,7 +338,7 @@ impl LandApi {
             trace.push(step);
         }
         Ok(pb::CheckRedevelopmentResponse {
-            passed: indicators.iter().all(|i| i.outcome == crate::standard_land::Outcome::Pass),
+            passed: indicators.iter().all(|i| i.outcome == crate::rules::standard_land::Outcome::Pass),
             indicators: indicators.iter().map(indicator).collect(),
             explanation: Some(m::explanation(&trace)),
             transition_ends_on: ends,

@@ -14,10 +14,11 @@ use super::{
     service::LandApi,
 };
 use crate::{
-    cluster_eval::{self, Outcome},
-    parcels, per_mu,
-    per_mu::SchemeError,
-    yearly::{self, EvaluationRecord},
+    rules::cluster_eval::{self, Outcome},
+    rules::per_mu,
+    rules::per_mu::SchemeError,
+    store::parcels,
+    store::yearly::{self, EvaluationRecord},
 };
 
 /// Who evaluates clusters and keeps the results: the natural-resources bureau.
@@ -121,8 +122,9 @@ impl LandApi {
             })
             .collect();
         let unrated = by_outcome.get(Outcome::Unrated.code()).copied().unwrap_or(0);
-        let mut trace = crate::per_mu_trace::explain(&book, region, on, wire, &s, unrated, (rated.len(), "个集聚区"))
-            .map_err(|e| ApiError::domain("region_code", e))?;
+        let mut trace =
+            crate::rules::per_mu_trace::explain(&book, region, on, wire, &s, unrated, (rated.len(), "个集聚区"))
+                .map_err(|e| ApiError::domain("region_code", e))?;
         let outcomes =
             cluster_eval::explain(&book, region, on, &amounts).map_err(|e| ApiError::domain("region_code", e))?;
         trace.steps.extend(outcomes.steps);

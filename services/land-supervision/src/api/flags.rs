@@ -9,7 +9,7 @@ use civic_runtime::{
 };
 
 use super::service::LandApi;
-use crate::flags::{self, FlagEvent};
+use crate::store::flags::{self, FlagEvent};
 
 const READERS: &[Role] = &[
     Role::NaturalResources,

@@ -10,7 +10,7 @@ mod limits;
 mod mapping;
 mod parcels;
 mod records;
-mod registry;
+mod sanluanwu;
 mod service;
 
 pub use service::LandApi;

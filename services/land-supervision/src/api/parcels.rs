@@ -12,7 +12,7 @@ use civic_runtime::{
 use rust_decimal::Decimal;
 
 use super::{mapping::decimal, service::LandApi};
-use crate::parcels::{self, ClusterRow, ParcelRow, ParcelWrite, LAND_USES, SUPPLY_MODES};
+use crate::store::parcels::{self, ClusterRow, ParcelRow, ParcelWrite, LAND_USES, SUPPLY_MODES};
 
 const WRITERS: &[Role] = &[Role::ClusterAdmin, Role::NaturalResources];
 const READERS: &[Role] = &[Role::ClusterAdmin, Role::NaturalResources, Role::Town];
@@ -150,7 +150,7 @@ impl LandApi {
             ),
             e => e,
         })?;
-        let latest = crate::yearly::latest_evaluation(&self.db, &c.id).await?;
+        let latest = crate::store::yearly::latest_evaluation(&self.db, &c.id).await?;
         Ok(pb::ClusterView {
             cluster: Some(cluster_pb(&c)),
             area_by_use_mu: by_use.into_iter().map(|(k, v)| (k, v.normalize().to_string())).collect(),

@@ -12,7 +12,7 @@ use civic_runtime::{
 use sha2::Digest as _;
 
 use super::{mapping::year, service::LandApi};
-use crate::records::{self, StoredResult};
+use crate::store::records::{self, StoredResult};
 
 /// Who imports figures: the land bureau, cluster administrations, and the bureaus that own
 /// indicators (tax per mu from tax, revenue and profit from industry and IT, investment and
@@ -210,11 +210,11 @@ impl LandApi {
             ));
         }
         let figures = records::load(&self.db, y, &prefix).await?;
-        let summary = crate::per_mu_summary::summarize(&results, &figures)
+        let summary = crate::rules::per_mu_summary::summarize(&results, &figures)
             .map_err(|m| ApiError::invalid("year", format!("the figures cannot be summed: {m}")))?;
         let on =
             chrono::NaiveDate::from_ymd_opt(y, 12, 31).ok_or_else(|| ApiError::invalid("year", "a calendar year"))?;
-        let trace = crate::per_mu_summary::explain(&book, region, on, scheme, &summary)
+        let trace = crate::rules::per_mu_summary::explain(&book, region, on, scheme, &summary)
             .map_err(|e| ApiError::domain("region_code", e))?;
         Ok(pb::SummarizePerMuResponse {
             region_code: region.to_string(),

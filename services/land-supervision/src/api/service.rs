@@ -10,7 +10,7 @@ use civic_runtime::{
 use rust_decimal::Decimal;
 use tonic::{Request, Response, Status};
 
-use crate::farmland::{self, FarmlandError};
+use crate::rules::farmland::{self, FarmlandError};
 
 #[derive(Clone)]
 pub struct LandApi {

@@ -8,7 +8,7 @@ use civic_domain::{
 };
 use civic_proto::land::v1 as pb;
 
-use crate::per_mu::{Classing, Missing, Scheme};
+use crate::rules::per_mu::{Classing, Missing, Scheme};
 
 pub fn explain(
     book: &PolicyBook,

@@ -11,7 +11,7 @@ use civic_domain::{
 };
 use rust_decimal::Decimal;
 
-use crate::standard_land::{IndicatorResult, Outcome};
+use crate::rules::standard_land::{IndicatorResult, Outcome};
 
 #[derive(Debug, Clone, Default)]
 pub struct TownList {

@@ -15,7 +15,7 @@ use civic_domain::{
 };
 use rust_decimal::Decimal;
 
-use crate::low_efficiency::{add_years, whole_years};
+use crate::rules::low_efficiency::{add_years, whole_years};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {

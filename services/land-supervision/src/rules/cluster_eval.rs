@@ -14,7 +14,7 @@ use civic_domain::{
 };
 use rust_decimal::Decimal;
 
-use crate::per_mu::Class;
+use crate::rules::per_mu::Class;
 
 const RULE: &str = "land.cluster.efficiency_evaluation";
 

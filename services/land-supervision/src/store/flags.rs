@@ -12,7 +12,7 @@ use civic_runtime::{audit, identity::Caller, identity::Role, storage::Database, 
 use serde::Serialize;
 use sqlx::{any::AnyRow, Row};
 
-use crate::low_efficiency::ParcelFacts;
+use crate::rules::low_efficiency::ParcelFacts;
 
 /// Each flag: code, Chinese name, and the bureaus that raise and clear it.
 pub const FLAGS: &[(&str, &str, &[Role])] = &[

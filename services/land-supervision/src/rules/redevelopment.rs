@@ -10,7 +10,7 @@ use civic_domain::{
 };
 use rust_decimal::Decimal;
 
-use crate::standard_land::{IndicatorResult, Outcome};
+use crate::rules::standard_land::{IndicatorResult, Outcome};
 
 pub struct Project {
     pub area_sqm: Decimal,
@@ -101,7 +101,7 @@ pub fn transition(
     on: NaiveDate,
 ) -> Result<(NaiveDate, Step), DomainError> {
     let years = book.value("land.redevelopment.transition_years", region, approved)?;
-    let end = crate::low_efficiency::anniversary(approved, years.value).pred_opt().unwrap_or(approved);
+    let end = crate::rules::low_efficiency::anniversary(approved, years.value).pred_opt().unwrap_or(approved);
     let state = if on < approved {
         "尚未开始"
     } else if on <= end {

@@ -10,7 +10,7 @@ use civic_runtime::{
 };
 
 use super::service::LandApi;
-use crate::registry::{self, Entry, DISPOSITIONS, FOUND_BY, SECTORS};
+use crate::store::sanluanwu::{self, Entry, DISPOSITIONS, FOUND_BY, SECTORS};
 
 const WRITERS: &[Role] = &[Role::NaturalResources, Role::Town];
 const READERS: &[Role] = &[Role::NaturalResources, Role::Town, Role::ClusterAdmin];
@@ -73,7 +73,7 @@ impl LandApi {
             done_on: String::new(),
             version: 1,
         };
-        registry::insert(&self.db, who, request_id, &entry, &r.reason).await?;
+        sanluanwu::insert(&self.db, who, request_id, &entry, &r.reason).await?;
         Ok(to_pb(&entry))
     }
 
@@ -84,7 +84,7 @@ impl LandApi {
         r: &pb::UpdateSanluanwuRequest,
     ) -> ApiResult<pb::SanluanwuEntry> {
         let book = self.book.current();
-        let before = registry::get(&self.db, &r.entry_id)
+        let before = sanluanwu::get(&self.db, &r.entry_id)
             .await?
             .ok_or_else(|| ApiError::not_found(format!("entry {}", r.entry_id)))?;
         let region = request::region_code(&book, "entry.region_code", &before.region_code)?;
@@ -122,7 +122,7 @@ impl LandApi {
             }
             _ => return Err(ApiError::invalid("status", "OPEN or DONE")),
         }
-        registry::update(&self.db, who, request_id, &before, &after, &r.reason).await?;
+        sanluanwu::update(&self.db, who, request_id, &before, &after, &r.reason).await?;
         Ok(to_pb(&after))
     }
 
@@ -138,7 +138,7 @@ impl LandApi {
             return Err(ApiError::invalid("status", "OPEN, DONE or empty"));
         }
         let limit = request::page_size("page_size", r.page_size)? as i64;
-        let rows = registry::list(&self.db, &region_prefix(region), &r.status, &r.page_token, limit).await?;
+        let rows = sanluanwu::list(&self.db, &region_prefix(region), &r.status, &r.page_token, limit).await?;
         let next = if rows.len() as i64 == limit {
             rows.last().map(|e| e.id.clone()).unwrap_or_default()
         } else {
@@ -156,7 +156,7 @@ impl LandApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         self.registry_check(who, Access::Read, region)?;
         let mut by_county: BTreeMap<String, pb::SanluanwuCountyTally> = BTreeMap::new();
-        for (county, disposition, status, found_by, n) in registry::tally(&self.db, &region_prefix(region)).await? {
+        for (county, disposition, status, found_by, n) in sanluanwu::tally(&self.db, &region_prefix(region)).await? {
             let t = by_county.entry(county.clone()).or_insert_with(|| pb::SanluanwuCountyTally {
                 region_code: county.clone(),
                 region_name: civic_domain::RegionCode::parse(&county)

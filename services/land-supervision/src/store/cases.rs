@@ -1,6 +1,7 @@
 //! Case storage: a case row with its current state and version, and its events; each change is
 //! written with its audit entry in one transaction.
 
+use super::now;
 use civic_runtime::{audit, identity::Caller, storage::Database, ApiError};
 use sqlx::{any::AnyRow, Row};
 
@@ -27,11 +28,6 @@ pub struct EventRow {
     pub actor: String,
     pub note: String,
     pub deadline: String,
-}
-
-/// Now as RFC 3339 UTC with milliseconds, as every land table records it.
-pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 const CASE_COLUMNS: &str = "id, kind, region_code, subject_id, state, deadline, facts_json, result_json, version, unit";

@@ -12,7 +12,7 @@ use civic_domain::{
 };
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::records::{EnterpriseYear, StoredResult};
+use crate::store::records::{EnterpriseYear, StoredResult};
 
 /// Places a mean keeps (half away from zero).
 pub const MEAN_PLACES: u32 = 4;
