@@ -4,6 +4,7 @@ mod assessments;
 mod campaign;
 mod cases;
 mod checks;
+mod error;
 mod evaluation;
 mod flags;
 mod limits;

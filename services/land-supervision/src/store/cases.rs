@@ -2,7 +2,9 @@
 //! written with its audit entry in one transaction.
 
 use super::now;
-use civic_runtime::{audit, identity::Caller, storage::Database, ApiError};
+use civic_runtime::{audit, identity::Caller, storage::Database};
+
+use super::StoreError;
 use sqlx::{any::AnyRow, Row};
 
 #[derive(Debug, Clone)]
@@ -62,7 +64,7 @@ pub async fn create(
     c: &CaseRow,
     first: &EventRow,
     reason: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let at = now();
     sqlx::query(&format!("INSERT INTO land_cases ({CASE_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"))
@@ -124,7 +126,7 @@ pub async fn advance(
     after: &CaseRow,
     event: &EventRow,
     reason: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let at = now();
     let updated = sqlx::query(
@@ -141,9 +143,7 @@ pub async fn advance(
     .await?
     .rows_affected();
     if updated != 1 {
-        return Err(ApiError::VersionConflict {
-            message: format!("case {} changed meanwhile; read it again", before.id),
-        });
+        return Err(StoreError::VersionConflict(format!("case {} changed meanwhile; read it again", before.id)));
     }
     let seq: i64 = sqlx::query("SELECT COUNT(*) AS n FROM land_case_events WHERE case_id = $1")
         .bind(&after.id)
@@ -165,7 +165,7 @@ pub async fn advance(
     Ok(())
 }
 
-pub async fn get(db: &Database, id: &str) -> Result<Option<(CaseRow, Vec<EventRow>)>, ApiError> {
+pub async fn get(db: &Database, id: &str) -> Result<Option<(CaseRow, Vec<EventRow>)>, StoreError> {
     let Some(r) = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM land_cases WHERE id = $1"))
         .bind(id)
         .fetch_optional(&db.pool)
@@ -178,7 +178,7 @@ pub async fn get(db: &Database, id: &str) -> Result<Option<(CaseRow, Vec<EventRo
     Ok(Some((c, events)))
 }
 
-async fn events(db: &Database, id: &str) -> Result<Vec<EventRow>, ApiError> {
+async fn events(db: &Database, id: &str) -> Result<Vec<EventRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT state, on_date, at, actor, note, deadline FROM land_case_events WHERE case_id = $1 ORDER BY seq",
     )
@@ -197,7 +197,7 @@ async fn events(db: &Database, id: &str) -> Result<Vec<EventRow>, ApiError> {
             })
         })
         .collect::<Result<_, sqlx::Error>>()
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
 }
 
 pub async fn list(
@@ -206,7 +206,7 @@ pub async fn list(
     (kind, unit): (Option<&str>, Option<&str>),
     after: &str,
     limit: i64,
-) -> Result<Vec<(CaseRow, Vec<EventRow>)>, ApiError> {
+) -> Result<Vec<(CaseRow, Vec<EventRow>)>, StoreError> {
     let rows = sqlx::query(&format!(
         "SELECT {CASE_COLUMNS} FROM land_cases WHERE region_code LIKE $1 AND ($2 = '' OR kind = $2) AND id > $3 \
          AND ($5 = '' OR unit = $5) ORDER BY id LIMIT $4"

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use civic_runtime::{audit, identity::Caller, identity::Role, storage::Database, ApiError};
+use civic_runtime::{audit, identity::Caller, identity::Role, storage::Database};
+
+use super::StoreError;
 use serde::Serialize;
 use sqlx::{any::AnyRow, Row};
 
@@ -44,7 +46,7 @@ pub struct FlagEvent {
 
 const COLUMNS: &str = "enterprise_id, flag, region_code, raised, on_date, document, bureau, actor, note, recorded_at";
 
-fn event_from(r: &AnyRow) -> Result<FlagEvent, ApiError> {
+fn event_from(r: &AnyRow) -> Result<FlagEvent, StoreError> {
     Ok(FlagEvent {
         enterprise_id: r.try_get("enterprise_id")?,
         flag: r.try_get("flag")?,
@@ -77,7 +79,7 @@ fn bind_event<'q>(
 }
 
 /// Record a raising or clearing: appended to the history, the current state replaced, audited.
-pub async fn set(db: &Database, who: &Caller, request_id: &str, e: &FlagEvent) -> Result<(), ApiError> {
+pub async fn set(db: &Database, who: &Caller, request_id: &str, e: &FlagEvent) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let last: Option<i64> =
         sqlx::query("SELECT MAX(seq) AS n FROM enterprise_flag_events WHERE enterprise_id = $1 AND flag = $2")
@@ -96,13 +98,13 @@ pub async fn set(db: &Database, who: &Caller, request_id: &str, e: &FlagEvent) -
         .transpose()?;
     if let Some(b) = &before {
         if b.on_date.as_str() > e.on_date.as_str() {
-            return Err(ApiError::invalid(
+            return Err(StoreError::field(
                 "on_date",
                 format!("the flag last changed on {}; a change cannot be dated before it", b.on_date),
             ));
         }
         if b.region_code != e.region_code {
-            return Err(ApiError::invalid(
+            return Err(StoreError::field(
                 "region_code",
                 format!("enterprise {} is flagged in {}", e.enterprise_id, b.region_code),
             ));
@@ -150,7 +152,7 @@ pub async fn list(
     history: bool,
     after: After<'_>,
     limit: i64,
-) -> Result<Vec<(i64, FlagEvent)>, ApiError> {
+) -> Result<Vec<(i64, FlagEvent)>, StoreError> {
     let sql = if history {
         format!(
             "SELECT seq, {COLUMNS} FROM enterprise_flag_events WHERE region_code LIKE $1 AND ($2 = '' OR enterprise_id = $2) \
@@ -178,7 +180,7 @@ pub async fn list(
 
 /// The flags of one enterprise in force on `on`: for each flag, the latest change dated on or
 /// before it, if that change raised it.
-pub async fn in_force(db: &Database, enterprise: &str, on: NaiveDate) -> Result<Vec<FlagEvent>, ApiError> {
+pub async fn in_force(db: &Database, enterprise: &str, on: NaiveDate) -> Result<Vec<FlagEvent>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM enterprise_flag_events WHERE enterprise_id = $1 AND on_date <= $2 ORDER BY flag, seq"
     );

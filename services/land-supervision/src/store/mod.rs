@@ -15,3 +15,34 @@ pub mod yearly;
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+/// What can go wrong with stored records — never a transport error: the API maps each to its
+/// status (`api::error`).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The record changed since the version the write names.
+    #[error("{0}")]
+    VersionConflict(String),
+    #[error("{0} already exists")]
+    Duplicate(String),
+    /// The record's state does not allow the step (a reason code and why).
+    #[error("{1}")]
+    State(&'static str, String),
+    /// A value of the request that the stored history does not allow (the request's field and
+    /// why), e.g. a flag dated before its last change.
+    #[error("{field}: {message}")]
+    Field { field: &'static str, message: String },
+    /// A stored value that cannot be read back (a bug or a hand edit).
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    pub fn field(field: &'static str, message: impl Into<String>) -> StoreError {
+        StoreError::Field { field, message: message.into() }
+    }
+}

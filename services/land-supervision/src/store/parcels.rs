@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use civic_runtime::{audit, identity::Caller, storage::Database, ApiError};
+use civic_runtime::{audit, identity::Caller, storage::Database};
+
+use super::StoreError;
 use rust_decimal::Decimal;
 use sqlx::{any::AnyRow, Row};
 
@@ -64,11 +66,11 @@ pub struct StatusChange {
     pub note: String,
 }
 
-fn dec(s: String) -> Result<Decimal, ApiError> {
-    s.parse().map_err(|_| ApiError::Internal(format!("stored area '{s}' is not a decimal")))
+fn dec(s: String) -> Result<Decimal, StoreError> {
+    s.parse().map_err(|_| StoreError::Corrupt(format!("stored area '{s}' is not a decimal")))
 }
 
-fn cluster_from(r: &AnyRow) -> Result<ClusterRow, ApiError> {
+fn cluster_from(r: &AnyRow) -> Result<ClusterRow, StoreError> {
     Ok(ClusterRow {
         id: r.try_get("id")?,
         region_code: r.try_get("region_code")?,
@@ -95,7 +97,7 @@ fn parcel_json(p: &ParcelRow) -> serde_json::Value {
     })
 }
 
-pub async fn get_cluster(db: &Database, id: &str) -> Result<Option<ClusterRow>, ApiError> {
+pub async fn get_cluster(db: &Database, id: &str) -> Result<Option<ClusterRow>, StoreError> {
     let r = sqlx::query("SELECT id, region_code, name, industry_led, planned_area_mu, used_area_mu, version FROM clusters WHERE id = $1")
         .bind(id)
         .fetch_optional(&db.pool)
@@ -110,7 +112,7 @@ pub async fn upsert_cluster(
     c: &ClusterRow,
     expected: i64,
     reason: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let before = sqlx::query("SELECT id, region_code, name, industry_led, planned_area_mu, used_area_mu, version FROM clusters WHERE id = $1")
         .bind(&c.id)
@@ -120,12 +122,10 @@ pub async fn upsert_cluster(
         .map(cluster_from)
         .transpose()?;
     match (&before, expected) {
-        (Some(_), 0) => return Err(ApiError::AlreadyExists { what: format!("cluster {}", c.id) }),
-        (None, v) if v != 0 => return Err(ApiError::not_found(format!("cluster {}", c.id))),
+        (Some(_), 0) => return Err(StoreError::Duplicate(format!("cluster {}", c.id))),
+        (None, v) if v != 0 => return Err(StoreError::NotFound(format!("cluster {}", c.id))),
         (Some(b), v) if b.version != v => {
-            return Err(ApiError::VersionConflict {
-                message: format!("cluster {} is at version {}, not {v}", c.id, b.version),
-            })
+            return Err(StoreError::VersionConflict(format!("cluster {} is at version {}, not {v}", c.id, b.version)))
         }
         _ => {}
     }
@@ -162,9 +162,10 @@ pub async fn upsert_cluster(
 const PARCEL_COLUMNS: &str =
     "id, cluster_id, region_code, area_mu, land_use, supply_mode, contract_no, agreement_no, contracted_json, milestones_json, status, version";
 
-fn parcel_from(r: &AnyRow) -> Result<ParcelRow, ApiError> {
-    let map =
-        |s: String| serde_json::from_str::<BTreeMap<String, String>>(&s).map_err(|e| ApiError::Internal(e.to_string()));
+fn parcel_from(r: &AnyRow) -> Result<ParcelRow, StoreError> {
+    let map = |s: String| {
+        serde_json::from_str::<BTreeMap<String, String>>(&s).map_err(|e| StoreError::Corrupt(e.to_string()))
+    };
     Ok(ParcelRow {
         id: r.try_get("id")?,
         cluster_id: r.try_get("cluster_id")?,
@@ -181,7 +182,7 @@ fn parcel_from(r: &AnyRow) -> Result<ParcelRow, ApiError> {
     })
 }
 
-pub async fn get_parcel(db: &Database, id: &str) -> Result<Option<(ParcelRow, Vec<StatusChange>)>, ApiError> {
+pub async fn get_parcel(db: &Database, id: &str) -> Result<Option<(ParcelRow, Vec<StatusChange>)>, StoreError> {
     let Some(r) = sqlx::query(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"))
         .bind(id)
         .fetch_optional(&db.pool)
@@ -217,14 +218,14 @@ pub struct ParcelWrite<'a> {
     pub reason: &'a str,
 }
 
-pub async fn upsert_parcel(
+pub async fn upsert_parcel<E: From<StoreError> + From<sqlx::Error>>(
     db: &Database,
     who: &Caller,
     request_id: &str,
     p: &ParcelRow,
     w: ParcelWrite<'_>,
-    allowed: impl Fn(&ParcelRow) -> Result<(), ApiError>,
-) -> Result<(), ApiError> {
+    allowed: impl Fn(&ParcelRow) -> Result<(), E>,
+) -> Result<(), E> {
     let ParcelWrite { expected, status_on, reason } = w;
     let mut tx = db.begin().await?;
     let before = sqlx::query(&format!("SELECT {PARCEL_COLUMNS} FROM parcels WHERE id = $1"))
@@ -235,22 +236,23 @@ pub async fn upsert_parcel(
         .map(parcel_from)
         .transpose()?;
     match (&before, expected) {
-        (Some(_), 0) => return Err(ApiError::AlreadyExists { what: format!("parcel {}", p.id) }),
-        (None, v) if v != 0 => return Err(ApiError::not_found(format!("parcel {}", p.id))),
+        (Some(_), 0) => return Err(StoreError::Duplicate(format!("parcel {}", p.id)).into()),
+        (None, v) if v != 0 => return Err(StoreError::NotFound(format!("parcel {}", p.id)).into()),
         (Some(b), v) if b.version != v => {
-            return Err(ApiError::VersionConflict {
-                message: format!("parcel {} is at version {}, not {v}", p.id, b.version),
-            })
+            return Err(
+                StoreError::VersionConflict(format!("parcel {} is at version {}, not {v}", p.id, b.version)).into()
+            )
         }
         _ => {}
     }
     if let Some(b) = &before {
         allowed(b)?;
         if !may_move(&b.status, &p.status) {
-            return Err(ApiError::precondition(
+            return Err(StoreError::State(
                 "STATUS_OUT_OF_ORDER",
                 format!("parcel {} is {}: it cannot go back to {}", p.id, b.status, p.status),
-            ));
+            )
+            .into());
         }
     }
     let sql = if before.is_none() {
@@ -313,7 +315,7 @@ pub async fn list_parcels(
     cluster: &str,
     after: &str,
     limit: i64,
-) -> Result<Vec<ParcelRow>, ApiError> {
+) -> Result<Vec<ParcelRow>, StoreError> {
     let rows = sqlx::query(&format!(
         "SELECT {PARCEL_COLUMNS} FROM parcels WHERE region_code LIKE $1 AND ($2 = '' OR cluster_id = $2) AND id > $3 ORDER BY id LIMIT $4"
     ))
@@ -327,7 +329,7 @@ pub async fn list_parcels(
 }
 
 /// Area of the cluster's parcels by land use (recovered parcels excluded).
-pub async fn area_by_use(db: &Database, cluster: &str) -> Result<(BTreeMap<String, Decimal>, i64), ApiError> {
+pub async fn area_by_use(db: &Database, cluster: &str) -> Result<(BTreeMap<String, Decimal>, i64), StoreError> {
     let rows = sqlx::query("SELECT land_use, area_mu FROM parcels WHERE cluster_id = $1 AND status <> 'RECOVERED'")
         .bind(cluster)
         .fetch_all(&db.pool)

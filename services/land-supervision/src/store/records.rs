@@ -9,10 +9,11 @@ use civic_runtime::{
     identity::Caller,
     storage::Database,
     tabular::{for_each_row, Format},
-    ApiError,
 };
 use rust_decimal::Decimal;
 use sqlx::Row;
+
+use super::StoreError;
 
 #[derive(Debug, Clone)]
 pub struct EnterpriseYear {
@@ -160,7 +161,7 @@ pub async fn store(
     scope_prefix: &str,
     rows: &[EnterpriseYear],
     reason: &str,
-) -> Result<Vec<RowError>, ApiError> {
+) -> Result<Vec<RowError>, StoreError> {
     let mut tx = db.begin().await?;
     let at = crate::store::now();
     let mut foreign = Vec::new();
@@ -188,7 +189,7 @@ pub async fn store(
                 }
                 let json: String = row.try_get("values_json")?;
                 let values: BTreeMap<String, Option<String>> =
-                    serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
+                    serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let name: String = row.try_get("name")?;
                 (Some(serde_json::json!({ "name": name, "region_code": stored_region, "values": values })), values)
             }
@@ -198,7 +199,7 @@ pub async fn store(
             continue;
         }
         merged.extend(r.values.iter().map(|(k, v)| (k.clone(), v.map(|d| d.to_string()))));
-        let json = serde_json::to_string(&merged).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let json = serde_json::to_string(&merged).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO enterprise_figures (year, enterprise_id, name, region_code, values_json, imported_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (year, enterprise_id) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \
@@ -245,7 +246,7 @@ pub async fn store(
     Ok(Vec::new())
 }
 
-pub async fn load(db: &Database, year: i32, prefix: &str) -> Result<Vec<EnterpriseYear>, ApiError> {
+pub async fn load(db: &Database, year: i32, prefix: &str) -> Result<Vec<EnterpriseYear>, StoreError> {
     let rows = sqlx::query("SELECT enterprise_id, name, region_code, values_json FROM enterprise_figures WHERE year = $1 AND region_code LIKE $2 ORDER BY enterprise_id")
         .bind(i64::from(year))
         .bind(format!("{prefix}%"))
@@ -255,12 +256,12 @@ pub async fn load(db: &Database, year: i32, prefix: &str) -> Result<Vec<Enterpri
         .map(|r| {
             let json: String = r.try_get("values_json")?;
             let raw: BTreeMap<String, Option<String>> =
-                serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
+                serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let region: String = r.try_get("region_code")?;
             Ok(EnterpriseYear {
                 enterprise_id: r.try_get("enterprise_id")?,
                 name: r.try_get("name")?,
-                region: RegionCode::parse(&region).map_err(|e| ApiError::Internal(e.to_string()))?,
+                region: RegionCode::parse(&region).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 values: raw.into_iter().map(|(k, v)| (k, v.and_then(|s| s.parse().ok()))).collect(),
                 row: 0,
             })
@@ -290,7 +291,7 @@ pub async fn store_results(
     scheme: &str,
     region: RegionCode,
     results: &[StoredResult],
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let at = crate::store::now();
     for r in results {
@@ -325,7 +326,12 @@ pub async fn store_results(
     Ok(())
 }
 
-pub async fn d_class(db: &Database, year: i32, scheme: &str, prefix: &str) -> Result<Vec<(String, String)>, ApiError> {
+pub async fn d_class(
+    db: &Database,
+    year: i32,
+    scheme: &str,
+    prefix: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
     let rows = sqlx::query("SELECT enterprise_id, region_code FROM per_mu_results WHERE year = $1 AND scheme = $2 AND region_code LIKE $3 AND class = 'D' ORDER BY enterprise_id")
         .bind(i64::from(year))
         .bind(scheme)
@@ -335,11 +341,11 @@ pub async fn d_class(db: &Database, year: i32, scheme: &str, prefix: &str) -> Re
     rows.iter()
         .map(|r| Ok((r.try_get("enterprise_id")?, r.try_get("region_code")?)))
         .collect::<Result<_, sqlx::Error>>()
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
 }
 
 /// Whether an open (not closed) case of `kind` exists for `subject`.
-pub async fn open_case_exists(db: &Database, kind: &str, subject: &str) -> Result<bool, ApiError> {
+pub async fn open_case_exists(db: &Database, kind: &str, subject: &str) -> Result<bool, StoreError> {
     let n: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM land_cases WHERE kind = $1 AND subject_id = $2 AND state NOT IN ('CLOSED', 'FILED')",
     )
@@ -352,7 +358,7 @@ pub async fn open_case_exists(db: &Database, kind: &str, subject: &str) -> Resul
 }
 
 /// The stored results of (year, scheme) in a region, best first.
-pub async fn results(db: &Database, year: i32, scheme: &str, prefix: &str) -> Result<Vec<StoredResult>, ApiError> {
+pub async fn results(db: &Database, year: i32, scheme: &str, prefix: &str) -> Result<Vec<StoredResult>, StoreError> {
     let rows = sqlx::query(
         "SELECT enterprise_id, region_code, score, rank, class, note, evaluated_at FROM per_mu_results WHERE year = $1 AND scheme = $2 AND region_code LIKE $3 \
          ORDER BY rank, enterprise_id",
@@ -375,5 +381,5 @@ pub async fn results(db: &Database, year: i32, scheme: &str, prefix: &str) -> Re
             })
         })
         .collect::<Result<_, sqlx::Error>>()
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
 }

@@ -2,7 +2,9 @@
 //! (取缔), rectify (规范), relocate or upgrade (提升/搬迁入园) — and status, the "dynamic zero"
 //! per county, and the cases found by higher inspections counted apart.
 
-use civic_runtime::{audit, identity::Caller, storage::Database, ApiError};
+use civic_runtime::{audit, identity::Caller, storage::Database};
+
+use super::StoreError;
 use sqlx::{any::AnyRow, Row};
 
 pub const SECTORS: [&str; 3] = ["INDUSTRIAL", "AGRICULTURAL", "SERVICES"];
@@ -50,7 +52,7 @@ fn json(e: &Entry) -> serde_json::Value {
     })
 }
 
-pub async fn insert(db: &Database, who: &Caller, request_id: &str, e: &Entry, reason: &str) -> Result<(), ApiError> {
+pub async fn insert(db: &Database, who: &Caller, request_id: &str, e: &Entry, reason: &str) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     sqlx::query(&format!("INSERT INTO sanluanwu_entries ({COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
         .bind(&e.id)
@@ -88,7 +90,7 @@ pub async fn update(
     before: &Entry,
     after: &Entry,
     reason: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let n = sqlx::query("UPDATE sanluanwu_entries SET disposition = $2, status = $3, done_on = $4, version = $5, updated_at = $6 WHERE id = $1 AND version = $7")
         .bind(&after.id)
@@ -102,9 +104,7 @@ pub async fn update(
         .await?
         .rows_affected();
     if n != 1 {
-        return Err(ApiError::VersionConflict {
-            message: format!("entry {} changed meanwhile; read it again", before.id),
-        });
+        return Err(StoreError::VersionConflict(format!("entry {} changed meanwhile; read it again", before.id)));
     }
     let change = audit::Change {
         action: "sanluanwu.update".into(),
@@ -120,7 +120,7 @@ pub async fn update(
     Ok(())
 }
 
-pub async fn get(db: &Database, id: &str) -> Result<Option<Entry>, ApiError> {
+pub async fn get(db: &Database, id: &str) -> Result<Option<Entry>, StoreError> {
     let r = sqlx::query(&format!("SELECT {COLUMNS} FROM sanluanwu_entries WHERE id = $1"))
         .bind(id)
         .fetch_optional(&db.pool)
@@ -128,7 +128,13 @@ pub async fn get(db: &Database, id: &str) -> Result<Option<Entry>, ApiError> {
     Ok(r.as_ref().map(from_row).transpose()?)
 }
 
-pub async fn list(db: &Database, prefix: &str, status: &str, after: &str, limit: i64) -> Result<Vec<Entry>, ApiError> {
+pub async fn list(
+    db: &Database,
+    prefix: &str,
+    status: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<Entry>, StoreError> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM sanluanwu_entries WHERE region_code LIKE $1 AND ($2 = '' OR status = $2) AND id > $3 ORDER BY id LIMIT $4"
     ))
@@ -142,7 +148,7 @@ pub async fn list(db: &Database, prefix: &str, status: &str, after: &str, limit:
 }
 
 /// (county, disposition, status, found_by, count) for every combination present.
-pub async fn tally(db: &Database, prefix: &str) -> Result<Vec<(String, String, String, String, i64)>, ApiError> {
+pub async fn tally(db: &Database, prefix: &str) -> Result<Vec<(String, String, String, String, i64)>, StoreError> {
     let rows = sqlx::query(
         "SELECT region_code, disposition, status, found_by, COUNT(*) AS n FROM sanluanwu_entries WHERE region_code LIKE $1 \
          GROUP BY region_code, disposition, status, found_by ORDER BY region_code",
@@ -161,5 +167,5 @@ pub async fn tally(db: &Database, prefix: &str) -> Result<Vec<(String, String, S
             ))
         })
         .collect::<Result<_, sqlx::Error>>()
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
 }

@@ -2,7 +2,9 @@
 //! towns' monthly reports with their verification. Each change is written with its audit entry
 //! in one transaction.
 
-use civic_runtime::{audit, identity::Caller, storage::Database, ApiError};
+use civic_runtime::{audit, identity::Caller, storage::Database};
+
+use super::StoreError;
 use serde::{Deserialize, Serialize};
 use sqlx::{any::AnyRow, Row};
 
@@ -32,11 +34,11 @@ pub async fn record_evaluations(
     (region, year, scheme): (&str, i32, &str),
     rows: &[EvaluationRecord],
     reason: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let at = now();
     for r in rows {
-        let json = serde_json::to_string(r).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let json = serde_json::to_string(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO cluster_evaluations (cluster_id, year, region_code, scheme, result_json, evaluated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (cluster_id, year) DO UPDATE SET region_code = excluded.region_code, \
@@ -70,7 +72,7 @@ pub async fn record_evaluations(
 }
 
 /// The latest recorded evaluation of a cluster, with its year.
-pub async fn latest_evaluation(db: &Database, cluster: &str) -> Result<Option<(i32, EvaluationRecord)>, ApiError> {
+pub async fn latest_evaluation(db: &Database, cluster: &str) -> Result<Option<(i32, EvaluationRecord)>, StoreError> {
     let row = sqlx::query(
         "SELECT year, result_json FROM cluster_evaluations WHERE cluster_id = $1 ORDER BY year DESC LIMIT 1",
     )
@@ -80,7 +82,7 @@ pub async fn latest_evaluation(db: &Database, cluster: &str) -> Result<Option<(i
     let Some(row) = row else { return Ok(None) };
     let year: i64 = row.try_get("year")?;
     let json: String = row.try_get("result_json")?;
-    let rec = serde_json::from_str(&json).map_err(|e| ApiError::Internal(format!("cluster evaluation: {e}")))?;
+    let rec = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("cluster evaluation: {e}")))?;
     Ok(Some((i32::try_from(year).unwrap_or_default(), rec)))
 }
 
@@ -102,21 +104,21 @@ pub struct Targets {
     pub version: i64,
 }
 
-fn targets_from(r: &AnyRow) -> Result<Targets, ApiError> {
+fn targets_from(r: &AnyRow) -> Result<Targets, StoreError> {
     let json: String = r.try_get("towns_json")?;
     let year: i64 = r.try_get("year")?;
     Ok(Targets {
         region_code: r.try_get("region_code")?,
         year: i32::try_from(year).unwrap_or_default(),
         document: r.try_get("document")?,
-        towns: serde_json::from_str(&json).map_err(|e| ApiError::Internal(format!("campaign targets: {e}")))?,
+        towns: serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("campaign targets: {e}")))?,
         version: r.try_get("version")?,
     })
 }
 
 const TARGET_COLUMNS: &str = "region_code, year, document, towns_json, version";
 
-pub async fn targets(db: &Database, region: &str, year: i32) -> Result<Option<Targets>, ApiError> {
+pub async fn targets(db: &Database, region: &str, year: i32) -> Result<Option<Targets>, StoreError> {
     let sql = format!("SELECT {TARGET_COLUMNS} FROM campaign_targets WHERE region_code = $1 AND year = $2");
     let row = sqlx::query(&sql).bind(region).bind(i64::from(year)).fetch_optional(&db.pool).await?;
     row.as_ref().map(targets_from).transpose()
@@ -134,21 +136,21 @@ pub async fn set_targets(
     t: &Targets,
     expected: i64,
     reason: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let sql = format!("SELECT {TARGET_COLUMNS} FROM campaign_targets WHERE region_code = $1 AND year = $2");
     let before = sqlx::query(&sql).bind(&t.region_code).bind(i64::from(t.year)).fetch_optional(&mut *tx).await?;
     let before = before.as_ref().map(targets_from).transpose()?;
     let what = format!("the {} targets of {}", t.year, t.region_code);
     match (&before, expected) {
-        (Some(_), 0) => return Err(ApiError::AlreadyExists { what }),
-        (None, v) if v != 0 => return Err(ApiError::not_found(what)),
+        (Some(_), 0) => return Err(StoreError::Duplicate(what)),
+        (None, v) if v != 0 => return Err(StoreError::NotFound(what)),
         (Some(b), v) if b.version != v => {
-            return Err(ApiError::VersionConflict { message: format!("{what} are at version {}, not {v}", b.version) })
+            return Err(StoreError::VersionConflict(format!("{what} are at version {}, not {v}", b.version)))
         }
         _ => {}
     }
-    let towns = serde_json::to_string(&t.towns).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let towns = serde_json::to_string(&t.towns).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let sql = if before.is_none() {
         "INSERT INTO campaign_targets (region_code, year, document, towns_json, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6)"
     } else {
@@ -201,7 +203,7 @@ const REPORT_COLUMNS: &str =
     "region_code, year, town, month, completed_area_mu, contiguous_area_mu, parks, reported_on, reporter, note, \
      verified_area_mu, verified_parks, verified_on, verifier, verify_note";
 
-fn report_from(r: &AnyRow) -> Result<Report, ApiError> {
+fn report_from(r: &AnyRow) -> Result<Report, StoreError> {
     let small = |v: i64| i32::try_from(v).unwrap_or_default();
     Ok(Report {
         region_code: r.try_get("region_code")?,
@@ -222,7 +224,7 @@ fn report_from(r: &AnyRow) -> Result<Report, ApiError> {
     })
 }
 
-async fn report_in<'e, E>(ex: E, region: &str, year: i32, town: &str, month: i32) -> Result<Option<Report>, ApiError>
+async fn report_in<'e, E>(ex: E, region: &str, year: i32, town: &str, month: i32) -> Result<Option<Report>, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -240,7 +242,7 @@ where
 }
 
 /// The year's reports of a region (optionally one town), by town and month.
-pub async fn reports(db: &Database, region: &str, year: i32, town: Option<&str>) -> Result<Vec<Report>, ApiError> {
+pub async fn reports(db: &Database, region: &str, year: i32, town: Option<&str>) -> Result<Vec<Report>, StoreError> {
     let sql = format!(
         "SELECT {REPORT_COLUMNS} FROM campaign_reports WHERE region_code = $1 AND year = $2 AND ($3 = '' OR town = $3) ORDER BY town, month"
     );
@@ -250,12 +252,12 @@ pub async fn reports(db: &Database, region: &str, year: i32, town: Option<&str>)
 }
 
 /// File a town's report of a month, or correct it while it is not yet verified.
-pub async fn file_report(db: &Database, who: &Caller, request_id: &str, r: &Report) -> Result<Report, ApiError> {
+pub async fn file_report(db: &Database, who: &Caller, request_id: &str, r: &Report) -> Result<Report, StoreError> {
     let mut tx = db.begin().await?;
     let before = report_in(&mut *tx, &r.region_code, r.year, &r.town, r.month).await?;
     if let Some(b) = &before {
         if !b.verified_on.is_empty() {
-            return Err(ApiError::precondition(
+            return Err(StoreError::State(
                 "REPORT_VERIFIED",
                 format!("the {} report of {} for month {} was verified on {}", r.year, r.town, r.month, b.verified_on),
             ));
@@ -304,24 +306,25 @@ pub struct Verification<'a> {
 }
 
 /// Verify a filed report once; `check` sees the report before anything is written.
-pub async fn verify_report(
+pub async fn verify_report<E: From<StoreError> + From<sqlx::Error>>(
     db: &Database,
     who: &Caller,
     request_id: &str,
     key: (&str, i32, &str, i32),
     v: Verification<'_>,
-    check: impl FnOnce(&Report) -> Result<(), ApiError>,
-) -> Result<Report, ApiError> {
+    check: impl FnOnce(&Report) -> Result<(), E>,
+) -> Result<Report, E> {
     let (region, year, town, month) = key;
     let mut tx = db.begin().await?;
     let before = report_in(&mut *tx, region, year, town, month)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("the {year} report of {town} for month {month}")))?;
+        .ok_or_else(|| E::from(StoreError::NotFound(format!("the {year} report of {town} for month {month}"))))?;
     if !before.verified_on.is_empty() {
-        return Err(ApiError::precondition(
+        return Err(StoreError::State(
             "REPORT_VERIFIED",
             format!("the {year} report of {town} for month {month} was verified on {}", before.verified_on),
-        ));
+        )
+        .into());
     }
     check(&before)?;
     sqlx::query(
