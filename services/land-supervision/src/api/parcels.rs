@@ -12,7 +12,10 @@ use civic_runtime::{
 use rust_decimal::Decimal;
 
 use super::{mapping::decimal, service::LandApi};
-use crate::store::parcels::{self, ClusterRow, ParcelRow, ParcelWrite, LAND_USES, SUPPLY_MODES};
+use crate::{
+    rules::parcel::{LandUse, ParcelStatus, SupplyMode},
+    store::parcels::{self, ClusterRow, ParcelRow, ParcelWrite},
+};
 
 const WRITERS: &[Role] = &[Role::ClusterAdmin, Role::NaturalResources];
 const READERS: &[Role] = &[Role::ClusterAdmin, Role::NaturalResources, Role::Town];
@@ -35,17 +38,17 @@ fn parcel_pb(p: &ParcelRow, history: &[parcels::StatusChange]) -> pb::Parcel {
         cluster_id: p.cluster_id.clone(),
         region_code: p.region_code.clone(),
         area_mu: p.area_mu.normalize().to_string(),
-        land_use: p.land_use.clone(),
-        supply_mode: p.supply_mode.clone(),
+        land_use: p.land_use.as_str().into(),
+        supply_mode: p.supply_mode.as_str().into(),
         contract_no: p.contract_no.clone(),
         supervision_agreement_no: p.agreement_no.clone(),
         contracted: p.contracted.clone().into_iter().collect(),
         milestones: p.milestones.clone().into_iter().collect(),
-        status: p.status.clone(),
+        status: p.status.as_str().into(),
         history: history
             .iter()
             .map(|h| pb::ParcelStatusChange {
-                status: h.status.clone(),
+                status: h.status.as_str().into(),
                 on_date: h.on_date.clone(),
                 actor: h.actor.clone(),
                 note: h.note.clone(),
@@ -189,19 +192,15 @@ impl LandApi {
         if area_mu <= Decimal::ZERO {
             return Err(ApiError::invalid("parcel.area_mu", "must be positive"));
         }
-        if !LAND_USES.contains(&p.land_use.as_str()) {
-            return Err(ApiError::invalid("parcel.land_use", LAND_USES.join(", ")));
-        }
-        if !SUPPLY_MODES.contains(&p.supply_mode.as_str()) {
-            return Err(ApiError::invalid("parcel.supply_mode", SUPPLY_MODES.join(", ")));
-        }
-        let status = if p.status.is_empty() { "PLANNED".to_string() } else { p.status.clone() };
-        if !parcels::LIFE.contains(&status.as_str()) && status != "RECOVERED" {
-            return Err(ApiError::invalid(
-                "parcel.status",
-                "PLANNED, SOLD, UNDER_CONSTRUCTION, COMPLETED, IN_PRODUCTION or RECOVERED",
-            ));
-        }
+        let land_use =
+            LandUse::parse(&p.land_use).ok_or_else(|| ApiError::invalid("parcel.land_use", LandUse::names()))?;
+        let supply_mode = SupplyMode::parse(&p.supply_mode)
+            .ok_or_else(|| ApiError::invalid("parcel.supply_mode", SupplyMode::names()))?;
+        let status = if p.status.is_empty() {
+            ParcelStatus::Planned
+        } else {
+            ParcelStatus::parse(&p.status).ok_or_else(|| ApiError::invalid("parcel.status", ParcelStatus::names()))?
+        };
         let mut milestones = BTreeMap::new();
         for (k, v) in &p.milestones {
             let d = request::required_date(&format!("parcel.milestones[{k}]"), v)?;
@@ -218,8 +217,8 @@ impl LandApi {
             cluster_id: cluster.id.clone(),
             region_code: region.to_string(),
             area_mu,
-            land_use: p.land_use.clone(),
-            supply_mode: p.supply_mode.clone(),
+            land_use,
+            supply_mode,
             contract_no: p.contract_no.clone(),
             agreement_no: p.supervision_agreement_no.clone(),
             contracted,

@@ -6,29 +6,15 @@ use std::collections::BTreeMap;
 
 use civic_runtime::{audit, identity::Caller, storage::Database};
 
-use super::StoreError;
 use rust_decimal::Decimal;
 use sqlx::{any::AnyRow, Row};
 
-pub const LAND_USES: [&str; 4] = ["INDUSTRIAL", "WAREHOUSE", "NEW_TYPE_INDUSTRIAL", "OTHER"];
-pub const SUPPLY_MODES: [&str; 5] = ["STANDARD_LAND", "FLEXIBLE_TERM", "LEASE_THEN_SELL", "LONG_LEASE", "OTHER"];
-pub const LIFE: [&str; 5] = ["PLANNED", "SOLD", "UNDER_CONSTRUCTION", "COMPLETED", "IN_PRODUCTION"];
+use super::StoreError;
+use crate::rules::parcel::{LandUse, ParcelStatus, SupplyMode};
 
-/// Whether a parcel may go from `from` to `to`.
-pub fn may_move(from: &str, to: &str) -> bool {
-    if from == to {
-        return true;
-    }
-    if from == "RECOVERED" {
-        return false;
-    }
-    if to == "RECOVERED" {
-        return true;
-    }
-    match (LIFE.iter().position(|s| *s == from), LIFE.iter().position(|s| *s == to)) {
-        (Some(a), Some(b)) => b > a,
-        _ => false,
-    }
+/// A closed-set value as stored, or the row is corrupt.
+fn closed<T>(column: &str, s: String, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    parse(&s).ok_or_else(|| StoreError::Corrupt(format!("parcels.{column} '{s}'")))
 }
 
 #[derive(Debug, Clone)]
@@ -48,19 +34,19 @@ pub struct ParcelRow {
     pub cluster_id: String,
     pub region_code: String,
     pub area_mu: Decimal,
-    pub land_use: String,
-    pub supply_mode: String,
+    pub land_use: LandUse,
+    pub supply_mode: SupplyMode,
     pub contract_no: String,
     pub agreement_no: String,
     pub contracted: BTreeMap<String, String>,
     pub milestones: BTreeMap<String, String>,
-    pub status: String,
+    pub status: ParcelStatus,
     pub version: i64,
 }
 
 #[derive(Debug, Clone)]
 pub struct StatusChange {
-    pub status: String,
+    pub status: ParcelStatus,
     pub on_date: String,
     pub actor: String,
     pub note: String,
@@ -171,13 +157,13 @@ fn parcel_from(r: &AnyRow) -> Result<ParcelRow, StoreError> {
         cluster_id: r.try_get("cluster_id")?,
         region_code: r.try_get("region_code")?,
         area_mu: dec(r.try_get("area_mu")?)?,
-        land_use: r.try_get("land_use")?,
-        supply_mode: r.try_get("supply_mode")?,
+        land_use: closed("land_use", r.try_get("land_use")?, LandUse::parse)?,
+        supply_mode: closed("supply_mode", r.try_get("supply_mode")?, SupplyMode::parse)?,
         contract_no: r.try_get("contract_no")?,
         agreement_no: r.try_get("agreement_no")?,
         contracted: map(r.try_get("contracted_json")?)?,
         milestones: map(r.try_get("milestones_json")?)?,
-        status: r.try_get("status")?,
+        status: closed("status", r.try_get("status")?, ParcelStatus::parse)?,
         version: r.try_get("version")?,
     })
 }
@@ -200,13 +186,13 @@ pub async fn get_parcel(db: &Database, id: &str) -> Result<Option<(ParcelRow, Ve
         .iter()
         .map(|r| {
             Ok(StatusChange {
-                status: r.try_get("status")?,
+                status: closed("status", r.try_get("status")?, ParcelStatus::parse)?,
                 on_date: r.try_get("on_date")?,
                 actor: r.try_get("actor")?,
                 note: r.try_get("note")?,
             })
         })
-        .collect::<Result<_, sqlx::Error>>()?;
+        .collect::<Result<_, StoreError>>()?;
     Ok(Some((p, history)))
 }
 
@@ -247,7 +233,7 @@ pub async fn upsert_parcel<E: From<StoreError> + From<sqlx::Error>>(
     }
     if let Some(b) = &before {
         allowed(b)?;
-        if !may_move(&b.status, &p.status) {
+        if !b.status.may_move(p.status) {
             return Err(StoreError::State(
                 "STATUS_OUT_OF_ORDER",
                 format!("parcel {} is {}: it cannot go back to {}", p.id, b.status, p.status),
@@ -268,13 +254,13 @@ pub async fn upsert_parcel<E: From<StoreError> + From<sqlx::Error>>(
         .bind(&p.cluster_id)
         .bind(&p.region_code)
         .bind(p.area_mu.to_string())
-        .bind(&p.land_use)
-        .bind(&p.supply_mode)
+        .bind(p.land_use.as_str())
+        .bind(p.supply_mode.as_str())
         .bind(&p.contract_no)
         .bind(&p.agreement_no)
         .bind(json(&p.contracted))
         .bind(json(&p.milestones))
-        .bind(&p.status)
+        .bind(p.status.as_str())
         .bind(p.version)
         .bind(crate::store::now())
         .execute(&mut *tx)
@@ -288,7 +274,7 @@ pub async fn upsert_parcel<E: From<StoreError> + From<sqlx::Error>>(
         sqlx::query("INSERT INTO parcel_status_history (parcel_id, seq, status, on_date, actor, note) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&p.id)
             .bind(seq + 1)
-            .bind(&p.status)
+            .bind(p.status.as_str())
             .bind(status_on)
             .bind(&who.subject)
             .bind(reason)
