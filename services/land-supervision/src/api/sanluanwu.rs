@@ -10,7 +10,10 @@ use civic_runtime::{
 };
 
 use super::service::LandApi;
-use crate::store::sanluanwu::{self, Entry, DISPOSITIONS, FOUND_BY, SECTORS};
+use crate::{
+    rules::sanluanwu::{Disposition, EntryStatus, FoundBy, Sector},
+    store::sanluanwu::{self, Entry},
+};
 
 const WRITERS: &[Role] = &[Role::NaturalResources, Role::Town];
 const READERS: &[Role] = &[Role::NaturalResources, Role::Town, Role::ClusterAdmin];
@@ -20,23 +23,20 @@ fn to_pb(e: &Entry) -> pb::SanluanwuEntry {
         entry_id: e.id.clone(),
         region_code: e.region_code.clone(),
         name: e.name.clone(),
-        sector: e.sector.clone(),
+        sector: e.sector.as_str().into(),
         trade: e.trade.clone(),
-        disposition: e.disposition.clone(),
-        status: e.status.clone(),
-        found_by: e.found_by.clone(),
+        disposition: e.disposition.as_str().into(),
+        status: e.status.as_str().into(),
+        found_by: e.found_by.as_str().into(),
         found_on: e.found_on.clone(),
         done_on: e.done_on.clone(),
         version: e.version,
     }
 }
 
-fn one_of(field: &str, v: &str, allowed: &[&str]) -> ApiResult<String> {
-    if allowed.contains(&v) {
-        Ok(v.to_string())
-    } else {
-        Err(ApiError::invalid(field, format!("one of {}", allowed.join(", "))))
-    }
+/// A value of a closed set, or INVALID_ARGUMENT listing the set.
+fn one_of<T>(field: &str, v: &str, parse: fn(&str) -> Option<T>, names: fn() -> String) -> ApiResult<T> {
+    parse(v).ok_or_else(|| ApiError::invalid(field, format!("one of {}", names())))
 }
 
 impl LandApi {
@@ -64,11 +64,16 @@ impl LandApi {
             id: uuid::Uuid::new_v4().to_string(),
             region_code: region.to_string(),
             name: e.name.trim().to_string(),
-            sector: one_of("entry.sector", &e.sector, &SECTORS)?,
+            sector: one_of("entry.sector", &e.sector, Sector::parse, Sector::names)?,
             trade: e.trade.trim().to_string(),
-            disposition: one_of("entry.disposition", &e.disposition, &DISPOSITIONS)?,
-            status: "OPEN".into(),
-            found_by: one_of("entry.found_by", if e.found_by.is_empty() { "LOCAL" } else { &e.found_by }, &FOUND_BY)?,
+            disposition: one_of("entry.disposition", &e.disposition, Disposition::parse, Disposition::names)?,
+            status: EntryStatus::Open,
+            found_by: one_of(
+                "entry.found_by",
+                if e.found_by.is_empty() { "LOCAL" } else { &e.found_by },
+                FoundBy::parse,
+                FoundBy::names,
+            )?,
             found_on: found_on.to_string(),
             done_on: String::new(),
             version: 1,
@@ -97,12 +102,12 @@ impl LandApi {
         let mut after = before.clone();
         after.version += 1;
         if !r.disposition.is_empty() {
-            after.disposition = one_of("disposition", &r.disposition, &DISPOSITIONS)?;
+            after.disposition = one_of("disposition", &r.disposition, Disposition::parse, Disposition::names)?;
         }
         match r.status.as_str() {
             "" => {}
             "DONE" => {
-                if before.status == "DONE" {
+                if before.status == EntryStatus::Done {
                     return Err(ApiError::precondition("ALREADY_DONE", format!("entry {} is DONE already", before.id)));
                 }
                 let done = request::required_date("done_on", &r.done_on)?;
@@ -112,12 +117,12 @@ impl LandApi {
                         format!("cannot be before it was found ({})", before.found_on),
                     ));
                 }
-                after.status = "DONE".into();
+                after.status = EntryStatus::Done;
                 after.done_on = done.to_string();
             }
             "OPEN" => {
                 // Reopened: e.g. the enterprise came back after it was cleared.
-                after.status = "OPEN".into();
+                after.status = EntryStatus::Open;
                 after.done_on = String::new();
             }
             _ => return Err(ApiError::invalid("status", "OPEN or DONE")),

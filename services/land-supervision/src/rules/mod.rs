@@ -65,4 +65,5 @@ pub mod per_mu;
 pub mod per_mu_summary;
 pub mod per_mu_trace;
 pub mod redevelopment;
+pub mod sanluanwu;
 pub mod standard_land;

@@ -4,23 +4,21 @@
 
 use civic_runtime::{audit, identity::Caller, storage::Database};
 
-use super::StoreError;
 use sqlx::{any::AnyRow, Row};
 
-pub const SECTORS: [&str; 3] = ["INDUSTRIAL", "AGRICULTURAL", "SERVICES"];
-pub const DISPOSITIONS: [&str; 3] = ["BAN", "RECTIFY", "RELOCATE"];
-pub const FOUND_BY: [&str; 2] = ["LOCAL", "HIGHER_INSPECTION"];
+use super::StoreError;
+use crate::rules::sanluanwu::{Disposition, EntryStatus, FoundBy, Sector};
 
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub id: String,
     pub region_code: String,
     pub name: String,
-    pub sector: String,
+    pub sector: Sector,
     pub trade: String,
-    pub disposition: String,
-    pub status: String,
-    pub found_by: String,
+    pub disposition: Disposition,
+    pub status: EntryStatus,
+    pub found_by: FoundBy,
     pub found_on: String,
     pub done_on: String,
     pub version: i64,
@@ -28,16 +26,21 @@ pub struct Entry {
 
 const COLUMNS: &str = "id, region_code, name, sector, trade, disposition, status, found_by, found_on, done_on, version";
 
-fn from_row(r: &AnyRow) -> Result<Entry, sqlx::Error> {
+/// A closed-set value as stored, or the row is corrupt.
+fn closed<T>(column: &str, s: String, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    parse(&s).ok_or_else(|| StoreError::Corrupt(format!("sanluanwu_entries.{column} '{s}'")))
+}
+
+fn from_row(r: &AnyRow) -> Result<Entry, StoreError> {
     Ok(Entry {
         id: r.try_get("id")?,
         region_code: r.try_get("region_code")?,
         name: r.try_get("name")?,
-        sector: r.try_get("sector")?,
+        sector: closed("sector", r.try_get("sector")?, Sector::parse)?,
         trade: r.try_get("trade")?,
-        disposition: r.try_get("disposition")?,
-        status: r.try_get("status")?,
-        found_by: r.try_get("found_by")?,
+        disposition: closed("disposition", r.try_get("disposition")?, Disposition::parse)?,
+        status: closed("status", r.try_get("status")?, EntryStatus::parse)?,
+        found_by: closed("found_by", r.try_get("found_by")?, FoundBy::parse)?,
         found_on: r.try_get("found_on")?,
         done_on: r.try_get("done_on")?,
         version: r.try_get("version")?,
@@ -58,11 +61,11 @@ pub async fn insert(db: &Database, who: &Caller, request_id: &str, e: &Entry, re
         .bind(&e.id)
         .bind(&e.region_code)
         .bind(&e.name)
-        .bind(&e.sector)
+        .bind(e.sector.as_str())
         .bind(&e.trade)
-        .bind(&e.disposition)
-        .bind(&e.status)
-        .bind(&e.found_by)
+        .bind(e.disposition.as_str())
+        .bind(e.status.as_str())
+        .bind(e.found_by.as_str())
         .bind(&e.found_on)
         .bind(&e.done_on)
         .bind(e.version)
@@ -94,8 +97,8 @@ pub async fn update(
     let mut tx = db.begin().await?;
     let n = sqlx::query("UPDATE sanluanwu_entries SET disposition = $2, status = $3, done_on = $4, version = $5, updated_at = $6 WHERE id = $1 AND version = $7")
         .bind(&after.id)
-        .bind(&after.disposition)
-        .bind(&after.status)
+        .bind(after.disposition.as_str())
+        .bind(after.status.as_str())
         .bind(&after.done_on)
         .bind(after.version)
         .bind(crate::store::now())
@@ -125,7 +128,7 @@ pub async fn get(db: &Database, id: &str) -> Result<Option<Entry>, StoreError> {
         .bind(id)
         .fetch_optional(&db.pool)
         .await?;
-    Ok(r.as_ref().map(from_row).transpose()?)
+    r.as_ref().map(from_row).transpose()
 }
 
 pub async fn list(
@@ -144,7 +147,7 @@ pub async fn list(
     .bind(limit)
     .fetch_all(&db.pool)
     .await?;
-    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    rows.iter().map(from_row).collect()
 }
 
 /// (county, disposition, status, found_by, count) for every combination present.
