@@ -10,7 +10,7 @@ use civic_runtime::{
 
 use super::service::LandApi;
 use crate::{
-    rules::cases::{self, CaseError, Kind},
+    rules::cases::{self, CaseError, CaseState, Kind},
     rules::low_efficiency::{self, Thresholds},
     store::cases::{self as store, CaseRow, EventRow},
 };
@@ -63,20 +63,19 @@ fn view(c: &CaseRow, events: &[EventRow], trace: Option<&Trace>) -> ApiResult<pb
     let result: CaseResult = serde_json::from_str(&c.result_json).unwrap_or_default();
     let decided_low = result.decided.as_ref().is_some_and(|d| !d.is_empty());
     let today = civic_runtime::request::china_today();
-    let overdue = civic_domain::policy::parse_date(&c.deadline).is_ok_and(|d| d < today)
-        && !matches!(c.state.as_str(), "FILED" | "CLOSED");
+    let overdue = civic_domain::policy::parse_date(&c.deadline).is_ok_and(|d| d < today) && !c.state.is_final();
     Ok(pb::LandCase {
         case_id: c.id.clone(),
         kind: kind_pb(kind) as i32,
         region_code: c.region_code.clone(),
         subject_id: c.subject_id.clone(),
-        state: c.state.clone(),
+        state: c.state.as_str().into(),
         deadline: c.deadline.clone(),
         overdue,
         history: events
             .iter()
             .map(|e| pb::CaseEvent {
-                state: e.state.clone(),
+                state: e.state.as_str().into(),
                 on_date: e.on_date.clone(),
                 recorded_at: e.at.clone(),
                 actor: e.actor.clone(),
@@ -84,7 +83,7 @@ fn view(c: &CaseRow, events: &[EventRow], trace: Option<&Trace>) -> ApiResult<pb
                 deadline: e.deadline.clone(),
             })
             .collect(),
-        next_states: cases::next_states(kind, &c.state, decided_low).iter().map(|s| s.to_string()).collect(),
+        next_states: cases::next_states(kind, c.state, decided_low).iter().map(|s| s.as_str().to_string()).collect(),
         classification: (kind == Kind::LowEfficiency).then(|| pb::ParcelClassification {
             parcel_id: c.subject_id.clone(),
             categories: result.categories.clone(),
@@ -186,7 +185,7 @@ impl LandApi {
             kind: kind.as_str().into(),
             region_code: region.to_string(),
             subject_id: r.subject_id.trim().to_string(),
-            state: first.into(),
+            state: first,
             deadline: deadline.clone(),
             facts_json,
             result_json: serde_json::to_string(&result).map_err(|e| ApiError::Internal(e.to_string()))?,
@@ -194,7 +193,7 @@ impl LandApi {
             unit,
         };
         let event = EventRow {
-            state: first.into(),
+            state: first,
             on_date: on.to_string(),
             at: String::new(),
             actor: who.subject.clone(),
@@ -226,8 +225,9 @@ impl LandApi {
             });
         }
         let mut result: CaseResult = serde_json::from_str(&before.result_json).unwrap_or_default();
-        let allowed = cases::next_states(kind, &before.state, result.decided.as_ref().is_some_and(|d| !d.is_empty()));
-        if !allowed.contains(&r.to_state.as_str()) {
+        let allowed = cases::next_states(kind, before.state, result.decided.as_ref().is_some_and(|d| !d.is_empty()));
+        let Some(to) = CaseState::parse(&r.to_state).filter(|to| allowed.contains(to)) else {
+            let allowed: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
             return Err(ApiError::precondition(
                 "STEP_OUT_OF_ORDER",
                 format!(
@@ -238,7 +238,7 @@ impl LandApi {
                     r.to_state
                 ),
             ));
-        }
+        };
         let on = request::date_or_today("on_date", &r.on_date)?;
         let last_on = store::get(&self.db, &before.id)
             .await?
@@ -250,8 +250,8 @@ impl LandApi {
                 format!("a step cannot be dated before the previous one ({last_on})"),
             ));
         }
-        match (kind, r.to_state.as_str()) {
-            (Kind::LowEfficiency, "DECIDED") => {
+        match (kind, to) {
+            (Kind::LowEfficiency, CaseState::Decided) => {
                 for (i, c) in r.decided_categories.iter().enumerate() {
                     if !["INDUSTRIAL_TRANSITION", "EXTENSIVE_USE", "STALLED"].contains(&c.as_str()) {
                         return Err(ApiError::invalid(
@@ -262,7 +262,7 @@ impl LandApi {
                 }
                 result.decided = Some(r.decided_categories.clone());
             }
-            (Kind::HealthCheck, "TREATMENT") => {
+            (Kind::HealthCheck, CaseState::Treatment) => {
                 if !["ACCEPTED", "JOINT_PUNISHMENT"].contains(&r.treatment_outcome.as_str()) {
                     return Err(ApiError::invalid("treatment_outcome", "ACCEPTED or JOINT_PUNISHMENT"));
                 }
@@ -290,7 +290,7 @@ impl LandApi {
         }
         let months = u32::try_from(r.deadline_months)
             .map_err(|_| ApiError::invalid("deadline_months", "must not be negative"))?;
-        let outcome = cases::enter(&book, kind, region, &r.to_state, on, months).map_err(case_error)?;
+        let outcome = cases::enter(&book, kind, region, to, on, months).map_err(case_error)?;
         let mut trace = Trace::default();
         // A step taken after the deadline set by the previous one is recorded as late.
         let mut note = r.note.clone();
@@ -300,7 +300,7 @@ impl LandApi {
             }
         }
         trace.push(outcome.step);
-        if r.to_state == "TREATMENT" && !result.punishments.is_empty() {
+        if to == CaseState::Treatment && !result.punishments.is_empty() {
             let names: Vec<&str> = result.punishments.iter().filter_map(|p| cases::punishment_name(p)).collect();
             trace.push(civic_domain::explanation::Step {
                 rule_id: "land.case.health_check".into(),
@@ -316,14 +316,14 @@ impl LandApi {
         }
         let deadline = outcome.deadline.map(|d| d.to_string()).unwrap_or_default();
         let after = CaseRow {
-            state: r.to_state.clone(),
+            state: to,
             deadline: deadline.clone(),
             result_json: serde_json::to_string(&result).map_err(|e| ApiError::Internal(e.to_string()))?,
             version: before.version + 1,
             ..before.clone()
         };
         let event = EventRow {
-            state: r.to_state.clone(),
+            state: to,
             on_date: on.to_string(),
             at: String::new(),
             actor: who.subject.clone(),

@@ -36,10 +36,10 @@ impl Kind {
             _ => None,
         }
     }
-    pub fn first_state(self) -> &'static str {
+    pub fn first_state(self) -> CaseState {
         match self {
-            Kind::LowEfficiency => "PROPOSED",
-            Kind::HealthCheck => "STARTED",
+            Kind::LowEfficiency => CaseState::Proposed,
+            Kind::HealthCheck => CaseState::Started,
         }
     }
     fn rule(self) -> &'static str {
@@ -50,21 +50,49 @@ impl Kind {
     }
 }
 
+closed_set! {
+    /// Where a case is. A low-efficiency case: PROPOSED → REVIEWED → DECIDED → (NOTIFIED when a
+    /// category was confirmed) → FILED. A health check: STARTED → INITIAL_CHECK → RECTIFYING →
+    /// CONSULTATION → TREATMENT → (SUPERVISION) → CLOSED.
+    CaseState {
+        Proposed = "PROPOSED",
+        Reviewed = "REVIEWED",
+        Decided = "DECIDED",
+        Notified = "NOTIFIED",
+        Filed = "FILED",
+        Started = "STARTED",
+        InitialCheck = "INITIAL_CHECK",
+        Rectifying = "RECTIFYING",
+        Consultation = "CONSULTATION",
+        Treatment = "TREATMENT",
+        Supervision = "SUPERVISION",
+        Closed = "CLOSED",
+    }
+}
+
+impl CaseState {
+    /// Whether the case is over (no step follows).
+    pub fn is_final(self) -> bool {
+        matches!(self, CaseState::Filed | CaseState::Closed)
+    }
+}
+
 /// The states a case may move to from `state`. `decided_low` tells, for a decided
 /// low-efficiency case, whether any category was confirmed.
-pub fn next_states(kind: Kind, state: &str, decided_low: bool) -> &'static [&'static str] {
+pub fn next_states(kind: Kind, state: CaseState, decided_low: bool) -> &'static [CaseState] {
+    use CaseState as S;
     match (kind, state) {
-        (Kind::LowEfficiency, "PROPOSED") => &["REVIEWED"],
-        (Kind::LowEfficiency, "REVIEWED") => &["DECIDED"],
-        (Kind::LowEfficiency, "DECIDED") if decided_low => &["NOTIFIED"],
-        (Kind::LowEfficiency, "DECIDED") => &["FILED"],
-        (Kind::LowEfficiency, "NOTIFIED") => &["FILED"],
-        (Kind::HealthCheck, "STARTED") => &["INITIAL_CHECK"],
-        (Kind::HealthCheck, "INITIAL_CHECK") => &["RECTIFYING"],
-        (Kind::HealthCheck, "RECTIFYING") => &["CONSULTATION"],
-        (Kind::HealthCheck, "CONSULTATION") => &["TREATMENT"],
-        (Kind::HealthCheck, "TREATMENT") => &["SUPERVISION", "CLOSED"],
-        (Kind::HealthCheck, "SUPERVISION") => &["CLOSED"],
+        (Kind::LowEfficiency, S::Proposed) => &[S::Reviewed],
+        (Kind::LowEfficiency, S::Reviewed) => &[S::Decided],
+        (Kind::LowEfficiency, S::Decided) if decided_low => &[S::Notified],
+        (Kind::LowEfficiency, S::Decided) => &[S::Filed],
+        (Kind::LowEfficiency, S::Notified) => &[S::Filed],
+        (Kind::HealthCheck, S::Started) => &[S::InitialCheck],
+        (Kind::HealthCheck, S::InitialCheck) => &[S::Rectifying],
+        (Kind::HealthCheck, S::Rectifying) => &[S::Consultation],
+        (Kind::HealthCheck, S::Consultation) => &[S::Treatment],
+        (Kind::HealthCheck, S::Treatment) => &[S::Supervision, S::Closed],
+        (Kind::HealthCheck, S::Supervision) => &[S::Closed],
         _ => &[],
     }
 }
@@ -134,7 +162,7 @@ pub fn enter(
     book: &PolicyBook,
     kind: Kind,
     region: RegionCode,
-    to: &str,
+    to: CaseState,
     on: NaiveDate,
     deadline_months: u32,
 ) -> Result<StepOutcome, CaseError> {
@@ -145,14 +173,14 @@ pub fn enter(
                 rule_id: kind.rule().into(),
                 description: what.into(),
                 formula: String::new(),
-                result: to.to_string(),
+                result: to.as_str().to_string(),
                 parameters: vec![],
                 source: Some(book.rule_source(kind.rule(), region, on)?),
             },
         })
     };
     match (kind, to) {
-        (Kind::HealthCheck, "STARTED") => Ok(working_days(
+        (Kind::HealthCheck, CaseState::Started) => Ok(working_days(
             book,
             "land.health_check.initial_check_working_days",
             region,
@@ -160,7 +188,7 @@ pub fn enter(
             kind.rule(),
             "启动体检:初检出具“体检问题清单”期限",
         )?),
-        (Kind::HealthCheck, "INITIAL_CHECK") => Ok(working_days(
+        (Kind::HealthCheck, CaseState::InitialCheck) => Ok(working_days(
             book,
             "land.health_check.rectification_report_working_days",
             region,
@@ -168,7 +196,7 @@ pub fn enter(
             kind.rule(),
             "初检完成:整改进展报送期限",
         )?),
-        (Kind::LowEfficiency, "NOTIFIED") => {
+        (Kind::LowEfficiency, CaseState::Notified) => {
             let max = book.value("land.low_efficiency.redevelopment_months_max", region, on)?;
             let cap = u32::try_from(max.value.trunc()).unwrap_or(12);
             if deadline_months == 0 || Decimal::from(deadline_months) > max.value {

@@ -1,10 +1,15 @@
 //! Case storage: a case row with its current state and version, and its events; each change is
 //! written with its audit entry in one transaction.
 
-use super::now;
+use super::{now, StoreError};
+use crate::rules::cases::CaseState;
+
+/// A stored state, or the row is corrupt.
+fn state_of(s: String) -> Result<CaseState, StoreError> {
+    CaseState::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("case state '{s}'")))
+}
 use civic_runtime::{audit, identity::Caller, storage::Database};
 
-use super::StoreError;
 use sqlx::{any::AnyRow, Row};
 
 #[derive(Debug, Clone)]
@@ -13,7 +18,7 @@ pub struct CaseRow {
     pub kind: String,
     pub region_code: String,
     pub subject_id: String,
-    pub state: String,
+    pub state: CaseState,
     pub deadline: String,
     pub facts_json: String,
     pub result_json: String,
@@ -24,7 +29,7 @@ pub struct CaseRow {
 
 #[derive(Debug, Clone)]
 pub struct EventRow {
-    pub state: String,
+    pub state: CaseState,
     pub on_date: String,
     pub at: String,
     pub actor: String,
@@ -34,13 +39,13 @@ pub struct EventRow {
 
 const CASE_COLUMNS: &str = "id, kind, region_code, subject_id, state, deadline, facts_json, result_json, version, unit";
 
-fn case_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
+fn case_from(r: &AnyRow) -> Result<CaseRow, StoreError> {
     Ok(CaseRow {
         id: r.try_get("id")?,
         kind: r.try_get("kind")?,
         region_code: r.try_get("region_code")?,
         subject_id: r.try_get("subject_id")?,
-        state: r.try_get("state")?,
+        state: state_of(r.try_get("state")?)?,
         deadline: r.try_get("deadline")?,
         facts_json: r.try_get("facts_json")?,
         result_json: r.try_get("result_json")?,
@@ -72,7 +77,7 @@ pub async fn create(
         .bind(&c.kind)
         .bind(&c.region_code)
         .bind(&c.subject_id)
-        .bind(&c.state)
+        .bind(c.state.as_str())
         .bind(&c.deadline)
         .bind(&c.facts_json)
         .bind(&c.result_json)
@@ -106,7 +111,7 @@ async fn insert_event(
     sqlx::query("INSERT INTO land_case_events (case_id, seq, state, on_date, at, actor, note, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(case_id)
         .bind(seq)
-        .bind(&e.state)
+        .bind(e.state.as_str())
         .bind(&e.on_date)
         .bind(at)
         .bind(&e.actor)
@@ -133,7 +138,7 @@ pub async fn advance(
         "UPDATE land_cases SET state = $2, deadline = $3, result_json = $4, version = $5, updated_at = $6 WHERE id = $1 AND version = $7",
     )
     .bind(&after.id)
-    .bind(&after.state)
+    .bind(after.state.as_str())
     .bind(&after.deadline)
     .bind(&after.result_json)
     .bind(after.version)
@@ -152,7 +157,7 @@ pub async fn advance(
         .try_get("n")?;
     insert_event(&mut tx, &after.id, seq + 1, event, &at).await?;
     let change = audit::Change {
-        action: format!("case.{}", after.state.to_lowercase()),
+        action: format!("case.{}", after.state.as_str().to_lowercase()),
         entity: "land_case".into(),
         entity_id: after.id.clone(),
         region: after.region_code.clone(),
@@ -188,7 +193,7 @@ async fn events(db: &Database, id: &str) -> Result<Vec<EventRow>, StoreError> {
     rows.iter()
         .map(|r| {
             Ok(EventRow {
-                state: r.try_get("state")?,
+                state: state_of(r.try_get("state")?)?,
                 on_date: r.try_get("on_date")?,
                 at: r.try_get("at")?,
                 actor: r.try_get("actor")?,
@@ -196,8 +201,7 @@ async fn events(db: &Database, id: &str) -> Result<Vec<EventRow>, StoreError> {
                 deadline: r.try_get("deadline")?,
             })
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::from)
+        .collect::<Result<_, StoreError>>()
 }
 
 pub async fn list(
