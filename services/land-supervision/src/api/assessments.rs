@@ -12,9 +12,9 @@ use super::{
     service::LandApi,
 };
 use crate::{
-    rules::idle::{self, Cause, IdleError, IdleFacts},
+    rules::idle::{self, Cause, IdleFacts},
     rules::low_efficiency::{self, ParcelFacts, Thresholds},
-    rules::per_mu::{self, Classing, Indicator, Missing, Scheme, SchemeError},
+    rules::per_mu::{self, Classing, Indicator, Missing, Scheme},
 };
 
 fn year_figures(field: &str, v: &[pb::YearFigure]) -> ApiResult<Vec<(Decimal, Decimal)>> {
@@ -222,10 +222,7 @@ impl LandApi {
             cause,
             land_price: Fen::new(r.land_price_fen),
         };
-        let a = idle::assess(&book, region, &facts, on).map_err(|e| match e {
-            IdleError::Input { field, message } => ApiError::invalid(field, message),
-            IdleError::Domain(d) => ApiError::domain("region_code", d),
-        })?;
+        let a = idle::assess(&book, region, &facts, on)?;
         Ok(pb::AssessIdleLandResponse {
             idle: a.idle,
             idle_since: a.idle_since.map(|d| d.to_string()).unwrap_or_default(),
@@ -245,8 +242,7 @@ impl LandApi {
         let scheme = scheme(s)?;
         let values = figure_rows("enterprises", r.enterprises.iter().map(|e| e.values.as_slice()))?;
         let started = std::time::Instant::now();
-        let rated = per_mu::evaluate(&scheme, &values)
-            .map_err(|SchemeError::Input { field, message }| ApiError::invalid(field, message))?;
+        let rated = per_mu::evaluate(&scheme, "enterprises", &values)?;
         let micros = started.elapsed().as_micros() as i64;
         let mut by_class: BTreeMap<String, i64> = BTreeMap::new();
         let enterprises = r

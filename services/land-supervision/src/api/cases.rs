@@ -10,7 +10,7 @@ use civic_runtime::{
 
 use super::service::LandApi;
 use crate::{
-    rules::cases::{self, CaseError, CaseState, Kind},
+    rules::cases::{self, CaseState, Kind},
     rules::low_efficiency::{self, Thresholds},
     store::cases::{self as store, CaseRow, EventRow},
 };
@@ -48,13 +48,6 @@ fn kind_pb(k: Kind) -> pb::CaseKind {
     match k {
         Kind::LowEfficiency => pb::CaseKind::LowEfficiencyIdentification,
         Kind::HealthCheck => pb::CaseKind::HealthCheck,
-    }
-}
-
-fn case_error(e: CaseError) -> ApiError {
-    match e {
-        CaseError::Input { field, message } => ApiError::invalid(field, message),
-        CaseError::Domain(d) => ApiError::domain("region_code", d),
     }
 }
 
@@ -177,7 +170,7 @@ impl LandApi {
             facts_json = format!("{p:?}");
         }
         let first = kind.first_state();
-        let outcome = cases::enter(&book, kind, region, first, on, 0).map_err(case_error)?;
+        let outcome = cases::enter(&book, kind, region, first, on, 0)?;
         trace.push(outcome.step);
         let deadline = outcome.deadline.map(|d| d.to_string()).unwrap_or_default();
         let row = CaseRow {
@@ -290,7 +283,7 @@ impl LandApi {
         }
         let months = u32::try_from(r.deadline_months)
             .map_err(|_| ApiError::invalid("deadline_months", "must not be negative"))?;
-        let outcome = cases::enter(&book, kind, region, to, on, months).map_err(case_error)?;
+        let outcome = cases::enter(&book, kind, region, to, on, months)?;
         let mut trace = Trace::default();
         // A step taken after the deadline set by the previous one is recorded as late.
         let mut note = r.note.clone();

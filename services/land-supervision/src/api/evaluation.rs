@@ -16,7 +16,6 @@ use super::{
 use crate::{
     rules::cluster_eval::{self, Outcome},
     rules::per_mu,
-    rules::per_mu::SchemeError,
     store::parcels,
     store::yearly::{self, EvaluationRecord},
 };
@@ -71,9 +70,7 @@ impl LandApi {
             }
         }
         let values = figure_rows("clusters", r.clusters.iter().map(|c| c.values.as_slice()))?;
-        let rated = per_mu::evaluate(&s, &values).map_err(|SchemeError::Input { field, message }| {
-            ApiError::invalid(field.replace("enterprises", "clusters"), message)
-        })?;
+        let rated = per_mu::evaluate(&s, "clusters", &values)?;
         let amounts = cluster_eval::amounts(&book, region, on).map_err(|e| ApiError::domain("region_code", e))?;
 
         // Recording needs every cluster stored inside the region.

@@ -10,7 +10,7 @@ use civic_runtime::{
 use rust_decimal::Decimal;
 use tonic::{Request, Response, Status};
 
-use crate::rules::farmland::{self, FarmlandError};
+use crate::rules::farmland::{self};
 
 #[derive(Clone)]
 pub struct LandApi {
@@ -61,11 +61,7 @@ impl LandSupervision for LandApi {
         super::mapping::year("year", r.year)?;
         let illegal = mu("illegal_occupation_mu", &r.illegal_occupation_mu)?;
         let total = mu("new_construction_occupation_mu", &r.new_construction_occupation_mu)?;
-        let a = farmland::assess(&book, region, r.year, illegal, total).map_err(|e| match e {
-            FarmlandError::IllegalExceedsTotal { .. } => ApiError::invalid("illegal_occupation_mu", e.to_string()),
-            FarmlandError::NoNewConstruction => ApiError::invalid("new_construction_occupation_mu", e.to_string()),
-            FarmlandError::Domain(d) => ApiError::domain("region_code", d),
-        })?;
+        let a = farmland::assess(&book, region, r.year, illegal, total).map_err(ApiError::from)?;
         Ok(Response::new(pb::AssessFarmlandOccupationResponse {
             ratio: a.ratio.round_dp(6).normalize().to_string(),
             ratio_percent: format!("{:.2}", (a.ratio * Decimal::ONE_HUNDRED).round_dp(2)),

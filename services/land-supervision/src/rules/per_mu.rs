@@ -120,23 +120,25 @@ pub fn validate(s: &Scheme) -> Result<(), SchemeError> {
 }
 
 /// Score and class every enterprise; `values[e][i]` is enterprise e's figure for indicator i.
-pub fn evaluate(s: &Scheme, values: &[Vec<Option<Decimal>>]) -> Result<Vec<Rated>, SchemeError> {
+/// `rows` names the request's list the values came from (`enterprises`, `clusters`), so that an
+/// error names the field the caller wrote.
+pub fn evaluate(s: &Scheme, rows: &str, values: &[Vec<Option<Decimal>>]) -> Result<Vec<Rated>, SchemeError> {
     validate(s)?;
     for (e, v) in values.iter().enumerate() {
         if v.len() != s.indicators.len() {
             return Err(input(
-                format!("enterprises[{e}].values"),
+                format!("{rows}[{e}].values"),
                 format!("{} values for {} indicators", v.len(), s.indicators.len()),
             ));
         }
         for (i, x) in v.iter().enumerate() {
             if let Some(x) = x {
                 if x.is_sign_negative() && !x.is_zero() {
-                    return Err(input(format!("enterprises[{e}].values[{i}]"), "must not be negative"));
+                    return Err(input(format!("{rows}[{e}].values[{i}]"), "must not be negative"));
                 }
                 if !s.indicators[i].higher_is_better && x.is_zero() {
                     return Err(input(
-                        format!("enterprises[{e}].values[{i}]"),
+                        format!("{rows}[{e}].values[{i}]"),
                         "a 'lower is better' indicator needs a positive value",
                     ));
                 }
@@ -271,7 +273,7 @@ mod tests {
             Some(d("18.14")),
             Some(d("0.0302")),
         ]];
-        let r = evaluate(&huangyan(), &v).unwrap();
+        let r = evaluate(&huangyan(), "enterprises", &v).unwrap();
         assert_eq!(r[0].score, Some(d("100")));
     }
 
@@ -290,7 +292,7 @@ mod tests {
         let mut values: Vec<Vec<Option<Decimal>>> = (0..20).map(|i| full(&format!("{}", 10 + i))).collect();
         values[0][3] = None;
         values.push(full("29"));
-        let r = evaluate(&huangyan(), &values).unwrap();
+        let r = evaluate(&huangyan(), "enterprises", &values).unwrap();
         // Average contribution of the emissions indicator is 10 for everyone else.
         assert_eq!(r[0].contributions[3], Some(d("10")));
         assert!(r[0].note.contains("单位排放增加值"));
@@ -325,7 +327,7 @@ mod tests {
                 Some(d("0.0302")),
             ],
         ];
-        let r = evaluate(&s, &v).unwrap();
+        let r = evaluate(&s, "enterprises", &v).unwrap();
         assert_eq!((r[0].score, r[0].class), (None, None));
         assert_eq!(r[1].class, Some(Class::A));
         assert_eq!((r[2].score, r[2].class), (Some(d("70")), Some(Class::C)));
