@@ -3,6 +3,9 @@
 //!
 //! Every variable, its default and meaning is listed once, in [`VARIABLES`]; `--help` prints it
 //! and a test keeps the README's table the same.
+//!
+//! One file on purpose (~450 lines without its tests): the table of variables, its parsing and
+//! its rendering belong together so that `--help`, the README and the code cannot drift.
 
 use std::{fmt, path::PathBuf, time::Duration};
 

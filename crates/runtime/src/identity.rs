@@ -1,6 +1,9 @@
 //! Identity: signed bearer tokens (JWT, HS256) naming the caller, role and region scope, and the
 //! checks every handler makes against them. The key comes from configuration; a development
 //! default exists so the suite starts on a laptop, and the server warns loudly when it is used.
+//!
+//! One file on purpose (~380 lines without its tests): roles, tokens and the scope checks read
+//! as one contract; splitting them would scatter who-may-do-what.
 
 use std::{fmt, str::FromStr};
 

@@ -6,6 +6,9 @@
 //!
 //! The exporter posts batches (at most every 500 ms) from a bounded queue: when the collector is
 //! slow or gone, spans are dropped and counted, never calls slowed.
+//!
+//! One file on purpose: the trace context, the span recorder and its exporter share one queue
+//! and one shape of span.
 
 use std::{
     sync::{

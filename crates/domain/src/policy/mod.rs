@@ -4,7 +4,8 @@
 //! (evaluated for the asked region, so "1.5 × the local 低保" is local) and a rounding rule; when
 //! the document also publishes the figure, the rule must reproduce it or loading fails.
 //!
-//! Here the book and its lookups; `load` builds it from its files and checks it.
+//! Here the book and its lookups (about 400 lines: a derived value is looked up through the
+//! others, so the lookups stay together); `load` builds it from its files and checks it.
 
 mod load;
 

@@ -5,6 +5,9 @@
 //! figures the request brings with the document it names — and a warning cites where its
 //! threshold came from. Comparison words are read as the law reads them (超过 excludes the
 //! number, 低于 excludes it, 民法典 第一千二百五十九条).
+//!
+//! One file on purpose: the rule set and its evaluation (time progress, the month table, goal
+//! divergence) are one rule read top to bottom, every threshold with its source.
 
 use chrono::{Datelike, NaiveDate};
 use civic_domain::{

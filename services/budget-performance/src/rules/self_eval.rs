@@ -5,6 +5,9 @@
 //! [60 %, 80 %), 未达成 [0, 60 %)). Where no text decides — "≤" targets, "=" targets, how the
 //! total is rounded — the rule is civic's and says so (document `civic`). Weights, bands, places
 //! and the rounding rule are policy data for the region and date.
+//!
+//! One file on purpose: the scorer is one rule read top to bottom (weights, each indicator,
+//! execution, rounding, grade), every step with its citation.
 
 use chrono::NaiveDate;
 use civic_domain::{

@@ -1,3 +1,8 @@
+//! The tonic face of `civic.land.v1.LandSupervision`: each RPC reads its caller and hands the
+//! request to its area's API (one file per area beside this one). About 400 lines because the
+//! service has 37 RPCs; one gRPC service per area would shorten it and is a contract change of
+//! its own.
+
 use civic_domain::area::Mu;
 use civic_proto::land::v1::{self as pb, land_supervision_server::LandSupervision};
 use civic_runtime::{

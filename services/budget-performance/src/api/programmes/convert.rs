@@ -1,5 +1,7 @@
 //! Who may write a programme, and requests, stored rows and findings to and from protobuf,
 //! for the programme service.
+//! (~400 lines: programmes and goal sets each map both ways, request → row and row →
+//! protobuf; kept beside each other so a field added is added in both.)
 
 use chrono::Datelike;
 use civic_domain::{policy::PolicyBook, RegionCode};

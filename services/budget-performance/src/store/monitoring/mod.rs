@@ -6,6 +6,8 @@
 //!
 //! Here the rows, one checkpoint recorded and read back; `warnings` lists and moves warnings;
 //! `import` stores a region's checkpoint at once.
+//! (~400 lines: the rows and the single-checkpoint write, whose correction path re-evaluates
+//! warnings, read best in one place.)
 
 mod import;
 mod warnings;
