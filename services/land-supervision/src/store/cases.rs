@@ -1,13 +1,8 @@
 //! Case storage: a case row with its current state and version, and its events; each change is
 //! written with its audit entry in one transaction.
 
-use super::{now, StoreError};
+use super::{closed, now, StoreError};
 use crate::rules::cases::CaseState;
-
-/// A stored state, or the row is corrupt.
-fn state_of(s: String) -> Result<CaseState, StoreError> {
-    CaseState::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("case state '{s}'")))
-}
 use civic_runtime::{audit, identity::Caller, storage::Database};
 
 use sqlx::{any::AnyRow, Row};
@@ -45,7 +40,7 @@ fn case_from(r: &AnyRow) -> Result<CaseRow, StoreError> {
         kind: r.try_get("kind")?,
         region_code: r.try_get("region_code")?,
         subject_id: r.try_get("subject_id")?,
-        state: state_of(r.try_get("state")?)?,
+        state: closed("land_cases.state", r.try_get("state")?, CaseState::parse)?,
         deadline: r.try_get("deadline")?,
         facts_json: r.try_get("facts_json")?,
         result_json: r.try_get("result_json")?,
@@ -193,7 +188,7 @@ async fn events(db: &Database, id: &str) -> Result<Vec<EventRow>, StoreError> {
     rows.iter()
         .map(|r| {
             Ok(EventRow {
-                state: state_of(r.try_get("state")?)?,
+                state: closed("land_case_events.state", r.try_get("state")?, CaseState::parse)?,
                 on_date: r.try_get("on_date")?,
                 at: r.try_get("at")?,
                 actor: r.try_get("actor")?,

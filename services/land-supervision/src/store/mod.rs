@@ -41,6 +41,11 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
 }
 
+/// A closed-set value as stored in `table.column`, or the row is corrupt (a bug or a hand edit).
+pub(crate) fn closed<T>(table_column: &str, s: String, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    parse(&s).ok_or_else(|| StoreError::Corrupt(format!("{table_column} '{s}'")))
+}
+
 impl StoreError {
     pub fn field(field: &'static str, message: impl Into<String>) -> StoreError {
         StoreError::Field { field, message: message.into() }

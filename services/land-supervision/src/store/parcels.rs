@@ -9,13 +9,8 @@ use civic_runtime::{audit, identity::Caller, storage::Database};
 use rust_decimal::Decimal;
 use sqlx::{any::AnyRow, Row};
 
-use super::StoreError;
+use super::{closed, StoreError};
 use crate::rules::parcel::{LandUse, ParcelStatus, SupplyMode};
-
-/// A closed-set value as stored, or the row is corrupt.
-fn closed<T>(column: &str, s: String, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
-    parse(&s).ok_or_else(|| StoreError::Corrupt(format!("parcels.{column} '{s}'")))
-}
 
 #[derive(Debug, Clone)]
 pub struct ClusterRow {
@@ -157,13 +152,13 @@ fn parcel_from(r: &AnyRow) -> Result<ParcelRow, StoreError> {
         cluster_id: r.try_get("cluster_id")?,
         region_code: r.try_get("region_code")?,
         area_mu: dec(r.try_get("area_mu")?)?,
-        land_use: closed("land_use", r.try_get("land_use")?, LandUse::parse)?,
-        supply_mode: closed("supply_mode", r.try_get("supply_mode")?, SupplyMode::parse)?,
+        land_use: closed("parcels.land_use", r.try_get("land_use")?, LandUse::parse)?,
+        supply_mode: closed("parcels.supply_mode", r.try_get("supply_mode")?, SupplyMode::parse)?,
         contract_no: r.try_get("contract_no")?,
         agreement_no: r.try_get("agreement_no")?,
         contracted: map(r.try_get("contracted_json")?)?,
         milestones: map(r.try_get("milestones_json")?)?,
-        status: closed("status", r.try_get("status")?, ParcelStatus::parse)?,
+        status: closed("parcels.status", r.try_get("status")?, ParcelStatus::parse)?,
         version: r.try_get("version")?,
     })
 }
@@ -186,7 +181,7 @@ pub async fn get_parcel(db: &Database, id: &str) -> Result<Option<(ParcelRow, Ve
         .iter()
         .map(|r| {
             Ok(StatusChange {
-                status: closed("status", r.try_get("status")?, ParcelStatus::parse)?,
+                status: closed("parcels.status", r.try_get("status")?, ParcelStatus::parse)?,
                 on_date: r.try_get("on_date")?,
                 actor: r.try_get("actor")?,
                 note: r.try_get("note")?,

@@ -6,7 +6,7 @@ use civic_runtime::{audit, identity::Caller, storage::Database};
 
 use sqlx::{any::AnyRow, Row};
 
-use super::StoreError;
+use super::{closed, StoreError};
 use crate::rules::sanluanwu::{Disposition, EntryStatus, FoundBy, Sector};
 
 #[derive(Debug, Clone)]
@@ -26,21 +26,16 @@ pub struct Entry {
 
 const COLUMNS: &str = "id, region_code, name, sector, trade, disposition, status, found_by, found_on, done_on, version";
 
-/// A closed-set value as stored, or the row is corrupt.
-fn closed<T>(column: &str, s: String, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
-    parse(&s).ok_or_else(|| StoreError::Corrupt(format!("sanluanwu_entries.{column} '{s}'")))
-}
-
 fn from_row(r: &AnyRow) -> Result<Entry, StoreError> {
     Ok(Entry {
         id: r.try_get("id")?,
         region_code: r.try_get("region_code")?,
         name: r.try_get("name")?,
-        sector: closed("sector", r.try_get("sector")?, Sector::parse)?,
+        sector: closed("sanluanwu_entries.sector", r.try_get("sector")?, Sector::parse)?,
         trade: r.try_get("trade")?,
-        disposition: closed("disposition", r.try_get("disposition")?, Disposition::parse)?,
-        status: closed("status", r.try_get("status")?, EntryStatus::parse)?,
-        found_by: closed("found_by", r.try_get("found_by")?, FoundBy::parse)?,
+        disposition: closed("sanluanwu_entries.disposition", r.try_get("disposition")?, Disposition::parse)?,
+        status: closed("sanluanwu_entries.status", r.try_get("status")?, EntryStatus::parse)?,
+        found_by: closed("sanluanwu_entries.found_by", r.try_get("found_by")?, FoundBy::parse)?,
         found_on: r.try_get("found_on")?,
         done_on: r.try_get("done_on")?,
         version: r.try_get("version")?,
