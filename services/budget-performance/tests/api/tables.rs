@@ -198,6 +198,26 @@ async fn tables(backend: Backend) {
         .into_inner()
         .warnings;
     assert_eq!(open.iter().map(|w| w.rule_id.as_str()).collect::<Vec<_>>(), ["budget.monitoring.divergence"]);
+    // The correction's audit entries show each warning as stored: who moved it and when.
+    let moved = AuditLogClient::new(ch.clone())
+        .list_audit_entries(authed(
+            &token(Role::Auditor, "411700"),
+            ListAuditEntriesRequest { region_code: "411721".into(), entity: "warning".into(), ..Default::default() },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    let mut actions: Vec<&str> = moved.iter().map(|e| e.action.as_str()).collect();
+    actions.sort_unstable();
+    assert_eq!(actions, ["warning.reevaluate", "warning.resolve", "warning.resolve"]);
+    for entry in &moved {
+        let before: serde_json::Value = serde_json::from_str(&entry.before_json).unwrap();
+        let after: serde_json::Value = serde_json::from_str(&entry.after_json).unwrap();
+        assert_eq!(after["updated_by"], entry.actor.as_str(), "{}", entry.after_json);
+        assert_ne!(after["updated_at"], before["updated_at"], "{}", entry.after_json);
+        assert_eq!(after["version"], 2);
+    }
 
     // The 监控表 of A1 and the 自评表 of its self-evaluation.
     let table = m

@@ -187,21 +187,7 @@ pub async fn import(
             };
             match before {
                 Some(e) => {
-                    let (status, note) = if e.status == "RESOLVED" {
-                        ("OPEN".to_string(), format!("第{}版检查点数字再次触发", rec.version))
-                    } else {
-                        (e.status.clone(), e.note.clone())
-                    };
-                    let after = WarningRow {
-                        message: w.message.clone(),
-                        figure: w.figure.clone(),
-                        threshold: w.threshold.clone(),
-                        record_version: rec.version,
-                        status: status.clone(),
-                        note: note.clone(),
-                        version: e.version + 1,
-                        ..e.clone()
-                    };
+                    let after = super::raise_again(&mut tx, &e, &w, rec.version, who, &stamp).await?;
                     changes.push(Change {
                         action: "warning.reevaluate".into(),
                         entity: "warning".into(),
@@ -211,21 +197,6 @@ pub async fn import(
                         after: Some(audit_json(&after)),
                         reason: correction.into(),
                     });
-                    sqlx::query(
-                        "UPDATE budget_warnings SET message = $1, figure = $2, threshold = $3, record_version = $4, status = $5, \
-                         note = $6, updated_by = $7, updated_at = $8, version = version + 1 WHERE id = $9",
-                    )
-                    .bind(&w.message)
-                    .bind(&w.figure)
-                    .bind(&w.threshold)
-                    .bind(rec.version)
-                    .bind(&status)
-                    .bind(&note)
-                    .bind(&who.subject)
-                    .bind(&stamp)
-                    .bind(&e.id)
-                    .execute(&mut *tx)
-                    .await?;
                 }
                 None => new_warnings.push(WarningRow {
                     id: String::new(),
@@ -261,10 +232,7 @@ pub async fn import(
     // Warnings of these programmes that the figures no longer raise.
     let imported: std::collections::HashSet<&str> = records.iter().map(|r| r.programme_id.as_str()).collect();
     for e in existing.values().filter(|e| e.status != "RESOLVED" && imported.contains(e.programme_id.as_str())) {
-        let mut after = e.clone();
-        after.status = "RESOLVED".into();
-        after.note = "更正后的检查点数字不再触发".into();
-        after.version += 1;
+        let after = super::resolve_unraised(&mut tx, e, "更正后的检查点数字不再触发", who, &stamp).await?;
         changes.push(Change {
             action: "warning.resolve".into(),
             entity: "warning".into(),
@@ -274,15 +242,6 @@ pub async fn import(
             after: Some(audit_json(&after)),
             reason: correction.into(),
         });
-        sqlx::query(
-            "UPDATE budget_warnings SET status = 'RESOLVED', note = $1, updated_by = $2, updated_at = $3, version = version + 1 WHERE id = $4",
-        )
-        .bind("更正后的检查点数字不再触发")
-        .bind(&who.subject)
-        .bind(&stamp)
-        .bind(&e.id)
-        .execute(&mut *tx)
-        .await?;
     }
     let postgres = db.backend == civic_runtime::storage::Backend::Postgres;
     let conflict = |e: sqlx::Error, what: &str| {

@@ -250,40 +250,7 @@ pub async fn record(
     let mut warnings = Vec::with_capacity(raised.len());
     for w in raised {
         match existing.iter().find(|e| e.rule_id == w.rule_id && e.subject == w.subject) {
-            Some(e) => {
-                let (status, note) = if e.status == "RESOLVED" {
-                    ("OPEN".to_string(), format!("第{}版检查点数字再次触发", row.version))
-                } else {
-                    (e.status.clone(), e.note.clone())
-                };
-                sqlx::query(
-                    "UPDATE budget_warnings SET message = $1, figure = $2, threshold = $3, record_version = $4, status = $5, \
-                     note = $6, updated_by = $7, updated_at = $8, version = version + 1 WHERE id = $9",
-                )
-                .bind(&w.message)
-                .bind(&w.figure)
-                .bind(&w.threshold)
-                .bind(row.version)
-                .bind(&status)
-                .bind(&note)
-                .bind(&who.subject)
-                .bind(&stamp)
-                .bind(&e.id)
-                .execute(&mut *tx)
-                .await?;
-                warnings.push(WarningRow {
-                    message: w.message.clone(),
-                    figure: w.figure.clone(),
-                    threshold: w.threshold.clone(),
-                    record_version: row.version,
-                    status,
-                    note,
-                    updated_by: who.subject.clone(),
-                    updated_at: stamp.clone(),
-                    version: e.version + 1,
-                    ..e.clone()
-                });
-            }
+            Some(e) => warnings.push(raise_again(&mut tx, e, w, row.version, who, &stamp).await?),
             None => {
                 let new = WarningRow {
                     id: uuid::Uuid::new_v4().to_string(),
@@ -340,15 +307,7 @@ pub async fn record(
         .iter()
         .filter(|e| e.status != "RESOLVED" && !raised.iter().any(|w| w.rule_id == e.rule_id && w.subject == e.subject))
     {
-        sqlx::query(
-            "UPDATE budget_warnings SET status = 'RESOLVED', note = $1, updated_by = $2, updated_at = $3, version = version + 1 WHERE id = $4",
-        )
-        .bind(format!("第{}版检查点数字不再触发", row.version))
-        .bind(&who.subject)
-        .bind(&stamp)
-        .bind(&e.id)
-        .execute(&mut *tx)
-        .await?;
+        resolve_unraised(&mut tx, e, &format!("第{}版检查点数字不再触发", row.version), who, &stamp).await?;
     }
     audit::record(
         &mut tx,
@@ -367,6 +326,81 @@ pub async fn record(
     .await?;
     tx.commit().await?;
     Ok((row, warnings))
+}
+
+/// A warning raised again by a checkpoint's (corrected) figures: its figures are the new ones, a
+/// resolved one reopens, otherwise its status and note are kept. Returns the row as stored.
+pub(super) async fn raise_again(
+    conn: &mut sqlx::AnyConnection,
+    e: &WarningRow,
+    w: &Raised,
+    record_version: i64,
+    who: &Caller,
+    stamp: &str,
+) -> StoreResult<WarningRow> {
+    let (status, note) = if e.status == "RESOLVED" {
+        ("OPEN".to_string(), format!("第{record_version}版检查点数字再次触发"))
+    } else {
+        (e.status.clone(), e.note.clone())
+    };
+    let after = WarningRow {
+        message: w.message.clone(),
+        figure: w.figure.clone(),
+        threshold: w.threshold.clone(),
+        record_version,
+        status,
+        note,
+        updated_by: who.subject.clone(),
+        updated_at: stamp.into(),
+        version: e.version + 1,
+        ..e.clone()
+    };
+    sqlx::query(
+        "UPDATE budget_warnings SET message = $1, figure = $2, threshold = $3, record_version = $4, status = $5, \
+         note = $6, updated_by = $7, updated_at = $8, version = version + 1 WHERE id = $9",
+    )
+    .bind(&after.message)
+    .bind(&after.figure)
+    .bind(&after.threshold)
+    .bind(after.record_version)
+    .bind(&after.status)
+    .bind(&after.note)
+    .bind(&after.updated_by)
+    .bind(&after.updated_at)
+    .bind(&after.id)
+    .execute(conn)
+    .await?;
+    Ok(after)
+}
+
+/// A warning that a checkpoint's corrected figures no longer raise: resolved with `note`.
+/// Returns the row as stored.
+pub(super) async fn resolve_unraised(
+    conn: &mut sqlx::AnyConnection,
+    e: &WarningRow,
+    note: &str,
+    who: &Caller,
+    stamp: &str,
+) -> StoreResult<WarningRow> {
+    let after = WarningRow {
+        status: "RESOLVED".into(),
+        note: note.into(),
+        updated_by: who.subject.clone(),
+        updated_at: stamp.into(),
+        version: e.version + 1,
+        ..e.clone()
+    };
+    sqlx::query(
+        "UPDATE budget_warnings SET status = $1, note = $2, updated_by = $3, updated_at = $4, version = version + 1 WHERE id = $5",
+    )
+    .bind(&after.status)
+    .bind(&after.note)
+    .bind(&after.updated_by)
+    .bind(&after.updated_at)
+    .bind(&after.id)
+        .execute(conn)
+        .await?;
+    Ok(after)
 }
 
 /// The region a code prefix stands for ("4117" → "411700").
