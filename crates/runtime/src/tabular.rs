@@ -1,6 +1,7 @@
 //! Spreadsheets in and out, for every service: rows of cells from CSV (UTF-8, with or without a
-//! byte-order mark) or XLSX (the first sheet), streamed row by row so that a file of millions of
-//! rows is never held as strings all at once.
+//! byte-order mark, or GBK/GB18030) or XLSX (the first sheet), streamed row by row so that a file
+//! of millions of rows is never held as strings all at once; CSV also from a reader, so that a
+//! file sent in pieces is read as it arrives.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -33,43 +34,12 @@ fn xlsx_cell(c: &calamine::Data) -> String {
 
 /// Visit each row (header first) of either format as cells with its 1-based row number,
 /// without holding the whole file as strings (a city roll has millions of rows).
-pub fn for_each_row(format: Format, content: &[u8], mut visit: impl FnMut(i64, &[&str])) -> Result<(), String> {
+pub fn for_each_row(format: Format, content: &[u8], visit: impl FnMut(i64, &[&str])) -> Result<(), String> {
     match format {
-        Format::Csv => {
-            let bytes = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
-            // Excel in China saves CSV in GBK (GB18030's subset) unless told otherwise: a file
-            // that is not UTF-8 is read as GB18030, and one that is neither is refused.
-            let decoded;
-            let bytes = if std::str::from_utf8(bytes).is_ok() {
-                bytes
-            } else {
-                let (text, _, had_errors) = encoding_rs::GB18030.decode(bytes);
-                if had_errors {
-                    return Err(
-                        "the CSV file is neither UTF-8 nor GBK/GB18030: save it as \"CSV UTF-8\" and import again"
-                            .to_string(),
-                    );
-                }
-                decoded = text.into_owned();
-                decoded.as_bytes()
-            };
-            let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-            let mut record = csv::StringRecord::new();
-            let mut row = 0i64;
-            loop {
-                match rdr.read_record(&mut record) {
-                    Ok(true) => {
-                        row += 1;
-                        let cells: Vec<&str> = record.iter().map(str::trim).collect();
-                        visit(row, &cells);
-                    }
-                    Ok(false) => return Ok(()),
-                    Err(e) => return Err(format!("CSV row {}: {e}", row + 1)),
-                }
-            }
-        }
+        Format::Csv => for_each_csv_row(content, visit),
         Format::Xlsx => {
             use calamine::{Reader, Xlsx};
+            let mut visit = visit;
             let mut book: Xlsx<_> =
                 Xlsx::new(std::io::Cursor::new(content)).map_err(|e| format!("not a readable XLSX file: {e}"))?;
             let range =
@@ -80,6 +50,116 @@ pub fn for_each_row(format: Format, content: &[u8], mut visit: impl FnMut(i64, &
                 visit(i as i64 + 1, &cells);
             }
             Ok(())
+        }
+    }
+}
+
+/// The bytes looked at to tell UTF-8 from GB18030.
+const SNIFF: usize = 64 * 1024;
+
+const NOT_UTF8_NOR_GBK: &str =
+    "the CSV file is neither UTF-8 nor GBK/GB18030: save it as \"CSV UTF-8\" and import again";
+
+/// Visit each CSV row read from `source` as it arrives (a file sent in pieces is never whole
+/// in memory). UTF-8 with or without a byte-order mark; Excel in China saves CSV in GBK
+/// (GB18030's subset) unless told otherwise, so a file whose first 64 KiB are not UTF-8 is read
+/// as GB18030, and one that is neither is refused.
+pub fn for_each_csv_row(mut source: impl std::io::Read, mut visit: impl FnMut(i64, &[&str])) -> Result<(), String> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(SNIFF);
+    (&mut source).take(SNIFF as u64).read_to_end(&mut head).map_err(|e| format!("reading the file: {e}"))?;
+    let whole = head.len() < SNIFF;
+    let start = if head.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let utf8 = match std::str::from_utf8(&head[start..]) {
+        Ok(_) => true,
+        // A character cut at the end of what was looked at.
+        Err(e) => e.error_len().is_none() && !whole,
+    };
+    let rest = std::io::Cursor::new(head).chain(source);
+    if utf8 {
+        let mut rest = rest;
+        let mut bom = [0u8; 3];
+        if start == 3 {
+            rest.read_exact(&mut bom).map_err(|e| format!("reading the file: {e}"))?;
+        }
+        read_csv(rest, &mut visit)
+    } else {
+        read_csv(Gb18030Reader::new(rest), &mut visit)
+    }
+}
+
+fn read_csv(source: impl std::io::Read, visit: &mut impl FnMut(i64, &[&str])) -> Result<(), String> {
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(source);
+    let mut record = csv::StringRecord::new();
+    let mut row = 0i64;
+    loop {
+        match rdr.read_record(&mut record) {
+            Ok(true) => {
+                row += 1;
+                let cells: Vec<&str> = record.iter().map(str::trim).collect();
+                visit(row, &cells);
+            }
+            Ok(false) => return Ok(()),
+            Err(e) => {
+                return Err(match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => format!(
+                        "CSV row {}: not UTF-8 although the file begins as UTF-8: save it as \"CSV UTF-8\" and import again",
+                        row + 1
+                    ),
+                    csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => NOT_UTF8_NOR_GBK.to_string(),
+                    _ => format!("CSV row {}: {e}", row + 1),
+                })
+            }
+        }
+    }
+}
+
+/// GB18030 bytes in, UTF-8 out, a piece at a time; malformed input is an `InvalidData` error.
+struct Gb18030Reader<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    at: usize,
+    ended: bool,
+}
+
+impl<R: std::io::Read> Gb18030Reader<R> {
+    fn new(inner: R) -> Self {
+        Gb18030Reader {
+            inner,
+            decoder: encoding_rs::GB18030.new_decoder_without_bom_handling(),
+            input: Vec::new(),
+            at: 0,
+            ended: false,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Gb18030Reader<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        use encoding_rs::DecoderResult;
+        // A GB18030 character is at most 4 bytes and becomes at most 4 bytes of UTF-8.
+        if out.len() < 4 {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "buffer too small"));
+        }
+        loop {
+            if self.at == self.input.len() && !self.ended {
+                self.input.resize(SNIFF, 0);
+                let n = self.inner.read(&mut self.input)?;
+                self.input.truncate(n);
+                self.at = 0;
+                self.ended = n == 0;
+            }
+            let (result, read, written) =
+                self.decoder.decode_to_utf8_without_replacement(&self.input[self.at..], out, self.ended);
+            self.at += read;
+            match result {
+                DecoderResult::Malformed(..) => {
+                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, NOT_UTF8_NOR_GBK))
+                }
+                _ if written > 0 || self.ended => return Ok(written),
+                _ => {}
+            }
         }
     }
 }
@@ -108,5 +188,72 @@ pub fn write<'a>(format: Format, header: &[&str], rows: impl Iterator<Item = &'a
             }
             wb.save_to_buffer().map_err(|e| e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out a few bytes at a time, as pieces of a stream arrive.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            self.1 = self.1 % 7 + 1;
+            let n = self.1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn rows(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
+        let mut out = Vec::new();
+        for_each_csv_row(Trickle(bytes, 0), |_, cells| out.push(cells.iter().map(|c| c.to_string()).collect()))?;
+        Ok(out)
+    }
+
+    /// Enough rows to pass the part looked at for the encoding, Chinese on every row, so that
+    /// characters are cut at every piece boundary.
+    fn big(text_row: &str) -> (String, usize) {
+        let n = SNIFF / text_row.len() * 3;
+        (format!("户编号,姓名\n{}", text_row.repeat(n)), n + 1)
+    }
+
+    #[test]
+    fn utf8_with_and_without_bom_in_pieces() {
+        let (text, n) = big("H1,王小明\n");
+        let plain = rows(text.as_bytes()).unwrap();
+        assert_eq!(plain.len(), n);
+        assert_eq!(plain[0], ["户编号", "姓名"]);
+        assert_eq!(plain[n - 1], ["H1", "王小明"]);
+        let bom = rows(&[b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat()).unwrap();
+        assert_eq!(bom, plain);
+    }
+
+    #[test]
+    fn gbk_in_pieces_is_read_as_gb18030() {
+        let (text, n) = big("H1,王小明\n");
+        let (gbk, _, bad) = encoding_rs::GBK.encode(&text);
+        assert!(!bad && std::str::from_utf8(&gbk).is_err());
+        let got = rows(&gbk).unwrap();
+        assert_eq!(got.len(), n);
+        assert_eq!(got[n - 1], ["H1", "王小明"]);
+        // The slice path reads the same.
+        let mut whole = Vec::new();
+        for_each_row(Format::Csv, &gbk, |_, c| whole.push(c.iter().map(|c| c.to_string()).collect::<Vec<_>>()))
+            .unwrap();
+        assert_eq!(whole, got);
+    }
+
+    #[test]
+    fn neither_utf8_nor_gbk_is_refused() {
+        let bad = rows(b"a,b\n\x81\x20,c\n").unwrap_err();
+        assert!(bad.contains("neither UTF-8 nor GBK"), "{bad}");
+        // UTF-8 at first, something else later: named by row.
+        let (text, n) = big("H1,王\n");
+        let late = rows(&[text.as_bytes(), b"H2,\xFF\xFE\n"].concat()).unwrap_err();
+        assert!(late.contains(&format!("CSV row {}", n + 1)) && late.contains("UTF-8"), "{late}");
     }
 }
