@@ -10,6 +10,7 @@ pub mod population;
 pub mod publish;
 pub mod recalc;
 pub mod roll;
+pub mod roster;
 pub mod rules;
 pub mod spreadsheet;
 pub mod store;

@@ -5,6 +5,7 @@ mod access;
 mod analysis;
 mod computations;
 pub mod error;
+mod import;
 pub mod mapping;
 mod recalculation;
 mod roll;

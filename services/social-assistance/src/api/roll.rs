@@ -8,7 +8,6 @@ use civic_runtime::{
     identity::{Access, Caller},
     request, ApiError, ApiResult,
 };
-use sha2::{Digest, Sha256};
 
 use super::{access, mapping as m, service::AssistanceApi};
 use crate::{
@@ -47,50 +46,6 @@ pub fn record_to_pb(r: &RollRecord) -> pb::RollHousehold {
         monthly_benefit_fen: r.monthly_benefit.get(),
         computed_on: r.computed_on.to_string(),
         version: r.version,
-    }
-}
-
-/// Households whose benefits are computed together during an import.
-const BENEFIT_SLICE: usize = 50_000;
-
-/// Parse a roster and compute every household's benefit on `date`; all problems at once.
-fn prepare_import(
-    book: &civic_domain::policy::PolicyBook,
-    format: Format,
-    content: Vec<u8>,
-    region: RegionCode,
-    date: NaiveDate,
-) -> Result<(Vec<RollRecord>, i64, Vec<i64>), Vec<spreadsheet::RowError>> {
-    let parsed = spreadsheet::parse(format, &content, &book.regions, region)?;
-    drop(content);
-    let members = parsed.iter().map(|p| p.household.size()).sum();
-    let first_rows: Vec<i64> = parsed.iter().map(|p| p.first_row).collect();
-    let mut records: Vec<RollRecord> = parsed
-        .into_iter()
-        .map(|p| RollRecord {
-            household: p.household,
-            category: p.category,
-            status: p.status,
-            monthly_benefit: civic_domain::Fen::ZERO,
-            computed_on: date,
-            version: 1,
-        })
-        .collect();
-    // In slices, so that the compact copy the benefit kernel works on stays small.
-    let mut errors = Vec::new();
-    for (slice, rows) in records.chunks_mut(BENEFIT_SLICE).zip(first_rows.chunks(BENEFIT_SLICE)) {
-        let amounts = crate::population::benefits(book, date, slice);
-        for ((rec, amount), row) in slice.iter_mut().zip(amounts).zip(rows) {
-            match amount {
-                Ok(fen) => rec.monthly_benefit = fen,
-                Err(message) => errors.push(spreadsheet::RowError { row: *row, field: "household_id".into(), message }),
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok((records, members, first_rows))
-    } else {
-        Err(errors)
     }
 }
 
@@ -240,78 +195,6 @@ impl AssistanceApi {
             String::new()
         };
         Ok(pb::ListHouseholdsResponse { households: rows.iter().map(record_to_pb).collect(), next_page_token: next })
-    }
-
-    pub(super) async fn import_roll(
-        &self,
-        who: &Caller,
-        request_id: &str,
-        mut r: pb::ImportRollRequest,
-    ) -> ApiResult<pb::ImportRollResponse> {
-        let book = self.book.current();
-        let region = request::region_code(&book, "region_code", &r.region_code)?;
-        access::check(who, &book, Access::Write, access::ROLL, "import the roll", region)?;
-        let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
-        if r.content.is_empty() {
-            return Err(ApiError::invalid("content", "the file is empty"));
-        }
-        let date = request::date_or_today("on_date", &r.on_date)?;
-        let row_errors = |errs: Vec<spreadsheet::RowError>| pb::ImportRollResponse {
-            households: 0,
-            members: 0,
-            errors: errs.into_iter().map(|e| pb::RowError { row: e.row, field: e.field, message: e.message }).collect(),
-            stored: false,
-        };
-        // Parsing and computing a city's roll is CPU work: keep it off the request threads.
-        // The file is not copied: it moves to the parsing task and is freed when parsed.
-        let started = std::time::Instant::now();
-        let content = std::mem::take(&mut r.content);
-        let digest = format!("{:x}", Sha256::digest(&content));
-        let book_for_parse = book.clone();
-        let checked =
-            tokio::task::spawn_blocking(move || prepare_import(&book_for_parse, format, content, region, date))
-                .await
-                .map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
-        let (records, members, first_rows) = match checked {
-            Ok(ok) => ok,
-            Err(errs) => return Ok(row_errors(errs)),
-        };
-        let households = records.len() as i64;
-        let checked_in = started.elapsed();
-        if !r.dry_run {
-            let scope = region_prefix(who.scope);
-            let outcome =
-                store::roll::import(&self.db, who, request_id, &records, region, &scope, &digest, &r.reason).await?;
-            if let store::roll::ImportOutcome::OutOfScope(ids) = outcome {
-                // The same answer whether the id is another county's or not: the row names the id
-                // and says it cannot be written from this scope, nothing about its owner.
-                let ids: std::collections::HashSet<String> = ids.into_iter().collect();
-                let errs = records
-                    .iter()
-                    .zip(&first_rows)
-                    .filter(|(rec, _)| ids.contains(&rec.household.id))
-                    .map(|(rec, row)| spreadsheet::RowError {
-                        row: *row,
-                        field: "household_id".into(),
-                        message: format!(
-                            "household id '{}' cannot be written from {}: choose the household's own id",
-                            rec.household.id, who.scope
-                        ),
-                    })
-                    .collect();
-                return Ok(row_errors(errs));
-            }
-            self.roll_cache.invalidate();
-        }
-        tracing::info!(
-            households,
-            members,
-            check_ms = checked_in.as_millis() as u64,
-            total_ms = started.elapsed().as_millis() as u64,
-            stored = !r.dry_run,
-            "roll imported"
-        );
-        Ok(pb::ImportRollResponse { households, members, errors: vec![], stored: !r.dry_run })
     }
 
     pub(super) async fn export_roll(

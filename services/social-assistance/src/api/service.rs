@@ -183,29 +183,7 @@ impl SocialAssistance for AssistanceApi {
     ) -> Result<Response<pb::ImportRollResponse>, Status> {
         let who = caller(&req)?;
         let request_id = request_id(&req);
-        let mut pieces = req.into_inner();
-        let mut whole: Option<pb::ImportRollRequest> = None;
-        while let Some(piece) = pieces.message().await? {
-            let w = whole.get_or_insert_with(|| pb::ImportRollRequest {
-                region_code: piece.region_code.clone(),
-                format: piece.format.clone(),
-                content: Vec::new(),
-                on_date: piece.on_date.clone(),
-                reason: piece.reason.clone(),
-                dry_run: piece.dry_run,
-            });
-            if w.content.len().saturating_add(piece.content.len()) > self.max_import_bytes {
-                return Err(civic_runtime::ApiError::invalid(
-                    "content",
-                    format!("the file is larger than {} bytes (CIVIC_MAX_IMPORT_BYTES)", self.max_import_bytes),
-                )
-                .into());
-            }
-            w.content.extend_from_slice(&piece.content);
-        }
-        let whole =
-            whole.ok_or_else(|| Status::from(civic_runtime::ApiError::invalid("content", "no piece was sent")))?;
-        respond(self.import_roll(&who, &request_id, whole).await)
+        self.import_roll_stream(&who, &request_id, req.into_inner()).await.map(Response::new)
     }
 
     #[tracing::instrument(skip_all)]

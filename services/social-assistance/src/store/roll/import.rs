@@ -1,6 +1,8 @@
-//! A roll imported at once: on SQLite in multi-row statements, on PostgreSQL by COPY into a
-//! temporary table and one upsert; every household checked against the importer's scope and
-//! audited with its before-state.
+//! A roll imported in one transaction, written a slice of households at a time so that the
+//! service never holds the whole roll: on SQLite in multi-row statements, on PostgreSQL by COPY
+//! (new households straight into the table, replaced ones into a temporary table and then one
+//! update); every household checked against the importer's scope and audited with its
+//! before-state.
 
 use civic_domain::RegionCode;
 use civic_runtime::{audit, identity::Caller, storage::Database, ApiError};
@@ -33,38 +35,122 @@ const BEFORE_COLUMNS: &str =
 const STATE_COLUMNS: &str =
     "region_code, residence, category, status, members_json, monthly_benefit_fen, computed_on, version";
 
-/// Store many households in one transaction: all or nothing. Existing ids are replaced and their
-/// version goes up — only where the stored household is within the caller's scope
-/// (`scope_prefix`, as for a single upsert); otherwise nothing is stored and the ids are
-/// returned. Every household created or replaced is recorded in `roll_import_changes` with its
-/// state before, under an import id that the import's audit entry names.
-#[allow(clippy::too_many_arguments)]
-pub async fn import(
-    db: &Database,
-    caller: &Caller,
-    request_id: &str,
-    records: &[RollRecord],
-    region: RegionCode,
-    scope_prefix: &str,
-    digest: &str,
-    reason: &str,
-) -> Result<ImportOutcome, ApiError> {
-    let import_id = uuid::Uuid::new_v4().to_string();
-    let change = |created: i64, replaced: i64| audit::Change {
-        action: "roll.import".into(),
-        entity: "roll".into(),
-        entity_id: region.to_string(),
-        region: region.to_string(),
-        before: None,
-        after: Some(serde_json::json!({
-            "households": records.len(), "sha256": digest, "import_id": import_id,
-            "created": created, "replaced": replaced,
-        })),
-        reason: reason.to_string(),
-    };
-    match &db.bulk {
-        Some(pg) => import_with_copy(pg, caller, request_id, records, scope_prefix, &import_id, change).await,
-        None => import_with_inserts(db, caller, request_id, records, scope_prefix, &import_id, change).await,
+/// An import being written: `begin`, `write` each slice of households (in any order, each id
+/// once), then `finish` — all or nothing. Existing ids are replaced and their version goes up,
+/// only where the stored household is within the caller's scope (`scope_prefix`, as for a single
+/// upsert); otherwise nothing is stored and `finish` returns the ids (later slices are still
+/// checked, not written). Every household created or replaced is recorded in
+/// `roll_import_changes` with its state before, under an import id that the import's audit entry
+/// names.
+pub struct RollWriter {
+    tx: Tx,
+    scope_prefix: String,
+    import_id: String,
+    now: String,
+    households: usize,
+    created: i64,
+    out_of_scope: Vec<String>,
+}
+
+enum Tx {
+    Portable(sqlx::Transaction<'static, sqlx::Any>, i64),
+    /// On PostgreSQL: whether replaced households wait in the temporary table.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>, bool),
+}
+
+impl RollWriter {
+    pub async fn begin(db: &Database, scope_prefix: &str) -> Result<RollWriter, ApiError> {
+        let tx = match &db.bulk {
+            Some(pg) => Tx::Postgres(pg.begin().await?, false),
+            None => Tx::Portable(db.begin().await?, 0),
+        };
+        Ok(RollWriter {
+            tx,
+            scope_prefix: scope_prefix.to_string(),
+            import_id: uuid::Uuid::new_v4().to_string(),
+            now: crate::store::now(),
+            households: 0,
+            created: 0,
+            out_of_scope: Vec::new(),
+        })
+    }
+
+    /// Write a slice of households (or, once an id out of scope was met, only check it).
+    pub async fn write(&mut self, records: &[RollRecord]) -> Result<(), ApiError> {
+        self.households += records.len();
+        match &mut self.tx {
+            Tx::Portable(tx, replaced) => {
+                let (created, more) = write_with_inserts(
+                    tx,
+                    records,
+                    &self.scope_prefix,
+                    &self.import_id,
+                    &self.now,
+                    &mut self.out_of_scope,
+                )
+                .await?;
+                self.created += created;
+                *replaced += more;
+            }
+            Tx::Postgres(tx, staged) => {
+                self.created += write_with_copy(
+                    tx,
+                    records,
+                    &self.scope_prefix,
+                    &self.import_id,
+                    &self.now,
+                    &mut self.out_of_scope,
+                    staged,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Commit with the import's audit entry, or roll back if an id was out of scope.
+    pub async fn finish(
+        self,
+        caller: &Caller,
+        request_id: &str,
+        region: RegionCode,
+        digest: &str,
+        reason: &str,
+    ) -> Result<ImportOutcome, ApiError> {
+        let RollWriter { tx, import_id, households, created, out_of_scope, .. } = self;
+        let change = |replaced: i64| audit::Change {
+            action: "roll.import".into(),
+            entity: "roll".into(),
+            entity_id: region.to_string(),
+            region: region.to_string(),
+            before: None,
+            after: Some(serde_json::json!({
+                "households": households, "sha256": digest, "import_id": import_id,
+                "created": created, "replaced": replaced,
+            })),
+            reason: reason.to_string(),
+        };
+        if !out_of_scope.is_empty() {
+            match tx {
+                Tx::Portable(tx, _) => tx.rollback().await?,
+                Tx::Postgres(tx, _) => tx.rollback().await?,
+            }
+            return Ok(ImportOutcome::OutOfScope(out_of_scope));
+        }
+        let replaced = match tx {
+            Tx::Portable(mut tx, replaced) => {
+                audit::record(&mut tx, caller, request_id, &change(replaced)).await?;
+                tx.commit().await?;
+                replaced
+            }
+            Tx::Postgres(mut tx, staged) => {
+                let replaced = if staged { replace_staged(&mut tx, &import_id).await? } else { 0 };
+                audit::record_on(&mut *tx, caller, request_id, &change(replaced)).await?;
+                tx.commit().await?;
+                replaced
+            }
+        };
+        Ok(ImportOutcome::Stored { import_id, created, replaced })
     }
 }
 
@@ -84,19 +170,15 @@ fn list_placeholders(n: usize, offset: usize) -> String {
 }
 
 /// SQLite (and the portable path): multi-row INSERTs. Small statements are fastest here: the
-/// cost of binding grows faster than the number of parameters.
-async fn import_with_inserts(
-    db: &Database,
-    caller: &Caller,
-    request_id: &str,
+/// cost of binding grows faster than the number of parameters. Returns (created, replaced).
+async fn write_with_inserts(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     records: &[RollRecord],
     scope_prefix: &str,
     import_id: &str,
-    change: impl Fn(i64, i64) -> audit::Change,
-) -> Result<ImportOutcome, ApiError> {
-    let mut tx = db.begin().await?;
-    let now = crate::store::now();
-    let mut out_of_scope = Vec::new();
+    now: &str,
+    out_of_scope: &mut Vec<String>,
+) -> Result<(i64, i64), ApiError> {
     let (mut created, mut replaced) = (0i64, 0i64);
     for chunk in records.chunks(IMPORT_BATCH) {
         let sql = format!("SELECT id, region_code FROM households WHERE id IN ({})", list_placeholders(chunk.len(), 0));
@@ -104,7 +186,7 @@ async fn import_with_inserts(
         for r in chunk {
             q = q.bind(r.household.id.clone());
         }
-        let existing = q.fetch_all(&mut *tx).await?;
+        let existing = q.fetch_all(&mut **tx).await?;
         for (id, stored_region) in &existing {
             if !stored_region.starts_with(scope_prefix) && out_of_scope.len() < MAX_REPORTED {
                 out_of_scope.push(id.clone());
@@ -125,7 +207,7 @@ async fn import_with_inserts(
             for id in &existing {
                 q = q.bind(id.to_string());
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut **tx).await?;
             replaced += existing.len() as i64;
         }
         let new_ids: Vec<&str> =
@@ -139,7 +221,7 @@ async fn import_with_inserts(
             for id in &new_ids {
                 q = q.bind(import_id.to_string()).bind(id.to_string()).bind("created");
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut **tx).await?;
             created += new_ids.len() as i64;
         }
         let sql = format!(
@@ -159,17 +241,11 @@ async fn import_with_inserts(
                 .bind(r.monthly_benefit.get())
                 .bind(r.computed_on.to_string())
                 .bind(1i64)
-                .bind(now.clone());
+                .bind(now.to_string());
         }
-        q.execute(&mut *tx).await?;
+        q.execute(&mut **tx).await?;
     }
-    if !out_of_scope.is_empty() {
-        tx.rollback().await?;
-        return Ok(ImportOutcome::OutOfScope(out_of_scope));
-    }
-    audit::record(&mut tx, caller, request_id, &change(created, replaced)).await?;
-    tx.commit().await?;
-    Ok(ImportOutcome::Stored { import_id: import_id.to_string(), created, replaced })
+    Ok((created, replaced))
 }
 
 fn csv_field(out: &mut String, s: &str) {
@@ -187,7 +263,7 @@ fn csv_field(out: &mut String, s: &str) {
 async fn copy_households(
     conn: &mut sqlx::PgConnection,
     table: &str,
-    records: &[RollRecord],
+    records: impl Iterator<Item = &RollRecord>,
     now: &str,
 ) -> Result<(), sqlx::Error> {
     use std::fmt::Write as _;
@@ -223,101 +299,95 @@ async fn copy_households(
     copy.finish().await.map(|_| ())
 }
 
-/// PostgreSQL: COPY into a temporary table, then one upsert into `households`, and the audit
-/// entry, all in one transaction.
-async fn import_with_copy(
-    pg: &sqlx::PgPool,
-    caller: &Caller,
-    request_id: &str,
+/// PostgreSQL: the slice's ids looked up at once; new households COPYed straight into the table
+/// (a first roll is one COPY per slice), replaced ones into a temporary table for
+/// [`replace_staged`]. Returns the households created.
+async fn write_with_copy(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     records: &[RollRecord],
     scope_prefix: &str,
     import_id: &str,
-    change: impl Fn(i64, i64) -> audit::Change,
-) -> Result<ImportOutcome, ApiError> {
-    let mut tx = pg.begin().await?;
-    let now = crate::store::now();
-    let t0 = std::time::Instant::now();
-    // A roll loaded for the first time has no household that exists already: COPY it straight
-    // into the table. If any does (a unique violation), fall back to staging and replacing.
-    sqlx::query("SAVEPOINT direct_load").execute(&mut *tx).await?;
-    match copy_households(&mut tx, "households", records, &now).await {
-        Ok(()) => {
-            sqlx::query("RELEASE SAVEPOINT direct_load").execute(&mut *tx).await?;
-            let ids: Vec<&str> = records.iter().map(|r| r.household.id.as_str()).collect();
-            sqlx::query(
-                "INSERT INTO roll_import_changes (import_id, household_id, action) SELECT $1, v.id, 'created' FROM UNNEST($2::text[]) AS v (id)",
-            )
-            .bind(import_id)
+    now: &str,
+    out_of_scope: &mut Vec<String>,
+    staged: &mut bool,
+) -> Result<i64, ApiError> {
+    let ids: Vec<&str> = records.iter().map(|r| r.household.id.as_str()).collect();
+    let existing: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, region_code FROM households WHERE id = ANY($1::text[]) ORDER BY id")
             .bind(&ids)
-            .execute(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?;
-            tracing::debug!(copy_ms = t0.elapsed().as_millis() as u64, "bulk load: direct");
-            let created = records.len() as i64;
-            audit::record_on(&mut *tx, caller, request_id, &change(created, 0)).await?;
-            tx.commit().await?;
-            return Ok(ImportOutcome::Stored { import_id: import_id.to_string(), created, replaced: 0 });
-        }
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            sqlx::query("ROLLBACK TO SAVEPOINT direct_load").execute(&mut *tx).await?;
-        }
-        Err(e) => return Err(e.into()),
-    }
-    sqlx::query("CREATE TEMPORARY TABLE households_import (LIKE households INCLUDING DEFAULTS) ON COMMIT DROP")
-        .execute(&mut *tx)
-        .await?;
-    copy_households(&mut tx, "households_import", records, &now).await?;
-    let copied = t0.elapsed();
     // A stored household outside the caller's scope is never replaced by an import.
-    let foreign: Vec<String> = sqlx::query_scalar(
-        "SELECT h.id FROM households h JOIN households_import i ON i.id = h.id WHERE h.region_code NOT LIKE $1 ORDER BY h.id LIMIT $2",
-    )
-    .bind(format!("{scope_prefix}%"))
-    .bind(MAX_REPORTED as i64)
-    .fetch_all(&mut *tx)
-    .await?;
-    if !foreign.is_empty() {
-        tx.rollback().await?;
-        return Ok(ImportOutcome::OutOfScope(foreign));
+    for (id, stored_region) in &existing {
+        if !stored_region.starts_with(scope_prefix) && out_of_scope.len() < MAX_REPORTED {
+            out_of_scope.push(id.clone());
+        }
     }
+    if !out_of_scope.is_empty() {
+        return Ok(0);
+    }
+    let existing: std::collections::HashSet<&str> = existing.iter().map(|(id, _)| id.as_str()).collect();
+    let new_ids: Vec<&str> = ids.iter().copied().filter(|id| !existing.contains(id)).collect();
+    if !new_ids.is_empty() {
+        let t0 = std::time::Instant::now();
+        let new = records.iter().filter(|r| !existing.contains(r.household.id.as_str()));
+        copy_households(tx, "households", new, now).await.map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::VersionConflict {
+                message: "a household of the file was added to the roll meanwhile: import again".into(),
+            },
+            e => e.into(),
+        })?;
+        sqlx::query(
+            "INSERT INTO roll_import_changes (import_id, household_id, action) SELECT $1, v.id, 'created' FROM UNNEST($2::text[]) AS v (id)",
+        )
+        .bind(import_id)
+        .bind(&new_ids)
+        .execute(&mut **tx)
+        .await?;
+        tracing::debug!(
+            households = new_ids.len(),
+            copy_ms = t0.elapsed().as_millis() as u64,
+            "roll import: new households"
+        );
+    }
+    if !existing.is_empty() {
+        if !*staged {
+            sqlx::query("CREATE TEMPORARY TABLE households_import (LIKE households INCLUDING DEFAULTS) ON COMMIT DROP")
+                .execute(&mut **tx)
+                .await?;
+            *staged = true;
+        }
+        let old = records.iter().filter(|r| existing.contains(r.household.id.as_str()));
+        copy_households(tx, "households_import", old, now).await?;
+    }
+    Ok(new_ids.len() as i64)
+}
+
+/// PostgreSQL: replace the staged households (version + 1) with their before-state recorded: two
+/// set statements, cheaper than a row-by-row upsert over a whole city. Returns how many.
+async fn replace_staged(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, import_id: &str) -> Result<i64, ApiError> {
+    let t0 = std::time::Instant::now();
     let replaced = sqlx::query(&format!(
         "INSERT INTO roll_import_changes (import_id, household_id, action, {BEFORE_COLUMNS}) \
          SELECT $1, h.id, 'replaced', {} FROM households h JOIN households_import i ON i.id = h.id",
         STATE_COLUMNS.split(", ").map(|c| format!("h.{c}")).collect::<Vec<_>>().join(", ")
     ))
     .bind(import_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected() as i64;
-    let created = sqlx::query(
-        "INSERT INTO roll_import_changes (import_id, household_id, action) SELECT $1, i.id, 'created' FROM households_import i \
-         WHERE NOT EXISTS (SELECT 1 FROM households h WHERE h.id = i.id)",
-    )
-    .bind(import_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected() as i64;
-    // Existing households are replaced (version + 1), new ones inserted: two set statements,
-    // cheaper than a row-by-row ON CONFLICT over a whole city.
     sqlx::query(
         "UPDATE households h SET region_code = i.region_code, residence = i.residence, category = i.category, status = i.status, \
          member_count = i.member_count, members_json = i.members_json, monthly_benefit_fen = i.monthly_benefit_fen, \
          computed_on = i.computed_on, version = h.version + 1, updated_at = i.updated_at \
          FROM households_import i WHERE h.id = i.id",
     )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(&format!(
-        "INSERT INTO households ({HOUSEHOLD_COLUMNS}) SELECT {HOUSEHOLD_COLUMNS} FROM households_import i \
-         WHERE NOT EXISTS (SELECT 1 FROM households h WHERE h.id = i.id)"
-    ))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     tracing::debug!(
-        copy_ms = copied.as_millis() as u64,
-        upsert_ms = (t0.elapsed() - copied).as_millis() as u64,
-        "bulk load"
+        households = replaced,
+        replace_ms = t0.elapsed().as_millis() as u64,
+        "roll import: replaced households"
     );
-    audit::record_on(&mut *tx, caller, request_id, &change(created, replaced)).await?;
-    tx.commit().await?;
-    Ok(ImportOutcome::Stored { import_id: import_id.to_string(), created, replaced })
+    Ok(replaced)
 }

@@ -4,7 +4,7 @@
 mod import;
 mod payments;
 
-pub use import::{import, ImportOutcome};
+pub use import::{ImportOutcome, RollWriter};
 pub use payments::{record_payments, summarize, MonthSummary, PaymentsRecorded};
 
 use chrono::NaiveDate;

@@ -1,0 +1,333 @@
+//! Importing the roll, sent whole (`ImportRoll`) or in pieces (`ImportRollStream`): the file is
+//! read row by row into a compact roster (a CSV in pieces as they arrive, never whole), every
+//! household's benefit is computed a slice at a time, and the households are stored a slice at a
+//! time in one transaction — so the largest accepted import keeps to a stated memory bound
+//! (BENCHMARKS.md, "Memory of the largest import"). All problems are reported at once, each with
+//! its row; a file with any problem stores nothing.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use civic_domain::{policy::PolicyBook, Fen, RegionCode};
+use civic_proto::assistance::v1 as pb;
+use civic_runtime::{
+    audit::region_prefix,
+    identity::{Access, Caller},
+    request, ApiError, ApiResult,
+};
+use sha2::{Digest, Sha256};
+
+use super::{access, service::AssistanceApi};
+use crate::{
+    roll::RollRecord,
+    roster::{Reader, Roster},
+    spreadsheet::{Format, RowError},
+    store,
+};
+
+/// Households whose benefits are computed together (the benefit kernel's compact copy of them
+/// stays small).
+const BENEFIT_SLICE: usize = 50_000;
+/// Households built and written together.
+const STORE_SLICE: usize = 20_000;
+
+/// What an import is asked to do, checked before any of the file is read.
+struct Meta {
+    region: RegionCode,
+    format: Format,
+    date: NaiveDate,
+    reason: String,
+    dry_run: bool,
+}
+
+fn row_errors(errs: Vec<RowError>) -> pb::ImportRollResponse {
+    pb::ImportRollResponse {
+        households: 0,
+        members: 0,
+        errors: errs.into_iter().map(|e| pb::RowError { row: e.row, field: e.field, message: e.message }).collect(),
+        stored: false,
+    }
+}
+
+/// The file's rows as they arrive, for the parser on its own thread.
+struct Pieces {
+    rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    piece: Vec<u8>,
+    at: usize,
+}
+
+impl std::io::Read for Pieces {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.piece.len() {
+            match self.rx.blocking_recv() {
+                Some(p) => {
+                    self.piece = p;
+                    self.at = 0;
+                }
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.piece.len() - self.at);
+        out[..n].copy_from_slice(&self.piece[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Build households `slice` of the roster (in id order) with their computed benefits.
+fn records(roster: &Roster, slice: &[u32], amounts: &[i64], date: NaiveDate) -> Result<Vec<RollRecord>, ApiError> {
+    slice
+        .iter()
+        .zip(amounts)
+        .map(|(&i, &fen)| {
+            let (household, category, status) = roster
+                .household(i)
+                .map_err(|e| ApiError::Internal(format!("a checked household failed its check again: {e:?}")))?;
+            Ok(RollRecord {
+                household,
+                category,
+                status,
+                monthly_benefit: Fen::new(fen),
+                computed_on: date,
+                version: 1,
+            })
+        })
+        .collect()
+}
+
+/// Check every household and compute its benefit on `date`, a slice at a time: the households
+/// in id order and their amounts, or every problem (the reader's, then the households').
+fn benefits(
+    book: &PolicyBook,
+    roster: &Roster,
+    date: NaiveDate,
+    mut errors: Vec<RowError>,
+) -> Result<(Vec<u32>, Vec<i64>), Vec<RowError>> {
+    let order = roster.order();
+    let mut amounts = Vec::with_capacity(order.len());
+    for slice in order.chunks(BENEFIT_SLICE) {
+        let mut built = Vec::with_capacity(slice.len());
+        let mut rows = Vec::with_capacity(slice.len());
+        for &i in slice {
+            match roster.household(i) {
+                Ok((household, category, status)) => {
+                    built.push(RollRecord {
+                        household,
+                        category,
+                        status,
+                        monthly_benefit: Fen::ZERO,
+                        computed_on: date,
+                        version: 1,
+                    });
+                    rows.push(roster.first_row(i));
+                }
+                Err(e) => errors.extend(e),
+            }
+        }
+        // Once anything is wrong, the rest is only checked.
+        if !errors.is_empty() {
+            continue;
+        }
+        for (amount, row) in crate::population::benefits(book, date, &built).into_iter().zip(rows) {
+            match amount {
+                Ok(fen) => amounts.push(fen.get()),
+                Err(message) => errors.push(RowError { row, field: "household_id".into(), message }),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((order, amounts))
+    } else {
+        errors.sort_by_key(|e| e.row);
+        Err(errors)
+    }
+}
+
+impl AssistanceApi {
+    /// What the request (or a stream's first piece) asks, checked.
+    fn import_meta(&self, who: &Caller, book: &PolicyBook, r: &pb::ImportRollChunk) -> ApiResult<Meta> {
+        let region = request::region_code(book, "region_code", &r.region_code)?;
+        access::check(who, book, Access::Write, access::ROLL, "import the roll", region)?;
+        let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
+        let date = request::date_or_today("on_date", &r.on_date)?;
+        Ok(Meta { region, format, date, reason: r.reason.clone(), dry_run: r.dry_run })
+    }
+
+    pub(super) async fn import_roll(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        r: pb::ImportRollRequest,
+    ) -> ApiResult<pb::ImportRollResponse> {
+        let started = std::time::Instant::now();
+        let book = self.book.current();
+        // The file is not copied: it moves to the reading task and is freed when read.
+        let pb::ImportRollRequest { region_code, format, content, on_date, reason, dry_run } = r;
+        let asked = pb::ImportRollChunk { region_code, format, content: Vec::new(), on_date, reason, dry_run };
+        let meta = self.import_meta(who, &book, &asked)?;
+        if content.is_empty() {
+            return Err(ApiError::invalid("content", "the file is empty"));
+        }
+        // Reading a city's roll is CPU work: off the request threads.
+        let digest = format!("{:x}", Sha256::digest(&content));
+        let (format, region, for_read) = (meta.format, meta.region, book.clone());
+        let (roster, errors) =
+            tokio::task::spawn_blocking(move || Reader::new(&for_read.regions, region).read_bytes(format, &content))
+                .await
+                .map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
+        self.store_roster(who, request_id, book, meta, roster, errors, digest, started).await
+    }
+
+    /// A file in pieces: the first names the region, format, date and reason; a CSV is read as
+    /// its pieces arrive, an XLSX (a zip, read from its end) once whole.
+    pub(super) async fn import_roll_stream(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        mut pieces: tonic::Streaming<pb::ImportRollChunk>,
+    ) -> Result<pb::ImportRollResponse, tonic::Status> {
+        let started = std::time::Instant::now();
+        let mut first = pieces.message().await?.ok_or_else(|| ApiError::invalid("content", "no piece was sent"))?;
+        let book = self.book.current();
+        let meta = self.import_meta(who, &book, &first)?;
+        let too_large = || {
+            ApiError::invalid(
+                "content",
+                format!("the file is larger than {} bytes (CIVIC_MAX_IMPORT_BYTES)", self.max_import_bytes),
+            )
+        };
+        let mut digest = Sha256::new();
+        let mut total = 0usize;
+        let mut next = Some(std::mem::take(&mut first.content));
+        let (roster, errors) = match meta.format {
+            Format::Csv => {
+                let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+                let (region, for_read) = (meta.region, book.clone());
+                let reading = tokio::task::spawn_blocking(move || {
+                    Reader::new(&for_read.regions, region).read_csv(Pieces { rx, piece: Vec::new(), at: 0 })
+                });
+                loop {
+                    let piece = match next.take() {
+                        Some(p) => p,
+                        None => match pieces.message().await? {
+                            Some(p) => p.content,
+                            None => break,
+                        },
+                    };
+                    total = total.saturating_add(piece.len());
+                    if total > self.max_import_bytes {
+                        return Err(too_large().into());
+                    }
+                    digest.update(&piece);
+                    // The reader stops early only when the file cannot be read on: its answer
+                    // says why.
+                    if tx.send(piece).await.is_err() {
+                        break;
+                    }
+                }
+                drop(tx);
+                reading.await.map_err(|e| ApiError::Internal(format!("import task: {e}")))?
+            }
+            Format::Xlsx => {
+                let mut whole = Vec::new();
+                loop {
+                    let piece = match next.take() {
+                        Some(p) => p,
+                        None => match pieces.message().await? {
+                            Some(p) => p.content,
+                            None => break,
+                        },
+                    };
+                    total = total.saturating_add(piece.len());
+                    if total > self.max_import_bytes {
+                        return Err(too_large().into());
+                    }
+                    digest.update(&piece);
+                    whole.extend_from_slice(&piece);
+                }
+                let (region, for_read) = (meta.region, book.clone());
+                tokio::task::spawn_blocking(move || {
+                    Reader::new(&for_read.regions, region).read_bytes(Format::Xlsx, &whole)
+                })
+                .await
+                .map_err(|e| ApiError::Internal(format!("import task: {e}")))?
+            }
+        };
+        if total == 0 {
+            return Err(ApiError::invalid("content", "the file is empty").into());
+        }
+        let digest = format!("{:x}", digest.finalize());
+        Ok(self.store_roster(who, request_id, book, meta, roster, errors, digest, started).await?)
+    }
+
+    /// Compute and store what was read: nothing if anything is wrong.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_roster(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        book: Arc<PolicyBook>,
+        meta: Meta,
+        roster: Roster,
+        errors: Vec<RowError>,
+        digest: String,
+        started: std::time::Instant,
+    ) -> ApiResult<pb::ImportRollResponse> {
+        let roster = Arc::new(roster);
+        let date = meta.date;
+        let for_check = roster.clone();
+        let checked = tokio::task::spawn_blocking(move || benefits(&book, &for_check, date, errors))
+            .await
+            .map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
+        let (order, amounts) = match checked {
+            Ok(ok) => ok,
+            Err(errs) => return Ok(row_errors(errs)),
+        };
+        let households = roster.len() as i64;
+        let members = roster.member_count();
+        let checked_in = started.elapsed();
+        if !meta.dry_run {
+            let mut writer = store::roll::RollWriter::begin(&self.db, &region_prefix(who.scope)).await?;
+            let order = Arc::new(order);
+            let amounts = Arc::new(amounts);
+            for from in (0..order.len()).step_by(STORE_SLICE) {
+                let to = (from + STORE_SLICE).min(order.len());
+                let (roster, order, amounts) = (roster.clone(), order.clone(), amounts.clone());
+                let slice =
+                    tokio::task::spawn_blocking(move || records(&roster, &order[from..to], &amounts[from..to], date))
+                        .await
+                        .map_err(|e| ApiError::Internal(format!("import task: {e}")))??;
+                writer.write(&slice).await?;
+            }
+            let outcome = writer.finish(who, request_id, meta.region, &digest, &meta.reason).await?;
+            if let store::roll::ImportOutcome::OutOfScope(ids) = outcome {
+                // The same answer whether the id is another county's or not: the row names the id
+                // and says it cannot be written from this scope, nothing about its owner.
+                let mut errs: Vec<RowError> = ids
+                    .iter()
+                    .filter_map(|id| roster.find(id).map(|i| (id, roster.first_row(i))))
+                    .map(|(id, row)| RowError {
+                        row,
+                        field: "household_id".into(),
+                        message: format!(
+                            "household id '{id}' cannot be written from {}: choose the household's own id",
+                            who.scope
+                        ),
+                    })
+                    .collect();
+                errs.sort_by_key(|e| e.row);
+                return Ok(row_errors(errs));
+            }
+            self.roll_cache.invalidate();
+        }
+        tracing::info!(
+            households,
+            members,
+            check_ms = checked_in.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            stored = !meta.dry_run,
+            "roll imported"
+        );
+        Ok(pb::ImportRollResponse { households, members, errors: vec![], stored: !meta.dry_run })
+    }
+}
