@@ -33,6 +33,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "largest gRPC message (imports and exports; other requests stop at 1 MiB)",
     ),
     ("CIVIC_MAX_IMPORT_BYTES", "`536870912`", "largest file a streamed import (ImportRollStream) may send"),
+    (
+        "CIVIC_MAX_IMPORT_MEMORY_BYTES",
+        "`251658240`",
+        "memory the households read from one roll import may take (≈1.3 million households of 2.6 persons); \
+         with it an import's growth stays under 300 MB",
+    ),
     ("CIVIC_TOKEN_MAX_HOURS", "`24`", "longest lifetime (exp − iat) a bearer token may have"),
     ("CIVIC_MAX_CONNECTIONS", "`4096`", "connections kept open at once; more are closed at once"),
     ("CIVIC_HANDSHAKE_TIMEOUT_SECS", "`10`", "a new connection must speak within this time"),
@@ -111,6 +117,8 @@ pub struct Settings {
     pub max_message_bytes: usize,
     /// Largest file a streamed import may send, in bytes.
     pub max_import_bytes: usize,
+    /// Memory the households read from one roll import may take, in bytes.
+    pub max_import_memory_bytes: usize,
     /// Longest lifetime a bearer token may have (exp − iat), in hours.
     pub token_max_hours: u64,
     pub max_connections: usize,
@@ -164,6 +172,7 @@ impl Default for Settings {
             db_max_connections: 10,
             max_message_bytes: 64 * 1024 * 1024,
             max_import_bytes: 512 * 1024 * 1024,
+            max_import_memory_bytes: 240 * 1024 * 1024,
             token_max_hours: 24,
             max_connections: 4096,
             handshake_timeout_secs: 10,
@@ -326,6 +335,9 @@ impl Settings {
         if let Some(v) = get("CIVIC_MAX_IMPORT_BYTES") {
             self.max_import_bytes = num("CIVIC_MAX_IMPORT_BYTES", v)?;
         }
+        if let Some(v) = get("CIVIC_MAX_IMPORT_MEMORY_BYTES") {
+            self.max_import_memory_bytes = num("CIVIC_MAX_IMPORT_MEMORY_BYTES", v)?;
+        }
         if let Some(v) = get("CIVIC_TOKEN_MAX_HOURS") {
             self.token_max_hours = num("CIVIC_TOKEN_MAX_HOURS", v)?;
         }
@@ -406,6 +418,7 @@ struct SettingsMirror {
     db_max_connections: u32,
     max_message_bytes: usize,
     max_import_bytes: usize,
+    max_import_memory_bytes: usize,
     token_max_hours: u64,
     max_connections: usize,
     handshake_timeout_secs: u64,
@@ -440,6 +453,7 @@ impl From<&Settings> for SettingsMirror {
             db_max_connections: s.db_max_connections,
             max_message_bytes: s.max_message_bytes,
             max_import_bytes: s.max_import_bytes,
+            max_import_memory_bytes: s.max_import_memory_bytes,
             token_max_hours: s.token_max_hours,
             max_connections: s.max_connections,
             handshake_timeout_secs: s.handshake_timeout_secs,

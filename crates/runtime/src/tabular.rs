@@ -37,21 +37,43 @@ fn xlsx_cell(c: &calamine::Data) -> String {
 pub fn for_each_row(format: Format, content: &[u8], visit: impl FnMut(i64, &[&str])) -> Result<(), String> {
     match format {
         Format::Csv => for_each_csv_row(content, visit),
-        Format::Xlsx => {
-            use calamine::{Reader, Xlsx};
-            let mut visit = visit;
-            let mut book: Xlsx<_> =
-                Xlsx::new(std::io::Cursor::new(content)).map_err(|e| format!("not a readable XLSX file: {e}"))?;
-            let range =
-                book.worksheet_range_at(0).ok_or("the workbook has no sheet")?.map_err(|e| format!("XLSX: {e}"))?;
-            for (i, r) in range.rows().enumerate() {
-                let owned: Vec<String> = r.iter().map(xlsx_cell).collect();
-                let cells: Vec<&str> = owned.iter().map(String::as_str).collect();
-                visit(i as i64 + 1, &cells);
-            }
-            Ok(())
-        }
+        Format::Xlsx => for_each_xlsx_row(content, visit),
     }
+}
+
+/// The first sheet's rows, cell by cell as the sheet's XML is read (the sheet is never held as
+/// a grid of cells); a row's number is its number in the sheet.
+fn for_each_xlsx_row(content: &[u8], mut visit: impl FnMut(i64, &[&str])) -> Result<(), String> {
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> =
+        Xlsx::new(std::io::Cursor::new(content)).map_err(|e| format!("not a readable XLSX file: {e}"))?;
+    let first = book.sheet_names().into_iter().next().ok_or("the workbook has no sheet")?;
+    let mut cells = book.worksheet_cells_reader(&first).map_err(|e| format!("XLSX: {e}"))?;
+    let mut row: Vec<String> = Vec::new();
+    let mut at: Option<u32> = None;
+    let emit = |n: u32, row: &[String], visit: &mut dyn FnMut(i64, &[&str])| {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        visit(i64::from(n) + 1, &cells);
+    };
+    while let Some(cell) = cells.next_cell().map_err(|e| format!("XLSX: {e}"))? {
+        let (r, c) = cell.get_position();
+        if at != Some(r) {
+            if let Some(n) = at {
+                emit(n, &row, &mut visit);
+            }
+            row.clear();
+            at = Some(r);
+        }
+        let c = c as usize;
+        if c >= row.len() {
+            row.resize(c + 1, String::new());
+        }
+        row[c] = xlsx_cell(&calamine::Data::from(cell.get_value().clone()));
+    }
+    if let Some(n) = at {
+        emit(n, &row, &mut visit);
+    }
+    Ok(())
 }
 
 /// The bytes looked at to tell UTF-8 from GB18030.
@@ -255,5 +277,22 @@ mod tests {
         let (text, n) = big("H1,王\n");
         let late = rows(&[text.as_bytes(), b"H2,\xFF\xFE\n"].concat()).unwrap_err();
         assert!(late.contains(&format!("CSV row {}", n + 1)) && late.contains("UTF-8"), "{late}");
+    }
+
+    #[test]
+    fn xlsx_rows_in_order_with_their_sheet_numbers() {
+        let rows: Vec<Vec<String>> =
+            vec![vec!["H1".into(), "".into(), "王".into()], vec!["H2".into(), "x".into(), "".into()]];
+        let bytes = write(Format::Xlsx, &["户编号", "成员编号", "姓名"], rows.iter().map(|r| r.as_slice())).unwrap();
+        let mut got = Vec::new();
+        for_each_row(Format::Xlsx, &bytes, |n, c| got.push((n, c.iter().map(|c| c.to_string()).collect::<Vec<_>>())))
+            .unwrap();
+        assert_eq!(got[0], (1, vec!["户编号".to_string(), "成员编号".into(), "姓名".into()]));
+        assert_eq!(got[1].0, 2);
+        assert_eq!(got[1].1[0], "H1");
+        assert_eq!(got[1].1.get(2).map(String::as_str), Some("王"));
+        assert_eq!(got[2].0, 3);
+        assert_eq!(got[2].1[..2], ["H2".to_string(), "x".into()]);
+        assert!(for_each_row(Format::Xlsx, b"not a zip", |_, _| {}).unwrap_err().contains("XLSX"));
     }
 }

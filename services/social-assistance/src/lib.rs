@@ -126,6 +126,7 @@ pub async fn start_with_peers(
         recalculator,
         roll_cache: Arc::new(api::RollCache::default()),
         max_import_bytes: f.settings.max_import_bytes,
+        max_import_memory_bytes: f.settings.max_import_memory_bytes,
         budget,
     };
     let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(

@@ -150,6 +150,20 @@ impl Roster {
         }
     }
 
+    /// What the roster takes in memory, counting whole blocks, and the 12 bytes a household
+    /// will take when benefits are computed (its place in id order and its amount).
+    pub fn bytes(&self) -> usize {
+        use std::mem::size_of;
+        let blocks = |n: usize, each: usize| n * BLOCK * each;
+        blocks(self.heads.0.len(), size_of::<Head>() + 12)
+            + blocks(self.members.0.len(), size_of::<Slot>())
+            + blocks(self.incomes.0.len(), size_of::<IncomeSlot>())
+            + self.text.0.len() * TEXT_BLOCK
+            // hashbrown: a u32 and a control byte a bucket, buckets ≥ 8/7 of the capacity
+            + self.index.capacity() * 8 / 7 * 5
+            + self.kinds.capacity() * (size_of::<(String, Span)>() + 24)
+    }
+
     /// Households in the file.
     pub fn len(&self) -> usize {
         self.heads.len()
@@ -353,6 +367,9 @@ const MAX_ERRORS: usize = 1000;
 pub struct Reader<'t> {
     tree: &'t RegionTree,
     scope: RegionCode,
+    /// Most bytes the roster may take; past it the file is refused and the rest not kept.
+    budget: usize,
+    full: bool,
     roster: Roster,
     errors: Vec<RowError>,
     col: std::collections::BTreeMap<&'static str, usize>,
@@ -361,11 +378,13 @@ pub struct Reader<'t> {
 }
 
 impl<'t> Reader<'t> {
-    /// Rows of households within `scope`.
-    pub fn new(tree: &'t RegionTree, scope: RegionCode) -> Self {
+    /// Rows of households within `scope`, keeping at most `budget` bytes of them.
+    pub fn new(tree: &'t RegionTree, scope: RegionCode, budget: usize) -> Self {
         Reader {
             tree,
             scope,
+            budget,
+            full: false,
             roster: Roster::new(),
             errors: Vec::new(),
             col: Default::default(),
@@ -410,7 +429,20 @@ impl<'t> Reader<'t> {
             self.header_ok = Some(self.errors.is_empty());
             return;
         };
-        if !ok || row.iter().all(|c| c.is_empty()) {
+        if !ok || self.full || row.iter().all(|c| c.is_empty()) {
+            return;
+        }
+        if self.roster.bytes() > self.budget {
+            self.full = true;
+            self.errors.push(RowError {
+                row: rn,
+                field: String::new(),
+                message: format!(
+                    "the households up to this row take more than the {} MB one import may hold \
+                     (CIVIC_MAX_IMPORT_MEMORY_BYTES): import the roll in parts, e.g. by county",
+                    self.budget / 1_000_000
+                ),
+            });
             return;
         }
         if self.errors.len() >= MAX_ERRORS {
@@ -497,5 +529,83 @@ impl<'t> Reader<'t> {
         if let Err((field, message)) = self.roster.add(rn32, id, region, res, cat, status, member) {
             self.errors.push(RowError { row: rn, field: field.into(), message });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TREE: &str = "code,name,kind,parent\n000000,全国,country,\n210000,辽宁省,province,000000\n\
+                        210500,本溪市,city,210000\n210502,平山区,district,210500\n";
+    const HEADER: &str =
+        "household_id,region_code,residence,category,status,member_id,age,able_bodied,has_income_proof,incomes\n";
+
+    fn read(rows: &str, budget: usize) -> (Roster, Vec<RowError>) {
+        let tree = RegionTree::from_csv("regions.csv", TREE).unwrap();
+        let scope = RegionCode::parse("210500").unwrap();
+        Reader::new(&tree, scope, budget).read_csv(format!("{HEADER}{rows}").as_bytes())
+    }
+
+    #[test]
+    fn a_households_rows_may_be_anywhere() {
+        let (roster, errors) = read(
+            "H2,210502,urban,dibao,,a,40,false,true,wage:900;pension:100\n\
+             H1,210502,rural,low_income,,x,30,true,true,\n\
+             H2,210502,urban,dibao,,b,12,false,false,wage:50\n",
+            usize::MAX,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!((roster.len(), roster.member_count()), (2, 3));
+        let order: Vec<&str> = roster.order().into_iter().map(|i| roster.id(i)).collect();
+        assert_eq!(order, ["H1", "H2"]);
+        let h2 = roster.find("H2").unwrap();
+        assert_eq!(roster.first_row(h2), 2);
+        let (h, category, _) = roster.household(h2).unwrap();
+        assert_eq!(category, Category::Dibao);
+        let members: Vec<(&str, u32, usize)> =
+            h.members().iter().map(|m| (m.id.as_str(), m.age, m.incomes.len())).collect();
+        assert_eq!(members, [("a", 40, 2), ("b", 12, 1)]);
+        assert_eq!(h.members()[0].incomes[1].kind, "pension");
+        assert_eq!(h.members()[1].incomes[0].monthly, Fen::new(5_000));
+        assert!(roster.find("H3").is_none());
+    }
+
+    #[test]
+    fn a_member_is_one_person_and_a_household_one_kind() {
+        let (_, errors) = read(
+            "H1,210502,urban,dibao,,a,40,false,true,\n\
+             H1,210502,urban,dibao,,a,41,false,true,\n\
+             H1,210502,urban,dibao,,,9,false,true,\n\
+             H1,210502,urban,dibao,,,9,false,true,\n\
+             H1,210502,rural,dibao,,c,9,false,true,\n",
+            usize::MAX,
+        );
+        let got: Vec<(i64, &str)> = errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+        assert_eq!(got, [(3, "member_id"), (5, "member_id"), (6, "household_id")], "{errors:?}");
+        assert!(errors[0].message.contains("already on row 2"));
+        assert!(errors[1].message.contains("identical to row 4"));
+    }
+
+    /// Strings are kept whole when the text arena moves to its next block; lookups still work.
+    #[test]
+    fn many_households_across_text_blocks() {
+        let n = 40_000;
+        let rows: String =
+            (0..n).map(|i| format!("{i:0>40},210502,urban,dibao,,member-{i:0>30},30,false,true,\n")).collect();
+        let (roster, errors) = read(&rows, usize::MAX);
+        assert!(errors.is_empty());
+        assert!(roster.text.0.len() > 2, "the test must cross text blocks");
+        for i in [0, 1, n / 2, n - 1] {
+            let id = format!("{i:0>40}");
+            let h = roster.find(&id).unwrap();
+            let (household, _, _) = roster.household(h).unwrap();
+            assert_eq!(household.id, id);
+            assert_eq!(household.members()[0].id, format!("member-{i:0>30}"));
+        }
+        // The same file within a budget smaller than it needs: refused where it is reached.
+        let (_, errors) = read(&rows, 4 << 20);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].row > 2 && errors[0].message.contains("CIVIC_MAX_IMPORT_MEMORY_BYTES"), "{errors:?}");
     }
 }

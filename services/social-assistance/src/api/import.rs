@@ -170,11 +170,12 @@ impl AssistanceApi {
         }
         // Reading a city's roll is CPU work: off the request threads.
         let digest = format!("{:x}", Sha256::digest(&content));
-        let (format, region, for_read) = (meta.format, meta.region, book.clone());
-        let (roster, errors) =
-            tokio::task::spawn_blocking(move || Reader::new(&for_read.regions, region).read_bytes(format, &content))
-                .await
-                .map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
+        let (format, region, for_read, budget) = (meta.format, meta.region, book.clone(), self.max_import_memory_bytes);
+        let (roster, errors) = tokio::task::spawn_blocking(move || {
+            Reader::new(&for_read.regions, region, budget).read_bytes(format, &content)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
         self.store_roster(who, request_id, book, meta, roster, errors, digest, started).await
     }
 
@@ -202,9 +203,9 @@ impl AssistanceApi {
         let (roster, errors) = match meta.format {
             Format::Csv => {
                 let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
-                let (region, for_read) = (meta.region, book.clone());
+                let (region, for_read, budget) = (meta.region, book.clone(), self.max_import_memory_bytes);
                 let reading = tokio::task::spawn_blocking(move || {
-                    Reader::new(&for_read.regions, region).read_csv(Pieces { rx, piece: Vec::new(), at: 0 })
+                    Reader::new(&for_read.regions, region, budget).read_csv(Pieces { rx, piece: Vec::new(), at: 0 })
                 });
                 loop {
                     let piece = match next.take() {
@@ -245,9 +246,9 @@ impl AssistanceApi {
                     digest.update(&piece);
                     whole.extend_from_slice(&piece);
                 }
-                let (region, for_read) = (meta.region, book.clone());
+                let (region, for_read, budget) = (meta.region, book.clone(), self.max_import_memory_bytes);
                 tokio::task::spawn_blocking(move || {
-                    Reader::new(&for_read.regions, region).read_bytes(Format::Xlsx, &whole)
+                    Reader::new(&for_read.regions, region, budget).read_bytes(Format::Xlsx, &whole)
                 })
                 .await
                 .map_err(|e| ApiError::Internal(format!("import task: {e}")))?

@@ -75,6 +75,8 @@ pub struct AssistanceApi {
     pub roll_cache: Arc<RollCache>,
     /// Largest file a streamed import may send.
     pub max_import_bytes: usize,
+    /// Memory the households read from one import may take.
+    pub max_import_memory_bytes: usize,
     /// A lazily connected channel to budget-performance, for evaluation scores.
     pub budget: tonic::transport::Channel,
 }

@@ -470,6 +470,93 @@ async fn streamed_import(backend: Backend) {
     let big = format!("{CSV}{}", "H009,210502,urban,dibao,active,m1,45,false,true,\n".repeat(60));
     let e = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces(big.as_bytes())))).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    // Excel's GBK with Chinese headers, cut into 100-byte pieces (characters cut between pieces):
+    // read as the pieces arrive, the same households.
+    let zh = "户编号,行政区划代码,城乡,类别,状态,成员编号,年龄,有劳动能力,有收入证明,收入";
+    let body: Vec<&str> = CSV.lines().skip(1).collect();
+    let text = format!("{zh}\n{}\n", body.join("\n"));
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    assert!(std::str::from_utf8(&gbk).is_err());
+    let r = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces(&gbk)))).await.unwrap().into_inner();
+    assert!(r.stored, "{:?}", r.errors);
+    assert_eq!((r.households, r.members), (4, 10));
+    let h =
+        c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H002".into() })).await.unwrap().into_inner();
+    assert_eq!((h.monthly_benefit_fen, h.version), (106_600, 2));
+    app.stop().await;
+
+    // The households read from one import are held within the configured memory: past it the
+    // file is refused on the row where it was reached, and nothing is stored.
+    let mut s = civic_testing::settings(civic_testing::fresh_database(backend).await);
+    s.max_import_memory_bytes = 1;
+    let app = App::spawn_with(s, social_assistance::recalc::RecalcSettings::from_env()).await;
+    let mut c = app.client().await;
+    let r = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces(CSV.as_bytes())))).await.unwrap().into_inner();
+    assert!(!r.stored);
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert_eq!(r.errors[0].row, 3);
+    assert!(r.errors[0].message.contains("CIVIC_MAX_IMPORT_MEMORY_BYTES"), "{:?}", r.errors);
+    let e = c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H001".into() })).await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
     app.stop().await;
 }
 both_backends!(streamed_import, super::streamed_import);
+
+/// A roll larger than one slice is stored slice by slice in one transaction: a county's file
+/// whose last slice names another county's household stores nothing of its earlier slices; the
+/// same file without it replaces and creates across slices, each household once.
+async fn import_in_slices(backend: Backend) {
+    let app = App::spawn(backend).await;
+    let header = CSV.lines().next().unwrap();
+    let roll = |n: usize, age: u32| {
+        let mut f = format!("{header}\n");
+        for i in 0..n {
+            f.push_str(&format!("A{i:05},210502,urban,dibao,active,m1,{age},false,true,\n"));
+        }
+        f
+    };
+    let r = import(&app, "210502", "csv", roll(45_000, 40).into_bytes(), "2019-06-15").await;
+    assert!(r.stored, "{:?}", r.errors);
+    assert_eq!(r.households, 45_000);
+    // 210521's own household, whose id sorts after every A…
+    let theirs = format!("{header}\nZ1,210521,urban,dibao,active,m1,30,false,true,\n");
+    assert!(import(&app, "210521", "csv", theirs.into_bytes(), "2019-06-15").await.stored);
+    let mut takeover = roll(50_000, 41);
+    takeover.push_str("Z1,210502,urban,dibao,active,m1,30,false,true,\n");
+    let r = import(&app, "210502", "csv", takeover.clone().into_bytes(), "2019-06-15").await;
+    assert!(!r.stored);
+    let rows: Vec<(i64, &str)> = r.errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+    assert_eq!(rows, vec![(50_002, "household_id")], "{:?}", r.errors);
+    let mut c = app.client().await;
+    let county = t(Role::CivilAffairs, "210502");
+    let get = |id: &str| pb::GetHouseholdRequest { household_id: id.into() };
+    let first = c.get_household(req(&county, get("A00000"))).await.unwrap().into_inner();
+    assert_eq!(first.version, 1, "the first slice was not kept");
+    assert_eq!(c.get_household(req(&county, get("A49999"))).await.unwrap_err().code(), Code::NotFound);
+
+    let own = takeover.lines().filter(|l| !l.starts_with("Z1")).collect::<Vec<_>>().join("\n");
+    let r = import(&app, "210502", "csv", own.into_bytes(), "2019-06-15").await;
+    assert!(r.stored, "{:?}", r.errors);
+    for (id, version) in [("A00000", 2), ("A44999", 2), ("A45000", 1), ("A49999", 1)] {
+        let h = c.get_household(req(&county, get(id))).await.unwrap().into_inner();
+        assert_eq!((h.version, h.household.unwrap().members[0].age), (version, 41), "{id}");
+    }
+    let mut audit = app.audit().await;
+    let entries = audit
+        .list_audit_entries(req(
+            &t(Role::Auditor, "000000"),
+            civic_proto::common::v1::ListAuditEntriesRequest {
+                region_code: "210502".into(),
+                entity: "roll".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    let after: serde_json::Value = serde_json::from_str(&entries.last().unwrap().after_json).unwrap();
+    assert_eq!((after["created"].as_i64(), after["replaced"].as_i64()), (Some(5_000), Some(45_000)), "{after}");
+    app.stop().await;
+}
+both_backends!(import_in_slices, super::import_in_slices);
