@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Memory of the largest import (BENCHMARKS.md): the seeded roll imported into a freshly started
 # release social-assistance, once sent whole (ImportRoll) and once in 1 MiB pieces
-# (ImportRollStream), each into a fresh service and database. Prints the idle resident memory,
+# (ImportRollStream), each into a fresh service and database; then the streamed export
+# (ExportRollStream) of that roll from another fresh service. Prints the idle resident memory,
 # the peak (VmHWM) and the growth, from /proc/<pid>/status.
 #
 #   bench/import-memory.sh [households]           # default 1000000, on SQLite
@@ -25,7 +26,7 @@ measure() {
     local pid=$!
     for _ in $(seq 100); do $BENCH load "$addr" 0 1 1 >/dev/null 2>&1 && break; sleep 0.1; done
     local idle; idle=$(kb VmRSS $pid)
-    $BENCH import "$addr" "$WORK/roll.csv" 2019-06-15 $how
+    if [ "$how" = export ]; then $BENCH export "$addr"; else $BENCH import "$addr" "$WORK/roll.csv" 2019-06-15 $how; fi
     local peak; peak=$(kb VmHWM $pid)
     printf '%-8s idle %4d MB  peak %5d MB  growth %5d MB\n' "${how:-whole}" $((idle / 1024)) $((peak / 1024)) \
         $(((peak - idle) / 1024))
@@ -40,10 +41,12 @@ if [ -n "${POSTGRES:-}" ]; then
             db="mem$RANDOM"
             psql "$CIVIC_TEST_POSTGRES_URL" -qc "CREATE DATABASE $db" >/dev/null
             measure "${CIVIC_TEST_POSTGRES_URL%/*}/$db" "$how"
-        done'
+        done
+        measure "${CIVIC_TEST_POSTGRES_URL%/*}/$db" export'
 else
     for how in "" stream; do
         rm -f "$WORK"/roll.db*
         measure "sqlite://$WORK/roll.db?mode=rwc" "$how"
     done
+    measure "sqlite://$WORK/roll.db?mode=rwc" export
 fi

@@ -218,6 +218,30 @@ async fn main() {
                 t.elapsed().as_secs_f64()
             );
         }
+        Some("export") => {
+            // The roll of 210500 as CSV in pieces, counted, not kept.
+            let mut c = client(&arg(1)).await;
+            let t = Instant::now();
+            let mut stream = c
+                .export_roll_stream(authed(
+                    &token(),
+                    pb::ExportRollRequest { region_code: "210500".into(), format: "csv".into() },
+                ))
+                .await
+                .unwrap_or_else(|e| fail(&e.to_string()))
+                .into_inner();
+            let (mut bytes, mut pieces, mut households) = (0usize, 0usize, 0i64);
+            while let Some(piece) = stream.message().await.unwrap_or_else(|e| fail(&e.to_string())) {
+                households = households.max(piece.households);
+                bytes += piece.content.len();
+                pieces += 1;
+            }
+            println!(
+                "export: {households} households, {:.1} MB in {pieces} pieces in {:.2} s",
+                bytes as f64 / 1e6,
+                t.elapsed().as_secs_f64()
+            );
+        }
         Some("pay") => {
             let mut c = client(&arg(1)).await;
             let t = Instant::now();

@@ -135,11 +135,59 @@ fn member_cells(r: &RollRecord) -> Vec<[String; 12]> {
         .collect()
 }
 
+/// The columns an export has beyond the import's.
+const EXPORT_EXTRA: [&str; 2] = ["monthly_benefit_yuan", "computed_on"];
+
 /// Export columns: the import columns plus the approved benefit (yuan) and its date, so an
 /// exported file can be imported again.
 pub fn export(format: Format, records: &[RollRecord]) -> Result<Vec<u8>, String> {
     let mut header: Vec<&str> = COLUMNS.to_vec();
-    header.extend(["monthly_benefit_yuan", "computed_on"]);
+    header.extend(EXPORT_EXTRA);
     let rows: Vec<[String; 12]> = records.iter().flat_map(member_cells).collect();
     civic_runtime::tabular::write(format, &header, rows.iter().map(|r| r.as_slice()))
+}
+
+/// The CSV export of a snapshot, handed out in pieces of about `piece` bytes as the households
+/// are read (the same bytes as [`export`]); `send` returns false when nobody listens any more.
+/// The first piece (the header at least) is flagged.
+pub async fn export_csv_pieces<F, Fut>(
+    snapshot: &mut crate::store::roll::RollSnapshot,
+    piece: usize,
+    mut send: F,
+) -> Result<(), civic_runtime::ApiError>
+where
+    F: FnMut(Vec<u8>, bool) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    use tokio_stream::StreamExt;
+    let failed = |e: csv::Error| civic_runtime::ApiError::Internal(format!("writing the export: {e}"));
+    let mut header: Vec<&str> = COLUMNS.to_vec();
+    header.extend(EXPORT_EXTRA);
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(piece + piece / 4));
+    w.write_record(&header).map_err(failed)?;
+    let mut first = true;
+    let mut records = std::pin::pin!(snapshot.records());
+    while let Some(record) = records.next().await {
+        for row in member_cells(&record?) {
+            w.write_record(&row).map_err(failed)?;
+        }
+        w.flush().map_err(|e| civic_runtime::ApiError::Internal(format!("writing the export: {e}")))?;
+        if w.get_ref().len() >= piece {
+            let mut out =
+                w.into_inner().map_err(|e| civic_runtime::ApiError::Internal(format!("writing the export: {e}")))?;
+            let mut rest = out.split_off(piece);
+            rest.reserve(piece + piece / 4);
+            w = csv::Writer::from_writer(rest);
+            if !send(out, std::mem::take(&mut first)).await {
+                return Ok(());
+            }
+        }
+    }
+    let out = w.into_inner().map_err(|e| civic_runtime::ApiError::Internal(format!("writing the export: {e}")))?;
+    for (i, part) in out.chunks(piece).enumerate() {
+        if !send(part.to_vec(), first && i == 0).await {
+            return Ok(());
+        }
+    }
+    Ok(())
 }

@@ -220,19 +220,52 @@ impl AssistanceApi {
         })
     }
 
-    /// The export in pieces of at most `EXPORT_PIECE` bytes.
+    /// The export in pieces of at most `EXPORT_PIECE` bytes. A CSV is written as the roll is
+    /// read from one snapshot, a piece at a time, so a roll of any size exports without being held
+    /// (an XLSX, at most a sheet's 1,048,576 rows, is built whole and cut).
     pub(super) async fn export_roll_stream(&self, who: &Caller, r: &pb::ExportRollRequest) -> ApiResult<ExportStream> {
-        let whole = self.export_roll(who, r).await?;
-        let mut pieces: Vec<Result<pb::ExportRollChunk, tonic::Status>> = Vec::new();
-        let mut first = Some((whole.filename, whole.content_type, whole.households));
-        for piece in whole.content.chunks(EXPORT_PIECE) {
-            let (filename, content_type, households) = first.take().unwrap_or_default();
-            pieces.push(Ok(pb::ExportRollChunk { filename, content_type, households, content: piece.to_vec() }));
+        let book = self.book.current();
+        let region = request::region_code(&book, "region_code", &r.region_code)?;
+        access::check(who, &book, Access::Read, access::ROLL, "export the roll", region)?;
+        let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
+        if format == Format::Xlsx {
+            let whole = self.export_roll(who, r).await?;
+            let mut pieces: Vec<Result<pb::ExportRollChunk, tonic::Status>> = Vec::new();
+            let mut first = Some((whole.filename, whole.content_type, whole.households));
+            for piece in whole.content.chunks(EXPORT_PIECE) {
+                let (filename, content_type, households) = first.take().unwrap_or_default();
+                pieces.push(Ok(pb::ExportRollChunk { filename, content_type, households, content: piece.to_vec() }));
+            }
+            if let Some((filename, content_type, households)) = first {
+                pieces.push(Ok(pb::ExportRollChunk { filename, content_type, households, content: Vec::new() }));
+            }
+            return Ok(Box::pin(tokio_stream::iter(pieces)));
         }
-        if let Some((filename, content_type, households)) = first {
-            pieces.push(Ok(pb::ExportRollChunk { filename, content_type, households, content: Vec::new() }));
-        }
-        Ok(Box::pin(tokio_stream::iter(pieces)))
+        let mut snapshot = store::roll::RollSnapshot::begin(&self.db, &region_prefix(region)).await?;
+        let households = snapshot.count().await?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::ExportRollChunk, tonic::Status>>(4);
+        let filename = format!("roll-{region}.csv");
+        tokio::spawn(async move {
+            let sent = spreadsheet::export_csv_pieces(&mut snapshot, EXPORT_PIECE, |content, first| {
+                let chunk = if first {
+                    pb::ExportRollChunk {
+                        filename: filename.clone(),
+                        content_type: "text/csv; charset=utf-8".into(),
+                        households,
+                        content,
+                    }
+                } else {
+                    pb::ExportRollChunk { content, ..Default::default() }
+                };
+                let tx = tx.clone();
+                async move { tx.send(Ok(chunk)).await.is_ok() }
+            })
+            .await;
+            if let Err(e) = sent {
+                let _ = tx.send(Err(e.into())).await;
+            }
+        });
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }
 
     pub(super) async fn record_payments(

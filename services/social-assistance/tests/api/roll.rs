@@ -557,6 +557,22 @@ async fn import_in_slices(backend: Backend) {
         .entries;
     let after: serde_json::Value = serde_json::from_str(&entries.last().unwrap().after_json).unwrap();
     assert_eq!((after["created"].as_i64(), after["replaced"].as_i64()), (Some(5_000), Some(45_000)), "{after}");
+
+    // Exported in pieces as it is read: each at most 1 MiB, together the single-message file.
+    let ask = pb::ExportRollRequest { region_code: "210502".into(), format: "csv".into() };
+    let whole = c.export_roll(req(&county, ask.clone())).await.unwrap().into_inner();
+    assert_eq!(whole.households, 50_000);
+    let mut stream = c.export_roll_stream(req(&county, ask)).await.unwrap().into_inner();
+    let (mut file, mut sizes, mut heads) = (Vec::new(), Vec::new(), Vec::new());
+    while let Some(piece) = stream.message().await.unwrap() {
+        sizes.push(piece.content.len());
+        heads.push((piece.filename, piece.households));
+        file.extend_from_slice(&piece.content);
+    }
+    assert!(sizes.len() >= 3 && sizes.iter().all(|n| *n <= 1 << 20), "{sizes:?}");
+    assert_eq!(heads[0], (whole.filename, 50_000));
+    assert!(heads[1..].iter().all(|(f, n)| f.is_empty() && *n == 0));
+    assert!(file == whole.content, "the pieces differ from the whole file");
     app.stop().await;
 }
 both_backends!(import_in_slices, super::import_in_slices);

@@ -179,6 +179,48 @@ pub async fn all(db: &Database, prefix: &str) -> Result<Vec<RollRecord>, ApiErro
     rows.iter().map(from_row).collect()
 }
 
+/// A consistent read of a region's roll, for an export streamed as it is read: one read
+/// transaction (a snapshot on both backends; REPEATABLE READ on PostgreSQL), households read one
+/// at a time in id order, never all at once.
+pub struct RollSnapshot {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    prefix: String,
+    sql: String,
+}
+
+impl RollSnapshot {
+    pub async fn begin(db: &Database, prefix: &str) -> Result<RollSnapshot, ApiError> {
+        // A deferred transaction: on SQLite it reads a snapshot without taking the write lock.
+        let mut tx = db.pool.begin().await?;
+        if db.backend == civic_runtime::storage::Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        }
+        Ok(RollSnapshot {
+            tx,
+            prefix: format!("{prefix}%"),
+            sql: format!("SELECT {COLUMNS} FROM households WHERE region_code LIKE $1 ORDER BY id"),
+        })
+    }
+
+    /// Households in the snapshot.
+    pub async fn count(&mut self) -> Result<i64, ApiError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM households WHERE region_code LIKE $1")
+            .bind(&self.prefix)
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+
+    /// The households in id order, as they are read.
+    pub fn records(&mut self) -> impl tokio_stream::Stream<Item = Result<RollRecord, ApiError>> + Send + '_ {
+        use tokio_stream::StreamExt;
+        let RollSnapshot { tx, prefix, sql } = self;
+        sqlx::query(sql.as_str())
+            .bind(prefix.as_str())
+            .fetch(&mut **tx)
+            .map(|r| r.map_err(ApiError::from).and_then(|r| from_row(&r)))
+    }
+}
+
 pub fn parse_computed_on(s: &str) -> Option<NaiveDate> {
     parse_date(s).ok()
 }
