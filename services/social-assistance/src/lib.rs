@@ -127,6 +127,7 @@ pub async fn start_with_peers(
         roll_cache: Arc::new(api::RollCache::default()),
         max_import_bytes: f.settings.max_import_bytes,
         max_import_memory_bytes: f.settings.max_import_memory_bytes,
+        max_message_bytes: f.settings.max_message_bytes,
         budget,
     };
     let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(

@@ -17,8 +17,12 @@ use crate::{
     store,
 };
 
-/// Largest piece of a streamed export.
+/// Largest piece of a streamed export (smaller where the message limit is).
 pub const EXPORT_PIECE: usize = 1024 * 1024;
+
+/// Member rows an XLSX export may have (a county's roll; a city's goes out as CSV): the workbook
+/// is built whole, so this bounds the memory of the call.
+pub const XLSX_MAX_ROWS: i64 = 200_000;
 
 pub type ExportStream =
     std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::ExportRollChunk, tonic::Status>> + Send>>;
@@ -50,6 +54,11 @@ pub fn record_to_pb(r: &RollRecord) -> pb::RollHousehold {
 }
 
 impl AssistanceApi {
+    /// The pieces of a streamed export: 1 MiB, or less where a message may carry less.
+    fn export_piece(&self) -> usize {
+        EXPORT_PIECE.min(self.max_message_bytes.saturating_sub(4096)).max(1024)
+    }
+
     /// The 低保 benefit a record gets on `date` (low-income households are not paid).
     fn benefit_of(
         &self,
@@ -197,6 +206,9 @@ impl AssistanceApi {
         Ok(pb::ListHouseholdsResponse { households: rows.iter().map(record_to_pb).collect(), next_page_token: next })
     }
 
+    /// The roll as one file in one message, read from one snapshot: a CSV up to the message
+    /// limit (a larger roll is refused before the service holds more, and goes through
+    /// `ExportRollStream`), an XLSX up to `XLSX_MAX_ROWS` rows.
     pub(super) async fn export_roll(
         &self,
         who: &Caller,
@@ -206,23 +218,62 @@ impl AssistanceApi {
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         access::check(who, &book, Access::Read, access::ROLL, "export the roll", region)?;
         let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
-        let records = store::roll::all(&self.db, &region_prefix(region)).await?;
-        let content = spreadsheet::export(format, &records).map_err(ApiError::Internal)?;
-        let (ext, ct) = match format {
-            Format::Csv => ("csv", "text/csv; charset=utf-8"),
-            Format::Xlsx => ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        let mut snapshot = store::roll::RollSnapshot::begin(&self.db, &region_prefix(region)).await?;
+        let households = snapshot.count().await?;
+        let (content, ext, ct) = match format {
+            Format::Csv => {
+                // Room for the message's other fields.
+                let limit = self.max_message_bytes.saturating_sub(4096);
+                let mut content = Vec::new();
+                let mut over = false;
+                spreadsheet::export_csv_pieces(&mut snapshot, EXPORT_PIECE, |piece, _| {
+                    over = content.len() + piece.len() > limit;
+                    if !over {
+                        content.extend_from_slice(&piece);
+                    }
+                    std::future::ready(!over)
+                })
+                .await?;
+                if over {
+                    return Err(ApiError::precondition(
+                        "EXPORT_TOO_LARGE",
+                        format!(
+                            "the roll of {region} ({households} households) is larger as CSV than one message may carry \
+                             ({} bytes, CIVIC_MAX_MESSAGE_BYTES): export it with ExportRollStream",
+                            self.max_message_bytes
+                        ),
+                    ));
+                }
+                (content, "csv", "text/csv; charset=utf-8")
+            }
+            Format::Xlsx => {
+                let rows = snapshot.member_rows().await?;
+                if rows > XLSX_MAX_ROWS {
+                    return Err(ApiError::precondition(
+                        "EXPORT_TOO_LARGE",
+                        format!(
+                            "the roll of {region} has {rows} member rows; an XLSX export holds at most {XLSX_MAX_ROWS}: \
+                             export it as CSV (ExportRollStream for any size) or one county at a time"
+                        ),
+                    ));
+                }
+                use tokio_stream::StreamExt;
+                let records: Vec<RollRecord> = snapshot.records().collect::<Result<_, _>>().await?;
+                let content = spreadsheet::export(format, &records).map_err(ApiError::Internal)?;
+                (content, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            }
         };
         Ok(pb::ExportRollResponse {
             content,
             filename: format!("roll-{region}.{ext}"),
             content_type: ct.into(),
-            households: records.len() as i64,
+            households,
         })
     }
 
     /// The export in pieces of at most `EXPORT_PIECE` bytes. A CSV is written as the roll is
     /// read from one snapshot, a piece at a time, so a roll of any size exports without being held
-    /// (an XLSX, at most a sheet's 1,048,576 rows, is built whole and cut).
+    /// (an XLSX, at most `XLSX_MAX_ROWS` rows, is built whole and cut).
     pub(super) async fn export_roll_stream(&self, who: &Caller, r: &pb::ExportRollRequest) -> ApiResult<ExportStream> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
@@ -232,7 +283,7 @@ impl AssistanceApi {
             let whole = self.export_roll(who, r).await?;
             let mut pieces: Vec<Result<pb::ExportRollChunk, tonic::Status>> = Vec::new();
             let mut first = Some((whole.filename, whole.content_type, whole.households));
-            for piece in whole.content.chunks(EXPORT_PIECE) {
+            for piece in whole.content.chunks(self.export_piece()) {
                 let (filename, content_type, households) = first.take().unwrap_or_default();
                 pieces.push(Ok(pb::ExportRollChunk { filename, content_type, households, content: piece.to_vec() }));
             }
@@ -245,8 +296,9 @@ impl AssistanceApi {
         let households = snapshot.count().await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::ExportRollChunk, tonic::Status>>(4);
         let filename = format!("roll-{region}.csv");
+        let piece = self.export_piece();
         tokio::spawn(async move {
-            let sent = spreadsheet::export_csv_pieces(&mut snapshot, EXPORT_PIECE, |content, first| {
+            let sent = spreadsheet::export_csv_pieces(&mut snapshot, piece, |content, first| {
                 let chunk = if first {
                     pb::ExportRollChunk {
                         filename: filename.clone(),

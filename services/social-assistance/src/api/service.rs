@@ -77,6 +77,8 @@ pub struct AssistanceApi {
     pub max_import_bytes: usize,
     /// Memory the households read from one import may take.
     pub max_import_memory_bytes: usize,
+    /// Largest message, for answers built whole.
+    pub max_message_bytes: usize,
     /// A lazily connected channel to budget-performance, for evaluation scores.
     pub budget: tonic::transport::Channel,
 }

@@ -576,3 +576,46 @@ async fn import_in_slices(backend: Backend) {
     app.stop().await;
 }
 both_backends!(import_in_slices, super::import_in_slices);
+
+/// A roll larger as CSV than one message may carry is refused by `ExportRoll` saying to stream
+/// it, before the service holds more than a message; `ExportRollStream` exports it.
+async fn export_beyond_one_message(backend: Backend) {
+    let mut s = civic_testing::settings(civic_testing::fresh_database(backend).await);
+    s.max_message_bytes = 8_000;
+    let app = App::spawn_with(s, social_assistance::recalc::RecalcSettings::from_env()).await;
+    let mut c = app.client().await;
+    let tok = t(Role::CivilAffairs, "210500");
+    let header = CSV.lines().next().unwrap();
+    let mut roll = format!("{header}\n");
+    for i in 0..200 {
+        roll.push_str(&format!("B{i:04},210502,urban,dibao,active,m1,40,false,true,\n"));
+    }
+    let pieces: Vec<pb::ImportRollChunk> = roll
+        .as_bytes()
+        .chunks(4_000)
+        .enumerate()
+        .map(|(i, part)| pb::ImportRollChunk {
+            region_code: if i == 0 { "210500".into() } else { String::new() },
+            format: if i == 0 { "csv".into() } else { String::new() },
+            content: part.to_vec(),
+            on_date: if i == 0 { "2019-06-15".into() } else { String::new() },
+            ..Default::default()
+        })
+        .collect();
+    let r = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces))).await.unwrap().into_inner();
+    assert!(r.stored, "{:?}", r.errors);
+    let ask = pb::ExportRollRequest { region_code: "210500".into(), format: "csv".into() };
+    let e = c.export_roll(req(&tok, ask.clone())).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(e.message().contains("ExportRollStream"), "{}", e.message());
+    let mut stream = c.export_roll_stream(req(&tok, ask)).await.unwrap().into_inner();
+    let mut file = Vec::new();
+    while let Some(piece) = stream.message().await.unwrap() {
+        file.extend_from_slice(&piece.content);
+    }
+    let text = String::from_utf8(file).unwrap();
+    assert_eq!(text.lines().count(), 201);
+    assert!(text.contains("B0199,210502,urban,dibao,active,m1,40,false,true,"), "{text}");
+    app.stop().await;
+}
+both_backends!(export_beyond_one_message, super::export_beyond_one_message);

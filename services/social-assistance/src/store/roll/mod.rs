@@ -171,14 +171,6 @@ pub async fn list(
 }
 
 /// Every household of a region (by prefix), in id order: for analyses over the whole roll.
-pub async fn all(db: &Database, prefix: &str) -> Result<Vec<RollRecord>, ApiError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM households WHERE region_code LIKE $1 ORDER BY id"))
-        .bind(format!("{prefix}%"))
-        .fetch_all(&db.pool)
-        .await?;
-    rows.iter().map(from_row).collect()
-}
-
 /// A consistent read of a region's roll, for an export streamed as it is read: one read
 /// transaction (a snapshot on both backends; REPEATABLE READ on PostgreSQL), households read one
 /// at a time in id order, never all at once.
@@ -208,6 +200,16 @@ impl RollSnapshot {
             .bind(&self.prefix)
             .fetch_one(&mut *self.tx)
             .await?)
+    }
+
+    /// Member rows in the snapshot (a spreadsheet has one per member).
+    pub async fn member_rows(&mut self) -> Result<i64, ApiError> {
+        Ok(sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(member_count), 0) AS BIGINT) FROM households WHERE region_code LIKE $1",
+        )
+        .bind(&self.prefix)
+        .fetch_one(&mut *self.tx)
+        .await?)
     }
 
     /// The households in id order, as they are read.
