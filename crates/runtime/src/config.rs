@@ -24,6 +24,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("CIVIC_LOG_FORMAT", "`human`", "`human` or `json`"),
     ("CIVIC_LOG", "`info`", "tracing filter, e.g. `info,sqlx=warn`"),
     ("CIVIC_REQUEST_TIMEOUT_SECS", "`30`", "longest a call may run (a client's shorter `grpc-timeout` wins)"),
+    (
+        "CIVIC_STREAM_TIMEOUT_SECS",
+        "`600`",
+        "longest a streamed call (`ImportRollStream`, `ExportRollStream`, …) may run: it carries a file, not a question",
+    ),
     ("CIVIC_CONCURRENCY_LIMIT", "`256`", "calls served at once; more are shed with UNAVAILABLE (never health checks)"),
     ("CIVIC_SHUTDOWN_GRACE_SECS", "`20`", "time in-flight calls get after SIGTERM"),
     ("CIVIC_DB_MAX_CONNECTIONS", "`10`", "database pool size"),
@@ -110,6 +115,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log: String,
     pub request_timeout_secs: u64,
+    /// Longest a streamed call (`…Stream`) may run, in seconds.
+    pub stream_timeout_secs: u64,
     pub concurrency_limit: usize,
     pub shutdown_grace_secs: u64,
     pub db_max_connections: u32,
@@ -167,6 +174,7 @@ impl Default for Settings {
             log_format: LogFormat::Human,
             log: "info".into(),
             request_timeout_secs: 30,
+            stream_timeout_secs: 600,
             concurrency_limit: 256,
             shutdown_grace_secs: 20,
             db_max_connections: 10,
@@ -200,6 +208,7 @@ impl fmt::Debug for Settings {
             .field("signing_key", &"<secret>")
             .field("log_format", &self.log_format)
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("stream_timeout_secs", &self.stream_timeout_secs)
             .field("concurrency_limit", &self.concurrency_limit)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("tls_cert", &self.tls_cert)
@@ -320,6 +329,9 @@ impl Settings {
         if let Some(v) = get("CIVIC_REQUEST_TIMEOUT_SECS") {
             self.request_timeout_secs = num("CIVIC_REQUEST_TIMEOUT_SECS", v)?;
         }
+        if let Some(v) = get("CIVIC_STREAM_TIMEOUT_SECS") {
+            self.stream_timeout_secs = num("CIVIC_STREAM_TIMEOUT_SECS", v)?;
+        }
         if let Some(v) = get("CIVIC_CONCURRENCY_LIMIT") {
             self.concurrency_limit = num("CIVIC_CONCURRENCY_LIMIT", v)?;
         }
@@ -388,6 +400,10 @@ impl Settings {
         Duration::from_secs(self.request_timeout_secs.max(1))
     }
 
+    pub fn stream_timeout(&self) -> Duration {
+        Duration::from_secs(self.stream_timeout_secs.max(1))
+    }
+
     pub fn connection_limits(&self) -> crate::connections::ConnectionLimits {
         crate::connections::ConnectionLimits {
             max_connections: self.max_connections.max(1),
@@ -413,6 +429,7 @@ struct SettingsMirror {
     log_format: &'static str,
     log: String,
     request_timeout_secs: u64,
+    stream_timeout_secs: u64,
     concurrency_limit: usize,
     shutdown_grace_secs: u64,
     db_max_connections: u32,
@@ -448,6 +465,7 @@ impl From<&Settings> for SettingsMirror {
             },
             log: s.log.clone(),
             request_timeout_secs: s.request_timeout_secs,
+            stream_timeout_secs: s.stream_timeout_secs,
             concurrency_limit: s.concurrency_limit,
             shutdown_grace_secs: s.shutdown_grace_secs,
             db_max_connections: s.db_max_connections,

@@ -137,6 +137,7 @@ pub async fn serve(
     let layers = ServiceBuilder::new()
         .layer(
             ContextLayer::new(metrics, known_methods(service_names), settings.request_timeout())
+                .with_stream_timeout(settings.stream_timeout())
                 .with_exporter(exporter)
                 .with_service(service_label),
         )

@@ -53,6 +53,7 @@ pub struct ContextLayer {
     metrics: Metrics,
     known: Arc<std::collections::HashSet<String>>,
     timeout: std::time::Duration,
+    stream_timeout: std::time::Duration,
     exporter: crate::trace::Exporter,
     service: Arc<str>,
 }
@@ -68,9 +69,18 @@ impl ContextLayer {
             metrics,
             known: Arc::new(known),
             timeout,
+            stream_timeout: timeout,
             exporter: crate::trace::Exporter::off(),
             service: Arc::from(""),
         }
+    }
+
+    /// The longest a streamed call (a method whose name ends in `Stream`, e.g. a roll sent in
+    /// pieces) may run: such a call carries a file, not a question. A client's shorter
+    /// `grpc-timeout` still wins.
+    pub fn with_stream_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.stream_timeout = timeout;
+        self
     }
 
     /// The serving service's name, which its calls to other services declare
@@ -117,6 +127,7 @@ impl<S> Layer<S> for ContextLayer {
             metrics: self.metrics.clone(),
             known: self.known.clone(),
             timeout: self.timeout,
+            stream_timeout: self.stream_timeout,
             exporter: self.exporter.clone(),
             service: self.service.clone(),
         }
@@ -129,6 +140,7 @@ pub struct ContextService<S> {
     metrics: Metrics,
     known: Arc<std::collections::HashSet<String>>,
     timeout: std::time::Duration,
+    stream_timeout: std::time::Duration,
     exporter: crate::trace::Exporter,
     service: Arc<str>,
 }
@@ -316,9 +328,10 @@ where
             .get(crate::trace::TRACEPARENT)
             .and_then(|v| v.to_str().ok())
             .and_then(crate::trace::SpanContext::parse);
+        let limit = if method.ends_with("Stream") { self.stream_timeout } else { self.timeout };
         let deadline = match req.headers().get("grpc-timeout").and_then(grpc_timeout) {
-            Some(client) => client.min(self.timeout),
-            None => self.timeout,
+            Some(client) => client.min(limit),
+            None => limit,
         };
         let trace = crate::trace::CallTrace {
             context: crate::trace::SpanContext::child_of(parent.as_ref()),

@@ -619,3 +619,46 @@ async fn export_beyond_one_message(backend: Backend) {
     app.stop().await;
 }
 both_backends!(export_beyond_one_message, super::export_beyond_one_message);
+
+/// A streamed import carries a file, not a question: it runs under the stream limit
+/// (`CIVIC_STREAM_TIMEOUT_SECS`), not the one for calls, and is cut when that passes.
+async fn streamed_calls_have_their_own_deadline(backend: Backend) {
+    let slow_pieces = || {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            for (i, part) in CSV.as_bytes().chunks(200).enumerate() {
+                if i == 1 {
+                    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+                }
+                let piece = pb::ImportRollChunk {
+                    region_code: if i == 0 { "210500".into() } else { String::new() },
+                    format: if i == 0 { "csv".into() } else { String::new() },
+                    content: part.to_vec(),
+                    on_date: if i == 0 { "2019-06-15".into() } else { String::new() },
+                    ..Default::default()
+                };
+                if tx.send(piece).await.is_err() {
+                    return;
+                }
+            }
+        });
+        tokio_stream::wrappers::ReceiverStream::new(rx)
+    };
+    let tok = t(Role::CivilAffairs, "210500");
+    for (stream_secs, stored) in [(20, true), (1, false)] {
+        let mut s = civic_testing::settings(civic_testing::fresh_database(backend).await);
+        s.request_timeout_secs = 1;
+        s.stream_timeout_secs = stream_secs;
+        let app = App::spawn_with(s, social_assistance::recalc::RecalcSettings::from_env()).await;
+        let mut c = app.client().await;
+        let r = c.import_roll_stream(req(&tok, slow_pieces())).await;
+        if stored {
+            let r = r.unwrap().into_inner();
+            assert!(r.stored && r.households == 4, "{r:?}");
+        } else {
+            assert_eq!(r.unwrap_err().code(), Code::DeadlineExceeded);
+        }
+        app.stop().await;
+    }
+}
+both_backends!(streamed_calls_have_their_own_deadline, super::streamed_calls_have_their_own_deadline);
