@@ -3,6 +3,8 @@
 # scripts/with-postgres) and then on SQLite:
 #
 #   bench/budget.sh [programmes]      # default 50000
+#   ONLY=postgres bench/budget.sh     # one backend (postgres or sqlite)
+#   LOG=warn,budget_performance=debug bench/budget.sh   # with the import's phase times
 #
 # Builds release binaries, starts the real service, and drives it over gRPC with civic-bench:
 # programmes imported and their goals approved (setup; on PostgreSQL then VACUUM ANALYZE and a
@@ -21,7 +23,7 @@ rss() { awk '/VmRSS/ {printf "%.1f MB\n", $2/1024}' "/proc/$1/status"; }
 
 start_server() {
     CIVIC_DATABASE_URL="$1" CIVIC_LISTEN_ADDR="127.0.0.1:50094" CIVIC_METRICS_ADDR="" \
-        CIVIC_MAX_MESSAGE_BYTES=$((1 << 30)) CIVIC_LOG=warn CIVIC_CONCURRENCY_LIMIT=1024 \
+        CIVIC_MAX_MESSAGE_BYTES=$((1 << 30)) CIVIC_LOG="${LOG:-warn}" CIVIC_CONCURRENCY_LIMIT=1024 \
         ${PIN:-} target/release/budget-performance &
     PID=$!
     for _ in $(seq 100); do $BENCH budget-load http://127.0.0.1:50094 0 1 1 >/dev/null 2>&1 && break; sleep 0.1; done
@@ -44,10 +46,11 @@ run_on() {
 }
 
 export -f run_on rss start_server
-export BENCH WORK N
-PG_DURABLE=1 PG_TLS=0 scripts/with-postgres bash -c '
+export BENCH WORK N LOG
+[[ "${ONLY:-postgres}" == postgres ]] && PG_DURABLE=1 PG_TLS=0 scripts/with-postgres bash -c '
     trap "kill \${PID:-} 2>/dev/null || true" EXIT
     psql "$CIVIC_TEST_POSTGRES_URL" -qc "CREATE DATABASE budget_bench" >/dev/null
     run_on "${CIVIC_TEST_POSTGRES_URL%/*}/budget_bench" PostgreSQL
 '
-run_on "sqlite://$WORK/budget.db?mode=rwc" SQLite
+[[ "${ONLY:-sqlite}" == sqlite ]] && run_on "sqlite://$WORK/budget.db?mode=rwc" SQLite
+true

@@ -25,6 +25,17 @@ use crate::{
     },
 };
 
+/// A row of an import, checked and ready to be judged against its programme's goals.
+struct Prepared<'a> {
+    rn: i64,
+    p: &'a ProgrammeRow,
+    region: RegionCode,
+    goals_row: &'a crate::store::goals::GoalSetRow,
+    figures: pb::MonitoringFigures,
+    indicators: Vec<pb::RecordedProgress>,
+    set: usize,
+}
+
 impl MonitoringApi {
     pub(super) async fn import(
         &self,
@@ -68,14 +79,15 @@ impl MonitoringApi {
             .collect();
         let prefix = region_prefix(scope);
         let year = i64::from(as_of.year());
+        // Three independent reads, at once (the database works on them side by side).
+        let as_of_text = as_of.to_string();
+        let (programmes, goals, recorded) = tokio::try_join!(
+            programme_store::all_for_year(&self.db, &prefix, year),
+            goal_store::in_force_for_region(&self.db, &prefix, year, &as_of_text),
+            store::recorded(&self.db, &prefix, &as_of_text),
+        )?;
         let programmes: std::collections::HashMap<(String, String), ProgrammeRow> =
-            programme_store::all_for_year(&self.db, &prefix, year)
-                .await?
-                .into_iter()
-                .map(|p| ((p.region_code.clone(), p.code.clone()), p))
-                .collect();
-        let goals = goal_store::in_force_for_region(&self.db, &prefix, year, &as_of.to_string()).await?;
-        let recorded = store::recorded(&self.db, &prefix, &as_of.to_string()).await?;
+            programmes.into_iter().map(|p| ((p.region_code.clone(), p.code.clone()), p)).collect();
         tracing::debug!(
             programmes = programmes.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -88,6 +100,7 @@ impl MonitoringApi {
         let mut rules_json: Vec<String> = Vec::new();
         let mut errors = Vec::new();
         let mut items = Vec::with_capacity(table.rows.len());
+        let mut prepared = Vec::with_capacity(table.rows.len());
         let mut seen = std::collections::HashMap::new();
         for (rn, row) in &table.rows {
             let cell = |k: &str| table.cell(row, k);
@@ -177,22 +190,50 @@ impl MonitoringApi {
                     sets.len() - 1
                 }
             };
-            let (rules, stored) = &sets[set];
-            match checkpoint(&book, region, as_of, p, goals_row, &figures, &indicators, rules, &correction) {
-                Ok((record, raised, _)) => items.push(store::Imported {
-                    record,
-                    region_code: p.region_code.clone(),
-                    raised,
-                    rule_set: *stored,
-                }),
+            prepared.push(Prepared { rn: *rn, p, region, goals_row, figures, indicators, set });
+        }
+        // Each checkpoint judged on its own (goals read, figures compared, warnings raised):
+        // pure work, shared between two threads.
+        let judge = |part: &[Prepared]| -> Vec<Result<store::Imported, ApiError>> {
+            part.iter()
+                .map(|x| {
+                    let (rules, stored) = &sets[x.set];
+                    checkpoint(&book, x.region, as_of, x.p, x.goals_row, &x.figures, &x.indicators, rules, &correction)
+                        .map(|(record, raised, _)| store::Imported {
+                            record,
+                            region_code: x.p.region_code.clone(),
+                            raised,
+                            rule_set: *stored,
+                        })
+                })
+                .collect()
+        };
+        let judged = tokio::task::block_in_place(|| {
+            let (first, second) = prepared.split_at(prepared.len() / 2);
+            std::thread::scope(|scope| {
+                let other = scope.spawn(|| judge(second));
+                let mut out = judge(first);
+                match other.join() {
+                    Ok(more) => {
+                        out.extend(more);
+                        Ok(out)
+                    }
+                    Err(_) => Err(ApiError::Internal("judging the checkpoints failed".into())),
+                }
+            })
+        })?;
+        for (x, judged) in prepared.iter().zip(judged) {
+            match judged {
+                Ok(item) => items.push(item),
                 Err(ApiError::InvalidArgument(v)) => {
                     for (field, message) in v {
-                        errors.push(RowError::new(*rn, &field, message));
+                        errors.push(RowError::new(x.rn, &field, message));
                     }
                 }
                 Err(e) => return Err(e),
             }
         }
+        errors.sort_by_key(|e| e.row);
         if !errors.is_empty() {
             return Ok(fail(errors));
         }
