@@ -40,12 +40,13 @@ pub struct CompactHousehold {
     members: u16,
 }
 
-/// What a member contributes, as read from the roll.
-pub struct MemberInput<'a> {
+/// What a member contributes, as read from the roll (income kinds owned or borrowed from the
+/// stored text).
+pub struct MemberInput<'a, K: AsRef<str> = String> {
     pub age: u32,
     pub able_bodied: bool,
     pub has_income_proof: bool,
-    pub incomes: &'a [(String, i64)],
+    pub incomes: &'a [(K, i64)],
 }
 
 /// A region's roll in compact, flat form: a million households take about 60 MB.
@@ -72,14 +73,14 @@ impl Population {
         }
     }
 
-    pub fn push<'a>(
+    pub fn push<'a, K: AsRef<str> + 'a>(
         &mut self,
         id: &str,
         region: RegionCode,
         residence: Residence,
         category: Category,
         status: Status,
-        members: impl IntoIterator<Item = MemberInput<'a>>,
+        members: impl IntoIterator<Item = MemberInput<'a, K>>,
     ) {
         let next = self.regions.len() as u32;
         let idx = *self.region_index.entry(region).or_insert(next);
@@ -91,7 +92,7 @@ impl Population {
             let first_excl = self.excludable.len() as u32;
             let mut plain = 0i64;
             for (kind, fen) in m.incomes {
-                match self.kind_index.get(kind.as_str()) {
+                match self.kind_index.get(kind.as_ref()) {
                     Some(k) => self.excludable.push((*k, *fen)),
                     None => plain = plain.saturating_add(*fen),
                 }

@@ -234,29 +234,30 @@ pub async fn load_population(
     prefix: &str,
     kinds: &[String],
 ) -> Result<crate::population::Population, ApiError> {
-    use crate::{population::MemberInput, roll::StoredMember};
+    use crate::population::MemberInput;
     use tokio_stream::StreamExt;
+    /// A stored member as the kernel needs it: no id, income kinds borrowed from the row's text
+    /// (a million households are read at a service's first what-if).
+    #[derive(serde::Deserialize)]
+    struct Loaded<'a> {
+        age: u32,
+        #[serde(default)]
+        able: bool,
+        #[serde(default)]
+        proof: bool,
+        #[serde(default, borrow)]
+        incomes: Vec<(std::borrow::Cow<'a, str>, i64)>,
+    }
     let mut pop = crate::population::Population::new(kinds);
-    let mut rows = sqlx::query(
-        "SELECT id, region_code, residence, category, status, members_json FROM households WHERE region_code LIKE $1",
-    )
-    .bind(format!("{prefix}%"))
-    .fetch(&db.pool);
-    while let Some(r) = rows.next().await {
-        let r = r?;
-        let id: String = r.try_get("id")?;
-        let region: String = r.try_get("region_code")?;
-        let residence: String = r.try_get("residence")?;
-        let category: String = r.try_get("category")?;
-        let status: String = r.try_get("status")?;
-        let json: String = r.try_get("members_json")?;
-        let members: Vec<StoredMember> = serde_json::from_str(&json).map_err(|e| corrupt(format!("{id}: {e}")))?;
-        let region = RegionCode::parse(&region).map_err(|e| corrupt(e.to_string()))?;
+    let mut add = |cells: [&str; 6]| -> Result<(), ApiError> {
+        let [id, region, residence, category, status, json] = cells;
+        let members: Vec<Loaded> = serde_json::from_str(json).map_err(|e| corrupt(format!("{id}: {e}")))?;
+        let region = RegionCode::parse(region).map_err(|e| corrupt(e.to_string()))?;
         let residence = if residence == "urban" { Residence::Urban } else { Residence::Rural };
-        let category = Category::parse(&category).ok_or_else(|| corrupt(format!("{id}: category {category}")))?;
-        let status = Status::parse(&status).ok_or_else(|| corrupt(format!("{id}: status {status}")))?;
+        let category = Category::parse(category).ok_or_else(|| corrupt(format!("{id}: category {category}")))?;
+        let status = Status::parse(status).ok_or_else(|| corrupt(format!("{id}: status {status}")))?;
         pop.push(
-            &id,
+            id,
             region,
             residence,
             category,
@@ -268,6 +269,24 @@ pub async fn load_population(
                 incomes: &m.incomes,
             }),
         );
+        Ok(())
+    };
+    const SQL: &str =
+        "SELECT id, region_code, residence, category, status, members_json FROM households WHERE region_code LIKE $1";
+    let like = format!("{prefix}%");
+    // On PostgreSQL through the native pool: rows decoded in place, not converted first.
+    if let Some(pg) = &db.bulk {
+        let mut rows = sqlx::query(SQL).bind(&like).fetch(pg);
+        while let Some(r) = rows.next().await {
+            let r = r?;
+            add([r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?])?;
+        }
+    } else {
+        let mut rows = sqlx::query(SQL).bind(&like).fetch(&db.pool);
+        while let Some(r) = rows.next().await {
+            let r = r?;
+            add([r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?])?;
+        }
     }
     Ok(pop)
 }
