@@ -534,7 +534,9 @@ async fn import_in_slices(backend: Backend) {
     assert_eq!(first.version, 1, "the first slice was not kept");
     assert_eq!(c.get_household(req(&county, get("A49999"))).await.unwrap_err().code(), Code::NotFound);
 
-    let own = takeover.lines().filter(|l| !l.starts_with("Z1")).collect::<Vec<_>>().join("\n");
+    // One more household whose id needs escaping in JSON (a quote, a backslash, Chinese).
+    let own = takeover.lines().filter(|l| !l.starts_with("Z1")).collect::<Vec<_>>().join("\n")
+        + "\n\"Q\"\"\\李\",210502,urban,dibao,active,m1,41,false,true,\n";
     let r = import(&app, "210502", "csv", own.into_bytes(), "2019-06-15").await;
     assert!(r.stored, "{:?}", r.errors);
     for (id, version) in [("A00000", 2), ("A44999", 2), ("A45000", 1), ("A49999", 1)] {
@@ -556,12 +558,35 @@ async fn import_in_slices(backend: Backend) {
         .into_inner()
         .entries;
     let after: serde_json::Value = serde_json::from_str(&entries.last().unwrap().after_json).unwrap();
-    assert_eq!((after["created"].as_i64(), after["replaced"].as_i64()), (Some(5_000), Some(45_000)), "{after}");
+    assert_eq!((after["created"].as_i64(), after["replaced"].as_i64()), (Some(5_001), Some(45_000)), "{after}");
+    let odd = c.get_household(req(&county, get("Q\"\\李"))).await.unwrap().into_inner();
+    assert_eq!(odd.version, 1);
+
+    // The what-if reads the whole roll into memory (on SQLite 2,000 households a round): every
+    // household once, the odd id included.
+    let r = c
+        .what_if(req(
+            &t(Role::Finance, "210502"),
+            pb::WhatIfRequest {
+                region_code: "210502".into(),
+                on_date: "2019-07-01".into(),
+                proposed: vec![pb::StandardValue {
+                    key: "assistance.dibao.urban".into(),
+                    region_code: "210500".into(),
+                    value: "650".into(),
+                    clause: String::new(),
+                }],
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.households_computed, 50_001);
 
     // Exported in pieces as it is read: each at most 1 MiB, together the single-message file.
     let ask = pb::ExportRollRequest { region_code: "210502".into(), format: "csv".into() };
     let whole = c.export_roll(req(&county, ask.clone())).await.unwrap().into_inner();
-    assert_eq!(whole.households, 50_000);
+    assert_eq!(whole.households, 50_001);
     let mut stream = c.export_roll_stream(req(&county, ask)).await.unwrap().into_inner();
     let (mut file, mut sizes, mut heads) = (Vec::new(), Vec::new(), Vec::new());
     while let Some(piece) = stream.message().await.unwrap() {
@@ -570,7 +595,7 @@ async fn import_in_slices(backend: Backend) {
         file.extend_from_slice(&piece.content);
     }
     assert!(sizes.len() >= 3 && sizes.iter().all(|n| *n <= 1 << 20), "{sizes:?}");
-    assert_eq!(heads[0], (whole.filename, 50_000));
+    assert_eq!(heads[0], (whole.filename, 50_001));
     assert!(heads[1..].iter().all(|(f, n)| f.is_empty() && *n == 0));
     assert!(file == whole.content, "the pieces differ from the whole file");
     app.stop().await;
