@@ -79,22 +79,55 @@ pub fn compare(
     proposed: &Scenario,
     by_category: bool,
 ) -> Result<(BTreeMap<LineKey, Tally>, Tally), String> {
+    const LABELS: [&str; 3] = ["dibao", "dibao.urban", "dibao.rural"];
+    // Each region's county as a dense index, and one tally slot per (county, label): a
+    // million households are counted without a map lookup each; the lines are built at the end.
     let counties: Vec<RegionCode> = pop.regions.iter().map(|r| county_of(tree, *r)).collect();
-    let mut lines: BTreeMap<LineKey, Tally> = BTreeMap::new();
+    let mut distinct = counties.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let slot_of: Vec<usize> =
+        counties.iter().map(|c| distinct.binary_search(c).unwrap_or_else(|i| i) * LABELS.len()).collect();
+    let mut slots: Vec<Option<Tally>> = (0..distinct.len() * LABELS.len()).map(|_| None).collect();
+    let same_rules: Vec<bool> = (0..pop.regions.len()).map(|r| current.same_income_rules(proposed, r)).collect();
     for (i, h) in pop.households.iter().enumerate() {
         if h.status != Status::Active {
             continue;
         }
         let paid = h.category == Category::Dibao;
-        let cur = if paid { current.benefit(pop, i)?.unwrap_or(0) } else { 0 };
-        let prop = proposed.benefit(pop, i)?.unwrap_or(0);
-        let label = match (by_category, h.residence) {
-            (false, _) => "dibao",
-            (true, Residence::Urban) => "dibao.urban",
-            (true, Residence::Rural) => "dibao.rural",
+        // The income once where both scenarios count it alike (a proposal usually changes the
+        // standards only); the same figures as `benefit` under each.
+        let cur_std = if paid { current.standard(pop, i) } else { None };
+        let prop_std = proposed.standard(pop, i);
+        let cur_income = match cur_std {
+            Some(_) => Some(current.income(pop, i)?),
+            None => None,
         };
-        lines.entry((counties[h.region as usize], label)).or_default().add(cur, prop, paid);
+        let prop_income = match (prop_std, cur_income) {
+            (None, _) => None,
+            (Some(_), Some(inc)) if same_rules[h.region as usize] => Some(inc),
+            (Some(_), _) => Some(proposed.income(pop, i)?),
+        };
+        let cur = match (cur_std, cur_income) {
+            (Some(std), Some(inc)) => Scenario::top_up(pop, i, std, inc),
+            _ => 0,
+        };
+        let prop = match (prop_std, prop_income) {
+            (Some(std), Some(inc)) => Scenario::top_up(pop, i, std, inc),
+            _ => 0,
+        };
+        let label = match (by_category, h.residence) {
+            (false, _) => 0,
+            (true, Residence::Urban) => 1,
+            (true, Residence::Rural) => 2,
+        };
+        slots[slot_of[h.region as usize] + label].get_or_insert_with(Tally::default).add(cur, prop, paid);
     }
+    let lines: BTreeMap<LineKey, Tally> = slots
+        .into_iter()
+        .enumerate()
+        .filter_map(|(k, t)| t.map(|t| ((distinct[k / LABELS.len()], LABELS[k % LABELS.len()]), t)))
+        .collect();
     let mut total = Tally::default();
     for t in lines.values() {
         total.merge(t);
