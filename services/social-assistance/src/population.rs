@@ -311,32 +311,37 @@ mod tests {
     };
     use proptest::prelude::*;
 
-    fn book_with_casual_income() -> PolicyBook {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
-        let mut book = civic_runtime::policy_book::load(&dir).unwrap();
+    /// `book` with 本溪's (210500) `figures` published from `from`.
+    fn publish(book: &PolicyBook, from: (i32, u32, u32), figures: &[(&str, &str)], replace: bool) -> PolicyBook {
         let p = crate::publish::Publication {
             region: RegionCode::parse("210500").unwrap(),
-            effective_from: chrono::NaiveDate::from_ymd_opt(2019, 6, 10).unwrap(),
+            effective_from: chrono::NaiveDate::from_ymd_opt(from.0, from.1, from.2).unwrap(),
             document: "test".into(),
             title: "test".into(),
-            figures: [
-                ("assistance.casual_income.monthly", "1200"),
-                ("assistance.working_age.min", "16"),
-                ("assistance.working_age.max", "60"),
-                ("assistance.income_excluded.award", "1"),
-            ]
-            .iter()
-            .map(|(k, v)| crate::publish::Figure {
-                key: k.to_string(),
-                region: RegionCode::parse("210500").unwrap(),
-                value: v.parse().unwrap(),
-                clause: "x".into(),
-            })
-            .collect(),
-            replace: false,
+            figures: figures
+                .iter()
+                .map(|(k, v)| crate::publish::Figure {
+                    key: k.to_string(),
+                    region: RegionCode::parse("210500").unwrap(),
+                    value: v.parse().unwrap(),
+                    clause: "x".into(),
+                })
+                .collect(),
+            replace,
         };
-        book = crate::publish::apply(&book, &p).unwrap().book;
-        book
+        crate::publish::apply(book, &p).unwrap().book
+    }
+
+    fn book_with_casual_income() -> PolicyBook {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+        let book = civic_runtime::policy_book::load(&dir).unwrap();
+        let figures = [
+            ("assistance.casual_income.monthly", "1200"),
+            ("assistance.working_age.min", "16"),
+            ("assistance.working_age.max", "60"),
+            ("assistance.income_excluded.award", "1"),
+        ];
+        publish(&book, (2019, 6, 10), &figures, false)
     }
 
     fn member_strategy() -> impl Strategy<Value = Member> {
@@ -387,23 +392,7 @@ mod tests {
             if change_rules {
                 figures.push(("assistance.income_excluded.award", "0"));
             }
-            let p = crate::publish::Publication {
-                region: RegionCode::parse("210500").unwrap(),
-                effective_from: chrono::NaiveDate::from_ymd_opt(2019, 7, 1).unwrap(),
-                document: "what-if".into(),
-                title: "what-if".into(),
-                figures: figures
-                    .iter()
-                    .map(|(k, v)| crate::publish::Figure {
-                        key: k.to_string(),
-                        region: RegionCode::parse("210500").unwrap(),
-                        value: v.parse().unwrap(),
-                        clause: "x".into(),
-                    })
-                    .collect(),
-                replace: true,
-            };
-            let proposed_book = crate::publish::apply(&book, &p).unwrap().book;
+            let proposed_book = publish(&book, (2019, 7, 1), &figures, true);
             let records: Vec<RollRecord> = households
                 .into_iter()
                 .enumerate()

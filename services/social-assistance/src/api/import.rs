@@ -74,6 +74,14 @@ impl std::io::Read for Pieces {
     }
 }
 
+/// Where a streamed file's pieces go.
+enum Sink {
+    /// To the reader on its own thread, as they arrive.
+    Reader(tokio::sync::mpsc::Sender<Vec<u8>>, tokio::task::JoinHandle<(Roster, Vec<RowError>)>),
+    /// Into one file (an XLSX is read from its end).
+    Whole(Vec<u8>),
+}
+
 /// Build households `slice` of the roster (in id order) with their computed benefits.
 fn records(roster: &Roster, slice: &[u32], amounts: &[i64], date: NaiveDate) -> Result<Vec<RollRecord>, ApiError> {
     slice
@@ -200,60 +208,57 @@ impl AssistanceApi {
         let mut digest = Sha256::new();
         let mut total = 0usize;
         let mut next = Some(std::mem::take(&mut first.content));
-        let (roster, errors) = match meta.format {
+        let (region, budget) = (meta.region, self.max_import_memory_bytes);
+        // Where the pieces go: a CSV to its reader as they arrive, an XLSX into one file.
+        let mut sink = match meta.format {
             Format::Csv => {
                 let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
-                let (region, for_read, budget) = (meta.region, book.clone(), self.max_import_memory_bytes);
+                let for_read = book.clone();
                 let reading = tokio::task::spawn_blocking(move || {
                     Reader::new(&for_read.regions, region, budget).read_csv(Pieces { rx, piece: Vec::new(), at: 0 })
                 });
-                loop {
-                    let piece = match next.take() {
-                        Some(p) => p,
-                        None => match pieces.message().await? {
-                            Some(p) => p.content,
-                            None => break,
-                        },
-                    };
-                    total = total.saturating_add(piece.len());
-                    if total > self.max_import_bytes {
-                        return Err(too_large().into());
-                    }
-                    digest.update(&piece);
-                    // The reader stops early only when the file cannot be read on: its answer
-                    // says why.
+                Sink::Reader(tx, reading)
+            }
+            Format::Xlsx => Sink::Whole(Vec::new()),
+        };
+        loop {
+            let piece = match next.take() {
+                Some(p) => p,
+                None => match pieces.message().await? {
+                    Some(p) => p.content,
+                    None => break,
+                },
+            };
+            total = total.saturating_add(piece.len());
+            if total > self.max_import_bytes {
+                return Err(too_large().into());
+            }
+            digest.update(&piece);
+            match &mut sink {
+                // The reader stops early only when the file cannot be read on: its answer says
+                // why.
+                Sink::Reader(tx, _) => {
                     if tx.send(piece).await.is_err() {
                         break;
                     }
                 }
-                drop(tx);
-                reading.await.map_err(|e| ApiError::Internal(format!("import task: {e}")))?
+                Sink::Whole(file) => file.extend_from_slice(&piece),
             }
-            Format::Xlsx => {
-                let mut whole = Vec::new();
-                loop {
-                    let piece = match next.take() {
-                        Some(p) => p,
-                        None => match pieces.message().await? {
-                            Some(p) => p.content,
-                            None => break,
-                        },
-                    };
-                    total = total.saturating_add(piece.len());
-                    if total > self.max_import_bytes {
-                        return Err(too_large().into());
-                    }
-                    digest.update(&piece);
-                    whole.extend_from_slice(&piece);
-                }
-                let (region, for_read, budget) = (meta.region, book.clone(), self.max_import_memory_bytes);
+        }
+        let read = match sink {
+            Sink::Reader(tx, reading) => {
+                drop(tx);
+                reading.await
+            }
+            Sink::Whole(file) => {
+                let for_read = book.clone();
                 tokio::task::spawn_blocking(move || {
-                    Reader::new(&for_read.regions, region, budget).read_bytes(Format::Xlsx, &whole)
+                    Reader::new(&for_read.regions, region, budget).read_bytes(Format::Xlsx, &file)
                 })
                 .await
-                .map_err(|e| ApiError::Internal(format!("import task: {e}")))?
             }
         };
+        let (roster, errors) = read.map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
         if total == 0 {
             return Err(ApiError::invalid("content", "the file is empty").into());
         }

@@ -31,6 +31,24 @@ H003,210522,rural,dibao,active,m3,20,false,true,\n\
 H003,210522,rural,dibao,active,m4,15,false,true,\n\
 H004,210521,urban,low_income,active,m1,40,false,true,wage:600\n";
 
+/// The audit entries of a region's roll imports, as an auditor reads them.
+async fn roll_audit(app: &App, region: &str) -> Vec<civic_proto::common::v1::AuditEntry> {
+    app.audit()
+        .await
+        .list_audit_entries(req(
+            &t(Role::Auditor, "000000"),
+            civic_proto::common::v1::ListAuditEntriesRequest {
+                region_code: region.into(),
+                entity: "roll".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .entries
+}
+
 pub async fn import(app: &App, region: &str, format: &str, content: Vec<u8>, date: &str) -> pb::ImportRollResponse {
     let mut c = app.client().await;
     c.import_roll(req(
@@ -211,20 +229,7 @@ async fn import_respects_county_scope(backend: Backend) {
     );
     let r = import(&app, "210521", "csv", own.into_bytes(), "2019-06-15").await;
     assert!(r.stored, "{:?}", r.errors);
-    let mut audit = app.audit().await;
-    let entries = audit
-        .list_audit_entries(req(
-            &t(Role::Auditor, "000000"),
-            civic_proto::common::v1::ListAuditEntriesRequest {
-                region_code: "210521".into(),
-                entity: "roll".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .entries;
+    let entries = roll_audit(&app, "210521").await;
     assert_eq!(entries.len(), 1, "{entries:?}");
     let after: serde_json::Value = serde_json::from_str(&entries[0].after_json).unwrap();
     assert_eq!((after["created"].as_i64(), after["replaced"].as_i64()), (Some(1), Some(1)), "{after}");
@@ -543,20 +548,7 @@ async fn import_in_slices(backend: Backend) {
         let h = c.get_household(req(&county, get(id))).await.unwrap().into_inner();
         assert_eq!((h.version, h.household.unwrap().members[0].age), (version, 41), "{id}");
     }
-    let mut audit = app.audit().await;
-    let entries = audit
-        .list_audit_entries(req(
-            &t(Role::Auditor, "000000"),
-            civic_proto::common::v1::ListAuditEntriesRequest {
-                region_code: "210502".into(),
-                entity: "roll".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .entries;
+    let entries = roll_audit(&app, "210502").await;
     let after: serde_json::Value = serde_json::from_str(&entries.last().unwrap().after_json).unwrap();
     assert_eq!((after["created"].as_i64(), after["replaced"].as_i64()), (Some(5_001), Some(45_000)), "{after}");
     let odd = c.get_household(req(&county, get("Q\"\\李"))).await.unwrap().into_inner();
