@@ -296,13 +296,20 @@ impl AssistanceApi {
             let mut writer = store::roll::RollWriter::begin(&self.db, &region_prefix(who.scope)).await?;
             let order = Arc::new(order);
             let amounts = Arc::new(amounts);
-            for from in (0..order.len()).step_by(STORE_SLICE) {
+            // The next slice is built while the database writes this one.
+            let build = |from: usize| {
                 let to = (from + STORE_SLICE).min(order.len());
                 let (roster, order, amounts) = (roster.clone(), order.clone(), amounts.clone());
-                let slice =
-                    tokio::task::spawn_blocking(move || records(&roster, &order[from..to], &amounts[from..to], date))
-                        .await
-                        .map_err(|e| ApiError::Internal(format!("import task: {e}")))??;
+                tokio::task::spawn_blocking(move || records(&roster, &order[from..to], &amounts[from..to], date))
+            };
+            let mut next = (!order.is_empty()).then(|| build(0));
+            let mut from = 0;
+            while let Some(building) = next.take() {
+                let slice = building.await.map_err(|e| ApiError::Internal(format!("import task: {e}")))??;
+                from += STORE_SLICE;
+                if from < order.len() {
+                    next = Some(build(from));
+                }
                 writer.write(&slice).await?;
             }
             let outcome = writer.finish(who, request_id, meta.region, &digest, &meta.reason).await?;
