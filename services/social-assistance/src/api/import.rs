@@ -296,20 +296,13 @@ impl AssistanceApi {
             let mut writer = store::roll::RollWriter::begin(&self.db, &region_prefix(who.scope)).await?;
             let order = Arc::new(order);
             let amounts = Arc::new(amounts);
-            // The next slice is built while the database writes this one.
-            let build = |from: usize| {
+            for from in (0..order.len()).step_by(STORE_SLICE) {
                 let to = (from + STORE_SLICE).min(order.len());
                 let (roster, order, amounts) = (roster.clone(), order.clone(), amounts.clone());
-                tokio::task::spawn_blocking(move || records(&roster, &order[from..to], &amounts[from..to], date))
-            };
-            let mut next = (!order.is_empty()).then(|| build(0));
-            let mut from = 0;
-            while let Some(building) = next.take() {
-                let slice = building.await.map_err(|e| ApiError::Internal(format!("import task: {e}")))??;
-                from += STORE_SLICE;
-                if from < order.len() {
-                    next = Some(build(from));
-                }
+                let slice =
+                    tokio::task::spawn_blocking(move || records(&roster, &order[from..to], &amounts[from..to], date))
+                        .await
+                        .map_err(|e| ApiError::Internal(format!("import task: {e}")))??;
                 writer.write(&slice).await?;
             }
             let outcome = writer.finish(who, request_id, meta.region, &digest, &meta.reason).await?;
