@@ -81,7 +81,7 @@ calls() {
     for round in $(seq "$ROUNDS"); do
         h2 "hello.$tag" "$HELLO" /grpc.health.v1.Health/Check "$WORK/health.bin"
         h2 "health.$tag" "$CIVIC" /grpc.health.v1.Health/Check "$WORK/health.bin"
-        h2 "benefit.$tag" "$CIVIC" /civic.assistance.v1.SocialAssistance/ComputeHouseholdBenefit \
+        h2 "benefit.$tag" "$CIVIC" /civic.assistance.v1.SocialAssistanceService/ComputeHouseholdBenefit \
             "$WORK/benefit.bin" "authorization: Bearer $TOKEN"
     done
 }

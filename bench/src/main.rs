@@ -29,7 +29,7 @@ mod compare;
 
 use std::time::{Duration, Instant};
 
-use civic_proto::assistance::v1::{self as pb, social_assistance_client::SocialAssistanceClient};
+use civic_proto::assistance::v1::{self as pb, social_assistance_service_client::SocialAssistanceServiceClient};
 use civic_runtime::identity::{Role, TokenKey, DEVELOPMENT_SIGNING_KEY};
 use tonic::transport::Channel;
 
@@ -69,8 +69,8 @@ fn fail(msg: &str) -> ! {
     std::process::exit(1)
 }
 
-async fn client(addr: &str) -> SocialAssistanceClient<Channel> {
-    SocialAssistanceClient::new(connect(addr).await)
+async fn client(addr: &str) -> SocialAssistanceServiceClient<Channel> {
+    SocialAssistanceServiceClient::new(connect(addr).await)
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE)
 }
@@ -114,7 +114,7 @@ async fn load(addr: &str, seconds: u64, connections: usize, streams: usize, bene
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 let mut errors = 0u64;
-                let mut sa = SocialAssistanceClient::new(ch.clone());
+                let mut sa = SocialAssistanceServiceClient::new(ch.clone());
                 let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
                 while Instant::now() < deadline {
                     let t = Instant::now();
@@ -175,10 +175,10 @@ async fn main() {
             let t = Instant::now();
             let r = if args.get(4).map(String::as_str) == Some("stream") {
                 // The file in 1 MB pieces, as a client sends a large roll.
-                let pieces: Vec<pb::ImportRollChunk> = content
+                let pieces: Vec<pb::ImportRollStreamRequest> = content
                     .chunks(1 << 20)
                     .enumerate()
-                    .map(|(i, piece)| pb::ImportRollChunk {
+                    .map(|(i, piece)| pb::ImportRollStreamRequest {
                         region_code: if i == 0 { "210500".into() } else { String::new() },
                         format: if i == 0 { "csv".into() } else { String::new() },
                         content: piece.to_vec(),
@@ -188,35 +188,35 @@ async fn main() {
                     })
                     .collect();
                 drop(content);
-                c.import_roll_stream(authed(&token(), tokio_stream::iter(pieces)))
+                let r = c
+                    .import_roll_stream(authed(&token(), tokio_stream::iter(pieces)))
                     .await
                     .unwrap_or_else(|e| fail(&e.to_string()))
-                    .into_inner()
+                    .into_inner();
+                (r.households, r.members, r.errors)
             } else {
-                c.import_roll(authed(
-                    &token(),
-                    pb::ImportRollRequest {
-                        region_code: "210500".into(),
-                        format: "csv".into(),
-                        content,
-                        on_date: arg(3),
-                        reason: "benchmark".into(),
-                        dry_run: false,
-                    },
-                ))
-                .await
-                .unwrap_or_else(|e| fail(&e.to_string()))
-                .into_inner()
+                let r = c
+                    .import_roll(authed(
+                        &token(),
+                        pb::ImportRollRequest {
+                            region_code: "210500".into(),
+                            format: "csv".into(),
+                            content,
+                            on_date: arg(3),
+                            reason: "benchmark".into(),
+                            dry_run: false,
+                        },
+                    ))
+                    .await
+                    .unwrap_or_else(|e| fail(&e.to_string()))
+                    .into_inner();
+                (r.households, r.members, r.errors)
             };
-            if !r.errors.is_empty() {
-                fail(&format!("{} row errors, first: {:?}", r.errors.len(), r.errors.first()));
+            let (households, members, errors) = r;
+            if !errors.is_empty() {
+                fail(&format!("{} row errors, first: {:?}", errors.len(), errors.first()));
             }
-            println!(
-                "import: {} households, {} persons stored in {:.2} s",
-                r.households,
-                r.members,
-                t.elapsed().as_secs_f64()
-            );
+            println!("import: {households} households, {members} persons stored in {:.2} s", t.elapsed().as_secs_f64());
         }
         Some("export") => {
             // The roll of 210500 as CSV in pieces, counted, not kept.
@@ -225,7 +225,7 @@ async fn main() {
             let mut stream = c
                 .export_roll_stream(authed(
                     &token(),
-                    pb::ExportRollRequest { region_code: "210500".into(), format: "csv".into() },
+                    pb::ExportRollStreamRequest { region_code: "210500".into(), format: "csv".into() },
                 ))
                 .await
                 .unwrap_or_else(|e| fail(&e.to_string()))
@@ -276,13 +276,17 @@ async fn main() {
                 ))
                 .await
                 .unwrap_or_else(|e| fail(&e.to_string()))
-                .into_inner();
+                .into_inner()
+                .job
+                .unwrap_or_else(|| fail("the answer holds no job"));
             loop {
                 let j = c
                     .get_recalculation(authed(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() }))
                     .await
                     .unwrap_or_else(|e| fail(&e.to_string()))
-                    .into_inner();
+                    .into_inner()
+                    .job
+                    .unwrap_or_else(|| fail("the answer holds no job"));
                 if j.state != pb::JobState::Running as i32 {
                     println!(
                         "recalc: {} of {} households examined, {} cases, state {}, difference {} yuan/month, back pay {} yuan, in {:.2} s",
@@ -430,8 +434,8 @@ async fn main() {
 /// Per-mu evaluation of `n` enterprises (黄岩 2022 scheme) and low-efficiency classification of
 /// `n` parcels, each `runs` times; prints the server's own compute time and the round trip.
 async fn land(addr: &str, n: usize, runs: usize) {
-    use civic_proto::land::v1::{self as lpb, land_supervision_client::LandSupervisionClient};
-    let mut c = LandSupervisionClient::new(connect(addr).await)
+    use civic_proto::land::v1::{self as lpb, land_supervision_service_client::LandSupervisionServiceClient};
+    let mut c = LandSupervisionServiceClient::new(connect(addr).await)
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
     let tok = {

@@ -7,10 +7,11 @@
 use std::{future::Future, net::SocketAddr, pin::Pin, time::Duration};
 
 use civic_proto::{
-    assistance::v1::{social_assistance_client::SocialAssistanceClient, ListStandardsRequest},
+    assistance::v1::{social_assistance_service_client::SocialAssistanceServiceClient, ListStandardsRequest},
     common::v1::{
-        identity_client::IdentityClient, identity_server::Identity, policy_parameters_client::PolicyParametersClient,
-        GetParameterRequest, ListParametersRequest, WhoAmIRequest, WhoAmIResponse,
+        identity_service_client::IdentityServiceClient, identity_service_server::IdentityService,
+        policy_parameters_service_client::PolicyParametersServiceClient, GetParameterRequest, ListParametersRequest,
+        WhoAmIRequest, WhoAmIResponse,
     },
 };
 use civic_runtime::{config::Settings, identity::Role, server::Running, storage::Backend};
@@ -45,7 +46,7 @@ pub(crate) const H2: &str = "H2,210521,urban,low_income,active,m1,50,false,true,
 /// Imports `rows` (after the header) into 本溪's roll as its civil-affairs bureau, computed for
 /// `on_date`; the import must be stored.
 pub(crate) async fn import_roll(
-    client: &mut SocialAssistanceClient<tonic::transport::Channel>,
+    client: &mut SocialAssistanceServiceClient<tonic::transport::Channel>,
     rows: &str,
     on_date: &str,
 ) -> Result<(), tonic::Status> {
@@ -156,9 +157,9 @@ async fn every_service_starts_on_port_0_with_reflection_health_and_identity() {
         for services in [reflection_services_v1(addr).await, reflection_services_v1alpha(addr).await] {
             for expected in [
                 own,
-                "civic.common.v1.PolicyParameters",
-                "civic.common.v1.AuditLog",
-                "civic.common.v1.Identity",
+                "civic.common.v1.PolicyParametersService",
+                "civic.common.v1.AuditLogService",
+                "civic.common.v1.IdentityService",
                 "grpc.health.v1.Health",
             ] {
                 assert!(services.iter().any(|s| s == expected), "{label}: reflection lacks {expected}: {services:?}");
@@ -190,7 +191,7 @@ async fn every_service_starts_on_port_0_with_reflection_health_and_identity() {
             );
         }
 
-        let mut id = IdentityClient::new(channel(addr).await);
+        let mut id = IdentityServiceClient::new(channel(addr).await);
         let refused = id.who_am_i(WhoAmIRequest {}).await.unwrap_err();
         assert_eq!(refused.code(), Code::Unauthenticated, "{label}");
         let forged = civic_runtime::identity::TokenKey::new("another-key").mint(
@@ -221,17 +222,27 @@ async fn every_service_starts_on_port_0_with_reflection_health_and_identity() {
 async fn parameter_query_shows_the_benxi_2019_figures_with_sources() {
     let (addr, stop, running) = start(starters()[2].2).await;
     let t = token(Role::CivilAffairs, "210500");
-    let mut p = PolicyParametersClient::new(channel(addr).await);
+    let mut p = PolicyParametersServiceClient::new(channel(addr).await);
     let get = |key: &str, region: &str, date: &str| GetParameterRequest {
         key: key.into(),
         region_code: region.into(),
         on_date: date.into(),
     };
 
-    let before =
-        p.get_parameter(authed(&t, get("assistance.tekun.urban", "210521", "2019-06-30"))).await.unwrap().into_inner();
-    let after =
-        p.get_parameter(authed(&t, get("assistance.tekun.urban", "210521", "2019-07-01"))).await.unwrap().into_inner();
+    let before = p
+        .get_parameter(authed(&t, get("assistance.tekun.urban", "210521", "2019-06-30")))
+        .await
+        .unwrap()
+        .into_inner()
+        .parameter
+        .unwrap();
+    let after = p
+        .get_parameter(authed(&t, get("assistance.tekun.urban", "210521", "2019-07-01")))
+        .await
+        .unwrap()
+        .into_inner()
+        .parameter
+        .unwrap();
     assert_eq!((before.value.as_str(), after.value.as_str()), ("800", "933"));
     assert_eq!(after.rule, "1.5 * assistance.dibao.urban");
     assert_eq!(after.rounding, "half_up:1");
@@ -252,7 +263,7 @@ async fn parameter_query_shows_the_benxi_2019_figures_with_sources() {
     assert!(list.parameters.iter().all(|x| x.key.starts_with("assistance.")), "only this service's parameters");
 
     // Out of region: a county's staff cannot query another county's standards.
-    let mut sa = SocialAssistanceClient::new(channel(addr).await);
+    let mut sa = SocialAssistanceServiceClient::new(channel(addr).await);
     let county = token(Role::CivilAffairs, "210521");
     let denied = sa
         .list_standards(authed(
@@ -281,7 +292,7 @@ async fn parameter_query_shows_the_benxi_2019_figures_with_sources() {
 pub(crate) struct SlowIdentity;
 
 #[tonic::async_trait]
-impl Identity for SlowIdentity {
+impl IdentityService for SlowIdentity {
     async fn who_am_i(&self, _req: Request<WhoAmIRequest>) -> Result<Response<WhoAmIResponse>, Status> {
         tokio::time::sleep(Duration::from_millis(800)).await;
         Ok(Response::new(WhoAmIResponse { subject: "finished".into(), ..Default::default() }))
@@ -294,15 +305,17 @@ async fn shutdown_lets_an_in_flight_call_finish_then_stops() {
     // (social-assistance's `sigterm_under_load`).
     let mut s = settings(fresh_database(Backend::Sqlite).await);
     s.shutdown_grace_secs = 5;
-    let routes = Routes::new(civic_proto::common::v1::identity_server::IdentityServer::new(SlowIdentity));
+    let routes =
+        Routes::new(civic_proto::common::v1::identity_service_server::IdentityServiceServer::new(SlowIdentity));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = civic_runtime::server::serve(&s, "test", &["civic.common.v1.Identity"], routes, None, async move {
-        let _ = stopped.await;
-    })
-    .await
-    .unwrap();
+    let running =
+        civic_runtime::server::serve(&s, "test", &["civic.common.v1.IdentityService"], routes, None, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
     let addr = running.grpc_addr;
-    let mut client = IdentityClient::new(channel(addr).await);
+    let mut client = IdentityServiceClient::new(channel(addr).await);
     let t = token(Role::Admin, "000000");
     let call = tokio::spawn(async move { client.who_am_i(authed(&t, WhoAmIRequest {})).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -372,7 +385,7 @@ civic_testing::both_backends!(audit_log_append_only, super::audit_log_is_append_
 async fn ex_ante_assessment_calls_social_assistance_on_behalf_of_the_caller() {
     use civic_proto::{
         assistance::v1::{StandardValue, WhatIfRequest},
-        budget::v1::{budget_performance_client::BudgetPerformanceClient, AssessStandardCostRequest},
+        budget::v1::{budget_performance_service_client::BudgetPerformanceServiceClient, AssessStandardCostRequest},
     };
     let (sa_stop, sa_rx) = tokio::sync::oneshot::channel::<()>();
     let sa = social_assistance::start(settings(fresh_database(Backend::Sqlite).await), async move {
@@ -390,7 +403,7 @@ async fn ex_ante_assessment_calls_social_assistance_on_behalf_of_the_caller() {
     )
     .await
     .unwrap();
-    let mut sa_client = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
+    let mut sa_client = SocialAssistanceServiceClient::new(channel(sa.grpc_addr).await);
     import_roll(&mut sa_client, &format!("{H1}{H2}"), "2019-07-01").await.unwrap();
     let proposed = vec![
         StandardValue {
@@ -416,7 +429,7 @@ async fn ex_ante_assessment_calls_social_assistance_on_behalf_of_the_caller() {
         },
     );
     req.metadata_mut().insert("x-request-id", "ex-ante-0001".parse().unwrap());
-    let mut bp_client = BudgetPerformanceClient::new(channel(bp.grpc_addr).await);
+    let mut bp_client = BudgetPerformanceServiceClient::new(channel(bp.grpc_addr).await);
     let cost = bp_client.assess_standard_cost(req).await.unwrap().into_inner();
     // The same figures as asking social-assistance directly: 650×3−900 − 966 = 84 yuan more for
     // H1; H2 becomes eligible at 650 − 640 = 10 yuan.
@@ -578,7 +591,9 @@ async fn subsidy_split_takes_the_work_performance_factor_from_budget_performance
             ))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .programme
+            .unwrap();
         let parts = [("决策", 1, "15"), ("过程", 2, "20"), ("产出", 3, "35"), ("效益", 4, "30")]
             .iter()
             .zip(scores)
@@ -605,7 +620,9 @@ async fn subsidy_split_takes_the_work_performance_factor_from_budget_performance
             ))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .evaluation
+            .unwrap();
         evaluations
             .review_evaluation(authed(
                 &finance,
@@ -643,7 +660,7 @@ async fn subsidy_split_takes_the_work_performance_factor_from_budget_performance
             .map(|c| CountyFactorValues { region_code: (*c).into(), values: vec!["100".into(), String::new()] })
             .collect(),
     };
-    let mut sa_client = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
+    let mut sa_client = SocialAssistanceServiceClient::new(channel(sa.grpc_addr).await);
     let civil = token(Role::CivilAffairs, "210500");
     let split = sa_client
         .split_city_subsidy(authed(&civil, request(&["210502", "210503", "210504"])))

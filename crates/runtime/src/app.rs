@@ -31,7 +31,7 @@ pub enum StartupError {
 
 /// Names of the common services, for health and reflection.
 pub const COMMON_SERVICES: [&str; 3] =
-    ["civic.common.v1.PolicyParameters", "civic.common.v1.AuditLog", "civic.common.v1.Identity"];
+    ["civic.common.v1.PolicyParametersService", "civic.common.v1.AuditLogService", "civic.common.v1.IdentityService"];
 
 /// What a service is built on.
 #[derive(Clone)]

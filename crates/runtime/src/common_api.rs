@@ -3,9 +3,9 @@
 
 use civic_proto::common::v1::{
     self as pb,
-    audit_log_server::{AuditLog, AuditLogServer},
-    identity_server::{Identity, IdentityServer},
-    policy_parameters_server::{PolicyParameters, PolicyParametersServer},
+    audit_log_service_server::{AuditLogService, AuditLogServiceServer},
+    identity_service_server::{IdentityService, IdentityServiceServer},
+    policy_parameters_service_server::{PolicyParametersService, PolicyParametersServiceServer},
 };
 use tonic::{Request, Response, Status};
 
@@ -27,8 +27,8 @@ pub struct ParametersApi {
 }
 
 impl ParametersApi {
-    pub fn into_server(self) -> PolicyParametersServer<Self> {
-        PolicyParametersServer::new(self)
+    pub fn into_server(self) -> PolicyParametersServiceServer<Self> {
+        PolicyParametersServiceServer::new(self)
     }
 
     fn check_prefix(&self, field: &str, key: &str) -> Result<(), ApiError> {
@@ -41,7 +41,7 @@ impl ParametersApi {
 }
 
 #[tonic::async_trait]
-impl PolicyParameters for ParametersApi {
+impl PolicyParametersService for ParametersApi {
     #[tracing::instrument(skip_all)]
     async fn list_parameters(
         &self,
@@ -72,7 +72,10 @@ impl PolicyParameters for ParametersApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_parameter(&self, req: Request<pb::GetParameterRequest>) -> Result<Response<pb::Parameter>, Status> {
+    async fn get_parameter(
+        &self,
+        req: Request<pb::GetParameterRequest>,
+    ) -> Result<Response<pb::GetParameterResponse>, Status> {
         caller(&req)?;
         let r = req.get_ref();
         let book = self.book.current();
@@ -86,14 +89,14 @@ impl PolicyParameters for ParametersApi {
             civic_domain::DomainError::UnknownParameter(_) => ApiError::not_found(format!("parameter '{}'", r.key)),
             e => ApiError::domain("key", e),
         })?;
-        Ok(Response::new(mapping::parameter(&v)))
+        Ok(Response::new(pb::GetParameterResponse { parameter: Some(mapping::parameter(&v)) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn get_parameter_history(
         &self,
-        req: Request<pb::ParameterHistoryRequest>,
-    ) -> Result<Response<pb::ParameterHistoryResponse>, Status> {
+        req: Request<pb::GetParameterHistoryRequest>,
+    ) -> Result<Response<pb::GetParameterHistoryResponse>, Status> {
         caller(&req)?;
         let r = req.get_ref();
         let book = self.book.current();
@@ -103,7 +106,7 @@ impl PolicyParameters for ParametersApi {
             civic_domain::DomainError::UnknownParameter(_) => ApiError::not_found(format!("parameter '{}'", r.key)),
             e => ApiError::domain("key", e),
         })?;
-        Ok(Response::new(pb::ParameterHistoryResponse { versions: h.iter().map(mapping::parameter).collect() }))
+        Ok(Response::new(pb::GetParameterHistoryResponse { versions: h.iter().map(mapping::parameter).collect() }))
     }
 }
 
@@ -114,13 +117,13 @@ pub struct AuditApi {
 }
 
 impl AuditApi {
-    pub fn into_server(self) -> AuditLogServer<Self> {
-        AuditLogServer::new(self)
+    pub fn into_server(self) -> AuditLogServiceServer<Self> {
+        AuditLogServiceServer::new(self)
     }
 }
 
 #[tonic::async_trait]
-impl AuditLog for AuditApi {
+impl AuditLogService for AuditApi {
     #[tracing::instrument(skip_all)]
     async fn list_audit_entries(
         &self,
@@ -184,13 +187,13 @@ pub struct IdentityApi {
 }
 
 impl IdentityApi {
-    pub fn into_server(self) -> IdentityServer<Self> {
-        IdentityServer::new(self)
+    pub fn into_server(self) -> IdentityServiceServer<Self> {
+        IdentityServiceServer::new(self)
     }
 }
 
 #[tonic::async_trait]
-impl Identity for IdentityApi {
+impl IdentityService for IdentityApi {
     async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {
         let who = caller(&req)?;
         let book = self.book.current();

@@ -14,7 +14,7 @@ pub mod tables;
 
 use std::future::Future;
 
-use civic_proto::budget::v1::budget_performance_server::BudgetPerformanceServer;
+use civic_proto::budget::v1::budget_performance_service_server::BudgetPerformanceServiceServer;
 use civic_runtime::{
     app::{Foundation, StartupError},
     config::{ServiceDefaults, Settings},
@@ -24,7 +24,7 @@ use civic_runtime::{
 
 pub const DEFAULTS: ServiceDefaults =
     ServiceDefaults { name: "budget-performance", grpc_port: 50051, metrics_port: 9101 };
-pub const SERVICE_NAME: &str = "civic.budget.v1.BudgetPerformance";
+pub const SERVICE_NAME: &str = "civic.budget.v1.BudgetPerformanceService";
 /// The seeds' fiscal rules, a service of its own.
 pub const FISCAL_SERVICE_NAME: &str = "civic.budget.v1.FiscalRulesService";
 /// Evaluations and their scores.
@@ -180,7 +180,7 @@ pub async fn start_with_peers(
     let routes = f
         .common_routes(PARAMETER_PREFIXES.to_vec())
         .add_service(
-            BudgetPerformanceServer::new(api::BudgetApi { book: f.book.clone(), assistance, db: f.db.clone() })
+            BudgetPerformanceServiceServer::new(api::BudgetApi { book: f.book.clone(), assistance, db: f.db.clone() })
                 .max_decoding_message_size(f.settings.max_message_bytes)
                 .max_encoding_message_size(f.settings.max_message_bytes),
         )

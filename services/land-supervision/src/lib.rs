@@ -9,7 +9,7 @@ pub mod store;
 
 use std::future::Future;
 
-use civic_proto::land::v1::land_supervision_server::LandSupervisionServer;
+use civic_proto::land::v1::land_supervision_service_server::LandSupervisionServiceServer;
 use civic_runtime::{
     app::{Foundation, StartupError},
     config::{ServiceDefaults, Settings},
@@ -19,7 +19,7 @@ use civic_runtime::{
 
 pub const DEFAULTS: ServiceDefaults =
     ServiceDefaults { name: "land-supervision", grpc_port: 50052, metrics_port: 9102 };
-pub const SERVICE_NAME: &str = "civic.land.v1.LandSupervision";
+pub const SERVICE_NAME: &str = "civic.land.v1.LandSupervisionService";
 /// Parameter keys this service uses.
 pub const PARAMETER_PREFIXES: &[&str] = &["land."];
 /// Rules this service cites; start-up fails if `policies/rules.csv` lacks one.
@@ -80,7 +80,7 @@ pub async fn start(
     f.book.replace(book);
     tracing::info!(published = n, "published limits loaded");
     let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(
-        LandSupervisionServer::new(api::LandApi { book: f.book.clone(), db: f.db.clone() })
+        LandSupervisionServiceServer::new(api::LandApi { book: f.book.clone(), db: f.db.clone() })
             .max_decoding_message_size(f.settings.max_message_bytes)
             .max_encoding_message_size(f.settings.max_message_bytes),
     );

@@ -18,7 +18,7 @@ pub mod synthetic;
 
 use std::{future::Future, sync::Arc};
 
-use civic_proto::assistance::v1::social_assistance_server::SocialAssistanceServer;
+use civic_proto::assistance::v1::social_assistance_service_server::SocialAssistanceServiceServer;
 use civic_runtime::{
     app::{Foundation, StartupError},
     config::{ServiceDefaults, Settings},
@@ -28,7 +28,7 @@ use civic_runtime::{
 
 pub const DEFAULTS: ServiceDefaults =
     ServiceDefaults { name: "social-assistance", grpc_port: 50053, metrics_port: 9103 };
-pub const SERVICE_NAME: &str = "civic.assistance.v1.SocialAssistance";
+pub const SERVICE_NAME: &str = "civic.assistance.v1.SocialAssistanceService";
 /// This service's own configuration, beside the runtime's (`--help` prints both).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("CIVIC_RECALC_CHUNK_SIZE", "`5000`", "social-assistance: households per recalculation chunk"),
@@ -131,7 +131,7 @@ pub async fn start_with_peers(
         budget,
     };
     let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(
-        SocialAssistanceServer::new(api)
+        SocialAssistanceServiceServer::new(api)
             .max_decoding_message_size(f.settings.max_message_bytes)
             .max_encoding_message_size(f.settings.max_message_bytes),
     );

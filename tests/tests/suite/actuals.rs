@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use civic_proto::{
-    assistance::v1::{social_assistance_client::SocialAssistanceClient, RecordPaymentsRequest},
+    assistance::v1::{social_assistance_service_client::SocialAssistanceServiceClient, RecordPaymentsRequest},
     budget::v1::{
         self as pb, monitoring_service_client::MonitoringServiceClient,
         programme_service_client::ProgrammeServiceClient,
     },
-    land::v1::{self as land, land_supervision_client::LandSupervisionClient},
+    land::v1::{self as land, land_supervision_service_client::LandSupervisionServiceClient},
 };
 use civic_runtime::{config::Settings, identity::Role, server::Running, storage::Backend};
 use civic_testing::{authed, channel, error_reason, fresh_database, settings, token, violated_fields};
@@ -114,7 +114,9 @@ pub(super) async fn approved(
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .programme
+        .unwrap();
     c.submit_goals(authed(
         owner,
         pb::SubmitGoalsRequest { programme_id: p.id.clone(), expected_version: 0, goals: Some(goals) },
@@ -138,7 +140,7 @@ pub(super) async fn approved(
 /// 2023's per-mu results of `region` kept under the scheme "2023 评价": three enterprises whose
 /// 亩均税收 are 10, 20 and 33 (mean 21), imported and evaluated by natural resources (`nr`).
 pub(super) async fn per_mu_results(
-    land_client: &mut LandSupervisionClient<tonic::transport::Channel>,
+    land_client: &mut LandSupervisionServiceClient<tonic::transport::Channel>,
     nr: &str,
     region: &str,
 ) {
@@ -193,7 +195,10 @@ pub(super) async fn per_mu_results(
 
 /// The 危污乱散低 campaign of 驿城区 in 2024: 顾山镇 was to clear 2000 亩; its March report says 300,
 /// of which the office verified 280 亩 (natural resources is `nr`).
-pub(super) async fn campaign_march(land_client: &mut LandSupervisionClient<tonic::transport::Channel>, nr: &str) {
+pub(super) async fn campaign_march(
+    land_client: &mut LandSupervisionServiceClient<tonic::transport::Channel>,
+    nr: &str,
+) {
     let town = civic_testing::unit_token(Role::Town, "411702", "顾山镇");
     land_client
         .set_campaign_targets(authed(
@@ -284,7 +289,7 @@ async fn actuals_on(backend: Backend) {
     // social-assistance: the roll on 2024-07-01 and three months paid. 平山区's H1: three
     // persons, 966 yuan a month.
     let civil_city = token(Role::CivilAffairs, "210500");
-    let mut sa_client = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
+    let mut sa_client = SocialAssistanceServiceClient::new(channel(sa.grpc_addr).await);
     super::import_roll(&mut sa_client, &format!("{}{}", super::H1, super::H2), "2024-07-01").await.unwrap();
     for month in ["2024-07", "2024-08", "2024-09"] {
         sa_client
@@ -330,7 +335,9 @@ async fn actuals_on(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .programme
+        .unwrap();
     let e = programmes
         .submit_goals(authed(
             &civil,
@@ -356,7 +363,9 @@ async fn actuals_on(backend: Backend) {
         .get_goals(authed(&civil, pb::GetGoalsRequest { programme_id: programme.clone(), ..Default::default() }))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .goals
+        .unwrap();
     assert_eq!(
         format!("{:?}", kept.goals.unwrap().indicators[0].actual_source),
         format!("{:?}", dibao_goals.indicators[0].actual_source)
@@ -387,7 +396,7 @@ async fn actuals_on(backend: Backend) {
         (provenance.value.as_str(), provenance.unit.as_str(), provenance.service.as_str(), provenance.as_of.as_str()),
         ("3", "人", "social-assistance", "2024-01..2024-09")
     );
-    assert_eq!(provenance.rpc, "civic.assistance.v1.SocialAssistance/SummarizeAssistance");
+    assert_eq!(provenance.rpc, "civic.assistance.v1.SocialAssistanceService/SummarizeAssistance");
     assert_eq!(provenance.request_id, "monitoring-2024-09", "the request id crossed the boundary");
     assert!(!provenance.fetched_at.is_empty());
     // Three months of 966 yuan.
@@ -434,7 +443,7 @@ async fn actuals_on(backend: Backend) {
     // The self-evaluation at the end of November reads both again, for January to November, and
     // keeps what it read: a FINAL evaluation does not change when the source does.
     for month in ["2024-10", "2024-11"] {
-        sa_client = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
+        sa_client = SocialAssistanceServiceClient::new(channel(sa.grpc_addr).await);
         sa_client
             .record_payments(authed(
                 &civil_city,
@@ -487,7 +496,8 @@ async fn actuals_on(backend: Backend) {
     let mut evaluations = pb::evaluation_service_client::EvaluationServiceClient::new(channel(bp.grpc_addr).await);
     let e = evaluations.submit_evaluation(authed(&civil, submit("3"))).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["self_evaluation.indicators[0].actual"]);
-    let submitted = evaluations.submit_evaluation(authed(&civil, submit(""))).await.unwrap().into_inner();
+    let submitted =
+        evaluations.submit_evaluation(authed(&civil, submit(""))).await.unwrap().into_inner().evaluation.unwrap();
     let read: Vec<(String, String, String)> = submitted
         .actuals
         .iter()
@@ -524,7 +534,9 @@ async fn actuals_on(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .evaluation
+        .unwrap();
     assert_eq!(final_.status, pb::EvaluationStatus::Final as i32);
     sa_client
         .record_payments(authed(
@@ -537,14 +549,16 @@ async fn actuals_on(backend: Backend) {
         .get_evaluation(authed(&finance, pb::GetEvaluationRequest { evaluation_id: submitted.id.clone() }))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .evaluation
+        .unwrap();
     assert_eq!(format!("{:?}", later.actuals), format!("{:?}", submitted.actuals), "kept as read");
     assert_eq!(later.total, submitted.total);
 
     // land-supervision: 2023's per-mu results of 驿城区, and a land programme whose 亩均税收 is
     // their mean: (10 + 20 + 33) ÷ 3 = 21.
     let nr = token(Role::NaturalResources, "411702");
-    let mut land_client = LandSupervisionClient::new(channel(ls.grpc_addr).await);
+    let mut land_client = LandSupervisionServiceClient::new(channel(ls.grpc_addr).await);
     per_mu_results(&mut land_client, &nr, "411702").await;
     let nr_finance = token(Role::Finance, "411702");
     let land_goals = goals(
@@ -582,7 +596,7 @@ async fn actuals_on(backend: Backend) {
     let provenance = mean.actual.unwrap();
     assert_eq!(
         (provenance.service.as_str(), provenance.rpc.as_str(), provenance.as_of.as_str()),
-        ("land-supervision", "civic.land.v1.LandSupervision/SummarizePerMu", "2023 (2023 评价)")
+        ("land-supervision", "civic.land.v1.LandSupervisionService/SummarizePerMu", "2023 (2023 评价)")
     );
     // A scheme that was never kept: the read fails and nothing is stored.
     let mut bad_goals = goals(
@@ -670,7 +684,7 @@ async fn actuals_on(backend: Backend) {
     let provenance = area.actual.unwrap();
     assert_eq!(
         (provenance.rpc.as_str(), provenance.unit.as_str(), provenance.as_of.as_str()),
-        ("civic.land.v1.LandSupervision/GetCampaignProgress", "亩", "2024 危污乱散低 411702 as of 2024-06-30")
+        ("civic.land.v1.LandSupervisionService/GetCampaignProgress", "亩", "2024 危污乱散低 411702 as of 2024-06-30")
     );
     assert!(progress.actual.unwrap().as_of.contains("顾山镇"));
 

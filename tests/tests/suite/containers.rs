@@ -17,11 +17,11 @@ use std::{
 
 use civic_proto::{
     assistance::v1::{
-        social_assistance_client::SocialAssistanceClient, ComputeHouseholdBenefitRequest, Household, ImportRollRequest,
-        IncomeItem, Member, Residence, StandardValue,
+        social_assistance_service_client::SocialAssistanceServiceClient, ComputeHouseholdBenefitRequest, Household,
+        ImportRollRequest, IncomeItem, Member, Residence, StandardValue,
     },
-    budget::v1::{budget_performance_client::BudgetPerformanceClient, AssessStandardCostRequest},
-    land::v1::{land_supervision_client::LandSupervisionClient, ListParcelsRequest},
+    budget::v1::{budget_performance_service_client::BudgetPerformanceServiceClient, AssessStandardCostRequest},
+    land::v1::{land_supervision_service_client::LandSupervisionServiceClient, ListParcelsRequest},
 };
 use civic_runtime::identity::Role;
 use civic_testing::{authed, token, TEST_SIGNING_KEY};
@@ -219,9 +219,9 @@ async fn the_suite_runs_as_containers_under_compose() {
     let addr = |i: usize| SocketAddr::from(([127, 0, 0, 1], ports[i]));
     let (bp, ls, sa) = (addr(0), addr(1), addr(2));
     for (a, name) in [
-        (bp, "civic.budget.v1.BudgetPerformance"),
-        (ls, "civic.land.v1.LandSupervision"),
-        (sa, "civic.assistance.v1.SocialAssistance"),
+        (bp, "civic.budget.v1.BudgetPerformanceService"),
+        (ls, "civic.land.v1.LandSupervisionService"),
+        (sa, "civic.assistance.v1.SocialAssistanceService"),
     ] {
         wait_serving(a, "", Duration::from_secs(120)).await;
         wait_serving(a, name, Duration::from_secs(60)).await;
@@ -230,7 +230,7 @@ async fn the_suite_runs_as_containers_under_compose() {
     // Each service through its published port.
     let civil = token(Role::CivilAffairs, "210500");
     let finance = token(Role::Finance, "210500");
-    let mut sa_client = SocialAssistanceClient::new(lazy(sa));
+    let mut sa_client = SocialAssistanceServiceClient::new(lazy(sa));
     let imported = sa_client
         .import_roll(authed(
             &civil,
@@ -246,7 +246,7 @@ async fn the_suite_runs_as_containers_under_compose() {
         .expect("ImportRoll over the published port")
         .into_inner();
     assert!(imported.stored, "{:?}", imported.errors);
-    let mut ls_client = LandSupervisionClient::new(lazy(ls));
+    let mut ls_client = LandSupervisionServiceClient::new(lazy(ls));
     ls_client
         .list_parcels(authed(
             &token(Role::NaturalResources, "411700"),
@@ -256,14 +256,15 @@ async fn the_suite_runs_as_containers_under_compose() {
         .expect("ListParcels over the published port");
 
     // budget-performance → social-assistance over the compose network, by name.
-    let mut bp_client = BudgetPerformanceClient::new(lazy(bp));
+    let mut bp_client = BudgetPerformanceServiceClient::new(lazy(bp));
     let cost = bp_client.assess_standard_cost(authed(&finance, cost_request())).await.expect("the cross-service call");
     assert_eq!((cost.get_ref().extra_monthly_fen, cost.get_ref().extra_annual_fen), (9_400, 112_800));
     // One JSON log line per call, with method, code, duration, request id, trace id and caller;
     // the downstream call's line carries the same trace id, the original caller and the service
     // that called on their behalf.
-    let bp_line = compose.call_line("budget-performance", "/civic.budget.v1.BudgetPerformance/AssessStandardCost");
-    let sa_line = compose.call_line("social-assistance", "/civic.assistance.v1.SocialAssistance/WhatIf");
+    let bp_line =
+        compose.call_line("budget-performance", "/civic.budget.v1.BudgetPerformanceService/AssessStandardCost");
+    let sa_line = compose.call_line("social-assistance", "/civic.assistance.v1.SocialAssistanceService/WhatIf");
     for (line, caller) in
         [(&bp_line, "tester finance 210500"), (&sa_line, "tester finance 210500 via budget-performance")]
     {
@@ -291,7 +292,7 @@ async fn the_suite_runs_as_containers_under_compose() {
     assert!(started.elapsed() < Duration::from_secs(10), "answered within the deadline: {:?}", started.elapsed());
     // … started again: the same call succeeds.
     compose.must(&["start", "social-assistance"]);
-    wait_serving(sa, "civic.assistance.v1.SocialAssistance", Duration::from_secs(60)).await;
+    wait_serving(sa, "civic.assistance.v1.SocialAssistanceService", Duration::from_secs(60)).await;
     let mut answered = None;
     for _ in 0..30 {
         match bp_client.assess_standard_cost(authed(&finance, cost_request())).await {
@@ -330,8 +331,8 @@ async fn the_suite_runs_as_containers_under_compose() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(recovered, "social-assistance writes again after PostgreSQL restarted");
-    wait_serving(bp, "civic.budget.v1.BudgetPerformance", Duration::from_secs(60)).await;
-    wait_serving(ls, "civic.land.v1.LandSupervision", Duration::from_secs(60)).await;
+    wait_serving(bp, "civic.budget.v1.BudgetPerformanceService", Duration::from_secs(60)).await;
+    wait_serving(ls, "civic.land.v1.LandSupervisionService", Duration::from_secs(60)).await;
     let after = docker(&["inspect", "-f", "{{.State.StartedAt}}", &compose.container("social-assistance")]);
     assert_eq!(before, after, "the service recovered without being restarted");
 
@@ -343,7 +344,7 @@ async fn the_suite_runs_as_containers_under_compose() {
         let stop = stop.clone();
         let tok = civil.clone();
         clients.push(tokio::spawn(async move {
-            let mut c = SocialAssistanceClient::new(lazy(sa));
+            let mut c = SocialAssistanceServiceClient::new(lazy(sa));
             let mut codes = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let r = c.compute_household_benefit(authed(&tok, benefit_request())).await;

@@ -100,9 +100,9 @@ fn bodies(rng: &mut Rng, n: usize) -> Vec<Vec<u8>> {
 async fn every_rpc_survives_random_bodies() {
     let per_method = cases(40);
     let services: Vec<(&str, &str)> = vec![
-        ("civic.assistance.v1.SocialAssistance", "social-assistance"),
-        ("civic.land.v1.LandSupervision", "land-supervision"),
-        ("civic.budget.v1.BudgetPerformance", "budget-performance"),
+        ("civic.assistance.v1.SocialAssistanceService", "social-assistance"),
+        ("civic.land.v1.LandSupervisionService", "land-supervision"),
+        ("civic.budget.v1.BudgetPerformanceService", "budget-performance"),
     ];
     let tok = token(Role::Admin, "000000");
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -121,9 +121,13 @@ async fn every_rpc_survives_random_bodies() {
         assert!(!methods.is_empty(), "{service}");
         let mut paths = methods.clone();
         paths.extend(
-            ["civic.common.v1.PolicyParameters", "civic.common.v1.AuditLog", "civic.common.v1.Identity"]
-                .iter()
-                .flat_map(|s| unary_methods(s)),
+            [
+                "civic.common.v1.PolicyParametersService",
+                "civic.common.v1.AuditLogService",
+                "civic.common.v1.IdentityService",
+            ]
+            .iter()
+            .flat_map(|s| unary_methods(s)),
         );
         for path in &paths {
             for body in bodies(&mut rng, per_method) {
@@ -223,7 +227,7 @@ mod arithmetic {
             let codes = rt.block_on(async {
                 let mut codes = Vec::new();
                 let ca = token(Role::CivilAffairs, "210500");
-                let mut a = apb::social_assistance_client::SocialAssistanceClient::new(channel(aa).await);
+                let mut a = apb::social_assistance_service_client::SocialAssistanceServiceClient::new(channel(aa).await);
                 let h = apb::Household { id: String::new(), region_code: "210502".into(), residence: 1, members: members.clone() };
                 codes.push(("ComputeHouseholdBenefit", a.compute_household_benefit(authed(&ca, apb::ComputeHouseholdBenefitRequest { household: Some(h), on_date: "2019-07-15".into() })).await.err().map_or(Code::Ok, |e| e.code())));
                 let split = apb::SplitCitySubsidyRequest {
@@ -236,7 +240,7 @@ mod arithmetic {
                     counties: ["210502", "210521", "210522"].iter().enumerate().map(|(i, c)| apb::CountyFactorValues { region_code: c.to_string(), values: vec![values[2 * i].clone(), values[2 * i + 1].clone()] }).collect(),
                 };
                 codes.push(("SplitCitySubsidy", a.split_city_subsidy(authed(&token(Role::Finance, "210500"), split)).await.err().map_or(Code::Ok, |e| e.code())));
-                let mut l = lpb::land_supervision_client::LandSupervisionClient::new(channel(la).await);
+                let mut l = lpb::land_supervision_service_client::LandSupervisionServiceClient::new(channel(la).await);
                 let f = lpb::StandardLandFigures {
                     area_mu: figures[0].clone(), investment_wan: figures[1].clone(), tax_wan: figures[2].clone(),
                     floor_area_sqm: figures[3].clone(), building_footprint_sqm: figures[4].clone(), green_area_sqm: figures[5].clone(),
@@ -249,7 +253,7 @@ mod arithmetic {
                 codes.push(("CheckStandardLand", l.check_standard_land(authed(&nr, chk)).await.err().map_or(Code::Ok, |e| e.code())));
                 let idle = lpb::AssessIdleLandRequest { region_code: "411702".into(), on_date: "2023-01-01".into(), agreed_start: "2021-03-01".into(), started_on: String::new(), developed_area_mu: figures[0].clone(), total_area_mu: figures[1].clone(), invested_wan: figures[2].clone(), total_investment_wan: figures[3].clone(), stopped_on: String::new(), cause: 1, land_price_fen: pot };
                 codes.push(("AssessIdleLand", l.assess_idle_land(authed(&nr, idle)).await.err().map_or(Code::Ok, |e| e.code())));
-                let mut b = bpb::budget_performance_client::BudgetPerformanceClient::new(channel(ba).await);
+                let mut b = bpb::budget_performance_service_client::BudgetPerformanceServiceClient::new(channel(ba).await);
                 codes.push(("GradeEvaluation", b.grade_evaluation(authed(&token(Role::Finance, "411700"), bpb::GradeEvaluationRequest { region_code: "411702".into(), total_score: score.clone(), on_date: String::new() })).await.err().map_or(Code::Ok, |e| e.code())));
                 codes
             });

@@ -2,8 +2,8 @@
 //! (policies/publishing.csv) and each cell is called over gRPC.
 
 use civic_proto::{
-    assistance::v1::{self as apb, social_assistance_client::SocialAssistanceClient},
-    land::v1::{self as lpb, land_supervision_client::LandSupervisionClient},
+    assistance::v1::{self as apb, social_assistance_service_client::SocialAssistanceServiceClient},
+    land::v1::{self as lpb, land_supervision_service_client::LandSupervisionServiceClient},
 };
 use civic_runtime::{identity::Role, storage::Backend};
 use civic_testing::{authed, channel, error_reason, fresh_database, settings, token};
@@ -34,7 +34,7 @@ async fn publishing_rights_matrix() {
     })
     .await
     .unwrap();
-    let mut l = LandSupervisionClient::new(channel(land.grpc_addr).await);
+    let mut l = LandSupervisionServiceClient::new(channel(land.grpc_addr).await);
     // (role, token scope, key, figure region, allowed)
     let cells: &[(Role, &str, &str, &str, bool)] = &[
         (Role::Tax, "411700", "land.standard.tax_per_mu_min.equipment_manufacturing", "411700", true),
@@ -100,7 +100,7 @@ async fn publishing_rights_matrix() {
     })
     .await
     .unwrap();
-    let mut a = SocialAssistanceClient::new(channel(assist.grpc_addr).await);
+    let mut a = SocialAssistanceServiceClient::new(channel(assist.grpc_addr).await);
     let standard = |region: &str| apb::PublishStandardsRequest {
         region_code: region.into(),
         effective_from: "2024-01-01".into(),

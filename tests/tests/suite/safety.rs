@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use civic_proto::common::v1::{identity_client::IdentityClient, WhoAmIRequest};
+use civic_proto::common::v1::{identity_service_client::IdentityServiceClient, WhoAmIRequest};
 use civic_runtime::{
     identity::{Claims, Role, TokenKey},
     storage::Backend,
@@ -17,13 +17,15 @@ async fn slow_server(limit: usize) -> (civic_runtime::server::Running, tokio::sy
     let mut s = settings(fresh_database(Backend::Sqlite).await);
     s.concurrency_limit = limit;
     s.metrics_addr = "127.0.0.1:0".into();
-    let routes = Routes::new(civic_proto::common::v1::identity_server::IdentityServer::new(SlowIdentity));
+    let routes =
+        Routes::new(civic_proto::common::v1::identity_service_server::IdentityServiceServer::new(SlowIdentity));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let running = civic_runtime::server::serve(&s, "test", &["civic.common.v1.Identity"], routes, None, async move {
-        let _ = rx.await;
-    })
-    .await
-    .unwrap();
+    let running =
+        civic_runtime::server::serve(&s, "test", &["civic.common.v1.IdentityService"], routes, None, async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
     (running, tx)
 }
 
@@ -42,12 +44,12 @@ async fn overload_sheds_with_unavailable_never_health_and_counts_real_codes() {
     let (running, stop) = slow_server(1).await;
     let addr = running.grpc_addr;
     let t = token(Role::Admin, "000000");
-    let mut first = IdentityClient::new(channel(addr).await);
+    let mut first = IdentityServiceClient::new(channel(addr).await);
     let t1 = t.clone();
     let slow = tokio::spawn(async move { first.who_am_i(authed(&t1, WhoAmIRequest {})).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     // The one slot is taken: the next call is shed with UNAVAILABLE (clients retry it) …
-    let mut second = IdentityClient::new(channel(addr).await);
+    let mut second = IdentityServiceClient::new(channel(addr).await);
     let e = second.who_am_i(authed(&t, WhoAmIRequest {})).await.unwrap_err();
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
     // … while health checks still answer.
@@ -58,14 +60,15 @@ async fn overload_sheds_with_unavailable_never_health_and_counts_real_codes() {
     }
     assert!(slow.await.unwrap().is_ok());
     // A call whose deadline passes is counted as cancelled.
-    let mut hurried = IdentityClient::new(channel(addr).await);
+    let mut hurried = IdentityServiceClient::new(channel(addr).await);
     let mut req = authed(&t, WhoAmIRequest {});
     req.set_timeout(Duration::from_millis(100));
     assert!(hurried.who_am_i(req).await.is_err());
     tokio::time::sleep(Duration::from_millis(300)).await;
     let page = metrics(running.metrics_addr.unwrap()).await;
     let line = |code: &str| {
-        page.lines().any(|l| l.contains("/civic.common.v1.Identity/WhoAmI") && l.contains(&format!("code=\"{code}\"")))
+        page.lines()
+            .any(|l| l.contains("/civic.common.v1.IdentityService/WhoAmI") && l.contains(&format!("code=\"{code}\"")))
     };
     assert!(line("Unavailable"), "{page}");
     // The server answers DEADLINE_EXCEEDED as the deadline passes (or counts the call as
@@ -128,7 +131,7 @@ async fn junk_paths_bodies_and_content_types_are_the_callers_errors() {
     let addr = running.grpc_addr;
     // Unknown methods: UNIMPLEMENTED, and no new metric series per path.
     for i in 0..50 {
-        let e = raw_call(addr, &format!("/civic.common.v1.Identity/Nope{i}"), vec![]).await.unwrap_err();
+        let e = raw_call(addr, &format!("/civic.common.v1.IdentityService/Nope{i}"), vec![]).await.unwrap_err();
         assert_eq!(e.code(), Code::Unimplemented);
         let e = raw_call(addr, &format!("/x{i}.Y/Z"), vec![]).await.unwrap_err();
         assert_eq!(e.code(), Code::Unimplemented);
@@ -137,7 +140,7 @@ async fn junk_paths_bodies_and_content_types_are_the_callers_errors() {
     assert!(!page.contains("Nope") && !page.contains("/x1.Y"), "{page}");
     assert!(page.contains("method=\"unknown\""), "{page}");
     // A body that is not protobuf (field 1 with the invalid wire type 7).
-    let e = raw_call(addr, "/civic.common.v1.Identity/WhoAmI", vec![0x0f, 0xff, 0xff]).await.unwrap_err();
+    let e = raw_call(addr, "/civic.common.v1.IdentityService/WhoAmI", vec![0x0f, 0xff, 0xff]).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
     assert!(!e.message().contains("WhoAmIRequest"), "{}", e.message());
     // A content type other than protobuf.
@@ -147,8 +150,10 @@ async fn junk_paths_bodies_and_content_types_are_the_callers_errors() {
             r
         })
         .service(channel(addr).await);
-    let e =
-        IdentityClient::new(svc).who_am_i(authed(&token(Role::Admin, "000000"), WhoAmIRequest {})).await.unwrap_err();
+    let e = IdentityServiceClient::new(svc)
+        .who_am_i(authed(&token(Role::Admin, "000000"), WhoAmIRequest {}))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
     let _ = stop.send(());
     running.wait().await;
@@ -157,7 +162,7 @@ async fn junk_paths_bodies_and_content_types_are_the_callers_errors() {
 #[tokio::test]
 async fn bad_tokens_are_unauthenticated() {
     let (running, stop) = slow_server(64).await;
-    let mut c = IdentityClient::new(channel(running.grpc_addr).await);
+    let mut c = IdentityServiceClient::new(channel(running.grpc_addr).await);
     let key = TokenKey::new(TEST_SIGNING_KEY);
     let now = chrono::Utc::now().timestamp();
     let claims = |edit: &dyn Fn(&mut Claims)| {
@@ -205,7 +210,7 @@ async fn errors_never_echo_unbounded_input() {
     })
     .await
     .unwrap();
-    let mut c = civic_proto::assistance::v1::social_assistance_client::SocialAssistanceClient::new(
+    let mut c = civic_proto::assistance::v1::social_assistance_service_client::SocialAssistanceServiceClient::new(
         channel(running.grpc_addr).await,
     );
     let huge = "9".repeat(8000);
@@ -235,12 +240,14 @@ async fn idle_connection_flood_does_not_lock_anyone_out() {
     s.max_connections = 1000;
     s.handshake_timeout_secs = 1;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let routes = Routes::new(civic_proto::common::v1::identity_server::IdentityServer::new(SlowIdentity));
-    let running = civic_runtime::server::serve(&s, "test", &["civic.common.v1.Identity"], routes, None, async move {
-        let _ = rx.await;
-    })
-    .await
-    .unwrap();
+    let routes =
+        Routes::new(civic_proto::common::v1::identity_service_server::IdentityServiceServer::new(SlowIdentity));
+    let running =
+        civic_runtime::server::serve(&s, "test", &["civic.common.v1.IdentityService"], routes, None, async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
     let addr = running.grpc_addr;
     let mut idle = Vec::new();
     for _ in 0..1500 {
@@ -250,7 +257,7 @@ async fn idle_connection_flood_does_not_lock_anyone_out() {
     }
     // Past the handshake timeout the silent ones are gone, and a new client is served.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mut c = IdentityClient::new(channel(addr).await);
+    let mut c = IdentityServiceClient::new(channel(addr).await);
     let r = tokio::time::timeout(
         Duration::from_secs(5),
         c.who_am_i(authed(&token(Role::Admin, "000000"), WhoAmIRequest {})),
@@ -306,7 +313,7 @@ async fn a_huge_ordinary_request_is_refused_before_decoding() {
     body.extend_from_slice(&inner);
     drop(inner);
     let before = rss_bytes();
-    let e = raw_call(running.grpc_addr, "/civic.assistance.v1.SocialAssistance/ComputeHouseholdBenefit", body)
+    let e = raw_call(running.grpc_addr, "/civic.assistance.v1.SocialAssistanceService/ComputeHouseholdBenefit", body)
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
@@ -320,7 +327,7 @@ async fn a_huge_ordinary_request_is_refused_before_decoding() {
 struct VerySlow;
 
 #[tonic::async_trait]
-impl civic_proto::common::v1::identity_server::Identity for VerySlow {
+impl civic_proto::common::v1::identity_service_server::IdentityService for VerySlow {
     async fn who_am_i(
         &self,
         _req: tonic::Request<WhoAmIRequest>,
@@ -337,14 +344,15 @@ async fn a_deadline_is_answered_with_the_request_id_and_counted() {
     let mut s = settings(fresh_database(Backend::Sqlite).await);
     s.request_timeout_secs = 1;
     s.metrics_addr = "127.0.0.1:0".into();
-    let routes = Routes::new(civic_proto::common::v1::identity_server::IdentityServer::new(VerySlow));
+    let routes = Routes::new(civic_proto::common::v1::identity_service_server::IdentityServiceServer::new(VerySlow));
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let running = civic_runtime::server::serve(&s, "test", &["civic.common.v1.Identity"], routes, None, async move {
-        let _ = rx.await;
-    })
-    .await
-    .unwrap();
-    let mut c = IdentityClient::new(channel(running.grpc_addr).await);
+    let running =
+        civic_runtime::server::serve(&s, "test", &["civic.common.v1.IdentityService"], routes, None, async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    let mut c = IdentityServiceClient::new(channel(running.grpc_addr).await);
     let mut req = authed(&token(Role::Admin, "000000"), WhoAmIRequest {});
     req.metadata_mut().insert("x-request-id", "deadline-0001".parse().unwrap());
     let e = c.who_am_i(req).await.unwrap_err();
@@ -352,7 +360,8 @@ async fn a_deadline_is_answered_with_the_request_id_and_counted() {
     assert_eq!(e.metadata().get("x-request-id").and_then(|v| v.to_str().ok()), Some("deadline-0001"));
     let page = metrics(running.metrics_addr.unwrap()).await;
     assert!(
-        page.lines().any(|l| l.contains("/civic.common.v1.Identity/WhoAmI") && l.contains("code=\"DeadlineExceeded\"")),
+        page.lines()
+            .any(|l| l.contains("/civic.common.v1.IdentityService/WhoAmI") && l.contains("code=\"DeadlineExceeded\"")),
         "{page}"
     );
     let _ = stop.send(());

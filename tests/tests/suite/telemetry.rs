@@ -13,9 +13,9 @@ use std::{
 };
 
 use civic_proto::{
-    assistance::v1::{social_assistance_client::SocialAssistanceClient, StandardValue},
-    budget::v1::{budget_performance_client::BudgetPerformanceClient, AssessStandardCostRequest},
-    common::v1::{identity_client::IdentityClient, WhoAmIRequest},
+    assistance::v1::{social_assistance_service_client::SocialAssistanceServiceClient, StandardValue},
+    budget::v1::{budget_performance_service_client::BudgetPerformanceServiceClient, AssessStandardCostRequest},
+    common::v1::{identity_service_client::IdentityServiceClient, WhoAmIRequest},
 };
 use civic_runtime::{config::Settings, identity::Role, storage::Backend};
 use civic_testing::{authed, channel, fresh_database, settings, token};
@@ -113,7 +113,7 @@ async fn a_trace_crosses_the_services_and_reaches_the_collector() {
     )
     .await
     .unwrap();
-    let mut sa_client = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
+    let mut sa_client = SocialAssistanceServiceClient::new(channel(sa.grpc_addr).await);
     super::import_roll(&mut sa_client, "H1,210502,urban,dibao,active,m1,45,false,true,wage:900\n", "2019-07-01")
         .await
         .unwrap();
@@ -135,7 +135,7 @@ async fn a_trace_crosses_the_services_and_reaches_the_collector() {
     req.metadata_mut().insert("traceparent", format!("00-{trace_id}-{caller_span}-01").parse().unwrap());
     // The caller allows 3 s: the call to social-assistance gets no more than what is left.
     req.set_timeout(Duration::from_secs(3));
-    BudgetPerformanceClient::new(channel(bp.grpc_addr).await).assess_standard_cost(req).await.unwrap();
+    BudgetPerformanceServiceClient::new(channel(bp.grpc_addr).await).assess_standard_cost(req).await.unwrap();
 
     let find = |all: &[(String, Value)], service: &str, name: &str, kind: i64| {
         all.iter()
@@ -147,9 +147,9 @@ async fn a_trace_crosses_the_services_and_reaches_the_collector() {
     let started = Instant::now();
     let (server, client, downstream) = loop {
         let all = spans(&received);
-        let server = find(&all, "budget-performance", "civic.budget.v1.BudgetPerformance/AssessStandardCost", 2);
-        let client = find(&all, "budget-performance", "civic.assistance.v1.SocialAssistance/WhatIf", 3);
-        let downstream = find(&all, "social-assistance", "civic.assistance.v1.SocialAssistance/WhatIf", 2);
+        let server = find(&all, "budget-performance", "civic.budget.v1.BudgetPerformanceService/AssessStandardCost", 2);
+        let client = find(&all, "budget-performance", "civic.assistance.v1.SocialAssistanceService/WhatIf", 3);
+        let downstream = find(&all, "social-assistance", "civic.assistance.v1.SocialAssistanceService/WhatIf", 2);
         if let (Some(a), Some(b), Some(c)) = (server.clone(), client.clone(), downstream.clone()) {
             break (a, b, c);
         }
@@ -180,7 +180,7 @@ async fn a_trace_crosses_the_services_and_reaches_the_collector() {
     assert!(
         page.lines().any(|l| l.starts_with("civic_grpc_client_handled_total{")
             && l.contains("peer=\"social-assistance\"")
-            && l.contains("method=\"civic.assistance.v1.SocialAssistance/WhatIf\"")
+            && l.contains("method=\"civic.assistance.v1.SocialAssistanceService/WhatIf\"")
             && l.contains("code=\"Ok\"")
             && l.ends_with(" 1")),
         "{page}"
@@ -216,7 +216,7 @@ async fn scrape(addr: SocketAddr, accept: &str) -> (String, String) {
 struct FailsMidway;
 
 impl NamedService for FailsMidway {
-    const NAME: &'static str = "civic.common.v1.Identity";
+    const NAME: &'static str = "civic.common.v1.IdentityService";
 }
 
 struct MessageThenError(u8);
@@ -274,7 +274,7 @@ async fn metrics_in_both_formats_with_process_pool_and_stream_codes() {
     let running = civic_runtime::server::serve(
         &s,
         "test",
-        &["civic.common.v1.Identity"],
+        &["civic.common.v1.IdentityService"],
         Routes::new(FailsMidway),
         Some(db),
         async move {
@@ -283,7 +283,7 @@ async fn metrics_in_both_formats_with_process_pool_and_stream_codes() {
     )
     .await
     .unwrap();
-    let e = IdentityClient::new(channel(running.grpc_addr).await)
+    let e = IdentityServiceClient::new(channel(running.grpc_addr).await)
         .who_am_i(authed(&token(Role::Admin, "000000"), WhoAmIRequest {}))
         .await
         .unwrap_err();
@@ -309,8 +309,8 @@ async fn metrics_in_both_formats_with_process_pool_and_stream_codes() {
                 && l.contains(&format!("code=\"{code}\""))
         })
     };
-    assert!(counted(&om, "/civic.common.v1.Identity/WhoAmI", "Internal"), "{om}");
-    assert!(!counted(&om, "/civic.common.v1.Identity/WhoAmI", "Ok"), "a failed stream is not OK: {om}");
+    assert!(counted(&om, "/civic.common.v1.IdentityService/WhoAmI", "Internal"), "{om}");
+    assert!(!counted(&om, "/civic.common.v1.IdentityService/WhoAmI", "Ok"), "a failed stream is not OK: {om}");
     assert!(counted(&om, "/grpc.health.v1.Health/Watch", "Cancelled"), "{om}");
     for name in [
         "process_cpu_seconds_total ",
@@ -332,7 +332,7 @@ async fn metrics_in_both_formats_with_process_pool_and_stream_codes() {
     assert!(text.contains("# TYPE civic_grpc_server_handled_total counter"), "{text}");
     assert!(text.contains("# TYPE process_cpu_seconds_total counter"), "{text}");
     assert!(text.contains("# TYPE civic_grpc_server_handling_seconds histogram"), "{text}");
-    assert!(counted(&text, "/civic.common.v1.Identity/WhoAmI", "Internal"), "{text}");
+    assert!(counted(&text, "/civic.common.v1.IdentityService/WhoAmI", "Internal"), "{text}");
     let _ = stop.send(());
     running.wait().await;
 }
@@ -384,7 +384,7 @@ async fn prometheus_scrapes_the_three_services() {
         )
         .await;
         // One authenticated call each, so every service has a counter to show.
-        IdentityClient::new(channel(r.grpc_addr).await)
+        IdentityServiceClient::new(channel(r.grpc_addr).await)
             .who_am_i(authed(&token(Role::Admin, "000000"), WhoAmIRequest {}))
             .await
             .unwrap();
@@ -414,7 +414,7 @@ async fn prometheus_scrapes_the_three_services() {
     while started.elapsed() < Duration::from_secs(60) {
         last = prometheus_query(
             web,
-            "sum by (job) (civic_grpc_server_handled_total{method=\"/civic.common.v1.Identity/WhoAmI\",code=\"Ok\"})",
+            "sum by (job) (civic_grpc_server_handled_total{method=\"/civic.common.v1.IdentityService/WhoAmI\",code=\"Ok\"})",
         )
         .await;
         seen = last["data"]["result"]

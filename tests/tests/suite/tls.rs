@@ -6,8 +6,10 @@
 use std::{path::PathBuf, time::Duration};
 
 use civic_proto::{
-    assistance::v1::{social_assistance_client::SocialAssistanceClient, ListStandardsRequest, StandardValue},
-    budget::v1::{budget_performance_client::BudgetPerformanceClient, AssessStandardCostRequest},
+    assistance::v1::{
+        social_assistance_service_client::SocialAssistanceServiceClient, ListStandardsRequest, StandardValue,
+    },
+    budget::v1::{budget_performance_service_client::BudgetPerformanceServiceClient, AssessStandardCostRequest},
 };
 use civic_runtime::{config::Settings, identity::Role, storage::Backend};
 use civic_testing::{authed, fresh_database, settings, token};
@@ -61,7 +63,7 @@ async fn postgres_over_tls_require_and_verify_full() {
     })
     .await
     .expect("starts over TLS");
-    let mut client = SocialAssistanceClient::new(civic_testing::channel(sa.grpc_addr).await);
+    let mut client = SocialAssistanceServiceClient::new(civic_testing::channel(sa.grpc_addr).await);
     super::import_roll(&mut client, "H1,210502,urban,dibao,active,m1,45,false,true,wage:900\n", "2019-07-01")
         .await
         .expect("a write over TLS");
@@ -126,7 +128,8 @@ async fn grpc_over_mutual_tls_and_between_services() {
     .expect("starts with TLS");
     let port = sa.grpc_addr.port();
 
-    let mut client = SocialAssistanceClient::new(tls_channel(port, true).await.expect("a mutual TLS connection"));
+    let mut client =
+        SocialAssistanceServiceClient::new(tls_channel(port, true).await.expect("a mutual TLS connection"));
     super::import_roll(&mut client, super::H1, "2019-07-01").await.expect("served over mutual TLS");
 
     // The image's health check speaks TLS to a TLS listener: with the CA and (mutual TLS) the
@@ -157,7 +160,7 @@ async fn grpc_over_mutual_tls_and_between_services() {
     // No client certificate: the handshake or the first call fails.
     let refused = match tls_channel(port, false).await {
         Err(_) => true,
-        Ok(ch) => SocialAssistanceClient::new(ch)
+        Ok(ch) => SocialAssistanceServiceClient::new(ch)
             .list_standards(authed(&token(Role::CivilAffairs, "210500"), ListStandardsRequest::default()))
             .await
             .is_err_and(|e| e.code() != Code::InvalidArgument),
@@ -167,7 +170,7 @@ async fn grpc_over_mutual_tls_and_between_services() {
     let plain = Endpoint::from_shared(format!("http://127.0.0.1:{port}")).expect("url").connect().await;
     let served = match plain {
         Err(_) => false,
-        Ok(ch) => SocialAssistanceClient::new(ch)
+        Ok(ch) => SocialAssistanceServiceClient::new(ch)
             .list_standards(authed(&token(Role::CivilAffairs, "210500"), ListStandardsRequest::default()))
             .await
             .is_ok(),
@@ -199,7 +202,7 @@ async fn grpc_over_mutual_tls_and_between_services() {
     })
     .await
     .expect("starts with the peer CA");
-    let mut bp_client = BudgetPerformanceClient::new(civic_testing::channel(bp.grpc_addr).await);
+    let mut bp_client = BudgetPerformanceServiceClient::new(civic_testing::channel(bp.grpc_addr).await);
     let cost = bp_client.assess_standard_cost(authed(&finance, ask())).await.expect("the call crosses over TLS");
     // 650 × 3 − 900 = 1,050 against 966 today: 84 yuan more a month.
     assert_eq!(cost.into_inner().extra_monthly_fen, 8_400);
@@ -215,7 +218,7 @@ async fn grpc_over_mutual_tls_and_between_services() {
     })
     .await
     .expect("starts");
-    let mut bp_client = BudgetPerformanceClient::new(civic_testing::channel(bp.grpc_addr).await);
+    let mut bp_client = BudgetPerformanceServiceClient::new(civic_testing::channel(bp.grpc_addr).await);
     let e = bp_client.assess_standard_cost(authed(&finance, ask())).await.expect_err("no client certificate");
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
     assert!(e.message().contains("social-assistance"), "{e:?}");

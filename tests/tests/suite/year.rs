@@ -15,15 +15,16 @@ use std::{
 
 use civic_proto::{
     assistance::v1::{
-        self as apb, social_assistance_client::SocialAssistanceClient, RecordPaymentsRequest, StandardValue,
+        self as apb, social_assistance_service_client::SocialAssistanceServiceClient, RecordPaymentsRequest,
+        StandardValue,
     },
     budget::v1::{
-        self as pb, budget_performance_client::BudgetPerformanceClient,
+        self as pb, budget_performance_service_client::BudgetPerformanceServiceClient,
         evaluation_service_client::EvaluationServiceClient, monitoring_service_client::MonitoringServiceClient,
         programme_service_client::ProgrammeServiceClient,
     },
-    common::v1::{audit_log_client::AuditLogClient, AuditEntry, ListAuditEntriesRequest},
-    land::v1::land_supervision_client::LandSupervisionClient,
+    common::v1::{audit_log_service_client::AuditLogServiceClient, AuditEntry, ListAuditEntriesRequest},
+    land::v1::land_supervision_service_client::LandSupervisionServiceClient,
 };
 use civic_runtime::{config::Settings, identity::Role, storage::Backend};
 use civic_testing::{authed, channel, fresh_database, settings, token};
@@ -151,11 +152,13 @@ async fn accept(
         .await
         .unwrap()
         .into_inner()
+        .evaluation
+        .unwrap()
 }
 
 /// The entries of `entity` in a service's audit log, as its auditor reads them.
 async fn audit(addr: std::net::SocketAddr, region: &str, entity: &str) -> Vec<AuditEntry> {
-    AuditLogClient::new(channel(addr).await)
+    AuditLogServiceClient::new(channel(addr).await)
         .list_audit_entries(authed(
             &token(Role::Auditor, region),
             ListAuditEntriesRequest { entity: entity.into(), page_size: 100, ..Default::default() },
@@ -211,7 +214,7 @@ async fn year_on(backend: Backend) {
 
     let civil_city = token(Role::CivilAffairs, "210500");
     let finance_city = token(Role::Finance, "210500");
-    let mut assistance = SocialAssistanceClient::new(channel(sa.grpc_addr).await);
+    let mut assistance = SocialAssistanceServiceClient::new(channel(sa.grpc_addr).await);
     let bp_channel = channel(bp.grpc_addr).await;
     let mut programmes = ProgrammeServiceClient::new(bp_channel.clone());
     let mut monitoring = MonitoringServiceClient::new(bp_channel.clone());
@@ -256,7 +259,7 @@ async fn year_on(backend: Backend) {
     let extra_monthly = whatif.proposed_monthly_fen - whatif.current_monthly_fen;
     assert!(extra_monthly > 0, "{whatif:?}");
     let weights = ["20", "15", "15", "15", "10", "10", "15"];
-    let ex_ante = BudgetPerformanceClient::new(bp_channel.clone())
+    let ex_ante = BudgetPerformanceServiceClient::new(bp_channel.clone())
         .score_ex_ante(authed(
             &finance_city,
             pb::ScoreExAnteRequest {
@@ -332,7 +335,7 @@ async fn year_on(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    let read = |r: &pb::MonitoringRecord, name: &str| {
+    let read = |r: &pb::RecordMonitoringResponse, name: &str| {
         r.indicators.iter().find(|i| i.name == name).map(|i| i.progress.clone()).unwrap_or_default()
     };
     assert_eq!((read(&june, "保障人数").as_str(), read(&june, "发放金额").as_str()), ("3", "5796"));
@@ -345,7 +348,7 @@ async fn year_on(backend: Backend) {
     // the district's 亩均税收 mean from land-supervision's per-mu results and the 危污乱散低 area
     // verified in its campaign.
     let nr = token(Role::NaturalResources, "411702");
-    let mut land_client = LandSupervisionClient::new(channel(ls.grpc_addr).await);
+    let mut land_client = LandSupervisionServiceClient::new(channel(ls.grpc_addr).await);
     per_mu_results(&mut land_client, &nr, "411702").await;
     campaign_march(&mut land_client, &nr).await;
     let finance_702 = token(Role::Finance, "411702");
@@ -405,9 +408,9 @@ async fn year_on(backend: Backend) {
     let methods: Vec<&str> = chain.iter().filter_map(|l| l["method"].as_str()).collect();
     for method in [
         "/civic.budget.v1.MonitoringService/RecordMonitoring",
-        "/civic.assistance.v1.SocialAssistance/SummarizeAssistance",
-        "/civic.land.v1.LandSupervision/SummarizePerMu",
-        "/civic.land.v1.LandSupervision/GetCampaignProgress",
+        "/civic.assistance.v1.SocialAssistanceService/SummarizeAssistance",
+        "/civic.land.v1.LandSupervisionService/SummarizePerMu",
+        "/civic.land.v1.LandSupervisionService/GetCampaignProgress",
     ] {
         assert!(methods.contains(&method), "{method} missing from {chain:#?}");
     }
@@ -467,7 +470,9 @@ async fn year_on(backend: Backend) {
             .submit_evaluation(authed(&token(Role::CivilAffairs, region), self_evaluation(&district[i], unit, figures)))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .evaluation
+            .unwrap();
         finals.push(accept(&mut evaluations, &finance_city, &submitted).await);
     }
     let paid_502 = finals[0].actuals.iter().find(|a| a.indicator == "发放金额").unwrap().provenance.clone().unwrap();
@@ -548,7 +553,9 @@ async fn year_on(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .evaluation
+        .unwrap();
     assert_eq!(re.total, "70.00");
     accept(&mut evaluations, &finance_city, &re).await;
     let after = assistance.split_city_subsidy(authed(&finance_city, split(10_000_000))).await.unwrap().into_inner();

@@ -6,8 +6,11 @@
 
 use chrono::{Datelike, NaiveDate};
 use civic_proto::{
-    assistance::v1::{social_assistance_client::SocialAssistanceClient, SummarizeAssistanceRequest},
-    land::v1::{land_supervision_client::LandSupervisionClient, GetCampaignProgressRequest, SummarizePerMuRequest},
+    assistance::v1::{social_assistance_service_client::SocialAssistanceServiceClient, SummarizeAssistanceRequest},
+    land::v1::{
+        land_supervision_service_client::LandSupervisionServiceClient, GetCampaignProgressRequest,
+        SummarizePerMuRequest,
+    },
 };
 use civic_runtime::{
     identity::Caller,
@@ -101,7 +104,7 @@ pub async fn fetch(
                 to_month: to.clone(),
             };
             let call = || {
-                let mut client = SocialAssistanceClient::new(peers.assistance.clone());
+                let mut client = SocialAssistanceServiceClient::new(peers.assistance.clone());
                 let request = outgoing::on_behalf_of(who, request_id, message.clone(), DEADLINE);
                 async move { client.summarize_assistance(request).await }
             };
@@ -137,7 +140,7 @@ pub async fn fetch(
                 town: town.clone(),
             };
             let call = || {
-                let mut client = LandSupervisionClient::new(peers.land.clone());
+                let mut client = LandSupervisionServiceClient::new(peers.land.clone());
                 let request = outgoing::on_behalf_of(who, request_id, message.clone(), DEADLINE);
                 async move { client.get_campaign_progress(request).await }
             };
@@ -176,7 +179,7 @@ pub async fn fetch(
             let message =
                 SummarizePerMuRequest { region_code: region.into(), year, scheme_name: source.filter.trim().into() };
             let call = || {
-                let mut client = LandSupervisionClient::new(peers.land.clone());
+                let mut client = LandSupervisionServiceClient::new(peers.land.clone());
                 let request = outgoing::on_behalf_of(who, request_id, message.clone(), DEADLINE);
                 async move { client.summarize_per_mu(request).await }
             };

@@ -10,7 +10,7 @@ use civic_domain::{
     Fen,
 };
 use civic_proto::{
-    assistance::v1::{social_assistance_client::SocialAssistanceClient, WhatIfRequest},
+    assistance::v1::{social_assistance_service_client::SocialAssistanceServiceClient, WhatIfRequest},
     budget::v1 as pb,
 };
 use civic_runtime::{
@@ -54,13 +54,13 @@ impl BudgetApi {
             proposed: r.proposed.clone(),
         };
         let call = || {
-            let mut client = SocialAssistanceClient::new(channel.clone());
+            let mut client = SocialAssistanceServiceClient::new(channel.clone());
             let request = outgoing::on_behalf_of(who, request_id, message.clone(), DEADLINE);
             async move { client.what_if(request).await }
         };
         let response = match outgoing::call_with_one_retry(
             "social-assistance",
-            "civic.assistance.v1.SocialAssistance/WhatIf",
+            "civic.assistance.v1.SocialAssistanceService/WhatIf",
             RETRY_BACKOFF,
             call,
         )
@@ -261,7 +261,7 @@ impl BudgetApi {
         who: &Caller,
         request_id: &str,
         r: &pb::RecordExAnteRequest,
-    ) -> Result<pb::ExAnteAssessment, Status> {
+    ) -> Result<pb::RecordExAnteResponse, Status> {
         use crate::store::{ex_ante as store, programmes as programme_store};
         use base64::Engine;
         use prost::Message;
@@ -320,7 +320,7 @@ impl BudgetApi {
             recorded_at: String::new(),
         };
         let row = store::insert(&self.db, who, request_id, &row).await.map_err(ApiError::from)?;
-        Ok(pb::ExAnteAssessment {
+        Ok(pb::RecordExAnteResponse {
             id: row.id,
             programme_id: row.programme_id,
             result: Some(result),

@@ -224,9 +224,10 @@ impl IndicatorLibraryService for IndicatorApi {
     async fn upsert_indicator_template(
         &self,
         req: Request<pb::UpsertIndicatorTemplateRequest>,
-    ) -> Result<Response<pb::IndicatorTemplate>, Status> {
+    ) -> Result<Response<pb::UpsertIndicatorTemplateResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.upsert(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.upsert(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::UpsertIndicatorTemplateResponse { template: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]

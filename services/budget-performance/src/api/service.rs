@@ -1,4 +1,4 @@
-use civic_proto::budget::v1::{self as pb, budget_performance_server::BudgetPerformance};
+use civic_proto::budget::v1::{self as pb, budget_performance_service_server::BudgetPerformanceService};
 use civic_runtime::{
     identity::{Access, Role},
     mapping,
@@ -23,7 +23,7 @@ pub struct BudgetApi {
 pub(super) const EVALUATORS: &[Role] = &[Role::Finance];
 
 #[tonic::async_trait]
-impl BudgetPerformance for BudgetApi {
+impl BudgetPerformanceService for BudgetApi {
     #[tracing::instrument(skip_all)]
     async fn grade_evaluation(
         &self,
@@ -71,7 +71,7 @@ impl BudgetPerformance for BudgetApi {
     async fn record_ex_ante(
         &self,
         req: Request<pb::RecordExAnteRequest>,
-    ) -> Result<Response<pb::ExAnteAssessment>, Status> {
+    ) -> Result<Response<pb::RecordExAnteResponse>, Status> {
         let who = caller(&req)?;
         let rid = civic_runtime::request::request_id(&req);
         self.record_ex_ante(&who, &rid, req.get_ref()).await.map(Response::new)

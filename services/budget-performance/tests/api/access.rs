@@ -7,7 +7,8 @@
 use std::{future::Future, pin::Pin};
 
 use civic_proto::budget::v1::{
-    self as pb, budget_performance_client::BudgetPerformanceClient, evaluation_service_client::EvaluationServiceClient,
+    self as pb, budget_performance_service_client::BudgetPerformanceServiceClient,
+    evaluation_service_client::EvaluationServiceClient,
     indicator_library_service_client::IndicatorLibraryServiceClient,
     monitoring_service_client::MonitoringServiceClient, programme_service_client::ProgrammeServiceClient,
     rectification_service_client::RectificationServiceClient,
@@ -69,7 +70,9 @@ async fn matrix(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .programme
+        .unwrap();
     p.submit_goals(authed(
         &mz,
         pb::SubmitGoalsRequest { programme_id: prog.id.clone(), expected_version: 0, goals: Some(dibao_goals()) },
@@ -105,7 +108,9 @@ async fn matrix(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .evaluation
+        .unwrap();
 
     // Each RPC with the callers allowed through (by label).
     let id = prog.id.clone();
@@ -442,7 +447,7 @@ async fn matrix(backend: Backend) {
             Box::new({
                 let (ch, id) = (ch.clone(), id.clone());
                 move |t| {
-                    let (mut c, id) = (BudgetPerformanceClient::new(ch.clone()), id.clone());
+                    let (mut c, id) = (BudgetPerformanceServiceClient::new(ch.clone()), id.clone());
                     Box::pin(async move {
                         c.record_ex_ante(authed(&t, pb::RecordExAnteRequest { programme_id: id, ..Default::default() }))
                             .await

@@ -296,11 +296,13 @@ mod stored {
                 .await
                 .unwrap()
                 .into_inner()
+                .programme
+                .unwrap()
                 .id
         }
 
         async fn submit(&mut self, tok: &str, r: pb::SubmitEvaluationRequest) -> Result<pb::Evaluation, tonic::Status> {
-            self.e.submit_evaluation(authed(tok, r)).await.map(|r| r.into_inner())
+            self.e.submit_evaluation(authed(tok, r)).await.map(|r| r.into_inner().evaluation.unwrap())
         }
 
         async fn review(
@@ -321,7 +323,7 @@ mod stored {
                     },
                 ))
                 .await
-                .map(|r| r.into_inner())
+                .map(|r| r.into_inner().evaluation.unwrap())
         }
     }
 
@@ -487,7 +489,9 @@ mod stored {
             c.e.get_evaluation(authed(&fin, pb::GetEvaluationRequest { evaluation_id: s504.id.clone() }))
                 .await
                 .unwrap()
-                .into_inner();
+                .into_inner()
+                .evaluation
+                .unwrap();
         assert_eq!((original.total.as_str(), original.superseded_by.as_str()), ("83.00", re.id.as_str()));
         let again = c
             .submit(
@@ -534,7 +538,9 @@ mod stored {
             c.p.get_programme(authed(&token(Role::Finance, "411721"), pb::GetProgrammeRequest { id: p721.clone() }))
                 .await
                 .unwrap()
-                .into_inner();
+                .into_inner()
+                .programme
+                .unwrap();
         p.adjusted_budget_fen = 800_000_000;
         c.p.upsert_programme(authed(
             &token(Role::Finance, "411721"),
@@ -638,7 +644,7 @@ mod stored {
             violated_fields(&decide(fin721.clone(), s721.id.clone(), 2023).await.unwrap_err()),
             vec!["next_year"]
         );
-        let d = decide(fin721.clone(), s721.id.clone(), 2024).await.unwrap().into_inner();
+        let d = decide(fin721.clone(), s721.id.clone(), 2024).await.unwrap().into_inner().decision.unwrap();
         assert_eq!((d.grade.as_str(), d.proposed_measures.len(), d.has_proposed_amount), ("优", 2, false));
         assert_eq!(decide(fin721.clone(), s721.id.clone(), 2024).await.unwrap_err().code(), Code::AlreadyExists);
         assert_eq!(error_reason(&decide(fin.clone(), s504.id.clone(), 2024).await.unwrap_err()), "SUPERSEDED");

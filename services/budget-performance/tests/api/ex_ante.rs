@@ -3,7 +3,8 @@
 //! feeding the budget precondition of a new major programme, on both backends.
 
 use civic_proto::budget::v1::{
-    self as pb, budget_performance_client::BudgetPerformanceClient, programme_service_client::ProgrammeServiceClient,
+    self as pb, budget_performance_service_client::BudgetPerformanceServiceClient,
+    programme_service_client::ProgrammeServiceClient,
 };
 use civic_runtime::{identity::Role, storage::Backend};
 use civic_testing::both_backends;
@@ -45,7 +46,7 @@ pub(crate) fn section_4_9(last: &str) -> pb::ScoreExAnteRequest {
 #[tokio::test]
 async fn seven_points_bands_and_the_budget_check() {
     let (ch, server) = crate::start_sqlite().await;
-    let mut c = BudgetPerformanceClient::new(ch);
+    let mut c = BudgetPerformanceServiceClient::new(ch);
     let tok = token(Role::CivilAffairs, "411721");
     let r = c.score_ex_ante(authed(&tok, section_4_9("11"))).await.unwrap().into_inner();
     assert_eq!((r.total.as_str(), r.conclusion_text.as_str()), ("83.00", "予以支持"));
@@ -100,7 +101,7 @@ async fn seven_points_bands_and_the_budget_check() {
 async fn recorded_conclusion_feeds_the_precondition(backend: Backend) {
     let (ch, server) = crate::start_on(backend).await;
     let mut programmes = ProgrammeServiceClient::new(ch.clone());
-    let c = BudgetPerformanceClient::new(ch);
+    let c = BudgetPerformanceServiceClient::new(ch);
     let fin = token(Role::Finance, "411721");
     let mut prog = dibao("411721", "411721-2025-009", 360_000_000);
     prog.budget_year = 2025;
@@ -113,7 +114,9 @@ async fn recorded_conclusion_feeds_the_precondition(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .programme
+        .unwrap();
     let codes = |c: &mut ProgrammeServiceClient<tonic::transport::Channel>| {
         let mut c = c.clone();
         let (fin, id) = (fin.clone(), p.id.clone());

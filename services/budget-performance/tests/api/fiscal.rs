@@ -538,7 +538,7 @@ mod debt_events {
             started_on: "2024-03-04".into(),
             basis: "市债务管理领导小组认定:一般债务本息逾期".into(),
         };
-        let e = c.open_debt_event(authed(&city, open.clone())).await.unwrap().into_inner();
+        let e = c.open_debt_event(authed(&city, open.clone())).await.unwrap().into_inner().event.unwrap();
         assert_eq!((e.level, e.open, e.version, e.daily_report), (3, true, 1, false));
         let rules: Vec<&str> = e.measures.iter().map(|m| m.rule_id.as_str()).collect();
         assert_eq!(rules, ["budget.debt.response.l4", "budget.debt.response.l3"]);
@@ -586,7 +586,9 @@ mod debt_events {
             .advance_debt_event(authed(&city, advance(&e.id, 1, "2024-04-01", 1, false, "")))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .event
+            .unwrap();
         assert_eq!((e.level, e.version, e.daily_report, e.history.len()), (1, 2, true, 2));
         assert_eq!(e.measures.len(), 4);
         // Never lowered; a stale version; a change dated before the last one.
@@ -613,7 +615,9 @@ mod debt_events {
             .advance_debt_event(authed(&city, advance(&e.id, 2, "2024-09-20", 0, true, "市政府债务管理领导小组")))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .event
+            .unwrap();
         assert_eq!(
             (ended.open, ended.ended_on.as_str(), ended.evaluation_due.as_str()),
             (false, "2024-09-20", "2024-10-08")
@@ -649,7 +653,7 @@ mod debt_events {
         // A new event may open now; another county's finance does not see this one.
         let mut next = open.clone();
         next.started_on = "2024-10-10".into();
-        assert_eq!(c.open_debt_event(authed(&city, next)).await.unwrap().into_inner().level, 3);
+        assert_eq!(c.open_debt_event(authed(&city, next)).await.unwrap().into_inner().event.unwrap().level, 3);
         let hidden = c
             .get_debt_event(authed(&token(Role::Finance, "411224"), pb::GetDebtEventRequest { event_id: e.id.clone() }))
             .await
@@ -659,7 +663,9 @@ mod debt_events {
             .get_debt_event(authed(&city, pb::GetDebtEventRequest { event_id: e.id.clone() }))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .event
+            .unwrap();
         assert_eq!((seen.version, seen.approved_by.as_str()), (3, "市政府债务管理领导小组"));
         server.stop().await;
     }

@@ -84,7 +84,9 @@ async fn rectification_and_disclosure(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .programme
+        .unwrap();
     let issue = |items: Vec<pb::RectificationItem>| pb::IssueRectificationRequest {
         region_code: "411721".into(),
         programme_id: p.id.clone(),
@@ -104,7 +106,7 @@ async fn rectification_and_disclosure(backend: Backend) {
     assert_eq!(violated_fields(&e), vec!["items[0].deadline"]);
     let e = r.issue_rectification(authed(&fin, issue(vec![item("x", "2024-09-30", "")]))).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["items[0].responsible_unit"]);
-    let o = r.issue_rectification(authed(&fin, issue(two))).await.unwrap().into_inner();
+    let o = r.issue_rectification(authed(&fin, issue(two))).await.unwrap().into_inner().order.unwrap();
     assert_eq!(o.status, pb::RectificationStatus::Issued as i32);
     // 10-01 is National Day: its last day moves to 10-08.
     assert_eq!(o.items[0].effective_deadline, "2024-10-08");
@@ -154,7 +156,9 @@ async fn rectification_and_disclosure(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .order
+        .unwrap();
     assert_eq!(o.status, pb::RectificationStatus::Reported as i32);
     let (rc, oid) = (r.clone(), o.id.clone());
     let verify = move |tok: String, version: i64, accepted: bool, notes: &str| {
@@ -171,7 +175,7 @@ async fn rectification_and_disclosure(backend: Backend) {
     assert_eq!(verify(mz.clone(), 2, true, "").await.unwrap_err().code(), Code::PermissionDenied);
     assert_eq!(violated_fields(&verify(fin.clone(), 2, false, "").await.unwrap_err()), vec!["notes"]);
     assert_eq!(verify(fin.clone(), 1, true, "").await.unwrap_err().code(), Code::Aborted);
-    let reopened = verify(fin.clone(), 2, false, "凭证不全").await.unwrap().into_inner();
+    let reopened = verify(fin.clone(), 2, false, "凭证不全").await.unwrap().into_inner().order.unwrap();
     assert_eq!(reopened.status, pb::RectificationStatus::Reopened as i32);
     let o = r
         .report_rectification(authed(
@@ -180,8 +184,10 @@ async fn rectification_and_disclosure(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
-    let done = verify(fin.clone(), o.version, true, "").await.unwrap().into_inner();
+        .into_inner()
+        .order
+        .unwrap();
+    let done = verify(fin.clone(), o.version, true, "").await.unwrap().into_inner().order.unwrap();
     assert_eq!(done.status, pb::RectificationStatus::Verified as i32);
     assert!(overdue("2025-01-01").await.is_empty());
     assert_eq!(error_reason(&verify(fin.clone(), done.version, true, "").await.unwrap_err()), "STEP_OUT_OF_ORDER");
@@ -202,7 +208,9 @@ async fn rectification_and_disclosure(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .disclosure
+        .unwrap();
     assert_eq!(rec.due_on, "2024-10-23");
     let list = |on: &str| {
         let mut d = d.clone();
@@ -243,7 +251,7 @@ async fn rectification_and_disclosure(backend: Backend) {
         }
     };
     assert_eq!(violated_fields(&publish("2024-09-19", 1).await.unwrap_err()), vec!["published_on"]);
-    let late = publish("2024-10-25", 1).await.unwrap().into_inner();
+    let late = publish("2024-10-25", 1).await.unwrap().into_inner().disclosure.unwrap();
     assert!(late.late && !late.overdue);
     assert_eq!(publish("2024-10-26", 1).await.unwrap_err().code(), Code::Aborted);
     server.stop().await;

@@ -45,14 +45,14 @@ async fn library(backend: Backend) {
             .await
         }
     };
-    let t = upsert(city.clone(), template("411700", "gx010101"), 0).await.unwrap().into_inner();
+    let t = upsert(city.clone(), template("411700", "gx010101"), 0).await.unwrap().into_inner().template.unwrap();
     assert_eq!(t.version, 1);
     upsert(token(Role::Finance, "000000"), template("000000", "n0001"), 0).await.unwrap();
     assert_eq!(upsert(city.clone(), template("411700", "gx010101"), 0).await.unwrap_err().code(), Code::AlreadyExists);
     assert_eq!(upsert(city.clone(), template("411700", "gx010101"), 3).await.unwrap_err().code(), Code::Aborted);
     let mut changed = template("411700", "gx010101");
     changed.explanation = "反映低保对象应保尽保情况".into();
-    assert_eq!(upsert(city.clone(), changed, 1).await.unwrap().into_inner().version, 2);
+    assert_eq!(upsert(city.clone(), changed, 1).await.unwrap().into_inner().template.unwrap().version, 2);
     // A county's finance reads the library, it does not keep it; nor does another bureau.
     assert_eq!(
         upsert(token(Role::Finance, "411721"), template("411721", "x1"), 0).await.unwrap_err().code(),
@@ -149,7 +149,9 @@ async fn library(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .programme
+        .unwrap();
     let mut goals = dibao_goals();
     goals.indicators[0].template_code = "zz999".into();
     let e = p
@@ -168,7 +170,9 @@ async fn library(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .goals
+        .unwrap();
     assert_eq!(g.goals.unwrap().indicators[0].template_code, "gx010101");
     server.stop().await;
 }

@@ -1,7 +1,9 @@
 //! budget-performance over real gRPC: grades on both sides of every boundary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use civic_proto::budget::v1::{budget_performance_client::BudgetPerformanceClient, GradeEvaluationRequest};
+use civic_proto::budget::v1::{
+    budget_performance_service_client::BudgetPerformanceServiceClient, GradeEvaluationRequest,
+};
 use civic_runtime::{identity::Role, storage::Backend};
 use civic_testing::{authed, token, violated_fields, Server};
 use tonic::Code;
@@ -9,7 +11,7 @@ use tonic::Code;
 #[tokio::test]
 async fn grades_follow_caiyu_2020_10_on_both_sides_of_each_boundary() {
     let (ch, server) = start_sqlite().await;
-    let mut c = BudgetPerformanceClient::new(ch);
+    let mut c = BudgetPerformanceServiceClient::new(ch);
     let tok = token(Role::Finance, "411700");
     let ask = |score: &str, date: &str| GradeEvaluationRequest {
         region_code: "411702".into(),

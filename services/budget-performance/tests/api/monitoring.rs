@@ -123,7 +123,7 @@ mod stored {
             self as pb, monitoring_service_client::MonitoringServiceClient,
             programme_service_client::ProgrammeServiceClient,
         },
-        common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
+        common::v1::{audit_log_service_client::AuditLogServiceClient, ListAuditEntriesRequest},
     };
     use civic_runtime::{identity::Role, storage::Backend};
     use civic_testing::both_backends;
@@ -173,7 +173,9 @@ mod stored {
             ))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .programme
+            .unwrap();
 
         // No approved goals yet: nothing to measure progress against.
         let e = m.record_monitoring(authed(&mz, june(&p.id, 190_000_000, ""))).await.unwrap_err();
@@ -275,7 +277,7 @@ mod stored {
         let w = m
             .acknowledge_warning(authed(
                 &mz,
-                pb::UpdateWarningRequest {
+                pb::AcknowledgeWarningRequest {
                     warning_id: divergence.id.clone(),
                     expected_version: r.warnings[0].version,
                     note: String::new(),
@@ -283,20 +285,22 @@ mod stored {
             ))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .warning
+            .unwrap();
         assert_eq!(w.status, pb::WarningStatus::Acknowledged as i32);
         let stale =
-            pb::UpdateWarningRequest {
+            pb::ResolveWarningRequest {
                 warning_id: divergence.id.clone(), expected_version: 1, note: "已核实".into()
             };
         assert_eq!(m.resolve_warning(authed(&mz, stale)).await.unwrap_err().code(), Code::Aborted);
-        let up = pb::UpdateWarningRequest {
+        let up = pb::EscalateWarningRequest {
             warning_id: divergence.id.clone(),
             expected_version: w.version,
             note: "进度滞后".into(),
         };
         assert_eq!(m.escalate_warning(authed(&mz, up.clone())).await.unwrap_err().code(), Code::PermissionDenied);
-        let w = m.escalate_warning(authed(&fin, up)).await.unwrap().into_inner();
+        let w = m.escalate_warning(authed(&fin, up)).await.unwrap().into_inner().warning.unwrap();
         assert_eq!(w.status, pb::WarningStatus::Escalated as i32);
 
         // A hold: finance only, with its reason; never placed by itself.
@@ -338,7 +342,8 @@ mod stored {
         };
         assert_eq!(place(mz.clone(), "进度滞后").await.unwrap_err().code(), Code::PermissionDenied);
         assert_eq!(violated_fields(&place(fin.clone(), " ").await.unwrap_err()), vec!["reason"]);
-        let hold = place(fin.clone(), "目标完成与支出严重偏离，暂缓拨款至整改").await.unwrap().into_inner();
+        let hold =
+            place(fin.clone(), "目标完成与支出严重偏离，暂缓拨款至整改").await.unwrap().into_inner().hold.unwrap();
         assert!(hold.open);
         let e = check(10_000_000, 0).await.unwrap_err();
         assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "PAYMENT_HELD"));
@@ -357,14 +362,14 @@ mod stored {
                 .await
             }
         };
-        let lifted = lift(hold.id.clone()).await.unwrap().into_inner();
+        let lifted = lift(hold.id.clone()).await.unwrap().into_inner().hold.unwrap();
         assert!(!lifted.open);
         assert_eq!(error_reason(&lift(hold.id.clone()).await.unwrap_err()), "HOLD_LIFTED");
         let (a, b) = tokio::join!(place(fin.clone(), "甲"), place(fin.clone(), "乙"));
         let codes: Vec<Code> =
             [&a, &b].iter().map(|r| r.as_ref().map(|_| Code::Ok).unwrap_or_else(|e| e.code())).collect();
         assert!(codes.contains(&Code::Ok) && codes.contains(&Code::AlreadyExists), "{codes:?}");
-        let open = if let Ok(h) = a { h.into_inner() } else { b.unwrap().into_inner() };
+        let open = if let Ok(h) = a { h.into_inner().hold.unwrap() } else { b.unwrap().into_inner().hold.unwrap() };
         lift(open.id).await.unwrap();
 
         // What is left of the budget: exactly nothing left is allowed, a fen more is not.
@@ -403,7 +408,7 @@ mod stored {
         assert_eq!(keys.len(), n);
 
         // Holds and checkpoints are audited.
-        let entries = AuditLogClient::new(ch)
+        let entries = AuditLogServiceClient::new(ch)
             .list_audit_entries(authed(
                 &token(Role::Auditor, "411700"),
                 ListAuditEntriesRequest {

@@ -4,7 +4,7 @@
 
 use civic_proto::{
     budget::v1::{self as pb, programme_service_client::ProgrammeServiceClient},
-    common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
+    common::v1::{audit_log_service_client::AuditLogServiceClient, ListAuditEntriesRequest},
 };
 use civic_runtime::{identity::Role, request::china_today, storage::Backend};
 use civic_testing::both_backends;
@@ -80,6 +80,8 @@ async fn create(c: &Client, tok: &str, p: pb::Programme) -> pb::Programme {
         .await
         .unwrap()
         .into_inner()
+        .programme
+        .unwrap()
 }
 
 async fn goals_review_and_precondition(backend: Backend) {
@@ -126,7 +128,9 @@ async fn goals_review_and_precondition(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .programme
+        .unwrap();
     assert_eq!((p.version, p.adjusted_budget_fen), (2, 820_000_000));
     let mut theirs = dibao("411721", "411721-2024-002", 1_000);
     theirs.owner_role = "natural-resources".into();
@@ -280,7 +284,9 @@ async fn goals_review_and_precondition(backend: Backend) {
     let g = review(fin.clone(), 1, pb::GoalReviewGrade::Fair, "保障人数目标低于上年实际，请修改")
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .goals
+        .unwrap();
     assert_eq!(g.status, pb::GoalStatus::Returned as i32);
     let r = pre().await;
     assert!(!r.allowed);
@@ -289,9 +295,9 @@ async fn goals_review_and_precondition(backend: Backend) {
     // Revised and approved: budget may be arranged.
     let mut revised = dibao_goals();
     revised.indicators[0].target = "12500".into();
-    let g = submit(revised, 1).await.unwrap().into_inner();
+    let g = submit(revised, 1).await.unwrap().into_inner().goals.unwrap();
     assert_eq!((g.version, g.status), (2, pb::GoalStatus::Submitted as i32));
-    let g = review(fin.clone(), 2, pb::GoalReviewGrade::Excellent, "").await.unwrap().into_inner();
+    let g = review(fin.clone(), 2, pb::GoalReviewGrade::Excellent, "").await.unwrap().into_inner().goals.unwrap();
     assert_eq!(g.status, pb::GoalStatus::Approved as i32);
     assert_eq!(g.in_force_from, "2024-01-01");
     assert!(pre().await.allowed);
@@ -319,7 +325,7 @@ async fn goals_review_and_precondition(backend: Backend) {
     let adj = pb::BudgetAdjustment { document: "西财预〔2026〕12号".into(), date: today.clone() };
     let e = amend(Some(adj.clone()), 1).await.unwrap_err();
     assert_eq!(e.code(), Code::Aborted);
-    let g = amend(Some(adj), 2).await.unwrap().into_inner();
+    let g = amend(Some(adj), 2).await.unwrap().into_inner().goals.unwrap();
     assert_eq!((g.version, g.status), (3, pb::GoalStatus::Approved as i32));
     let v2 = c
         .clone()
@@ -329,7 +335,9 @@ async fn goals_review_and_precondition(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .goals
+        .unwrap();
     assert_eq!(
         (v2.status, v2.goals.unwrap().indicators[0].target.as_str()),
         (pb::GoalStatus::Superseded as i32, "12500")
@@ -339,12 +347,14 @@ async fn goals_review_and_precondition(backend: Backend) {
         .get_goals(authed(&mz, pb::GetGoalsRequest { programme_id: p.id.clone(), version: 0, in_force_on: today }))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .goals
+        .unwrap();
     assert_eq!(now.version, 3);
     assert!(pre().await.allowed);
 
     // Every write is in the audit log with its before and after.
-    let mut audit = AuditLogClient::new(ch);
+    let mut audit = AuditLogServiceClient::new(ch);
     let entries = audit
         .list_audit_entries(authed(
             &token(Role::Auditor, "411700"),

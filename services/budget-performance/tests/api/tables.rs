@@ -7,7 +7,7 @@ use civic_proto::{
         self as pb, evaluation_service_client::EvaluationServiceClient,
         monitoring_service_client::MonitoringServiceClient, programme_service_client::ProgrammeServiceClient,
     },
-    common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
+    common::v1::{audit_log_service_client::AuditLogServiceClient, ListAuditEntriesRequest},
 };
 use civic_runtime::{identity::Role, storage::Backend};
 use civic_testing::both_backends;
@@ -86,7 +86,7 @@ async fn tables(backend: Backend) {
     );
     let r = import(mz.clone(), "411721", again).await.unwrap().into_inner();
     assert_eq!((r.created, r.changed, r.unchanged), (0, 1, 2));
-    let entries = AuditLogClient::new(ch.clone())
+    let entries = AuditLogServiceClient::new(ch.clone())
         .list_audit_entries(authed(
             &token(Role::Auditor, "411700"),
             ListAuditEntriesRequest {
@@ -115,7 +115,9 @@ async fn tables(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .table
+        .unwrap();
     let text = String::from_utf8(exported.content).unwrap();
     assert_eq!(exported.rows, 3);
     assert!(text.starts_with("region_code,budget_year,code,"));
@@ -127,7 +129,9 @@ async fn tables(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .table
+        .unwrap();
     assert!(xlsx.content.starts_with(b"PK") && xlsx.filename.ends_with(".xlsx"));
 
     // Goals approved for A1 and A3 (not A2); a June checkpoint imported for all three.
@@ -199,7 +203,7 @@ async fn tables(backend: Backend) {
         .warnings;
     assert_eq!(open.iter().map(|w| w.rule_id.as_str()).collect::<Vec<_>>(), ["budget.monitoring.divergence"]);
     // The correction's audit entries show each warning as stored: who moved it and when.
-    let moved = AuditLogClient::new(ch.clone())
+    let moved = AuditLogServiceClient::new(ch.clone())
         .list_audit_entries(authed(
             &token(Role::Auditor, "411700"),
             ListAuditEntriesRequest { region_code: "411721".into(), entity: "warning".into(), ..Default::default() },
@@ -227,7 +231,9 @@ async fn tables(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .table
+        .unwrap();
     let text = String::from_utf8(table.content).unwrap();
     assert!(text.contains("2024-06-30,预算执行(支出),5000000.00,2000000.00,40.00%"), "{text}");
     assert!(text.contains("2024-06-30,保障人数,12000人,6600,55.00%"), "{text}");
@@ -250,7 +256,9 @@ async fn tables(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .evaluation
+        .unwrap();
     assert_eq!(ev.total, "90.16");
     let table = e
         .export_self_evaluation_table(authed(
@@ -259,7 +267,9 @@ async fn tables(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .table
+        .unwrap();
     let text = String::from_utf8(table.content).unwrap();
     assert!(text.contains("年度资金总额,5000000.00,5000000.00,4781250.00,10,95.63%,9.56"), "{text}");
     assert!(text.contains("产出指标(50分),成本指标,人均年补助支出,≤6900元,7245元,15,14.29"), "{text}");

@@ -155,7 +155,7 @@ impl LandApi {
     pub(super) async fn get_campaign_targets(
         &self,
         who: &Caller,
-        r: &pb::GetCampaignProgressRequest,
+        r: &pb::GetCampaignTargetsRequest,
     ) -> ApiResult<pb::CampaignTargets> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
@@ -307,7 +307,7 @@ impl LandApi {
         &self,
         who: &Caller,
         r: &pb::GetCampaignProgressRequest,
-    ) -> ApiResult<pb::CampaignProgress> {
+    ) -> ApiResult<pb::GetCampaignProgressResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         who.authorize(&book.regions, Access::Read, PROGRESS_READERS, "read campaign progress", region)
@@ -381,7 +381,7 @@ impl LandApi {
             g.judge(verified_total, parks_total, "已核实完成", &mut found, &mut trace);
             goals = found.iter().map(super::checks::indicator).collect();
         }
-        Ok(pb::CampaignProgress {
+        Ok(pb::GetCampaignProgressResponse {
             region_code: region.to_string(),
             year: t.year,
             towns,

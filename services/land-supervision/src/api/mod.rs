@@ -1,4 +1,4 @@
-//! The `civic.land.v1.LandSupervision` gRPC service.
+//! The `civic.land.v1.LandSupervisionService` gRPC service.
 
 mod assessments;
 mod campaign;

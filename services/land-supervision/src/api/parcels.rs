@@ -126,7 +126,11 @@ impl LandApi {
         Ok(cluster_pb(&row))
     }
 
-    pub(super) async fn get_cluster(&self, who: &Caller, r: &pb::GetClusterRequest) -> ApiResult<pb::ClusterView> {
+    pub(super) async fn get_cluster(
+        &self,
+        who: &Caller,
+        r: &pb::GetClusterRequest,
+    ) -> ApiResult<pb::GetClusterResponse> {
         let book = self.book.current();
         let c = parcels::get_cluster(&self.db, &r.cluster_id)
             .await?
@@ -154,7 +158,7 @@ impl LandApi {
             e => e,
         })?;
         let latest = crate::store::yearly::latest_evaluation(&self.db, &c.id).await?;
-        Ok(pb::ClusterView {
+        Ok(pb::GetClusterResponse {
             cluster: Some(cluster_pb(&c)),
             area_by_use_mu: by_use.into_iter().map(|(k, v)| (k, v.normalize().to_string())).collect(),
             parcels: n,

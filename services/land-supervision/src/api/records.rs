@@ -87,7 +87,7 @@ impl LandApi {
         who: &Caller,
         request_id: &str,
         r: &pb::EvaluateStoredPerMuRequest,
-    ) -> ApiResult<pb::EvaluatePerMuResponse> {
+    ) -> ApiResult<pb::EvaluateStoredPerMuResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         let y = year("year", r.year)?;
@@ -141,7 +141,8 @@ impl LandApi {
                 .collect();
             records::store_results(&self.db, who, request_id, y, scheme.name.trim(), region, &results).await?;
         }
-        Ok(resp)
+        let pb::EvaluatePerMuResponse { enterprises, by_class, explanation, compute_micros } = resp;
+        Ok(pb::EvaluateStoredPerMuResponse { enterprises, by_class, explanation, compute_micros })
     }
 
     pub(super) async fn seed_rectification(

@@ -1,10 +1,10 @@
-//! The tonic face of `civic.land.v1.LandSupervision`: each RPC reads its caller and hands the
+//! The tonic face of `civic.land.v1.LandSupervisionService`: each RPC reads its caller and hands the
 //! request to its area's API (one file per area beside this one). About 400 lines because the
 //! service has 37 RPCs; one gRPC service per area would shorten it and is a contract change of
 //! its own.
 
 use civic_domain::area::Mu;
-use civic_proto::land::v1::{self as pb, land_supervision_server::LandSupervision};
+use civic_proto::land::v1::{self as pb, land_supervision_service_server::LandSupervisionService};
 use civic_runtime::{
     identity::{Access, Role},
     mapping,
@@ -51,7 +51,7 @@ fn mu(field: &str, s: &str) -> Result<Mu, ApiError> {
 }
 
 #[tonic::async_trait]
-impl LandSupervision for LandApi {
+impl LandSupervisionService for LandApi {
     #[tracing::instrument(skip_all)]
     async fn assess_farmland_occupation(
         &self,
@@ -131,21 +131,27 @@ impl LandSupervision for LandApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn open_case(&self, req: Request<pb::OpenCaseRequest>) -> Result<Response<pb::LandCase>, Status> {
+    async fn open_case(&self, req: Request<pb::OpenCaseRequest>) -> Result<Response<pb::OpenCaseResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.open_case(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+        let answer = self.open_case(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::OpenCaseResponse { land_case: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn advance_case(&self, req: Request<pb::AdvanceCaseRequest>) -> Result<Response<pb::LandCase>, Status> {
+    async fn advance_case(
+        &self,
+        req: Request<pb::AdvanceCaseRequest>,
+    ) -> Result<Response<pb::AdvanceCaseResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.advance_case(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+        let answer = self.advance_case(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::AdvanceCaseResponse { land_case: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_case(&self, req: Request<pb::GetCaseRequest>) -> Result<Response<pb::LandCase>, Status> {
+    async fn get_case(&self, req: Request<pb::GetCaseRequest>) -> Result<Response<pb::GetCaseResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.get_case(&who, req.get_ref()).await)
+        let answer = self.get_case(&who, req.get_ref()).await;
+        respond(answer.map(|v| pb::GetCaseResponse { land_case: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -185,7 +191,7 @@ impl LandSupervision for LandApi {
     async fn evaluate_stored_per_mu(
         &self,
         req: Request<pb::EvaluateStoredPerMuRequest>,
-    ) -> Result<Response<pb::EvaluatePerMuResponse>, Status> {
+    ) -> Result<Response<pb::EvaluateStoredPerMuResponse>, Status> {
         let who = caller(&req)?;
         respond(self.evaluate_stored(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
     }
@@ -231,18 +237,20 @@ impl LandSupervision for LandApi {
     async fn register_sanluanwu(
         &self,
         req: Request<pb::RegisterSanluanwuRequest>,
-    ) -> Result<Response<pb::SanluanwuEntry>, Status> {
+    ) -> Result<Response<pb::RegisterSanluanwuResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.register_sanluanwu(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+        let answer = self.register_sanluanwu(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::RegisterSanluanwuResponse { entry: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn update_sanluanwu(
         &self,
         req: Request<pb::UpdateSanluanwuRequest>,
-    ) -> Result<Response<pb::SanluanwuEntry>, Status> {
+    ) -> Result<Response<pb::UpdateSanluanwuResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.update_sanluanwu(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+        let answer = self.update_sanluanwu(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::UpdateSanluanwuResponse { entry: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -282,27 +290,39 @@ impl LandSupervision for LandApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn upsert_cluster(&self, req: Request<pb::UpsertClusterRequest>) -> Result<Response<pb::Cluster>, Status> {
+    async fn upsert_cluster(
+        &self,
+        req: Request<pb::UpsertClusterRequest>,
+    ) -> Result<Response<pb::UpsertClusterResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.upsert_cluster(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+        let answer = self.upsert_cluster(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::UpsertClusterResponse { cluster: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_cluster(&self, req: Request<pb::GetClusterRequest>) -> Result<Response<pb::ClusterView>, Status> {
+    async fn get_cluster(
+        &self,
+        req: Request<pb::GetClusterRequest>,
+    ) -> Result<Response<pb::GetClusterResponse>, Status> {
         let who = caller(&req)?;
         respond(self.get_cluster(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
-    async fn upsert_parcel(&self, req: Request<pb::UpsertParcelRequest>) -> Result<Response<pb::Parcel>, Status> {
+    async fn upsert_parcel(
+        &self,
+        req: Request<pb::UpsertParcelRequest>,
+    ) -> Result<Response<pb::UpsertParcelResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.upsert_parcel(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+        let answer = self.upsert_parcel(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::UpsertParcelResponse { parcel: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_parcel(&self, req: Request<pb::GetParcelRequest>) -> Result<Response<pb::Parcel>, Status> {
+    async fn get_parcel(&self, req: Request<pb::GetParcelRequest>) -> Result<Response<pb::GetParcelResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.get_parcel(&who, req.get_ref()).await)
+        let answer = self.get_parcel(&who, req.get_ref()).await;
+        respond(answer.map(|v| pb::GetParcelResponse { parcel: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -327,43 +347,48 @@ impl LandSupervision for LandApi {
     async fn set_campaign_targets(
         &self,
         req: Request<pb::SetCampaignTargetsRequest>,
-    ) -> Result<Response<pb::CampaignTargets>, Status> {
+    ) -> Result<Response<pb::SetCampaignTargetsResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.set_campaign_targets(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+        let answer = self.set_campaign_targets(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::SetCampaignTargetsResponse { targets: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn get_campaign_targets(
         &self,
-        req: Request<pb::GetCampaignProgressRequest>,
-    ) -> Result<Response<pb::CampaignTargets>, Status> {
+        req: Request<pb::GetCampaignTargetsRequest>,
+    ) -> Result<Response<pb::GetCampaignTargetsResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.get_campaign_targets(&who, req.get_ref()).await)
+        let answer = self.get_campaign_targets(&who, req.get_ref()).await;
+        respond(answer.map(|v| pb::GetCampaignTargetsResponse { targets: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn report_campaign_progress(
         &self,
         req: Request<pb::ReportCampaignProgressRequest>,
-    ) -> Result<Response<pb::CampaignReport>, Status> {
+    ) -> Result<Response<pb::ReportCampaignProgressResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.report_campaign_progress(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+        let answer =
+            self.report_campaign_progress(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::ReportCampaignProgressResponse { report: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn verify_campaign_report(
         &self,
         req: Request<pb::VerifyCampaignReportRequest>,
-    ) -> Result<Response<pb::CampaignReport>, Status> {
+    ) -> Result<Response<pb::VerifyCampaignReportResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.verify_campaign_report(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+        let answer = self.verify_campaign_report(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::VerifyCampaignReportResponse { report: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn get_campaign_progress(
         &self,
         req: Request<pb::GetCampaignProgressRequest>,
-    ) -> Result<Response<pb::CampaignProgress>, Status> {
+    ) -> Result<Response<pb::GetCampaignProgressResponse>, Status> {
         let who = caller(&req)?;
         let r = req.get_ref();
         let answer = self.get_campaign_progress(&who, r).await;
@@ -400,9 +425,10 @@ impl LandSupervision for LandApi {
     async fn set_enterprise_flag(
         &self,
         req: Request<pb::SetEnterpriseFlagRequest>,
-    ) -> Result<Response<pb::EnterpriseFlag>, Status> {
+    ) -> Result<Response<pb::SetEnterpriseFlagResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.set_enterprise_flag(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await)
+        let answer = self.set_enterprise_flag(&who, &civic_runtime::request::request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::SetEnterpriseFlagResponse { flag: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -1,4 +1,4 @@
-use civic_proto::land::v1::{self as pb, land_supervision_client::LandSupervisionClient};
+use civic_proto::land::v1::{self as pb, land_supervision_service_client::LandSupervisionServiceClient};
 use civic_runtime::{identity::Role, storage::Backend};
 use civic_testing::{authed, token, violated_fields};
 use tonic::{transport::Channel, Code};
@@ -22,7 +22,7 @@ fn stalled(id: &str, developed: &str, invested: &str, due: &str) -> pb::ParcelFa
 }
 
 async fn classify(
-    c: &mut LandSupervisionClient<Channel>,
+    c: &mut LandSupervisionServiceClient<Channel>,
     on: &str,
     parcels: Vec<pb::ParcelFacts>,
 ) -> Vec<pb::ParcelClassification> {

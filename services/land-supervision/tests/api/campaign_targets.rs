@@ -54,7 +54,7 @@ async fn targets_reports_progress(backend: Backend) {
     // 600 of 2000 亩 is exactly 30 % contiguous; 500 of 1999 is not; 3999 亩 misses the 4000 goal
     // by one; 12 parks meet theirs.
     let first = vec![target("顾山镇", "2000", "600", 7), target("新桥镇", "1999", "500", 5)];
-    let t = c.set_campaign_targets(authed(&office, set(first.clone(), 0))).await.unwrap().into_inner();
+    let t = c.set_campaign_targets(authed(&office, set(first.clone(), 0))).await.unwrap().into_inner().targets.unwrap();
     let outcome = |t: &pb::CampaignTargets, key: &str| {
         t.checks.iter().find(|x| x.key == key).map(|x| x.outcome.clone()).unwrap_or_default()
     };
@@ -69,7 +69,7 @@ async fn targets_reports_progress(backend: Backend) {
         error_reason(&c.set_campaign_targets(authed(&office, set(second.clone(), 7))).await.unwrap_err()),
         "VERSION_CONFLICT"
     );
-    let t = c.set_campaign_targets(authed(&office, set(second, 1))).await.unwrap().into_inner();
+    let t = c.set_campaign_targets(authed(&office, set(second, 1))).await.unwrap().into_inner().targets.unwrap();
     assert_eq!((t.version, outcome(&t, "annual_area")), (2, "PASS".to_string()));
     // Bad targets: a town twice, contiguous above the total; a town may not set targets.
     let twice = vec![target("顾山镇", "1", "0", 0), target("顾山镇", "1", "0", 0)];
@@ -90,13 +90,15 @@ async fn targets_reports_progress(backend: Backend) {
 
     // Reports: on time by the 20th, late after it; a town reports for itself only.
     let r = c.report_campaign_progress(authed(&gushan, report("顾山镇", 3, "300", "2024-03-20"))).await.unwrap();
-    let r = r.into_inner();
+    let r = r.into_inner().report.unwrap();
     assert_eq!((r.report_due.as_str(), r.report_late, r.verify_due.as_str()), ("2024-03-20", false, "2024-03-25"));
     let r = c
         .report_campaign_progress(authed(&gushan, report("顾山镇", 4, "200", "2024-04-22")))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .report
+        .unwrap();
     assert!(r.report_late);
     let e = c.report_campaign_progress(authed(&gushan, report("新桥镇", 3, "200", "2024-03-20"))).await.unwrap_err();
     assert_eq!(error_reason(&e), "UNIT_OUT_OF_SCOPE");
@@ -129,8 +131,13 @@ async fn targets_reports_progress(backend: Backend) {
         c.verify_campaign_report(authed(&gushan, verify("顾山镇", 3, "280", "2024-03-25"))).await.unwrap_err().code(),
         Code::PermissionDenied
     );
-    let v =
-        c.verify_campaign_report(authed(&office, verify("顾山镇", 3, "280", "2024-03-25"))).await.unwrap().into_inner();
+    let v = c
+        .verify_campaign_report(authed(&office, verify("顾山镇", 3, "280", "2024-03-25")))
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap();
     assert!(v.verified && !v.verify_late);
     assert_eq!(
         error_reason(
@@ -176,7 +183,16 @@ async fn targets_reports_progress(backend: Backend) {
         error_reason(&c.get_campaign_progress(authed(&gushan, ask("新桥镇"))).await.unwrap_err()),
         "UNIT_OUT_OF_SCOPE"
     );
-    let targets = c.get_campaign_targets(authed(&gushan, ask(""))).await.unwrap().into_inner();
+    let targets = c
+        .get_campaign_targets(authed(
+            &gushan,
+            pb::GetCampaignTargetsRequest { region_code: "411702".into(), year: 2024 },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .targets
+        .unwrap();
     assert_eq!(targets.towns.len(), 1);
     assert_eq!(
         c.get_campaign_progress(authed(&token(Role::NaturalResources, "411721"), ask(""))).await.unwrap_err().code(),

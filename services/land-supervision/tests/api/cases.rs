@@ -1,5 +1,5 @@
 use civic_proto::{
-    common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
+    common::v1::{audit_log_service_client::AuditLogServiceClient, ListAuditEntriesRequest},
     land::v1::{self as pb},
 };
 use civic_runtime::{identity::Role, storage::Backend};
@@ -33,7 +33,7 @@ async fn workflows(backend: Backend) {
         note: "2023 年度排查".into(),
         unit: String::new(),
     };
-    let case = c.open_case(authed(&cluster, open.clone())).await.unwrap().into_inner();
+    let case = c.open_case(authed(&cluster, open.clone())).await.unwrap().into_inner().land_case.unwrap();
     assert_eq!(case.state, "PROPOSED");
     assert_eq!(case.classification.as_ref().unwrap().categories, vec!["STALLED"]);
     assert_eq!(case.next_states, vec!["REVIEWED"]);
@@ -57,8 +57,13 @@ async fn workflows(backend: Backend) {
         c.advance_case(authed(&cluster, step(&case.case_id, "REVIEWED", "2023-03-10", 1))).await.unwrap_err().code(),
         Code::PermissionDenied
     );
-    let reviewed =
-        c.advance_case(authed(&bureau, step(&case.case_id, "REVIEWED", "2023-03-10", 1))).await.unwrap().into_inner();
+    let reviewed = c
+        .advance_case(authed(&bureau, step(&case.case_id, "REVIEWED", "2023-03-10", 1)))
+        .await
+        .unwrap()
+        .into_inner()
+        .land_case
+        .unwrap();
     assert_eq!(reviewed.version, 2);
     // A stale version is refused.
     let e = c.advance_case(authed(&bureau, step(&case.case_id, "DECIDED", "2023-03-20", 1))).await.unwrap_err();
@@ -75,7 +80,9 @@ async fn workflows(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .land_case
+        .unwrap();
     assert_eq!(decided.next_states, vec!["NOTIFIED"]);
     let e = c
         .advance_case(authed(
@@ -92,10 +99,17 @@ async fn workflows(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .land_case
+        .unwrap();
     assert_eq!(notified.deadline, "2024-03-25");
-    let filed =
-        c.advance_case(authed(&bureau, step(&case.case_id, "FILED", "2023-04-01", 4))).await.unwrap().into_inner();
+    let filed = c
+        .advance_case(authed(&bureau, step(&case.case_id, "FILED", "2023-04-01", 4)))
+        .await
+        .unwrap()
+        .into_inner()
+        .land_case
+        .unwrap();
     assert!(filed.next_states.is_empty());
     assert_eq!(
         filed.history.iter().map(|h| h.state.as_str()).collect::<Vec<_>>(),
@@ -137,7 +151,9 @@ async fn workflows(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .land_case
+        .unwrap();
     assert_eq!((hc.state.as_str(), hc.deadline.as_str(), hc.unit.as_str()), ("STARTED", "2024-10-16", "顾山镇"));
     let formula = &hc.explanation.as_ref().unwrap().steps[0].formula;
     assert!(
@@ -151,7 +167,9 @@ async fn workflows(backend: Backend) {
         .advance_case(authed(&bureau, step(&hc.case_id, "INITIAL_CHECK", "2024-10-18", 1)))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .land_case
+        .unwrap();
     assert_eq!(initial.deadline, "2024-11-15");
     assert!(initial.history[1].note.starts_with("逾期"), "{:?}", initial.history[1]);
     c.advance_case(authed(&bureau, step(&hc.case_id, "RECTIFYING", "2024-11-10", 2))).await.unwrap();
@@ -172,7 +190,9 @@ async fn workflows(backend: Backend) {
         .advance_case(authed(&bureau, punish(&["CREDIT_DOWNGRADE", "DIFFERENTIAL_UTILITY_PRICES"])))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .land_case
+        .unwrap();
     assert_eq!(treated.next_states, vec!["SUPERVISION", "CLOSED"]);
     assert_eq!(
         treated.punishments.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
@@ -215,7 +235,7 @@ async fn workflows(backend: Backend) {
         Code::NotFound
     );
     // Every step is audited.
-    let mut audit = AuditLogClient::new(channel(land.addr).await);
+    let mut audit = AuditLogServiceClient::new(channel(land.addr).await);
     let entries = audit
         .list_audit_entries(authed(
             &token(Role::Auditor, "411700"),
@@ -255,7 +275,7 @@ async fn deadline_past_the_calendar_is_refused() {
         unit: String::new(),
     };
     let tok = unit_token(Role::Town, "411702", "顾山镇");
-    let ok = c.open_case(authed(&tok, open("2026-06-01"))).await.unwrap().into_inner();
+    let ok = c.open_case(authed(&tok, open("2026-06-01"))).await.unwrap().into_inner().land_case.unwrap();
     assert!(ok.deadline.starts_with("2026-06"), "{}", ok.deadline);
     let e = c.open_case(authed(&tok, open("2026-12-20"))).await.unwrap_err();
     assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "CALENDAR_NOT_COVERED"), "{e:?}");

@@ -1,5 +1,5 @@
 use civic_proto::{
-    common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
+    common::v1::{audit_log_service_client::AuditLogServiceClient, ListAuditEntriesRequest},
     land::v1 as pb,
 };
 use civic_runtime::{identity::Role, storage::Backend};
@@ -192,7 +192,7 @@ async fn rewards_and_penalties(backend: Backend) {
         vec!["clusters[0].values[0]"]
     );
     // Recorded evaluations are in the audit log.
-    let mut audit = AuditLogClient::new(channel(land.addr).await);
+    let mut audit = AuditLogServiceClient::new(channel(land.addr).await);
     let entries = audit
         .list_audit_entries(authed(
             &token(Role::Auditor, "411700"),

@@ -1,5 +1,5 @@
 use civic_proto::{
-    common::v1::{audit_log_client::AuditLogClient, ListAuditEntriesRequest},
+    common::v1::{audit_log_service_client::AuditLogServiceClient, ListAuditEntriesRequest},
     land::v1 as pb,
 };
 use civic_runtime::{identity::Role, storage::Backend};
@@ -61,7 +61,9 @@ async fn bureaus_flag_enterprises(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .flag
+        .unwrap();
     assert_eq!((f.flag_name.as_str(), f.bureau.as_str()), ("高污染、高耗能", "ecology-environment"));
 
     // Classification counts the flag from its date, citing the bureau's document.
@@ -92,7 +94,9 @@ async fn bureaus_flag_enterprises(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .land_case
+        .unwrap();
     let reasons = case.classification.unwrap().reasons;
     assert_eq!(reasons.len(), 2, "{reasons:?}");
 
@@ -153,7 +157,7 @@ async fn bureaus_flag_enterprises(backend: Backend) {
             .code(),
         Code::PermissionDenied
     );
-    let mut audit = AuditLogClient::new(channel(land.addr).await);
+    let mut audit = AuditLogServiceClient::new(channel(land.addr).await);
     let entries = audit
         .list_audit_entries(authed(
             &token(Role::Auditor, "411700"),

@@ -2,13 +2,13 @@
 //! fresh database (SQLite, and PostgreSQL where storage is involved).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use civic_proto::land::v1::land_supervision_client::LandSupervisionClient;
+use civic_proto::land::v1::land_supervision_service_client::LandSupervisionServiceClient;
 use civic_runtime::storage::Backend;
 use civic_testing::Server;
 
 /// A land-supervision server on port 0 with its own fresh database, and a client for it.
 pub struct Land {
-    pub client: LandSupervisionClient<tonic::transport::Channel>,
+    pub client: LandSupervisionServiceClient<tonic::transport::Channel>,
     pub addr: std::net::SocketAddr,
     server: Server,
 }
@@ -16,7 +16,7 @@ pub struct Land {
 impl Land {
     pub async fn spawn(backend: Backend) -> Land {
         let server = Server::on(backend, land_supervision::start).await;
-        Land { client: LandSupervisionClient::new(server.channel().await), addr: server.addr, server }
+        Land { client: LandSupervisionServiceClient::new(server.channel().await), addr: server.addr, server }
     }
 
     pub async fn stop(self) {

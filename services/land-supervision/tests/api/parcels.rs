@@ -67,7 +67,9 @@ async fn clusters_and_parcels(backend: Backend) {
             ))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .parcel
+            .unwrap();
         assert_eq!((p.status.as_str(), p.history.len()), ("PLANNED", 1));
     }
     // The cluster view applies the cluster rules to what is stored: (300 + 250 + 50) / 1000 = 60 %.
@@ -106,7 +108,9 @@ async fn clusters_and_parcels(backend: Backend) {
             ))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .parcel
+            .unwrap();
         v = saved.version;
     }
     let mut back = parcel("P1", "300", "INDUSTRIAL");
@@ -152,7 +156,9 @@ async fn clusters_and_parcels(backend: Backend) {
         ))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .parcel
+        .unwrap();
     assert_eq!(
         p.history.iter().map(|h| h.status.as_str()).collect::<Vec<_>>(),
         vec!["PLANNED", "SOLD", "UNDER_CONSTRUCTION", "RECOVERED"]

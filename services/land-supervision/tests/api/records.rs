@@ -181,8 +181,13 @@ async fn import_evaluate_seed(backend: Backend) {
     };
     let s = c.seed_rectification(authed(&city, seed.clone())).await.unwrap().into_inner();
     assert_eq!(s.enterprise_ids, vec!["E000"]);
-    let case =
-        c.get_case(authed(&city, pb::GetCaseRequest { case_id: s.case_ids[0].clone() })).await.unwrap().into_inner();
+    let case = c
+        .get_case(authed(&city, pb::GetCaseRequest { case_id: s.case_ids[0].clone() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .land_case
+        .unwrap();
     assert_eq!((case.state.as_str(), case.region_code.as_str()), ("STARTED", "411702"));
     assert!(case.history[0].note.contains("D 类企业"));
     let again = c.seed_rectification(authed(&city, seed)).await.unwrap().into_inner();
@@ -252,8 +257,9 @@ async fn import_respects_county_scope(backend: Backend) {
         .unwrap()
         .into_inner();
     assert!(r.stored, "{:?}", r.errors);
-    let mut audit =
-        civic_proto::common::v1::audit_log_client::AuditLogClient::new(civic_testing::channel(land.addr).await);
+    let mut audit = civic_proto::common::v1::audit_log_service_client::AuditLogServiceClient::new(
+        civic_testing::channel(land.addr).await,
+    );
     let entries = audit
         .list_audit_entries(authed(
             &token(Role::Auditor, "000000"),

@@ -25,12 +25,16 @@ async fn dynamic_zero(backend: Backend) {
         .register_sanluanwu(authed(&wuyang, entry("411121", "甲砂石料场", "BAN", "LOCAL")))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .entry
+        .unwrap();
     let b = c
         .register_sanluanwu(authed(&wuyang, entry("411121", "乙木材加工", "RELOCATE", "HIGHER_INSPECTION")))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .entry
+        .unwrap();
     c.register_sanluanwu(authed(&linying, entry("411122", "丙水泥预制", "RECTIFY", "LOCAL"))).await.unwrap();
     // A county registers only its own; bad input names the field.
     assert_eq!(

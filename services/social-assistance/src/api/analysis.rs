@@ -44,8 +44,8 @@ impl AssistanceApi {
     pub(super) async fn funding_need(
         &self,
         who: &Caller,
-        r: &pb::FundingNeedRequest,
-    ) -> ApiResult<pb::FundingNeedResponse> {
+        r: &pb::EstimateFundingNeedRequest,
+    ) -> ApiResult<pb::EstimateFundingNeedResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         access::check(who, &book, Access::Read, access::COMPUTE, "estimate funding need", region)?;
@@ -81,7 +81,7 @@ impl AssistanceApi {
                 newly_eligible_monthly_fen: t.newly_eligible_cost,
             });
         }
-        Ok(pb::FundingNeedResponse { lines: out, total_rest_of_year_fen: rest, total_full_year_fen: full })
+        Ok(pb::EstimateFundingNeedResponse { lines: out, total_rest_of_year_fen: rest, total_full_year_fen: full })
     }
 
     pub(super) async fn what_if(&self, who: &Caller, r: &pb::WhatIfRequest) -> ApiResult<pb::WhatIfResponse> {

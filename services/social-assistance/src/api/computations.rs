@@ -22,13 +22,13 @@ impl AssistanceApi {
         &self,
         who: &civic_runtime::identity::Caller,
         r: &pb::ComputeHouseholdBenefitRequest,
-    ) -> ApiResult<pb::HouseholdBenefit> {
+    ) -> ApiResult<pb::ComputeHouseholdBenefitResponse> {
         let book = self.book.current();
         let date = request::required_date("on_date", &r.on_date)?;
         let h = m::household(&book, "household", r.household.as_ref())?;
         access::check(who, &book, Access::Read, access::COMPUTE, "compute benefits", h.region)?;
         let b = benefit::compute(&book, &h, date).map_err(|e| on_date_error("household", e))?;
-        Ok(pb::HouseholdBenefit {
+        Ok(pb::ComputeHouseholdBenefitResponse {
             monthly_benefit_fen: b.monthly.get(),
             standard_per_person_fen: b.standard.get(),
             members: b.members as i32,
@@ -43,7 +43,7 @@ impl AssistanceApi {
         &self,
         who: &civic_runtime::identity::Caller,
         r: &pb::ComputePersonBenefitRequest,
-    ) -> ApiResult<pb::PersonBenefit> {
+    ) -> ApiResult<pb::ComputePersonBenefitResponse> {
         let book = self.book.current();
         let region = request::region_code(&book, "region_code", &r.region_code)?;
         access::check(who, &book, Access::Read, access::COMPUTE, "compute benefits", region)?;
@@ -63,7 +63,7 @@ impl AssistanceApi {
         };
         let p = person::compute(&book, category, r.adult_in_school_not_employed, region, date)
             .map_err(|e| on_date_error("region_code", e))?;
-        Ok(pb::PersonBenefit {
+        Ok(pb::ComputePersonBenefitResponse {
             monthly_amount_fen: p.monthly.get(),
             explanation: Some(mapping::into_explanation(p.trace)),
         })
@@ -73,14 +73,14 @@ impl AssistanceApi {
         &self,
         who: &civic_runtime::identity::Caller,
         r: &pb::IdentifyLowIncomeRequest,
-    ) -> ApiResult<pb::LowIncomeIdentification> {
+    ) -> ApiResult<pb::IdentifyLowIncomeResponse> {
         let book = self.book.current();
         let date = request::required_date("on_date", &r.on_date)?;
         let h = m::household(&book, "household", r.household.as_ref())?;
         access::check(who, &book, Access::Read, access::COMPUTE, "identify low-income families", h.region)?;
         let l =
             low_income::identify(&book, &h, date, r.is_dibao_household).map_err(|e| on_date_error("household", e))?;
-        Ok(pb::LowIncomeIdentification {
+        Ok(pb::IdentifyLowIncomeResponse {
             low_income: l.low_income,
             threshold_per_person_fen: l.threshold.get(),
             per_capita_income_fen: l.per_capita_income.get(),

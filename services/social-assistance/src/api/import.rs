@@ -153,7 +153,7 @@ fn benefits(
 
 impl AssistanceApi {
     /// What the request (or a stream's first piece) asks, checked.
-    fn import_meta(&self, who: &Caller, book: &PolicyBook, r: &pb::ImportRollChunk) -> ApiResult<Meta> {
+    fn import_meta(&self, who: &Caller, book: &PolicyBook, r: &pb::ImportRollStreamRequest) -> ApiResult<Meta> {
         let region = request::region_code(book, "region_code", &r.region_code)?;
         access::check(who, book, Access::Write, access::ROLL, "import the roll", region)?;
         let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
@@ -171,7 +171,7 @@ impl AssistanceApi {
         let book = self.book.current();
         // The file is not copied: it moves to the reading task and is freed when read.
         let pb::ImportRollRequest { region_code, format, content, on_date, reason, dry_run } = r;
-        let asked = pb::ImportRollChunk { region_code, format, content: Vec::new(), on_date, reason, dry_run };
+        let asked = pb::ImportRollStreamRequest { region_code, format, content: Vec::new(), on_date, reason, dry_run };
         let meta = self.import_meta(who, &book, &asked)?;
         if content.is_empty() {
             return Err(ApiError::invalid("content", "the file is empty"));
@@ -193,7 +193,7 @@ impl AssistanceApi {
         &self,
         who: &Caller,
         request_id: &str,
-        mut pieces: tonic::Streaming<pb::ImportRollChunk>,
+        mut pieces: tonic::Streaming<pb::ImportRollStreamRequest>,
     ) -> Result<pb::ImportRollResponse, tonic::Status> {
         let started = std::time::Instant::now();
         let mut first = pieces.message().await?.ok_or_else(|| ApiError::invalid("content", "no piece was sent"))?;

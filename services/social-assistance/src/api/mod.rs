@@ -1,4 +1,4 @@
-//! The `civic.assistance.v1.SocialAssistance` gRPC service: handlers in `service.rs` delegate
+//! The `civic.assistance.v1.SocialAssistanceService` gRPC service: handlers in `service.rs` delegate
 //! to one file per area; wire ↔ domain conversions in `mapping.rs`.
 
 mod access;

@@ -13,7 +13,7 @@ use tokio_stream::Stream;
 use super::{access, service::AssistanceApi};
 use crate::store::jobs;
 
-pub type JobStream = Pin<Box<dyn Stream<Item = Result<pb::RecalculationJob, tonic::Status>> + Send>>;
+pub type JobStream = Pin<Box<dyn Stream<Item = Result<pb::WatchRecalculationResponse, tonic::Status>> + Send>>;
 
 fn state_pb(s: &str) -> pb::JobState {
     match s {
@@ -134,7 +134,7 @@ impl AssistanceApi {
     pub(super) async fn watch_recalculation(
         &self,
         who: &Caller,
-        r: &pb::GetRecalculationRequest,
+        r: &pb::WatchRecalculationRequest,
     ) -> ApiResult<JobStream> {
         let job = self.visible_job(who, &r.job_id).await?;
         let me = self.clone();
@@ -154,7 +154,7 @@ impl AssistanceApi {
                         let finished = v.state != pb::JobState::Running as i32;
                         if last != Some(key) {
                             last = Some(key);
-                            if tx.send(Ok(v)).await.is_err() {
+                            if tx.send(Ok(pb::WatchRecalculationResponse { job: Some(v) })).await.is_err() {
                                 return;
                             }
                         }

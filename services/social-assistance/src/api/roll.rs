@@ -25,7 +25,7 @@ pub const EXPORT_PIECE: usize = 1024 * 1024;
 pub const XLSX_MAX_ROWS: i64 = 200_000;
 
 pub type ExportStream =
-    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::ExportRollChunk, tonic::Status>> + Send>>;
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::ExportRollStreamResponse, tonic::Status>> + Send>>;
 
 fn category_pb(c: Category) -> pb::RollCategory {
     match c {
@@ -281,33 +281,43 @@ impl AssistanceApi {
         let format = Format::parse(&r.format).ok_or_else(|| ApiError::invalid("format", "csv or xlsx"))?;
         if format == Format::Xlsx {
             let whole = self.export_roll(who, r).await?;
-            let mut pieces: Vec<Result<pb::ExportRollChunk, tonic::Status>> = Vec::new();
+            let mut pieces: Vec<Result<pb::ExportRollStreamResponse, tonic::Status>> = Vec::new();
             let mut first = Some((whole.filename, whole.content_type, whole.households));
             for piece in whole.content.chunks(self.export_piece()) {
                 let (filename, content_type, households) = first.take().unwrap_or_default();
-                pieces.push(Ok(pb::ExportRollChunk { filename, content_type, households, content: piece.to_vec() }));
+                pieces.push(Ok(pb::ExportRollStreamResponse {
+                    filename,
+                    content_type,
+                    households,
+                    content: piece.to_vec(),
+                }));
             }
             if let Some((filename, content_type, households)) = first {
-                pieces.push(Ok(pb::ExportRollChunk { filename, content_type, households, content: Vec::new() }));
+                pieces.push(Ok(pb::ExportRollStreamResponse {
+                    filename,
+                    content_type,
+                    households,
+                    content: Vec::new(),
+                }));
             }
             return Ok(Box::pin(tokio_stream::iter(pieces)));
         }
         let mut snapshot = store::roll::RollSnapshot::begin(&self.db, &region_prefix(region)).await?;
         let households = snapshot.count().await?;
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::ExportRollChunk, tonic::Status>>(4);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::ExportRollStreamResponse, tonic::Status>>(4);
         let filename = format!("roll-{region}.csv");
         let piece = self.export_piece();
         tokio::spawn(async move {
             let sent = spreadsheet::export_csv_pieces(&mut snapshot, piece, |content, first| {
                 let chunk = if first {
-                    pb::ExportRollChunk {
+                    pb::ExportRollStreamResponse {
                         filename: filename.clone(),
                         content_type: "text/csv; charset=utf-8".into(),
                         households,
                         content,
                     }
                 } else {
-                    pb::ExportRollChunk { content, ..Default::default() }
+                    pb::ExportRollStreamResponse { content, ..Default::default() }
                 };
                 let tx = tx.clone();
                 async move { tx.send(Ok(chunk)).await.is_ok() }

@@ -6,7 +6,7 @@ use std::sync::{
 };
 
 use civic_domain::policy::PolicyBook;
-use civic_proto::assistance::v1::{self as pb, social_assistance_server::SocialAssistance};
+use civic_proto::assistance::v1::{self as pb, social_assistance_service_server::SocialAssistanceService};
 use civic_runtime::{
     policy_book::BookHandle,
     request::{caller, request_id},
@@ -88,7 +88,7 @@ fn respond<T>(r: ApiResult<T>) -> Result<Response<T>, Status> {
 }
 
 #[tonic::async_trait]
-impl SocialAssistance for AssistanceApi {
+impl SocialAssistanceService for AssistanceApi {
     #[tracing::instrument(skip_all)]
     async fn list_standards(
         &self,
@@ -111,7 +111,7 @@ impl SocialAssistance for AssistanceApi {
     async fn compute_household_benefit(
         &self,
         req: Request<pb::ComputeHouseholdBenefitRequest>,
-    ) -> Result<Response<pb::HouseholdBenefit>, Status> {
+    ) -> Result<Response<pb::ComputeHouseholdBenefitResponse>, Status> {
         let who = caller(&req)?;
         respond(self.household_benefit(&who, req.get_ref()))
     }
@@ -120,7 +120,7 @@ impl SocialAssistance for AssistanceApi {
     async fn compute_person_benefit(
         &self,
         req: Request<pb::ComputePersonBenefitRequest>,
-    ) -> Result<Response<pb::PersonBenefit>, Status> {
+    ) -> Result<Response<pb::ComputePersonBenefitResponse>, Status> {
         let who = caller(&req)?;
         respond(self.person_benefit(&who, req.get_ref()))
     }
@@ -129,7 +129,7 @@ impl SocialAssistance for AssistanceApi {
     async fn identify_low_income(
         &self,
         req: Request<pb::IdentifyLowIncomeRequest>,
-    ) -> Result<Response<pb::LowIncomeIdentification>, Status> {
+    ) -> Result<Response<pb::IdentifyLowIncomeResponse>, Status> {
         let who = caller(&req)?;
         respond(self.low_income(&who, req.get_ref()))
     }
@@ -147,18 +147,19 @@ impl SocialAssistance for AssistanceApi {
     async fn upsert_household(
         &self,
         req: Request<pb::UpsertHouseholdRequest>,
-    ) -> Result<Response<pb::RollHousehold>, Status> {
+    ) -> Result<Response<pb::UpsertHouseholdResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.upsert_household(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.upsert_household(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|h| pb::UpsertHouseholdResponse { household: Some(h) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn get_household(
         &self,
         req: Request<pb::GetHouseholdRequest>,
-    ) -> Result<Response<pb::RollHousehold>, Status> {
+    ) -> Result<Response<pb::GetHouseholdResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.get_household(&who, req.get_ref()).await)
+        respond(self.get_household(&who, req.get_ref()).await.map(|h| pb::GetHouseholdResponse { household: Some(h) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -183,11 +184,13 @@ impl SocialAssistance for AssistanceApi {
     #[tracing::instrument(skip_all)]
     async fn import_roll_stream(
         &self,
-        req: Request<tonic::Streaming<pb::ImportRollChunk>>,
-    ) -> Result<Response<pb::ImportRollResponse>, Status> {
+        req: Request<tonic::Streaming<pb::ImportRollStreamRequest>>,
+    ) -> Result<Response<pb::ImportRollStreamResponse>, Status> {
         let who = caller(&req)?;
         let request_id = request_id(&req);
-        self.import_roll_stream(&who, &request_id, req.into_inner()).await.map(Response::new)
+        let answer = self.import_roll_stream(&who, &request_id, req.into_inner()).await?;
+        let pb::ImportRollResponse { households, members, errors, stored } = answer;
+        Ok(Response::new(pb::ImportRollStreamResponse { households, members, errors, stored }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -204,10 +207,11 @@ impl SocialAssistance for AssistanceApi {
     #[tracing::instrument(skip_all)]
     async fn export_roll_stream(
         &self,
-        req: Request<pb::ExportRollRequest>,
+        req: Request<pb::ExportRollStreamRequest>,
     ) -> Result<Response<Self::ExportRollStreamStream>, Status> {
         let who = caller(&req)?;
-        respond(self.export_roll_stream(&who, req.get_ref()).await)
+        let pb::ExportRollStreamRequest { region_code, format } = req.into_inner();
+        respond(self.export_roll_stream(&who, &pb::ExportRollRequest { region_code, format }).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -251,18 +255,23 @@ impl SocialAssistance for AssistanceApi {
     async fn start_recalculation(
         &self,
         req: Request<pb::StartRecalculationRequest>,
-    ) -> Result<Response<pb::RecalculationJob>, Status> {
+    ) -> Result<Response<pb::StartRecalculationResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.start_recalculation(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.start_recalculation(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|job| pb::StartRecalculationResponse { job: Some(job) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn get_recalculation(
         &self,
         req: Request<pb::GetRecalculationRequest>,
-    ) -> Result<Response<pb::RecalculationJob>, Status> {
+    ) -> Result<Response<pb::GetRecalculationResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.get_recalculation(&who, req.get_ref()).await)
+        respond(
+            self.get_recalculation(&who, req.get_ref())
+                .await
+                .map(|job| pb::GetRecalculationResponse { job: Some(job) }),
+        )
     }
 
     type WatchRecalculationStream = JobStream;
@@ -270,7 +279,7 @@ impl SocialAssistance for AssistanceApi {
     #[tracing::instrument(skip_all)]
     async fn watch_recalculation(
         &self,
-        req: Request<pb::GetRecalculationRequest>,
+        req: Request<pb::WatchRecalculationRequest>,
     ) -> Result<Response<Self::WatchRecalculationStream>, Status> {
         let who = caller(&req)?;
         respond(self.watch_recalculation(&who, req.get_ref()).await)
@@ -288,8 +297,8 @@ impl SocialAssistance for AssistanceApi {
     #[tracing::instrument(skip_all)]
     async fn estimate_funding_need(
         &self,
-        req: Request<pb::FundingNeedRequest>,
-    ) -> Result<Response<pb::FundingNeedResponse>, Status> {
+        req: Request<pb::EstimateFundingNeedRequest>,
+    ) -> Result<Response<pb::EstimateFundingNeedResponse>, Status> {
         let who = caller(&req)?;
         respond(self.funding_need(&who, req.get_ref()).await)
     }

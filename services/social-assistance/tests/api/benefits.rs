@@ -8,7 +8,11 @@ use tonic::Code;
 
 use crate::harness::{household, member, req, t, App};
 
-async fn benefit(app: &App, h: pb::Household, date: &str) -> Result<pb::HouseholdBenefit, tonic::Status> {
+async fn benefit(
+    app: &App,
+    h: pb::Household,
+    date: &str,
+) -> Result<pb::ComputeHouseholdBenefitResponse, tonic::Status> {
     let mut c = app.client().await;
     c.compute_household_benefit(req(
         &t(Role::CivilAffairs, "210500"),

@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use civic_proto::{
-    assistance::v1::{self as pb, social_assistance_client::SocialAssistanceClient},
-    common::v1::audit_log_client::AuditLogClient,
+    assistance::v1::{self as pb, social_assistance_service_client::SocialAssistanceServiceClient},
+    common::v1::audit_log_service_client::AuditLogServiceClient,
 };
 use civic_runtime::{identity::Role, storage::Backend};
 use civic_testing::{authed, channel, fresh_database, settings, token, Server};
@@ -34,12 +34,12 @@ impl App {
         App { addr: server.addr, database_url: server.database_url.clone(), server }
     }
 
-    pub async fn client(&self) -> SocialAssistanceClient<Channel> {
-        SocialAssistanceClient::new(channel(self.addr).await)
+    pub async fn client(&self) -> SocialAssistanceServiceClient<Channel> {
+        SocialAssistanceServiceClient::new(channel(self.addr).await)
     }
 
-    pub async fn audit(&self) -> AuditLogClient<Channel> {
-        AuditLogClient::new(channel(self.addr).await)
+    pub async fn audit(&self) -> AuditLogServiceClient<Channel> {
+        AuditLogServiceClient::new(channel(self.addr).await)
     }
 
     pub async fn stop(self) {

@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use civic_proto::assistance::v1::{self as pb, social_assistance_client::SocialAssistanceClient};
+use civic_proto::assistance::v1::{self as pb, social_assistance_service_client::SocialAssistanceServiceClient};
 use civic_runtime::{identity::Role, storage::Backend};
 use civic_testing::{channel, fresh_database, policies_dir, TEST_SIGNING_KEY};
 use social_assistance::recalc::RecalcSettings;
@@ -28,7 +28,10 @@ pub(crate) fn start_req() -> pb::StartRecalculationRequest {
     }
 }
 
-async fn pay(c: &mut SocialAssistanceClient<tonic::transport::Channel>, month: &str) -> pb::RecordPaymentsResponse {
+async fn pay(
+    c: &mut SocialAssistanceServiceClient<tonic::transport::Channel>,
+    month: &str,
+) -> pb::RecordPaymentsResponse {
     c.record_payments(req(
         &t(Role::CivilAffairs, "210500"),
         pb::RecordPaymentsRequest { region_code: "210500".into(), month: month.into() },
@@ -46,12 +49,12 @@ const EXPECTED: &[(&str, i64, i64, i64)] = &[
     ("H003", 48_400, 66_800, 2 * 18_400),
 ];
 
-pub(crate) async fn check_cases(c: &mut SocialAssistanceClient<tonic::transport::Channel>, job_id: &str) {
+pub(crate) async fn check_cases(c: &mut SocialAssistanceServiceClient<tonic::transport::Channel>, job_id: &str) {
     check_cases_of(c, job_id, 3).await;
 }
 
 /// `examined` households were looked at; the three of EXPECTED are the cases.
-async fn check_cases_of(c: &mut SocialAssistanceClient<tonic::transport::Channel>, job_id: &str, examined: i64) {
+async fn check_cases_of(c: &mut SocialAssistanceServiceClient<tonic::transport::Channel>, job_id: &str, examined: i64) {
     let tok = t(Role::CivilAffairs, "210500");
     let cases = c
         .list_recalculation_cases(req(
@@ -70,7 +73,9 @@ async fn check_cases_of(c: &mut SocialAssistanceClient<tonic::transport::Channel
         .get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job_id.into() }))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .job
+        .unwrap();
     assert_eq!(job.state, pb::JobState::Completed as i32);
     assert_eq!((job.total, job.done, job.cases), (examined, examined, 3));
     assert_eq!(job.back_pay_fen, EXPECTED.iter().map(|e| e.3).sum::<i64>());
@@ -79,7 +84,9 @@ async fn check_cases_of(c: &mut SocialAssistanceClient<tonic::transport::Channel
             .get_household(req(&tok, pb::GetHouseholdRequest { household_id: id.to_string() }))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .household
+            .unwrap();
         assert_eq!((h.monthly_benefit_fen, h.computed_on.as_str()), (*new, "2019-07-01"), "{id}");
     }
 }
@@ -100,10 +107,10 @@ async fn recalculation_with_progress(backend: Backend) {
     prepare(&app).await;
     let mut c = app.client().await;
     let tok = t(Role::CivilAffairs, "210500");
-    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner().job.unwrap();
     assert_eq!(job.total, 3);
     let mut watch = c
-        .watch_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() }))
+        .watch_recalculation(req(&tok, pb::WatchRecalculationRequest { job_id: job.job_id.clone() }))
         .await
         .unwrap()
         .into_inner();
@@ -111,7 +118,7 @@ async fn recalculation_with_progress(backend: Backend) {
     while let Some(update) =
         tokio::time::timeout(Duration::from_secs(30), watch.next()).await.expect("progress arrives")
     {
-        let u = update.unwrap();
+        let u = update.unwrap().job.unwrap();
         assert!(u.done <= u.total);
         last = Some(u);
     }
@@ -146,7 +153,7 @@ async fn recalculation_with_progress(backend: Backend) {
         assert_eq!(summary(tok, region, from, to).await.unwrap_err().code(), code, "{from}..{to}");
     }
     // A second run finds nothing more to pay: back pay already includes what was paid.
-    let second = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    let second = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner().job.unwrap();
     let done = wait_completed(&mut c, &second.job_id, Duration::from_secs(30)).await;
     assert_eq!((done.difference_fen, done.back_pay_fen), (0, 0));
     // A county cannot watch or start a city job; standards must exist on the date.
@@ -163,7 +170,7 @@ async fn recalculation_with_progress(backend: Backend) {
 both_backends!(recalculation_with_progress, super::recalculation_with_progress);
 
 pub(crate) async fn wait_completed(
-    c: &mut SocialAssistanceClient<tonic::transport::Channel>,
+    c: &mut SocialAssistanceServiceClient<tonic::transport::Channel>,
     job_id: &str,
     limit: Duration,
 ) -> pb::RecalculationJob {
@@ -174,7 +181,9 @@ pub(crate) async fn wait_completed(
             .get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job_id.into() }))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .job
+            .unwrap();
         if j.state != pb::JobState::Running as i32 {
             return j;
         }
@@ -219,7 +228,7 @@ pub(crate) fn spawn_binary(database_url: &str) -> (Child, SocketAddr) {
 async fn killed_and_resumed(backend: Backend) {
     let url = fresh_database(backend).await;
     let (mut first, addr) = spawn_binary(&url);
-    let mut c = SocialAssistanceClient::new(channel(addr).await);
+    let mut c = SocialAssistanceServiceClient::new(channel(addr).await);
     let tok = t(Role::CivilAffairs, "210500");
     // Prepare through the binary itself.
     let r = c
@@ -239,7 +248,7 @@ async fn killed_and_resumed(backend: Backend) {
     assert!(r.stored);
     pay(&mut c, "2019-07").await;
     pay(&mut c, "2019-08").await;
-    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner().job.unwrap();
     // Kill -9 after the first chunk, in the middle of the second.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -247,7 +256,9 @@ async fn killed_and_resumed(backend: Backend) {
             .get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() }))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .job
+            .unwrap();
         if j.done >= 1 {
             break;
         }
@@ -258,12 +269,14 @@ async fn killed_and_resumed(backend: Backend) {
     first.wait().unwrap();
     // A new process resumes the job and takes over the abandoned chunk.
     let (mut second, addr) = spawn_binary(&url);
-    let mut c = SocialAssistanceClient::new(channel(addr).await);
+    let mut c = SocialAssistanceServiceClient::new(channel(addr).await);
     let before = c
         .get_recalculation(req(&tok, pb::GetRecalculationRequest { job_id: job.job_id.clone() }))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .job
+        .unwrap();
     assert!(before.done < 3, "killed before the end: {before:?}");
     wait_completed(&mut c, &job.job_id, Duration::from_secs(30)).await;
     check_cases(&mut c, &job.job_id).await;
@@ -282,7 +295,13 @@ async fn two_replicas_share_the_work(backend: Backend) {
     let a = App::spawn_on(fresh_database(backend).await, slow.clone()).await;
     prepare(&a).await;
     let mut c = a.client().await;
-    let job = c.start_recalculation(req(&t(Role::CivilAffairs, "210500"), start_req())).await.unwrap().into_inner();
+    let job = c
+        .start_recalculation(req(&t(Role::CivilAffairs, "210500"), start_req()))
+        .await
+        .unwrap()
+        .into_inner()
+        .job
+        .unwrap();
     // A second replica on the same database picks up the running job.
     let b = App::spawn_on(a.database_url.clone(), slow).await;
     wait_completed(&mut c, &job.job_id, Duration::from_secs(30)).await;
@@ -318,12 +337,17 @@ async fn chunks_of_two(backend: Backend) {
     assert_eq!(pay(&mut c, "2019-07").await.paid, 3);
     assert_eq!(pay(&mut c, "2019-08").await.paid, 3);
     let tok = t(Role::CivilAffairs, "210500");
-    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    let job = c.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner().job.unwrap();
     assert_eq!(job.total, 4);
     wait_completed(&mut c, &job.job_id, Duration::from_secs(30)).await;
     check_cases_of(&mut c, &job.job_id, 4).await;
-    let h5 =
-        c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H005".into() })).await.unwrap().into_inner();
+    let h5 = c
+        .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H005".into() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .household
+        .unwrap();
     assert_eq!((h5.monthly_benefit_fen, h5.computed_on.as_str()), (0, "2019-06-15"));
     app.stop().await;
 }
@@ -363,7 +387,7 @@ async fn concurrent_starts_pay_once(backend: Backend) {
     let ids: Vec<String> = [ja, jb]
         .into_iter()
         .filter_map(|r| match r {
-            Ok(j) => Some(j.into_inner().job_id),
+            Ok(j) => Some(j.into_inner().job.unwrap().job_id),
             Err(e) => {
                 assert_eq!(e.code(), tonic::Code::AlreadyExists, "{e:?}");
                 None
@@ -373,7 +397,7 @@ async fn concurrent_starts_pay_once(backend: Backend) {
     assert!(!ids.is_empty());
     assert!(ids.iter().all(|id| id == &ids[0]), "two jobs for one change: {ids:?}");
     // A retry while it runs gets the same job; a county inside the city must wait.
-    let retry = cb.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    let retry = cb.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner().job.unwrap();
     assert_eq!(retry.job_id, ids[0]);
     let county = pb::StartRecalculationRequest { region_code: "210502".into(), ..start_req() };
     let e = cb.start_recalculation(req(&t(Role::CivilAffairs, "210502"), county)).await.unwrap_err();
@@ -384,7 +408,7 @@ async fn concurrent_starts_pay_once(backend: Backend) {
     assert_eq!(back_pay_paid(&a.database_url).await, (6, single));
 
     // Started again afterwards (by either replica, for the city or a county) nothing more is paid.
-    let again = cb.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner();
+    let again = cb.start_recalculation(req(&tok, start_req())).await.unwrap().into_inner().job.unwrap();
     wait_completed(&mut ca, &again.job_id, Duration::from_secs(30)).await;
     assert_eq!(back_pay_paid(&a.database_url).await, (6, single));
 

@@ -70,7 +70,8 @@ async fn recalculation_survives_a_database_outage() {
     crate::recalculation::prepare(&app).await;
     let mut c = app.client().await;
     let tok = t(Role::CivilAffairs, "210500");
-    let job = c.start_recalculation(req(&tok, crate::recalculation::start_req())).await.unwrap().into_inner();
+    let job =
+        c.start_recalculation(req(&tok, crate::recalculation::start_req())).await.unwrap().into_inner().job.unwrap();
     database_reachable(&app.database_url, false).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     database_reachable(&app.database_url, true).await;
@@ -99,7 +100,10 @@ async fn sigterm_under_load(backend: Backend) {
                 else {
                     return codes;
                 };
-                let mut c = civic_proto::assistance::v1::social_assistance_client::SocialAssistanceClient::new(ch);
+                let mut c =
+                    civic_proto::assistance::v1::social_assistance_service_client::SocialAssistanceServiceClient::new(
+                        ch,
+                    );
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let h = crate::harness::household("", "210502", pb::Residence::Urban, 3, 90_000);
                     let r = c

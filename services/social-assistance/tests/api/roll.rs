@@ -80,20 +80,25 @@ async fn create_update_list(backend: Backend) {
         reason: "new application".into(),
         on_date: "2019-07-15".into(),
     };
-    let saved = c.upsert_household(req(&tok, create.clone())).await.unwrap().into_inner();
+    let saved = c.upsert_household(req(&tok, create.clone())).await.unwrap().into_inner().household.unwrap();
     assert_eq!((saved.version, saved.monthly_benefit_fen), (1, 96_600));
     // Creating it again, or updating with a stale version, is refused.
     assert_eq!(c.upsert_household(req(&tok, create.clone())).await.unwrap_err().code(), Code::AlreadyExists);
     let mut update = create.clone();
     update.expected_version = 1;
     update.household.as_mut().unwrap().household.as_mut().unwrap().members[0].incomes[0].monthly_fen = 120_000;
-    let v2 = c.upsert_household(req(&tok, update.clone())).await.unwrap().into_inner();
+    let v2 = c.upsert_household(req(&tok, update.clone())).await.unwrap().into_inner().household.unwrap();
     assert_eq!((v2.version, v2.monthly_benefit_fen), (2, 66_600));
     let stale = c.upsert_household(req(&tok, update)).await.unwrap_err();
     assert_eq!(stale.code(), Code::Aborted);
     assert_eq!(civic_testing::error_reason(&stale), "VERSION_CONFLICT");
-    let got =
-        c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "P-1".into() })).await.unwrap().into_inner();
+    let got = c
+        .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "P-1".into() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .household
+        .unwrap();
     assert_eq!(got.version, 2);
     assert_eq!(
         c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "nope".into() })).await.unwrap_err().code(),
@@ -165,11 +170,21 @@ async fn import_export_round_trip(backend: Backend) {
     assert_eq!((r.households, r.members, r.stored), (4, 10, true));
     let mut c = app.client().await;
     let tok = t(Role::CivilAffairs, "210500");
-    let h1 =
-        c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H001".into() })).await.unwrap().into_inner();
+    let h1 = c
+        .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H001".into() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .household
+        .unwrap();
     assert_eq!(h1.monthly_benefit_fen, 84_900);
-    let h2 =
-        c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H002".into() })).await.unwrap().into_inner();
+    let h2 = c
+        .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H002".into() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .household
+        .unwrap();
     assert_eq!(h2.monthly_benefit_fen, 106_600);
     for format in ["csv", "xlsx"] {
         let e = c
@@ -189,7 +204,9 @@ async fn import_export_round_trip(backend: Backend) {
             .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H001".into() }))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+            .household
+            .unwrap();
         assert_eq!(again.household, h1.household, "{format}");
         other.stop().await;
     }
@@ -218,7 +235,9 @@ async fn import_respects_county_scope(backend: Backend) {
         .get_household(req(&city, pb::GetHouseholdRequest { household_id: "H001".into() }))
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .household
+        .unwrap();
     assert_eq!(h1.household.unwrap().region_code, "210502");
     let e = c.get_household(req(&city, pb::GetHouseholdRequest { household_id: "H009".into() })).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
@@ -421,7 +440,7 @@ async fn streamed_export(backend: Backend) {
     let tok = t(Role::CivilAffairs, "210500");
     let ask = pb::ExportRollRequest { region_code: "210500".into(), format: "csv".into() };
     let whole = c.export_roll(req(&tok, ask.clone())).await.unwrap().into_inner();
-    let mut stream = c.export_roll_stream(req(&tok, ask)).await.unwrap().into_inner();
+    let mut stream = c.export_roll_stream(req(&tok, in_pieces(ask))).await.unwrap().into_inner();
     let mut file = Vec::new();
     let mut first = None;
     while let Some(piece) = stream.message().await.unwrap() {
@@ -435,7 +454,7 @@ async fn streamed_export(backend: Backend) {
     let e = c
         .export_roll_stream(req(
             &t(Role::CivilAffairs, "210521"),
-            pb::ExportRollRequest { region_code: "210500".into(), format: "csv".into() },
+            pb::ExportRollStreamRequest { region_code: "210500".into(), format: "csv".into() },
         ))
         .await
         .unwrap_err();
@@ -455,7 +474,7 @@ async fn streamed_import(backend: Backend) {
     let pieces = |content: &[u8]| {
         let mut out = Vec::new();
         for (i, part) in content.chunks(100).enumerate() {
-            out.push(pb::ImportRollChunk {
+            out.push(pb::ImportRollStreamRequest {
                 region_code: if i == 0 { "210500".into() } else { String::new() },
                 format: if i == 0 { "csv".into() } else { String::new() },
                 content: part.to_vec(),
@@ -469,8 +488,13 @@ async fn streamed_import(backend: Backend) {
     let r = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces(CSV.as_bytes())))).await.unwrap().into_inner();
     assert!(r.stored, "{:?}", r.errors);
     assert_eq!(r.households, 4);
-    let h =
-        c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H002".into() })).await.unwrap().into_inner();
+    let h = c
+        .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H002".into() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .household
+        .unwrap();
     assert_eq!(h.monthly_benefit_fen, 106_600);
     let big = format!("{CSV}{}", "H009,210502,urban,dibao,active,m1,45,false,true,\n".repeat(60));
     let e = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces(big.as_bytes())))).await.unwrap_err();
@@ -485,8 +509,13 @@ async fn streamed_import(backend: Backend) {
     let r = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces(&gbk)))).await.unwrap().into_inner();
     assert!(r.stored, "{:?}", r.errors);
     assert_eq!((r.households, r.members), (4, 10));
-    let h =
-        c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H002".into() })).await.unwrap().into_inner();
+    let h = c
+        .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H002".into() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .household
+        .unwrap();
     assert_eq!((h.monthly_benefit_fen, h.version), (106_600, 2));
     app.stop().await;
 
@@ -535,7 +564,7 @@ async fn import_in_slices(backend: Backend) {
     let mut c = app.client().await;
     let county = t(Role::CivilAffairs, "210502");
     let get = |id: &str| pb::GetHouseholdRequest { household_id: id.into() };
-    let first = c.get_household(req(&county, get("A00000"))).await.unwrap().into_inner();
+    let first = c.get_household(req(&county, get("A00000"))).await.unwrap().into_inner().household.unwrap();
     assert_eq!(first.version, 1, "the first slice was not kept");
     assert_eq!(c.get_household(req(&county, get("A49999"))).await.unwrap_err().code(), Code::NotFound);
 
@@ -545,13 +574,13 @@ async fn import_in_slices(backend: Backend) {
     let r = import(&app, "210502", "csv", own.into_bytes(), "2019-06-15").await;
     assert!(r.stored, "{:?}", r.errors);
     for (id, version) in [("A00000", 2), ("A44999", 2), ("A45000", 1), ("A49999", 1)] {
-        let h = c.get_household(req(&county, get(id))).await.unwrap().into_inner();
+        let h = c.get_household(req(&county, get(id))).await.unwrap().into_inner().household.unwrap();
         assert_eq!((h.version, h.household.unwrap().members[0].age), (version, 41), "{id}");
     }
     let entries = roll_audit(&app, "210502").await;
     let after: serde_json::Value = serde_json::from_str(&entries.last().unwrap().after_json).unwrap();
     assert_eq!((after["created"].as_i64(), after["replaced"].as_i64()), (Some(5_001), Some(45_000)), "{after}");
-    let odd = c.get_household(req(&county, get("Q\"\\李"))).await.unwrap().into_inner();
+    let odd = c.get_household(req(&county, get("Q\"\\李"))).await.unwrap().into_inner().household.unwrap();
     assert_eq!(odd.version, 1);
 
     // The what-if reads the whole roll into memory (on SQLite 2,000 households a round): every
@@ -579,7 +608,7 @@ async fn import_in_slices(backend: Backend) {
     let ask = pb::ExportRollRequest { region_code: "210502".into(), format: "csv".into() };
     let whole = c.export_roll(req(&county, ask.clone())).await.unwrap().into_inner();
     assert_eq!(whole.households, 50_001);
-    let mut stream = c.export_roll_stream(req(&county, ask)).await.unwrap().into_inner();
+    let mut stream = c.export_roll_stream(req(&county, in_pieces(ask))).await.unwrap().into_inner();
     let (mut file, mut sizes, mut heads) = (Vec::new(), Vec::new(), Vec::new());
     while let Some(piece) = stream.message().await.unwrap() {
         sizes.push(piece.content.len());
@@ -607,11 +636,11 @@ async fn export_beyond_one_message(backend: Backend) {
     for i in 0..200 {
         roll.push_str(&format!("B{i:04},210502,urban,dibao,active,m1,40,false,true,\n"));
     }
-    let pieces: Vec<pb::ImportRollChunk> = roll
+    let pieces: Vec<pb::ImportRollStreamRequest> = roll
         .as_bytes()
         .chunks(4_000)
         .enumerate()
-        .map(|(i, part)| pb::ImportRollChunk {
+        .map(|(i, part)| pb::ImportRollStreamRequest {
             region_code: if i == 0 { "210500".into() } else { String::new() },
             format: if i == 0 { "csv".into() } else { String::new() },
             content: part.to_vec(),
@@ -625,7 +654,7 @@ async fn export_beyond_one_message(backend: Backend) {
     let e = c.export_roll(req(&tok, ask.clone())).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
     assert!(e.message().contains("ExportRollStream"), "{}", e.message());
-    let mut stream = c.export_roll_stream(req(&tok, ask)).await.unwrap().into_inner();
+    let mut stream = c.export_roll_stream(req(&tok, in_pieces(ask))).await.unwrap().into_inner();
     let mut file = Vec::new();
     while let Some(piece) = stream.message().await.unwrap() {
         file.extend_from_slice(&piece.content);
@@ -647,7 +676,7 @@ async fn streamed_calls_have_their_own_deadline(backend: Backend) {
                 if i == 1 {
                     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
                 }
-                let piece = pb::ImportRollChunk {
+                let piece = pb::ImportRollStreamRequest {
                     region_code: if i == 0 { "210500".into() } else { String::new() },
                     format: if i == 0 { "csv".into() } else { String::new() },
                     content: part.to_vec(),
@@ -679,3 +708,8 @@ async fn streamed_calls_have_their_own_deadline(backend: Backend) {
     }
 }
 both_backends!(streamed_calls_have_their_own_deadline, super::streamed_calls_have_their_own_deadline);
+
+/// The same export asked of ExportRollStream.
+fn in_pieces(ask: pb::ExportRollRequest) -> pb::ExportRollStreamRequest {
+    pb::ExportRollStreamRequest { region_code: ask.region_code, format: ask.format }
+}

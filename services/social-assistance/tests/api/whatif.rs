@@ -80,7 +80,7 @@ async fn funding_need_when_standards_rise(backend: Backend) {
     let r = c
         .estimate_funding_need(req(
             &t(Role::Finance, "210500"),
-            pb::FundingNeedRequest { region_code: "210500".into(), effective_from: "2019-07-01".into() },
+            pb::EstimateFundingNeedRequest { region_code: "210500".into(), effective_from: "2019-07-01".into() },
         ))
         .await
         .unwrap()
@@ -138,7 +138,7 @@ async fn no_standard_no_answer(backend: Backend) {
     let e = c
         .estimate_funding_need(req(
             &tok,
-            pb::FundingNeedRequest { region_code: "210500".into(), effective_from: "2018-01-01".into() },
+            pb::EstimateFundingNeedRequest { region_code: "210500".into(), effective_from: "2018-01-01".into() },
         ))
         .await
         .unwrap_err();

@@ -64,7 +64,7 @@ impl EvaluationApi {
         who: &Caller,
         rid: &str,
         r: &pb::AssignEvaluatorRequest,
-    ) -> ApiResult<pb::EvaluatorAssignment> {
+    ) -> ApiResult<pb::AssignEvaluatorResponse> {
         let book = self.book.current();
         let p = self.programme(&r.programme_id).await?;
         let region = RegionCode::parse(&p.region_code).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -97,7 +97,7 @@ impl EvaluationApi {
             assigned_at: String::new(),
         };
         let a = store::assign(&self.db, who, rid, &p.region_code, &a).await?;
-        Ok(pb::EvaluatorAssignment {
+        Ok(pb::AssignEvaluatorResponse {
             programme_id: a.programme_id,
             kind: kind as i32,
             evaluator_subject: a.evaluator_subject,

@@ -23,24 +23,30 @@ impl EvaluationService for EvaluationApi {
     async fn submit_evaluation(
         &self,
         req: Request<pb::SubmitEvaluationRequest>,
-    ) -> Result<Response<pb::Evaluation>, Status> {
+    ) -> Result<Response<pb::SubmitEvaluationResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.submit(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.submit(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::SubmitEvaluationResponse { evaluation: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn review_evaluation(
         &self,
         req: Request<pb::ReviewEvaluationRequest>,
-    ) -> Result<Response<pb::Evaluation>, Status> {
+    ) -> Result<Response<pb::ReviewEvaluationResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.review(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.review(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::ReviewEvaluationResponse { evaluation: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_evaluation(&self, req: Request<pb::GetEvaluationRequest>) -> Result<Response<pb::Evaluation>, Status> {
+    async fn get_evaluation(
+        &self,
+        req: Request<pb::GetEvaluationRequest>,
+    ) -> Result<Response<pb::GetEvaluationResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.get(&who, &req.get_ref().evaluation_id).await)
+        let answer = self.get(&who, &req.get_ref().evaluation_id).await;
+        respond(answer.map(|v| pb::GetEvaluationResponse { evaluation: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -84,7 +90,7 @@ impl EvaluationService for EvaluationApi {
     async fn assign_evaluator(
         &self,
         req: Request<pb::AssignEvaluatorRequest>,
-    ) -> Result<Response<pb::EvaluatorAssignment>, Status> {
+    ) -> Result<Response<pb::AssignEvaluatorResponse>, Status> {
         let who = caller(&req)?;
         respond(self.assign(&who, &request_id(&req), req.get_ref()).await)
     }
@@ -93,9 +99,10 @@ impl EvaluationService for EvaluationApi {
     async fn record_budget_decision(
         &self,
         req: Request<pb::RecordBudgetDecisionRequest>,
-    ) -> Result<Response<pb::BudgetDecision>, Status> {
+    ) -> Result<Response<pb::RecordBudgetDecisionResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.decide(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.decide(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::RecordBudgetDecisionResponse { decision: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -111,9 +118,10 @@ impl EvaluationService for EvaluationApi {
     async fn export_self_evaluation_table(
         &self,
         req: Request<pb::ExportSelfEvaluationTableRequest>,
-    ) -> Result<Response<pb::ExportedTable>, Status> {
+    ) -> Result<Response<pb::ExportSelfEvaluationTableResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.export_table(&who, req.get_ref()).await)
+        let answer = self.export_table(&who, req.get_ref()).await;
+        respond(answer.map(|v| pb::ExportSelfEvaluationTableResponse { table: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -30,24 +30,33 @@ impl FiscalRulesService for FiscalApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn open_debt_event(&self, req: Request<pb::OpenDebtEventRequest>) -> Result<Response<pb::DebtEvent>, Status> {
+    async fn open_debt_event(
+        &self,
+        req: Request<pb::OpenDebtEventRequest>,
+    ) -> Result<Response<pb::OpenDebtEventResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.open_event(&who, &request::request_id(&req), req.get_ref()).await)
+        let answer = self.open_event(&who, &request::request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::OpenDebtEventResponse { event: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn advance_debt_event(
         &self,
         req: Request<pb::AdvanceDebtEventRequest>,
-    ) -> Result<Response<pb::DebtEvent>, Status> {
+    ) -> Result<Response<pb::AdvanceDebtEventResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.advance_event(&who, &request::request_id(&req), req.get_ref()).await)
+        let answer = self.advance_event(&who, &request::request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::AdvanceDebtEventResponse { event: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_debt_event(&self, req: Request<pb::GetDebtEventRequest>) -> Result<Response<pb::DebtEvent>, Status> {
+    async fn get_debt_event(
+        &self,
+        req: Request<pb::GetDebtEventRequest>,
+    ) -> Result<Response<pb::GetDebtEventResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.get_event(&who, req.get_ref()).await)
+        let answer = self.get_event(&who, req.get_ref()).await;
+        respond(answer.map(|v| pb::GetDebtEventResponse { event: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]

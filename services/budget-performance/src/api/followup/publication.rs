@@ -181,9 +181,10 @@ impl DisclosureService for FollowUpApi {
     async fn record_disclosure(
         &self,
         req: Request<pb::RecordDisclosureRequest>,
-    ) -> Result<Response<pb::Disclosure>, Status> {
+    ) -> Result<Response<pb::RecordDisclosureResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.record(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.record(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::RecordDisclosureResponse { disclosure: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]

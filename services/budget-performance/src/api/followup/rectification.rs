@@ -302,27 +302,30 @@ impl RectificationService for FollowUpApi {
     async fn issue_rectification(
         &self,
         req: Request<pb::IssueRectificationRequest>,
-    ) -> Result<Response<pb::RectificationOrder>, Status> {
+    ) -> Result<Response<pb::IssueRectificationResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.issue(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.issue(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::IssueRectificationResponse { order: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn report_rectification(
         &self,
         req: Request<pb::ReportRectificationRequest>,
-    ) -> Result<Response<pb::RectificationOrder>, Status> {
+    ) -> Result<Response<pb::ReportRectificationResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.report(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.report(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::ReportRectificationResponse { order: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn verify_rectification(
         &self,
         req: Request<pb::VerifyRectificationRequest>,
-    ) -> Result<Response<pb::RectificationOrder>, Status> {
+    ) -> Result<Response<pb::VerifyRectificationResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.verify(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.verify(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::VerifyRectificationResponse { order: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]

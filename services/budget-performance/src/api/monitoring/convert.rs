@@ -143,10 +143,10 @@ pub(super) fn record_pb(
     r: &RecordRow,
     warnings: &[WarningRow],
     evaluation: pb::EvaluateMonitoringResponse,
-) -> ApiResult<pb::MonitoringRecord> {
+) -> ApiResult<pb::RecordMonitoringResponse> {
     let stored: Vec<StoredProgress> = serde_json::from_str(&r.indicators_json)
         .map_err(|e| ApiError::Internal(format!("monitoring record indicators: {e}")))?;
-    Ok(pb::MonitoringRecord {
+    Ok(pb::RecordMonitoringResponse {
         programme_id: r.programme_id.clone(),
         as_of: r.as_of.clone(),
         version: r.version,

@@ -29,7 +29,7 @@ impl MonitoringApi {
         who: &Caller,
         rid: &str,
         r: &pb::RecordMonitoringRequest,
-    ) -> ApiResult<pb::MonitoringRecord> {
+    ) -> ApiResult<pb::RecordMonitoringResponse> {
         let book = self.book.current();
         let p = self.programme(&r.programme_id).await?;
         let region = check_programme(&book, who, Access::Write, &p, "record monitoring")?;

@@ -23,7 +23,7 @@ impl MonitoringService for MonitoringApi {
     async fn record_monitoring(
         &self,
         req: Request<pb::RecordMonitoringRequest>,
-    ) -> Result<Response<pb::MonitoringRecord>, Status> {
+    ) -> Result<Response<pb::RecordMonitoringResponse>, Status> {
         let who = caller(&req)?;
         respond(self.record(&who, &request_id(&req), req.get_ref()).await)
     }
@@ -40,51 +40,54 @@ impl MonitoringService for MonitoringApi {
     #[tracing::instrument(skip_all)]
     async fn acknowledge_warning(
         &self,
-        req: Request<pb::UpdateWarningRequest>,
-    ) -> Result<Response<pb::Warning>, Status> {
+        req: Request<pb::AcknowledgeWarningRequest>,
+    ) -> Result<Response<pb::AcknowledgeWarningResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.update_warning(&who, &request_id(&req), req.get_ref(), &["OPEN"], "ACKNOWLEDGED").await)
+        let answer =
+            self.update_warning(&who, &request_id(&req), req.get_ref().into(), &["OPEN"], "ACKNOWLEDGED").await;
+        respond(answer.map(|w| pb::AcknowledgeWarningResponse { warning: Some(w) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn resolve_warning(&self, req: Request<pb::UpdateWarningRequest>) -> Result<Response<pb::Warning>, Status> {
+    async fn resolve_warning(
+        &self,
+        req: Request<pb::ResolveWarningRequest>,
+    ) -> Result<Response<pb::ResolveWarningResponse>, Status> {
         let who = caller(&req)?;
-        respond(
-            self.update_warning(
-                &who,
-                &request_id(&req),
-                req.get_ref(),
-                &["OPEN", "ACKNOWLEDGED", "ESCALATED"],
-                "RESOLVED",
-            )
-            .await,
-        )
+        let from = &["OPEN", "ACKNOWLEDGED", "ESCALATED"];
+        let answer = self.update_warning(&who, &request_id(&req), req.get_ref().into(), from, "RESOLVED").await;
+        respond(answer.map(|w| pb::ResolveWarningResponse { warning: Some(w) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn escalate_warning(&self, req: Request<pb::UpdateWarningRequest>) -> Result<Response<pb::Warning>, Status> {
+    async fn escalate_warning(
+        &self,
+        req: Request<pb::EscalateWarningRequest>,
+    ) -> Result<Response<pb::EscalateWarningResponse>, Status> {
         let who = caller(&req)?;
-        respond(
-            self.update_warning(&who, &request_id(&req), req.get_ref(), &["OPEN", "ACKNOWLEDGED"], "ESCALATED").await,
-        )
+        let from = &["OPEN", "ACKNOWLEDGED"];
+        let answer = self.update_warning(&who, &request_id(&req), req.get_ref().into(), from, "ESCALATED").await;
+        respond(answer.map(|w| pb::EscalateWarningResponse { warning: Some(w) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn place_payment_hold(
         &self,
         req: Request<pb::PlacePaymentHoldRequest>,
-    ) -> Result<Response<pb::PaymentHold>, Status> {
+    ) -> Result<Response<pb::PlacePaymentHoldResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.place_hold(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.place_hold(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::PlacePaymentHoldResponse { hold: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn lift_payment_hold(
         &self,
         req: Request<pb::LiftPaymentHoldRequest>,
-    ) -> Result<Response<pb::PaymentHold>, Status> {
+    ) -> Result<Response<pb::LiftPaymentHoldResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.lift_hold(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.lift_hold(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::LiftPaymentHoldResponse { hold: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -100,9 +103,10 @@ impl MonitoringService for MonitoringApi {
     async fn export_monitoring_table(
         &self,
         req: Request<pb::ExportMonitoringTableRequest>,
-    ) -> Result<Response<pb::ExportedTable>, Status> {
+    ) -> Result<Response<pb::ExportMonitoringTableResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.export_table(&who, req.get_ref()).await)
+        let answer = self.export_table(&who, req.get_ref()).await;
+        respond(answer.map(|v| pb::ExportMonitoringTableResponse { table: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -17,6 +17,24 @@ use crate::api::{
 };
 use crate::store::monitoring::{self as store, Transition, WarningFilter, WarningRow};
 
+/// What acknowledging, resolving and escalating a warning ask: the same three fields.
+pub(super) struct WarningChange<'a> {
+    pub warning_id: &'a str,
+    pub expected_version: i64,
+    pub note: &'a str,
+}
+
+macro_rules! warning_change_from {
+    ($($request:ident),*) => {$(
+        impl<'a> From<&'a pb::$request> for WarningChange<'a> {
+            fn from(r: &'a pb::$request) -> Self {
+                WarningChange { warning_id: &r.warning_id, expected_version: r.expected_version, note: &r.note }
+            }
+        }
+    )*};
+}
+warning_change_from!(AcknowledgeWarningRequest, ResolveWarningRequest, EscalateWarningRequest);
+
 impl MonitoringApi {
     pub(super) async fn list_warnings(
         &self,
@@ -73,7 +91,7 @@ impl MonitoringApi {
         &self,
         who: &Caller,
         rid: &str,
-        r: &pb::UpdateWarningRequest,
+        r: WarningChange<'_>,
         from: &[&str],
         to: &'static str,
     ) -> ApiResult<pb::Warning> {
@@ -91,7 +109,7 @@ impl MonitoringApi {
         } else {
             check_programme(&book, who, Access::Write, &p, "handle warnings")?;
         }
-        let text = note("note", &r.note, to != "ACKNOWLEDGED")?;
+        let text = note("note", r.note, to != "ACKNOWLEDGED")?;
         Ok(warning_pb(
             &store::update_warning(&self.db, who, rid, id, r.expected_version, &Transition { from, to, note: &text })
                 .await?,

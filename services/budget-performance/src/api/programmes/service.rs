@@ -17,23 +17,26 @@ impl ProgrammeService for ProgrammeApi {
     async fn upsert_programme(
         &self,
         req: Request<pb::UpsertProgrammeRequest>,
-    ) -> Result<Response<pb::Programme>, Status> {
+    ) -> Result<Response<pb::UpsertProgrammeResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.upsert(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.upsert(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::UpsertProgrammeResponse { programme: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_programme(&self, req: Request<pb::GetProgrammeRequest>) -> Result<Response<pb::Programme>, Status> {
+    async fn get_programme(
+        &self,
+        req: Request<pb::GetProgrammeRequest>,
+    ) -> Result<Response<pb::GetProgrammeResponse>, Status> {
         let who = caller(&req)?;
         let book = self.book.current();
-        respond(
-            async {
-                let p = self.programme(&req.get_ref().id).await?;
-                check_programme(&book, &who, Access::Read, &p, "read programmes")?;
-                Ok(programme_pb(&p))
-            }
-            .await,
-        )
+        let answer = async {
+            let p = self.programme(&req.get_ref().id).await?;
+            check_programme(&book, &who, Access::Read, &p, "read programmes")?;
+            Ok(programme_pb(&p))
+        }
+        .await;
+        respond(answer.map(|v| pb::GetProgrammeResponse { programme: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -55,27 +58,40 @@ impl ProgrammeService for ProgrammeApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn submit_goals(&self, req: Request<pb::SubmitGoalsRequest>) -> Result<Response<pb::GoalSet>, Status> {
+    async fn submit_goals(
+        &self,
+        req: Request<pb::SubmitGoalsRequest>,
+    ) -> Result<Response<pb::SubmitGoalsResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.submit(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.submit(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::SubmitGoalsResponse { goals: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn review_goals(&self, req: Request<pb::ReviewGoalsRequest>) -> Result<Response<pb::GoalSet>, Status> {
+    async fn review_goals(
+        &self,
+        req: Request<pb::ReviewGoalsRequest>,
+    ) -> Result<Response<pb::ReviewGoalsResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.review(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.review(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::ReviewGoalsResponse { goals: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn amend_goals(&self, req: Request<pb::AmendGoalsRequest>) -> Result<Response<pb::GoalSet>, Status> {
+    async fn amend_goals(
+        &self,
+        req: Request<pb::AmendGoalsRequest>,
+    ) -> Result<Response<pb::AmendGoalsResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.amend(&who, &request_id(&req), req.get_ref()).await)
+        let answer = self.amend(&who, &request_id(&req), req.get_ref()).await;
+        respond(answer.map(|v| pb::AmendGoalsResponse { goals: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_goals(&self, req: Request<pb::GetGoalsRequest>) -> Result<Response<pb::GoalSet>, Status> {
+    async fn get_goals(&self, req: Request<pb::GetGoalsRequest>) -> Result<Response<pb::GetGoalsResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.get_goals(&who, req.get_ref()).await)
+        let answer = self.get_goals(&who, req.get_ref()).await;
+        respond(answer.map(|v| pb::GetGoalsResponse { goals: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -100,9 +116,10 @@ impl ProgrammeService for ProgrammeApi {
     async fn export_programmes(
         &self,
         req: Request<pb::ExportProgrammesRequest>,
-    ) -> Result<Response<pb::ExportedTable>, Status> {
+    ) -> Result<Response<pb::ExportProgrammesResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.export(&who, req.get_ref()).await)
+        let answer = self.export(&who, req.get_ref()).await;
+        respond(answer.map(|v| pb::ExportProgrammesResponse { table: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
