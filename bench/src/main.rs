@@ -434,8 +434,15 @@ async fn main() {
 /// Per-mu evaluation of `n` enterprises (黄岩 2022 scheme) and low-efficiency classification of
 /// `n` parcels, each `runs` times; prints the server's own compute time and the round trip.
 async fn land(addr: &str, n: usize, runs: usize) {
-    use civic_proto::land::v1::{self as lpb, land_supervision_service_client::LandSupervisionServiceClient};
-    let mut c = LandSupervisionServiceClient::new(connect(addr).await)
+    use civic_proto::land::v1::{
+        self as lpb, land_supervision_service_client::LandSupervisionServiceClient,
+        per_mu_evaluation_service_client::PerMuEvaluationServiceClient,
+    };
+    let channel = connect(addr).await;
+    let mut per_mu = PerMuEvaluationServiceClient::new(channel.clone())
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE);
+    let mut c = LandSupervisionServiceClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
     let tok = {
@@ -484,7 +491,7 @@ async fn land(addr: &str, n: usize, runs: usize) {
     let req = lpb::EvaluatePerMuRequest { region_code: "411702".into(), year: 2022, scheme: Some(scheme), enterprises };
     for i in 0..runs {
         let t = Instant::now();
-        match c.evaluate_per_mu(authed(&tok, req.clone())).await {
+        match per_mu.evaluate_per_mu(authed(&tok, req.clone())).await {
             Ok(r) => {
                 let r = r.into_inner();
                 println!(

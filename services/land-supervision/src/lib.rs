@@ -9,7 +9,12 @@ pub mod store;
 
 use std::future::Future;
 
-use civic_proto::land::v1::land_supervision_service_server::LandSupervisionServiceServer;
+use civic_proto::land::v1::{
+    campaign_service_server::CampaignServiceServer, land_case_service_server::LandCaseServiceServer,
+    land_registry_service_server::LandRegistryServiceServer,
+    land_supervision_service_server::LandSupervisionServiceServer,
+    per_mu_evaluation_service_server::PerMuEvaluationServiceServer, sanluanwu_service_server::SanluanwuServiceServer,
+};
 use civic_runtime::{
     app::{Foundation, StartupError},
     config::{ServiceDefaults, Settings},
@@ -19,7 +24,17 @@ use civic_runtime::{
 
 pub const DEFAULTS: ServiceDefaults =
     ServiceDefaults { name: "land-supervision", grpc_port: 50052, metrics_port: 9102 };
+/// The checks and assessments; the name health checks ask for.
 pub const SERVICE_NAME: &str = "civic.land.v1.LandSupervisionService";
+/// Every gRPC service of land-supervision, one per area.
+pub const SERVICE_NAMES: [&str; 6] = [
+    SERVICE_NAME,
+    "civic.land.v1.LandRegistryService",
+    "civic.land.v1.PerMuEvaluationService",
+    "civic.land.v1.SanluanwuService",
+    "civic.land.v1.CampaignService",
+    "civic.land.v1.LandCaseService",
+];
 /// Parameter keys this service uses.
 pub const PARAMETER_PREFIXES: &[&str] = &["land."];
 /// Rules this service cites; start-up fails if `policies/rules.csv` lacks one.
@@ -79,12 +94,23 @@ pub async fn start(
     }
     f.book.replace(book);
     tracing::info!(published = n, "published limits loaded");
-    let routes = f.common_routes(PARAMETER_PREFIXES.to_vec()).add_service(
-        LandSupervisionServiceServer::new(api::LandApi { book: f.book.clone(), db: f.db.clone() })
-            .max_decoding_message_size(f.settings.max_message_bytes)
-            .max_encoding_message_size(f.settings.max_message_bytes),
-    );
-    f.serve(DEFAULTS.name, &[SERVICE_NAME], routes, shutdown).await
+    let land = api::LandApi { book: f.book.clone(), db: f.db.clone() };
+    let max = f.settings.max_message_bytes;
+    // Every area's service shares one API value and the message limits.
+    macro_rules! limited {
+        ($server:ident) => {
+            $server::new(land.clone()).max_decoding_message_size(max).max_encoding_message_size(max)
+        };
+    }
+    let routes = f
+        .common_routes(PARAMETER_PREFIXES.to_vec())
+        .add_service(limited!(LandSupervisionServiceServer))
+        .add_service(limited!(LandRegistryServiceServer))
+        .add_service(limited!(PerMuEvaluationServiceServer))
+        .add_service(limited!(SanluanwuServiceServer))
+        .add_service(limited!(CampaignServiceServer))
+        .add_service(limited!(LandCaseServiceServer));
+    f.serve(DEFAULTS.name, &SERVICE_NAMES, routes, shutdown).await
 }
 
 #[cfg(test)]

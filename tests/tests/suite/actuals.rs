@@ -11,7 +11,10 @@ use civic_proto::{
         self as pb, monitoring_service_client::MonitoringServiceClient,
         programme_service_client::ProgrammeServiceClient,
     },
-    land::v1::{self as land, land_supervision_service_client::LandSupervisionServiceClient},
+    land::v1::{
+        self as land, campaign_service_client::CampaignServiceClient,
+        per_mu_evaluation_service_client::PerMuEvaluationServiceClient,
+    },
 };
 use civic_runtime::{config::Settings, identity::Role, server::Running, storage::Backend};
 use civic_testing::{authed, channel, error_reason, fresh_database, settings, token, violated_fields};
@@ -139,11 +142,8 @@ pub(super) async fn approved(
 
 /// 2023's per-mu results of `region` kept under the scheme "2023 评价": three enterprises whose
 /// 亩均税收 are 10, 20 and 33 (mean 21), imported and evaluated by natural resources (`nr`).
-pub(super) async fn per_mu_results(
-    land_client: &mut LandSupervisionServiceClient<tonic::transport::Channel>,
-    nr: &str,
-    region: &str,
-) {
+pub(super) async fn per_mu_results(land: &tonic::transport::Channel, nr: &str, region: &str) {
+    let mut land_client = PerMuEvaluationServiceClient::new(land.clone());
     let figures = format!(
         "enterprise_id,enterprise_name,region_code,亩均税收\nE1,甲,{region},10\nE2,乙,{region},20\nE3,丙,{region},33\n"
     );
@@ -195,10 +195,8 @@ pub(super) async fn per_mu_results(
 
 /// The 危污乱散低 campaign of 驿城区 in 2024: 顾山镇 was to clear 2000 亩; its March report says 300,
 /// of which the office verified 280 亩 (natural resources is `nr`).
-pub(super) async fn campaign_march(
-    land_client: &mut LandSupervisionServiceClient<tonic::transport::Channel>,
-    nr: &str,
-) {
+pub(super) async fn campaign_march(land: &tonic::transport::Channel, nr: &str) {
+    let mut land_client = CampaignServiceClient::new(land.clone());
     let town = civic_testing::unit_token(Role::Town, "411702", "顾山镇");
     land_client
         .set_campaign_targets(authed(
@@ -558,8 +556,8 @@ async fn actuals_on(backend: Backend) {
     // land-supervision: 2023's per-mu results of 驿城区, and a land programme whose 亩均税收 is
     // their mean: (10 + 20 + 33) ÷ 3 = 21.
     let nr = token(Role::NaturalResources, "411702");
-    let mut land_client = LandSupervisionServiceClient::new(channel(ls.grpc_addr).await);
-    per_mu_results(&mut land_client, &nr, "411702").await;
+    let land = channel(ls.grpc_addr).await;
+    per_mu_results(&land, &nr, "411702").await;
     let nr_finance = token(Role::Finance, "411702");
     let land_goals = goals(
         sourced(
@@ -596,7 +594,7 @@ async fn actuals_on(backend: Backend) {
     let provenance = mean.actual.unwrap();
     assert_eq!(
         (provenance.service.as_str(), provenance.rpc.as_str(), provenance.as_of.as_str()),
-        ("land-supervision", "civic.land.v1.LandSupervisionService/SummarizePerMu", "2023 (2023 评价)")
+        ("land-supervision", "civic.land.v1.PerMuEvaluationService/SummarizePerMu", "2023 (2023 评价)")
     );
     // A scheme that was never kept: the read fails and nothing is stored.
     let mut bad_goals = goals(
@@ -638,7 +636,7 @@ async fn actuals_on(backend: Backend) {
     // The 危污乱散低 campaign: 顾山镇 was to clear 2000 亩 in 2024; 280 亩 of its March report were
     // verified. A programme's area and the town's progress are read from GetCampaignProgress on
     // the checkpoint's date.
-    campaign_march(&mut land_client, &nr).await;
+    campaign_march(&land, &nr).await;
     let mut campaign_goals = goals(
         sourced(
             indicator(G::Output, "整治面积", "亩", D::AtLeast, "1000", "20"),
@@ -684,7 +682,7 @@ async fn actuals_on(backend: Backend) {
     let provenance = area.actual.unwrap();
     assert_eq!(
         (provenance.rpc.as_str(), provenance.unit.as_str(), provenance.as_of.as_str()),
-        ("civic.land.v1.LandSupervisionService/GetCampaignProgress", "亩", "2024 危污乱散低 411702 as of 2024-06-30")
+        ("civic.land.v1.CampaignService/GetCampaignProgress", "亩", "2024 危污乱散低 411702 as of 2024-06-30")
     );
     assert!(progress.actual.unwrap().as_of.contains("顾山镇"));
 

@@ -21,7 +21,7 @@ use civic_proto::{
         ImportRollRequest, IncomeItem, Member, Residence, StandardValue,
     },
     budget::v1::{budget_performance_service_client::BudgetPerformanceServiceClient, AssessStandardCostRequest},
-    land::v1::{land_supervision_service_client::LandSupervisionServiceClient, ListParcelsRequest},
+    land::v1::{land_registry_service_client::LandRegistryServiceClient, ListParcelsRequest},
 };
 use civic_runtime::identity::Role;
 use civic_testing::{authed, token, TEST_SIGNING_KEY};
@@ -246,7 +246,7 @@ async fn the_suite_runs_as_containers_under_compose() {
         .expect("ImportRoll over the published port")
         .into_inner();
     assert!(imported.stored, "{:?}", imported.errors);
-    let mut ls_client = LandSupervisionServiceClient::new(lazy(ls));
+    let mut ls_client = LandRegistryServiceClient::new(lazy(ls));
     ls_client
         .list_parcels(authed(
             &token(Role::NaturalResources, "411700"),

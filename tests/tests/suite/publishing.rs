@@ -3,7 +3,7 @@
 
 use civic_proto::{
     assistance::v1::{self as apb, social_assistance_service_client::SocialAssistanceServiceClient},
-    land::v1::{self as lpb, land_supervision_service_client::LandSupervisionServiceClient},
+    land::v1::{self as lpb, land_registry_service_client::LandRegistryServiceClient},
 };
 use civic_runtime::{identity::Role, storage::Backend};
 use civic_testing::{authed, channel, error_reason, fresh_database, settings, token};
@@ -34,7 +34,7 @@ async fn publishing_rights_matrix() {
     })
     .await
     .unwrap();
-    let mut l = LandSupervisionServiceClient::new(channel(land.grpc_addr).await);
+    let mut l = LandRegistryServiceClient::new(channel(land.grpc_addr).await);
     // (role, token scope, key, figure region, allowed)
     let cells: &[(Role, &str, &str, &str, bool)] = &[
         (Role::Tax, "411700", "land.standard.tax_per_mu_min.equipment_manufacturing", "411700", true),

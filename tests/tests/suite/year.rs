@@ -24,7 +24,6 @@ use civic_proto::{
         programme_service_client::ProgrammeServiceClient,
     },
     common::v1::{audit_log_service_client::AuditLogServiceClient, AuditEntry, ListAuditEntriesRequest},
-    land::v1::land_supervision_service_client::LandSupervisionServiceClient,
 };
 use civic_runtime::{config::Settings, identity::Role, storage::Backend};
 use civic_testing::{authed, channel, fresh_database, settings, token};
@@ -177,6 +176,12 @@ async fn year_on(backend: Backend) {
         .with_env_filter(tracing_subscriber::EnvFilter::new("civic::call=info"))
         .with_writer(logs.clone())
         .finish();
+    // tracing caches each log statement's interest for the whole process, and while exactly one
+    // dispatcher exists it asks the default of whichever thread reaches the statement first: a
+    // concurrent test's thread, which has none, would silence the statement here too. A second
+    // dispatcher kept for the whole run makes tracing ask every dispatcher instead.
+    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
     // The test runs on one thread (current_thread), and so do the three servers it starts.
     let _logging = tracing::subscriber::set_default(subscriber);
 
@@ -348,9 +353,9 @@ async fn year_on(backend: Backend) {
     // the district's 亩均税收 mean from land-supervision's per-mu results and the 危污乱散低 area
     // verified in its campaign.
     let nr = token(Role::NaturalResources, "411702");
-    let mut land_client = LandSupervisionServiceClient::new(channel(ls.grpc_addr).await);
-    per_mu_results(&mut land_client, &nr, "411702").await;
-    campaign_march(&mut land_client, &nr).await;
+    let land = channel(ls.grpc_addr).await;
+    per_mu_results(&land, &nr, "411702").await;
+    campaign_march(&land, &nr).await;
     let finance_702 = token(Role::Finance, "411702");
     let mut both = goals(
         sourced(
@@ -409,8 +414,8 @@ async fn year_on(backend: Backend) {
     for method in [
         "/civic.budget.v1.MonitoringService/RecordMonitoring",
         "/civic.assistance.v1.SocialAssistanceService/SummarizeAssistance",
-        "/civic.land.v1.LandSupervisionService/SummarizePerMu",
-        "/civic.land.v1.LandSupervisionService/GetCampaignProgress",
+        "/civic.land.v1.PerMuEvaluationService/SummarizePerMu",
+        "/civic.land.v1.CampaignService/GetCampaignProgress",
     ] {
         assert!(methods.contains(&method), "{method} missing from {chain:#?}");
     }

@@ -8,8 +8,8 @@ use chrono::{Datelike, NaiveDate};
 use civic_proto::{
     assistance::v1::{social_assistance_service_client::SocialAssistanceServiceClient, SummarizeAssistanceRequest},
     land::v1::{
-        land_supervision_service_client::LandSupervisionServiceClient, GetCampaignProgressRequest,
-        SummarizePerMuRequest,
+        campaign_service_client::CampaignServiceClient, per_mu_evaluation_service_client::PerMuEvaluationServiceClient,
+        GetCampaignProgressRequest, SummarizePerMuRequest,
     },
 };
 use civic_runtime::{
@@ -140,7 +140,7 @@ pub async fn fetch(
                 town: town.clone(),
             };
             let call = || {
-                let mut client = LandSupervisionServiceClient::new(peers.land.clone());
+                let mut client = CampaignServiceClient::new(peers.land.clone());
                 let request = outgoing::on_behalf_of(who, request_id, message.clone(), DEADLINE);
                 async move { client.get_campaign_progress(request).await }
             };
@@ -179,7 +179,7 @@ pub async fn fetch(
             let message =
                 SummarizePerMuRequest { region_code: region.into(), year, scheme_name: source.filter.trim().into() };
             let call = || {
-                let mut client = LandSupervisionServiceClient::new(peers.land.clone());
+                let mut client = PerMuEvaluationServiceClient::new(peers.land.clone());
                 let request = outgoing::on_behalf_of(who, request_id, message.clone(), DEADLINE);
                 async move { client.summarize_per_mu(request).await }
             };

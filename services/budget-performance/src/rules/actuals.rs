@@ -23,7 +23,7 @@ impl ActualService {
     pub fn rpc(self) -> &'static str {
         match self {
             ActualService::Assistance => "civic.assistance.v1.SocialAssistanceService/SummarizeAssistance",
-            ActualService::Land => "civic.land.v1.LandSupervisionService/SummarizePerMu",
+            ActualService::Land => "civic.land.v1.PerMuEvaluationService/SummarizePerMu",
         }
     }
 }
@@ -67,7 +67,7 @@ pub enum Measure {
 pub fn land_rpc(m: &Measure) -> &'static str {
     match m {
         Measure::CampaignArea | Measure::CampaignProgress | Measure::CampaignParks => {
-            "civic.land.v1.LandSupervisionService/GetCampaignProgress"
+            "civic.land.v1.CampaignService/GetCampaignProgress"
         }
         _ => ActualService::Land.rpc(),
     }
@@ -233,8 +233,8 @@ mod tests {
         assert_eq!(measure(&src(Land, "campaign:progress", "顾山镇"), "%"), Ok(Measure::CampaignProgress));
         assert!(measure(&src(Land, "campaign:progress", ""), "亩").is_err());
         assert_eq!(measure(&src(Land, "campaign:parks", ""), "个"), Ok(Measure::CampaignParks));
-        assert_eq!(land_rpc(&Measure::CampaignParks), "civic.land.v1.LandSupervisionService/GetCampaignProgress");
-        assert_eq!(land_rpc(&Measure::Evaluated), "civic.land.v1.LandSupervisionService/SummarizePerMu");
+        assert_eq!(land_rpc(&Measure::CampaignParks), "civic.land.v1.CampaignService/GetCampaignProgress");
+        assert_eq!(land_rpc(&Measure::Evaluated), "civic.land.v1.PerMuEvaluationService/SummarizePerMu");
         let f = CampaignFigures { verified_area_mu: "280.50", progress_percent: "14.03", verified_parks: 2 };
         assert_eq!(campaign_value(&Measure::CampaignArea, &f).map(|d| d.to_string()), Ok("280.5".into()));
         assert_eq!(campaign_value(&Measure::CampaignParks, &f).map(|d| d.to_string()), Ok("2".into()));

@@ -1,4 +1,4 @@
-//! The `civic.land.v1.LandSupervisionService` gRPC service.
+//! The gRPC services of `civic.land.v1`, one per area, over one API value.
 
 mod assessments;
 mod campaign;

@@ -77,7 +77,7 @@ async fn low_efficiency_categories_on_both_sides_of_each_line() {
     ];
     for (p, on, expected) in cases {
         let id = p.parcel_id.clone();
-        let r = classify(&mut c, on, vec![p]).await;
+        let r = classify(&mut c.land, on, vec![p]).await;
         assert_eq!(r[0].categories, expected, "{id}");
         let steps = &r[0].explanation.as_ref().unwrap().steps;
         assert_eq!(steps[0].source.as_ref().unwrap().document, "驻政〔2020〕37号", "{id}");
@@ -93,13 +93,14 @@ async fn low_efficiency_categories_on_both_sides_of_each_line() {
         per_mu_output: vec![fig(2021, "90", "100"), fig(2022, "110", "100")],
         ..Default::default()
     };
-    let r = classify(&mut c, "2023-06-30", vec![extensive]).await;
+    let r = classify(&mut c.land, "2023-06-30", vec![extensive]).await;
     assert_eq!(r[0].categories, vec!["EXTENSIVE_USE"]);
     assert_eq!(r[0].reasons.len(), 2, "{:?}", r[0].reasons);
     assert!(r[0].reasons.iter().any(|x| x.contains("亩均税收连续 2 年")));
     // Bad figures name the parcel and field.
     let mut bad = stalled("bad", "40", "0", "");
     let e = c
+        .land
         .classify_low_efficiency(authed(
             &token(Role::ClusterAdmin, "411702"),
             pb::ClassifyLowEfficiencyRequest {
@@ -115,6 +116,7 @@ async fn low_efficiency_categories_on_both_sides_of_each_line() {
     assert_eq!(violated_fields(&e), vec!["parcels[0].developed_area_mu"]);
     bad.developed_area_mu = "-1".into();
     let e = c
+        .land
         .classify_low_efficiency(authed(
             &token(Role::ClusterAdmin, "411702"),
             pb::ClassifyLowEfficiencyRequest {
@@ -130,6 +132,7 @@ async fn low_efficiency_categories_on_both_sides_of_each_line() {
     assert_eq!(violated_fields(&e), vec!["parcels[0].developed_area_mu"]);
     // Before the notice, there are no thresholds; another county's cluster may not look.
     let e = c
+        .land
         .classify_low_efficiency(authed(
             &token(Role::ClusterAdmin, "411702"),
             pb::ClassifyLowEfficiencyRequest {
@@ -144,6 +147,7 @@ async fn low_efficiency_categories_on_both_sides_of_each_line() {
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
     let e = c
+        .land
         .classify_low_efficiency(authed(
             &token(Role::ClusterAdmin, "411721"),
             pb::ClassifyLowEfficiencyRequest {
@@ -218,21 +222,21 @@ async fn idle_land_fee_and_recovery_by_years_and_cause() {
         ),
     ];
     for (r, idle, disposal, fee) in cases {
-        let a = c.assess_idle_land(authed(&tok, r.clone())).await.unwrap().into_inner();
+        let a = c.land.assess_idle_land(authed(&tok, r.clone())).await.unwrap().into_inner();
         assert_eq!((a.idle, a.disposal.as_str(), a.idle_fee_fen), (idle, disposal, fee), "{r:?}");
         assert_eq!(a.explanation.unwrap().steps[0].source.as_ref().unwrap().document, "国土资源部令第53号");
     }
     let bad =
         pb::AssessIdleLandRequest { stopped_on: "2020-01-01".into(), ..ask("2023-01-01", "2021-03-01", "1", "", e) };
-    assert_eq!(violated_fields(&c.assess_idle_land(authed(&tok, bad)).await.unwrap_err()), vec!["stopped_on"]);
+    assert_eq!(violated_fields(&c.land.assess_idle_land(authed(&tok, bad)).await.unwrap_err()), vec!["stopped_on"]);
     let bad = ask("2023-01-01", "", "0", "", pb::IdleCause::Unspecified);
-    assert_eq!(violated_fields(&c.assess_idle_land(authed(&tok, bad)).await.unwrap_err()), vec!["cause"]);
+    assert_eq!(violated_fields(&c.land.assess_idle_land(authed(&tok, bad)).await.unwrap_err()), vec!["cause"]);
     // An agreed start on 29 February: its first year is full on 28 February of the next
     // year (month end), for the idle test and the count of idle years alike.
     let leap = |on: &str| pb::AssessIdleLandRequest { agreed_start: "2020-02-29".into(), ..ask(on, "", "0", "", e) };
-    let a = c.assess_idle_land(authed(&tok, leap("2021-02-28"))).await.unwrap().into_inner();
+    let a = c.land.assess_idle_land(authed(&tok, leap("2021-02-28"))).await.unwrap().into_inner();
     assert_eq!((a.idle, a.full_years_idle, a.disposal.as_str()), (true, 1, "IDLE_FEE"), "{a:?}");
-    let a = c.assess_idle_land(authed(&tok, leap("2021-02-27"))).await.unwrap().into_inner();
+    let a = c.land.assess_idle_land(authed(&tok, leap("2021-02-27"))).await.unwrap().into_inner();
     assert!(!a.idle, "{a:?}");
     land.stop().await;
 }
@@ -273,6 +277,7 @@ async fn per_mu_evaluation_with_the_huangyan_scheme() {
         (0..19).map(|i| ent(&format!("E{i:02}"), &format!("{}", 5 + i), "4929.81")).collect();
     enterprises.push(ent("BENCH", "24.097", ""));
     let r = c
+        .per_mu
         .evaluate_per_mu(authed(
             &token(Role::ClusterAdmin, "411702"),
             pb::EvaluatePerMuRequest {
@@ -299,6 +304,7 @@ async fn per_mu_evaluation_with_the_huangyan_scheme() {
     let mut bad = scheme;
     bad.indicators[2].benchmark = "0".into();
     let e = c
+        .per_mu
         .evaluate_per_mu(authed(
             &token(Role::ClusterAdmin, "411702"),
             pb::EvaluatePerMuRequest {

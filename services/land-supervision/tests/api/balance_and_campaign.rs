@@ -30,14 +30,14 @@ async fn farmland_balance_and_campaign_rules_at_their_lines() {
         (bal("12", 4, "2023-04-01", false, ""), true, true, true, "QUALITY_OK"),
     ];
     for (r, balanced, quantity, timing, quality) in cases {
-        let x = c.check_farmland_balance(authed(&nr, r.clone())).await.unwrap().into_inner();
+        let x = c.land.check_farmland_balance(authed(&nr, r.clone())).await.unwrap().into_inner();
         assert_eq!(
             (x.balanced, x.quantity_ok, x.timing_ok, x.quality.as_str()),
             (balanced, quantity, timing, quality),
             "{r:?}"
         );
     }
-    let e = c.check_farmland_balance(authed(&nr, bal("10", 16, "2023-05-01", false, ""))).await.unwrap_err();
+    let e = c.land.check_farmland_balance(authed(&nr, bal("10", 16, "2023-05-01", false, ""))).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["supplemented_grade"]);
 
     // A town's list: 30 % contiguous, ≤ 60 万元/亩, ≤ 30 % turnover, 85 万元/亩 when not returned.
@@ -57,7 +57,7 @@ async fn farmland_balance_and_campaign_rules_at_their_lines() {
         target_area_mu: "200".into(),
         completed_area_mu: "150".into(),
     };
-    let at = c.check_campaign_list(authed(&town, list("60", "6000", "30"))).await.unwrap().into_inner();
+    let at = c.campaign.check_campaign_list(authed(&town, list("60", "6000", "30"))).await.unwrap().into_inner();
     assert!(at.indicators.iter().all(|i| i.outcome == "PASS"), "{:?}", at.indicators);
     // 20 亩 not returned by 2024-12-31: 20 × 85 万元 = 1700 万元.
     assert_eq!(at.turnover_fee_fen, 1_700_000_000);
@@ -65,10 +65,12 @@ async fn farmland_balance_and_campaign_rules_at_their_lines() {
         (at.report_by.as_str(), at.verify_by.as_str(), at.progress_percent.as_str()),
         ("2025-02-20", "2025-02-25", "75.00")
     );
-    let past = c.check_campaign_list(authed(&town, list("59.99", "6000.01", "30.01"))).await.unwrap().into_inner();
+    let past =
+        c.campaign.check_campaign_list(authed(&town, list("59.99", "6000.01", "30.01"))).await.unwrap().into_inner();
     assert!(past.indicators.iter().all(|i| i.outcome == "FAIL"), "{:?}", past.indicators);
     // Within the year after borrowing there is no fee yet.
     let early = c
+        .campaign
         .check_campaign_list(authed(
             &town,
             pb::CheckCampaignListRequest { on_date: "2024-12-31".into(), ..list("60", "6000", "30") },
@@ -89,8 +91,8 @@ async fn farmland_balance_and_campaign_rules_at_their_lines() {
         odd_plots_mu: plots.iter().map(|p| p.to_string()).collect(),
         transition_approved_on: String::new(),
     };
-    assert!(c.check_redevelopment(authed(&nr, plan("1400", &["2", "1"]))).await.unwrap().into_inner().passed);
-    let r = c.check_redevelopment(authed(&nr, plan("1401", &["3.01"]))).await.unwrap().into_inner();
+    assert!(c.land.check_redevelopment(authed(&nr, plan("1400", &["2", "1"]))).await.unwrap().into_inner().passed);
+    let r = c.land.check_redevelopment(authed(&nr, plan("1401", &["3.01"]))).await.unwrap().into_inner();
     let failed: Vec<&str> = r.indicators.iter().filter(|i| i.outcome == "FAIL").map(|i| i.key.as_str()).collect();
     assert_eq!(failed, vec!["office_land_share", "odd_plot_0", "odd_plots_share"]);
     // The 5-year transition keeping the old use (附件3-2 三(二)).
@@ -99,10 +101,10 @@ async fn farmland_balance_and_campaign_rules_at_their_lines() {
         transition_approved_on: "2021-03-01".into(),
         ..plan("1400", &[])
     };
-    let within = c.check_redevelopment(authed(&nr, t("2026-02-28"))).await.unwrap().into_inner();
+    let within = c.land.check_redevelopment(authed(&nr, t("2026-02-28"))).await.unwrap().into_inner();
     assert_eq!((within.transition_ends_on.as_str(), within.in_transition), ("2026-02-28", true));
-    assert!(!c.check_redevelopment(authed(&nr, t("2026-03-01"))).await.unwrap().into_inner().in_transition);
-    let e = c.check_campaign_list(authed(&town, list("201", "6000", "30"))).await.unwrap_err();
+    assert!(!c.land.check_redevelopment(authed(&nr, t("2026-03-01"))).await.unwrap().into_inner().in_transition);
+    let e = c.campaign.check_campaign_list(authed(&town, list("201", "6000", "30"))).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["contiguous_area_mu"]);
     land.stop().await;
 }

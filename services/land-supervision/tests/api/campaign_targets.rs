@@ -54,7 +54,14 @@ async fn targets_reports_progress(backend: Backend) {
     // 600 of 2000 亩 is exactly 30 % contiguous; 500 of 1999 is not; 3999 亩 misses the 4000 goal
     // by one; 12 parks meet theirs.
     let first = vec![target("顾山镇", "2000", "600", 7), target("新桥镇", "1999", "500", 5)];
-    let t = c.set_campaign_targets(authed(&office, set(first.clone(), 0))).await.unwrap().into_inner().targets.unwrap();
+    let t = c
+        .campaign
+        .set_campaign_targets(authed(&office, set(first.clone(), 0)))
+        .await
+        .unwrap()
+        .into_inner()
+        .targets
+        .unwrap();
     let outcome = |t: &pb::CampaignTargets, key: &str| {
         t.checks.iter().find(|x| x.key == key).map(|x| x.outcome.clone()).unwrap_or_default()
     };
@@ -63,36 +70,46 @@ async fn targets_reports_progress(backend: Backend) {
     assert_eq!(outcome(&t, "contiguous_share/新桥镇"), "FAIL");
     assert_eq!(outcome(&t, "annual_area"), "FAIL");
     assert_eq!(outcome(&t, "contiguous_parks"), "PASS");
-    assert_eq!(c.set_campaign_targets(authed(&office, set(first, 0))).await.unwrap_err().code(), Code::AlreadyExists);
+    assert_eq!(
+        c.campaign.set_campaign_targets(authed(&office, set(first, 0))).await.unwrap_err().code(),
+        Code::AlreadyExists
+    );
     let second = vec![target("顾山镇", "2000", "600", 7), target("新桥镇", "2000", "600", 5)];
     assert_eq!(
-        error_reason(&c.set_campaign_targets(authed(&office, set(second.clone(), 7))).await.unwrap_err()),
+        error_reason(&c.campaign.set_campaign_targets(authed(&office, set(second.clone(), 7))).await.unwrap_err()),
         "VERSION_CONFLICT"
     );
-    let t = c.set_campaign_targets(authed(&office, set(second, 1))).await.unwrap().into_inner().targets.unwrap();
+    let t =
+        c.campaign.set_campaign_targets(authed(&office, set(second, 1))).await.unwrap().into_inner().targets.unwrap();
     assert_eq!((t.version, outcome(&t, "annual_area")), (2, "PASS".to_string()));
     // Bad targets: a town twice, contiguous above the total; a town may not set targets.
     let twice = vec![target("顾山镇", "1", "0", 0), target("顾山镇", "1", "0", 0)];
     assert_eq!(
-        violated_fields(&c.set_campaign_targets(authed(&office, set(twice, 2))).await.unwrap_err()),
+        violated_fields(&c.campaign.set_campaign_targets(authed(&office, set(twice, 2))).await.unwrap_err()),
         vec!["towns[1].town"]
     );
     let over = vec![target("顾山镇", "10", "11", 0)];
     assert_eq!(
-        violated_fields(&c.set_campaign_targets(authed(&office, set(over, 2))).await.unwrap_err()),
+        violated_fields(&c.campaign.set_campaign_targets(authed(&office, set(over, 2))).await.unwrap_err()),
         vec!["towns[0].contiguous_area_mu"]
     );
     let gushan = unit_token(Role::Town, "411702", "顾山镇");
     assert_eq!(
-        c.set_campaign_targets(authed(&gushan, set(vec![target("顾山镇", "1", "0", 0)], 2))).await.unwrap_err().code(),
+        c.campaign
+            .set_campaign_targets(authed(&gushan, set(vec![target("顾山镇", "1", "0", 0)], 2)))
+            .await
+            .unwrap_err()
+            .code(),
         Code::PermissionDenied
     );
 
     // Reports: on time by the 20th, late after it; a town reports for itself only.
-    let r = c.report_campaign_progress(authed(&gushan, report("顾山镇", 3, "300", "2024-03-20"))).await.unwrap();
+    let r =
+        c.campaign.report_campaign_progress(authed(&gushan, report("顾山镇", 3, "300", "2024-03-20"))).await.unwrap();
     let r = r.into_inner().report.unwrap();
     assert_eq!((r.report_due.as_str(), r.report_late, r.verify_due.as_str()), ("2024-03-20", false, "2024-03-25"));
     let r = c
+        .campaign
         .report_campaign_progress(authed(&gushan, report("顾山镇", 4, "200", "2024-04-22")))
         .await
         .unwrap()
@@ -100,38 +117,56 @@ async fn targets_reports_progress(backend: Backend) {
         .report
         .unwrap();
     assert!(r.report_late);
-    let e = c.report_campaign_progress(authed(&gushan, report("新桥镇", 3, "200", "2024-03-20"))).await.unwrap_err();
+    let e = c
+        .campaign
+        .report_campaign_progress(authed(&gushan, report("新桥镇", 3, "200", "2024-03-20")))
+        .await
+        .unwrap_err();
     assert_eq!(error_reason(&e), "UNIT_OUT_OF_SCOPE");
     assert_eq!(
         violated_fields(
-            &c.report_campaign_progress(authed(&office, report("东风镇", 3, "200", "2024-03-20"))).await.unwrap_err()
+            &c.campaign
+                .report_campaign_progress(authed(&office, report("东风镇", 3, "200", "2024-03-20")))
+                .await
+                .unwrap_err()
         ),
         vec!["town"]
     );
     assert_eq!(
         violated_fields(
-            &c.report_campaign_progress(authed(&gushan, report("顾山镇", 5, "200", "2024-04-30"))).await.unwrap_err()
+            &c.campaign
+                .report_campaign_progress(authed(&gushan, report("顾山镇", 5, "200", "2024-04-30")))
+                .await
+                .unwrap_err()
         ),
         vec!["reported_on"]
     );
     let mut old = report("顾山镇", 3, "200", "2023-03-20");
     old.year = 2023;
     assert_eq!(
-        error_reason(&c.report_campaign_progress(authed(&gushan, old)).await.unwrap_err()),
+        error_reason(&c.campaign.report_campaign_progress(authed(&gushan, old)).await.unwrap_err()),
         "NO_CAMPAIGN_TARGETS"
     );
     // Verification by the office, at most what was reported, once.
     assert_eq!(
         violated_fields(
-            &c.verify_campaign_report(authed(&office, verify("顾山镇", 3, "301", "2024-03-25"))).await.unwrap_err()
+            &c.campaign
+                .verify_campaign_report(authed(&office, verify("顾山镇", 3, "301", "2024-03-25")))
+                .await
+                .unwrap_err()
         ),
         vec!["verified_area_mu"]
     );
     assert_eq!(
-        c.verify_campaign_report(authed(&gushan, verify("顾山镇", 3, "280", "2024-03-25"))).await.unwrap_err().code(),
+        c.campaign
+            .verify_campaign_report(authed(&gushan, verify("顾山镇", 3, "280", "2024-03-25")))
+            .await
+            .unwrap_err()
+            .code(),
         Code::PermissionDenied
     );
     let v = c
+        .campaign
         .verify_campaign_report(authed(&office, verify("顾山镇", 3, "280", "2024-03-25")))
         .await
         .unwrap()
@@ -141,18 +176,28 @@ async fn targets_reports_progress(backend: Backend) {
     assert!(v.verified && !v.verify_late);
     assert_eq!(
         error_reason(
-            &c.verify_campaign_report(authed(&office, verify("顾山镇", 3, "280", "2024-03-26"))).await.unwrap_err()
+            &c.campaign
+                .verify_campaign_report(authed(&office, verify("顾山镇", 3, "280", "2024-03-26")))
+                .await
+                .unwrap_err()
         ),
         "REPORT_VERIFIED"
     );
     assert_eq!(
         error_reason(
-            &c.report_campaign_progress(authed(&gushan, report("顾山镇", 3, "320", "2024-03-27"))).await.unwrap_err()
+            &c.campaign
+                .report_campaign_progress(authed(&gushan, report("顾山镇", 3, "320", "2024-03-27")))
+                .await
+                .unwrap_err()
         ),
         "REPORT_VERIFIED"
     );
     assert_eq!(
-        c.verify_campaign_report(authed(&office, verify("新桥镇", 3, "1", "2024-03-25"))).await.unwrap_err().code(),
+        c.campaign
+            .verify_campaign_report(authed(&office, verify("新桥镇", 3, "1", "2024-03-25")))
+            .await
+            .unwrap_err()
+            .code(),
         Code::NotFound
     );
 
@@ -164,7 +209,7 @@ async fn targets_reports_progress(backend: Backend) {
         on_date: "2024-05-30".into(),
         town: town.into(),
     };
-    let p = c.get_campaign_progress(authed(&office, ask(""))).await.unwrap().into_inner();
+    let p = c.campaign.get_campaign_progress(authed(&office, ask(""))).await.unwrap().into_inner();
     let g = &p.towns[0];
     assert_eq!(g.target.as_ref().unwrap().town, "顾山镇");
     assert_eq!(
@@ -177,13 +222,14 @@ async fn targets_reports_progress(backend: Backend) {
     assert_eq!((p.target_area_mu.as_str(), p.progress_percent.as_str()), ("4000", "7.00"));
     assert_eq!(p.goals.iter().find(|x| x.key == "annual_area").unwrap().outcome, "FAIL");
     // A town sees its own line only, and not another's.
-    let own = c.get_campaign_progress(authed(&gushan, ask(""))).await.unwrap().into_inner();
+    let own = c.campaign.get_campaign_progress(authed(&gushan, ask(""))).await.unwrap().into_inner();
     assert_eq!((own.towns.len(), own.goals.len()), (1, 0));
     assert_eq!(
-        error_reason(&c.get_campaign_progress(authed(&gushan, ask("新桥镇"))).await.unwrap_err()),
+        error_reason(&c.campaign.get_campaign_progress(authed(&gushan, ask("新桥镇"))).await.unwrap_err()),
         "UNIT_OUT_OF_SCOPE"
     );
     let targets = c
+        .campaign
         .get_campaign_targets(authed(
             &gushan,
             pb::GetCampaignTargetsRequest { region_code: "411702".into(), year: 2024 },
@@ -195,7 +241,11 @@ async fn targets_reports_progress(backend: Backend) {
         .unwrap();
     assert_eq!(targets.towns.len(), 1);
     assert_eq!(
-        c.get_campaign_progress(authed(&token(Role::NaturalResources, "411721"), ask(""))).await.unwrap_err().code(),
+        c.campaign
+            .get_campaign_progress(authed(&token(Role::NaturalResources, "411721"), ask("")))
+            .await
+            .unwrap_err()
+            .code(),
         Code::PermissionDenied
     );
     land.stop().await;

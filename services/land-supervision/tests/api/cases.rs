@@ -33,7 +33,7 @@ async fn workflows(backend: Backend) {
         note: "2023 年度排查".into(),
         unit: String::new(),
     };
-    let case = c.open_case(authed(&cluster, open.clone())).await.unwrap().into_inner().land_case.unwrap();
+    let case = c.cases.open_case(authed(&cluster, open.clone())).await.unwrap().into_inner().land_case.unwrap();
     assert_eq!(case.state, "PROPOSED");
     assert_eq!(case.classification.as_ref().unwrap().categories, vec!["STALLED"]);
     assert_eq!(case.next_states, vec!["REVIEWED"]);
@@ -49,15 +49,20 @@ async fn workflows(backend: Backend) {
         punishments: vec![],
     };
     // Out of order: named state, machine-readable reason.
-    let e = c.advance_case(authed(&bureau, step(&case.case_id, "DECIDED", "2023-03-10", 1))).await.unwrap_err();
+    let e = c.cases.advance_case(authed(&bureau, step(&case.case_id, "DECIDED", "2023-03-10", 1))).await.unwrap_err();
     assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "STEP_OUT_OF_ORDER"));
     assert!(e.message().contains("PROPOSED"), "{}", e.message());
     // The cluster administration proposes; the county decides.
     assert_eq!(
-        c.advance_case(authed(&cluster, step(&case.case_id, "REVIEWED", "2023-03-10", 1))).await.unwrap_err().code(),
+        c.cases
+            .advance_case(authed(&cluster, step(&case.case_id, "REVIEWED", "2023-03-10", 1)))
+            .await
+            .unwrap_err()
+            .code(),
         Code::PermissionDenied
     );
     let reviewed = c
+        .cases
         .advance_case(authed(&bureau, step(&case.case_id, "REVIEWED", "2023-03-10", 1)))
         .await
         .unwrap()
@@ -66,11 +71,12 @@ async fn workflows(backend: Backend) {
         .unwrap();
     assert_eq!(reviewed.version, 2);
     // A stale version is refused.
-    let e = c.advance_case(authed(&bureau, step(&case.case_id, "DECIDED", "2023-03-20", 1))).await.unwrap_err();
+    let e = c.cases.advance_case(authed(&bureau, step(&case.case_id, "DECIDED", "2023-03-20", 1))).await.unwrap_err();
     assert_eq!((e.code(), error_reason(&e).as_str()), (Code::Aborted, "VERSION_CONFLICT"));
-    let e = c.advance_case(authed(&bureau, step(&case.case_id, "DECIDED", "2023-03-01", 2))).await.unwrap_err();
+    let e = c.cases.advance_case(authed(&bureau, step(&case.case_id, "DECIDED", "2023-03-01", 2))).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["on_date"]);
     let decided = c
+        .cases
         .advance_case(authed(
             &bureau,
             pb::AdvanceCaseRequest {
@@ -85,6 +91,7 @@ async fn workflows(backend: Backend) {
         .unwrap();
     assert_eq!(decided.next_states, vec!["NOTIFIED"]);
     let e = c
+        .cases
         .advance_case(authed(
             &bureau,
             pb::AdvanceCaseRequest { deadline_months: 13, ..step(&case.case_id, "NOTIFIED", "2023-03-25", 3) },
@@ -93,6 +100,7 @@ async fn workflows(backend: Backend) {
         .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["deadline_months"]);
     let notified = c
+        .cases
         .advance_case(authed(
             &bureau,
             pb::AdvanceCaseRequest { deadline_months: 12, ..step(&case.case_id, "NOTIFIED", "2023-03-25", 3) },
@@ -104,6 +112,7 @@ async fn workflows(backend: Backend) {
         .unwrap();
     assert_eq!(notified.deadline, "2024-03-25");
     let filed = c
+        .cases
         .advance_case(authed(&bureau, step(&case.case_id, "FILED", "2023-04-01", 4)))
         .await
         .unwrap()
@@ -115,7 +124,7 @@ async fn workflows(backend: Backend) {
         filed.history.iter().map(|h| h.state.as_str()).collect::<Vec<_>>(),
         vec!["PROPOSED", "REVIEWED", "DECIDED", "NOTIFIED", "FILED"]
     );
-    let e = c.advance_case(authed(&bureau, step(&case.case_id, "NOTIFIED", "2023-04-02", 5))).await.unwrap_err();
+    let e = c.cases.advance_case(authed(&bureau, step(&case.case_id, "NOTIFIED", "2023-04-02", 5))).await.unwrap_err();
     assert!(e.message().contains("finished"), "{}", e.message());
 
     // The health check counts working days on the official calendar: from Friday 2024-09-27,
@@ -123,6 +132,7 @@ async fn workflows(backend: Backend) {
     // A town's staff must name their town; the case is then the town's.
     let unnamed = token(Role::Town, "411702");
     let e = c
+        .cases
         .open_case(authed(
             &unnamed,
             pb::OpenCaseRequest {
@@ -137,6 +147,7 @@ async fn workflows(backend: Backend) {
     assert_eq!((e.code(), error_reason(&e).as_str()), (Code::PermissionDenied, "UNIT_REQUIRED"));
     let town = unit_token(Role::Town, "411702", "顾山镇");
     let hc = c
+        .cases
         .open_case(authed(
             &town,
             pb::OpenCaseRequest {
@@ -164,6 +175,7 @@ async fn workflows(backend: Backend) {
     );
     // Done two days late: recorded as late; the next period runs 20 working days.
     let initial = c
+        .cases
         .advance_case(authed(&bureau, step(&hc.case_id, "INITIAL_CHECK", "2024-10-18", 1)))
         .await
         .unwrap()
@@ -172,9 +184,9 @@ async fn workflows(backend: Backend) {
         .unwrap();
     assert_eq!(initial.deadline, "2024-11-15");
     assert!(initial.history[1].note.starts_with("逾期"), "{:?}", initial.history[1]);
-    c.advance_case(authed(&bureau, step(&hc.case_id, "RECTIFYING", "2024-11-10", 2))).await.unwrap();
-    c.advance_case(authed(&bureau, step(&hc.case_id, "CONSULTATION", "2024-11-20", 3))).await.unwrap();
-    let e = c.advance_case(authed(&bureau, step(&hc.case_id, "TREATMENT", "2024-11-25", 4))).await.unwrap_err();
+    c.cases.advance_case(authed(&bureau, step(&hc.case_id, "RECTIFYING", "2024-11-10", 2))).await.unwrap();
+    c.cases.advance_case(authed(&bureau, step(&hc.case_id, "CONSULTATION", "2024-11-20", 3))).await.unwrap();
+    let e = c.cases.advance_case(authed(&bureau, step(&hc.case_id, "TREATMENT", "2024-11-25", 4))).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["treatment_outcome"]);
     // Joint punishment names its measures from the plan's list.
     let punish = |measures: &[&str]| pb::AdvanceCaseRequest {
@@ -182,11 +194,12 @@ async fn workflows(backend: Backend) {
         punishments: measures.iter().map(|m| m.to_string()).collect(),
         ..step(&hc.case_id, "TREATMENT", "2024-11-25", 4)
     };
-    let e = c.advance_case(authed(&bureau, punish(&[]))).await.unwrap_err();
+    let e = c.cases.advance_case(authed(&bureau, punish(&[]))).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["punishments"]);
-    let e = c.advance_case(authed(&bureau, punish(&["CREDIT_DOWNGRADE", "FINE"]))).await.unwrap_err();
+    let e = c.cases.advance_case(authed(&bureau, punish(&["CREDIT_DOWNGRADE", "FINE"]))).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["punishments[1]"]);
     let treated = c
+        .cases
         .advance_case(authed(&bureau, punish(&["CREDIT_DOWNGRADE", "DIFFERENTIAL_UTILITY_PRICES"])))
         .await
         .unwrap()
@@ -204,14 +217,15 @@ async fn workflows(backend: Backend) {
     // Who sees what: the county's bureau sees both cases; a town only its own; another town
     // neither; not a neighbouring county.
     let all = pb::ListCasesRequest { region_code: "411702".into(), ..Default::default() };
-    assert_eq!(c.list_cases(authed(&bureau, all.clone())).await.unwrap().into_inner().cases.len(), 2);
-    let list = c.list_cases(authed(&town, all.clone())).await.unwrap().into_inner();
+    assert_eq!(c.cases.list_cases(authed(&bureau, all.clone())).await.unwrap().into_inner().cases.len(), 2);
+    let list = c.cases.list_cases(authed(&town, all.clone())).await.unwrap().into_inner();
     assert_eq!(list.cases.iter().map(|x| x.case_id.as_str()).collect::<Vec<_>>(), vec![hc.case_id.as_str()]);
     let neighbour = unit_token(Role::Town, "411702", "新桥镇");
-    assert!(c.list_cases(authed(&neighbour, all)).await.unwrap().into_inner().cases.is_empty());
-    let e = c.get_case(authed(&neighbour, pb::GetCaseRequest { case_id: hc.case_id.clone() })).await.unwrap_err();
+    assert!(c.cases.list_cases(authed(&neighbour, all)).await.unwrap().into_inner().cases.is_empty());
+    let e = c.cases.get_case(authed(&neighbour, pb::GetCaseRequest { case_id: hc.case_id.clone() })).await.unwrap_err();
     assert_eq!(error_reason(&e), "UNIT_OUT_OF_SCOPE");
     let e = c
+        .cases
         .open_case(authed(
             &neighbour,
             pb::OpenCaseRequest {
@@ -227,11 +241,11 @@ async fn workflows(backend: Backend) {
     assert_eq!(error_reason(&e), "UNIT_OUT_OF_SCOPE");
     let other = token(Role::NaturalResources, "411721");
     assert_eq!(
-        c.get_case(authed(&other, pb::GetCaseRequest { case_id: hc.case_id.clone() })).await.unwrap_err().code(),
+        c.cases.get_case(authed(&other, pb::GetCaseRequest { case_id: hc.case_id.clone() })).await.unwrap_err().code(),
         Code::PermissionDenied
     );
     assert_eq!(
-        c.get_case(authed(&bureau, pb::GetCaseRequest { case_id: "nope".into() })).await.unwrap_err().code(),
+        c.cases.get_case(authed(&bureau, pb::GetCaseRequest { case_id: "nope".into() })).await.unwrap_err().code(),
         Code::NotFound
     );
     // Every step is audited.
@@ -275,9 +289,9 @@ async fn deadline_past_the_calendar_is_refused() {
         unit: String::new(),
     };
     let tok = unit_token(Role::Town, "411702", "顾山镇");
-    let ok = c.open_case(authed(&tok, open("2026-06-01"))).await.unwrap().into_inner().land_case.unwrap();
+    let ok = c.cases.open_case(authed(&tok, open("2026-06-01"))).await.unwrap().into_inner().land_case.unwrap();
     assert!(ok.deadline.starts_with("2026-06"), "{}", ok.deadline);
-    let e = c.open_case(authed(&tok, open("2026-12-20"))).await.unwrap_err();
+    let e = c.cases.open_case(authed(&tok, open("2026-12-20"))).await.unwrap_err();
     assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "CALENDAR_NOT_COVERED"), "{e:?}");
     assert!(e.message().contains("2027"), "{}", e.message());
     land.stop().await;

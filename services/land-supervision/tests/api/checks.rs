@@ -37,6 +37,7 @@ async fn standard_land_indicators_on_both_sides_of_each_limit() {
         r.indicators.iter().find(|i| i.key == key).map(|i| i.outcome.clone()).unwrap()
     };
     let r = c
+        .land
         .check_standard_land(authed(&tok, ask(at_limits(), pb::StandardLandCheckKind::Sale, false)))
         .await
         .unwrap()
@@ -71,6 +72,7 @@ async fn standard_land_indicators_on_both_sides_of_each_limit() {
         let mut f = at_limits();
         change(&mut f);
         let r = c
+            .land
             .check_standard_land(authed(&tok, ask(f, pb::StandardLandCheckKind::Sale, false)))
             .await
             .unwrap()
@@ -82,12 +84,14 @@ async fn standard_land_indicators_on_both_sides_of_each_limit() {
     let mut f = at_limits();
     f.floor_area_sqm = "15000".into();
     let r = c
+        .land
         .check_standard_land(authed(&tok, ask(f.clone(), pb::StandardLandCheckKind::Acceptance, false)))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(r.rectification_deadline, "2025-06-30");
     let r = c
+        .land
         .check_standard_land(authed(&tok, ask(f, pb::StandardLandCheckKind::Acceptance, true)))
         .await
         .unwrap()
@@ -97,7 +101,7 @@ async fn standard_land_indicators_on_both_sides_of_each_limit() {
     // Impossible figures.
     let mut f = at_limits();
     f.green_area_sqm = "20001".into();
-    let e = c.check_standard_land(authed(&tok, ask(f, pb::StandardLandCheckKind::Sale, false))).await.unwrap_err();
+    let e = c.land.check_standard_land(authed(&tok, ask(f, pb::StandardLandCheckKind::Sale, false))).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["figures.green_area_sqm"]);
 
     // Extensions: once per milestone, asked at least a month before it (附件3-1 第十三条).
@@ -107,11 +111,11 @@ async fn standard_land_indicators_on_both_sides_of_each_limit() {
         asked_on: asked.into(),
         extensions_before: before,
     };
-    assert!(c.check_extension(authed(&tok, ext("2024-05-30", 0))).await.unwrap().into_inner().allowed);
-    let late = c.check_extension(authed(&tok, ext("2024-05-31", 0))).await.unwrap_err();
+    assert!(c.land.check_extension(authed(&tok, ext("2024-05-30", 0))).await.unwrap().into_inner().allowed);
+    let late = c.land.check_extension(authed(&tok, ext("2024-05-31", 0))).await.unwrap_err();
     assert_eq!((late.code(), error_reason(&late).as_str()), (Code::FailedPrecondition, "EXTENSION_NOT_ALLOWED"));
     assert_eq!(
-        c.check_extension(authed(&tok, ext("2024-01-01", 1))).await.unwrap_err().code(),
+        c.land.check_extension(authed(&tok, ext("2024-01-01", 1))).await.unwrap_err().code(),
         Code::FailedPrecondition
     );
 
@@ -128,14 +132,14 @@ async fn standard_land_indicators_on_both_sides_of_each_limit() {
         new_standard_land_mu: standard.into(),
         tax_per_mu_wan: "12".into(),
     };
-    let at = c.check_cluster(authed(&tok, cl("700", "550", "50"))).await.unwrap().into_inner();
+    let at = c.land.check_cluster(authed(&tok, cl("700", "550", "50"))).await.unwrap().into_inner();
     assert!(at.may_expand);
     assert!(at.indicators.iter().all(|i| i.outcome == "PASS"), "{:?}", at.indicators);
     assert_eq!(at.tax_target_progress_percent, "80.00");
-    let below = c.check_cluster(authed(&tok, cl("699.99", "549.99", "49.99"))).await.unwrap().into_inner();
+    let below = c.land.check_cluster(authed(&tok, cl("699.99", "549.99", "49.99"))).await.unwrap().into_inner();
     assert!(!below.may_expand);
     assert!(below.indicators.iter().all(|i| i.outcome == "FAIL"), "{:?}", below.indicators);
-    let e = c.check_cluster(authed(&tok, cl("1001", "550", "50"))).await.unwrap_err();
+    let e = c.land.check_cluster(authed(&tok, cl("1001", "550", "50"))).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["used_construction_land_mu"]);
     land.stop().await;
 }

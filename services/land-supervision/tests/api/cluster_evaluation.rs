@@ -44,12 +44,13 @@ async fn rewards_and_penalties(backend: Backend) {
             used_area_mu: "800".into(),
             version: 0,
         };
-        c.upsert_cluster(authed(
-            &city,
-            pb::UpsertClusterRequest { cluster: Some(cluster), expected_version: 0, reason: String::new() },
-        ))
-        .await
-        .unwrap();
+        c.registry
+            .upsert_cluster(authed(
+                &city,
+                pb::UpsertClusterRequest { cluster: Some(cluster), expected_version: 0, reason: String::new() },
+            ))
+            .await
+            .unwrap();
     }
     // 18/15×60 + 0.9/0.9×40 = 112 → A; 12/15×60 + 0.72/0.9×40 = 80 exactly → B; 48 → D; a
     // missing figure is not rated.
@@ -67,7 +68,7 @@ async fn rewards_and_penalties(backend: Backend) {
         record,
         reason: "2024 年度评价".into(),
     };
-    let r = c.evaluate_clusters(authed(&city, ask(false, "2024-06-30"))).await.unwrap().into_inner();
+    let r = c.land.evaluate_clusters(authed(&city, ask(false, "2024-06-30"))).await.unwrap().into_inner();
     let got: Vec<(&str, &str, &str, &str)> = r
         .clusters
         .iter()
@@ -98,37 +99,39 @@ async fn rewards_and_penalties(backend: Backend) {
         value: v.into(),
         clause: "三".into(),
     };
-    c.publish_limits(authed(
-        &city,
-        pb::PublishLimitsRequest {
-            region_code: "411700".into(),
-            effective_from: "2024-01-01".into(),
-            document: "驻自然资〔2024〕3号".into(),
-            title: "产业集聚区土地高效利用评价结果运用办法(测试)".into(),
-            values: vec![
-                value("land.cluster_eval.reward_quota_mu", "50"),
-                value("land.cluster_eval.cut_quota_mu", "30"),
-            ],
-            reason: String::new(),
-            validate_only: false,
-        },
-    ))
-    .await
-    .unwrap();
+    c.registry
+        .publish_limits(authed(
+            &city,
+            pb::PublishLimitsRequest {
+                region_code: "411700".into(),
+                effective_from: "2024-01-01".into(),
+                document: "驻自然资〔2024〕3号".into(),
+                title: "产业集聚区土地高效利用评价结果运用办法(测试)".into(),
+                values: vec![
+                    value("land.cluster_eval.reward_quota_mu", "50"),
+                    value("land.cluster_eval.cut_quota_mu", "30"),
+                ],
+                reason: String::new(),
+                validate_only: false,
+            },
+        ))
+        .await
+        .unwrap();
     // Cluster administrations evaluate for themselves but do not record; the bureau records.
     let cluster_admin = token(Role::ClusterAdmin, "411700");
-    assert!(c.evaluate_clusters(authed(&cluster_admin, ask(false, "2024-06-30"))).await.is_ok());
+    assert!(c.land.evaluate_clusters(authed(&cluster_admin, ask(false, "2024-06-30"))).await.is_ok());
     assert_eq!(
-        c.evaluate_clusters(authed(&cluster_admin, ask(true, "2024-06-30"))).await.unwrap_err().code(),
+        c.land.evaluate_clusters(authed(&cluster_admin, ask(true, "2024-06-30"))).await.unwrap_err().code(),
         Code::PermissionDenied
     );
-    let r = c.evaluate_clusters(authed(&city, ask(true, "2024-06-30"))).await.unwrap().into_inner();
+    let r = c.land.evaluate_clusters(authed(&city, ask(true, "2024-06-30"))).await.unwrap().into_inner();
     assert!(r.recorded);
     assert_eq!(r.clusters.iter().map(|x| x.quota_change_mu.as_str()).collect::<Vec<_>>(), vec!["50", "", "-30", ""]);
     assert_eq!(r.by_outcome.get("PENALTY"), Some(&1));
     // The stored cluster shows its latest result; its own administration sees it, another's not.
     let own = unit_token(Role::ClusterAdmin, "411702", "ZMD-A");
     let view = c
+        .registry
         .get_cluster(authed(&own, pb::GetClusterRequest { cluster_id: "ZMD-A".into(), on_date: String::new() }))
         .await
         .unwrap()
@@ -139,11 +142,13 @@ async fn rewards_and_penalties(backend: Backend) {
         (2024, "REWARD", "50")
     );
     let e = c
+        .registry
         .get_cluster(authed(&own, pb::GetClusterRequest { cluster_id: "ZMD-B".into(), on_date: String::new() }))
         .await
         .unwrap_err();
     assert_eq!(error_reason(&e), "UNIT_OUT_OF_SCOPE");
     let e = c
+        .registry
         .list_parcels(authed(
             &own,
             pb::ListParcelsRequest { region_code: "411702".into(), cluster_id: "ZMD-B".into(), ..Default::default() },
@@ -152,6 +157,7 @@ async fn rewards_and_penalties(backend: Backend) {
         .unwrap_err();
     assert_eq!(error_reason(&e), "UNIT_OUT_OF_SCOPE");
     let view = c
+        .registry
         .get_cluster(authed(&city, pb::GetClusterRequest { cluster_id: "ZMD-C".into(), on_date: String::new() }))
         .await
         .unwrap()
@@ -162,13 +168,13 @@ async fn rewards_and_penalties(backend: Backend) {
     let mut bad = ask(true, "2024-06-30");
     bad.clusters[1].cluster_id = "NOPE".into();
     assert_eq!(
-        violated_fields(&c.evaluate_clusters(authed(&city, bad)).await.unwrap_err()),
+        violated_fields(&c.land.evaluate_clusters(authed(&city, bad)).await.unwrap_err()),
         vec!["clusters[1].cluster_id"]
     );
     let mut bad = ask(false, "2024-06-30");
     bad.clusters[1].cluster_id = "ZMD-A".into();
     assert_eq!(
-        violated_fields(&c.evaluate_clusters(authed(&city, bad)).await.unwrap_err()),
+        violated_fields(&c.land.evaluate_clusters(authed(&city, bad)).await.unwrap_err()),
         vec!["clusters[1].cluster_id"]
     );
     let county = token(Role::NaturalResources, "411702");
@@ -176,19 +182,19 @@ async fn rewards_and_penalties(backend: Backend) {
     outside.region_code = "411702".into();
     outside.clusters.truncate(3);
     assert_eq!(
-        violated_fields(&c.evaluate_clusters(authed(&county, outside)).await.unwrap_err()),
+        violated_fields(&c.land.evaluate_clusters(authed(&county, outside)).await.unwrap_err()),
         vec!["clusters[2].cluster_id"]
     );
     let mut bad = ask(false, "2024-06-30");
     bad.clusters[0].values.push("1".into());
     assert_eq!(
-        violated_fields(&c.evaluate_clusters(authed(&city, bad)).await.unwrap_err()),
+        violated_fields(&c.land.evaluate_clusters(authed(&city, bad)).await.unwrap_err()),
         vec!["clusters[0].values"]
     );
     let mut bad = ask(false, "2024-06-30");
     bad.clusters[0].values[0] = "-1".into();
     assert_eq!(
-        violated_fields(&c.evaluate_clusters(authed(&city, bad)).await.unwrap_err()),
+        violated_fields(&c.land.evaluate_clusters(authed(&city, bad)).await.unwrap_err()),
         vec!["clusters[0].values[0]"]
     );
     // Recorded evaluations are in the audit log.

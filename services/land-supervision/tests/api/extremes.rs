@@ -56,7 +56,7 @@ async fn extreme_decimals_never_panic() {
                 after_rectification: false,
                 parcel_id: String::new(),
             };
-            let code = match c.check_standard_land(authed(&tok, r)).await {
+            let code = match c.land.check_standard_land(authed(&tok, r)).await {
                 Ok(_) => tonic::Code::Ok,
                 Err(e) => e.code(),
             };
@@ -119,7 +119,7 @@ async fn extreme_decimals_never_panic() {
                 enterprises: enterprises(),
             };
             *field(&mut r) = v.to_string();
-            let code = match c.evaluate_per_mu(authed(&tok, r)).await {
+            let code = match c.per_mu.evaluate_per_mu(authed(&tok, r)).await {
                 Ok(_) => tonic::Code::Ok,
                 Err(e) => e.code(),
             };
@@ -141,7 +141,7 @@ async fn extreme_decimals_never_panic() {
     for i in &mut r.scheme.as_mut().unwrap().indicators {
         i.benchmark = "0.0000000001".into();
     }
-    let code = match c.evaluate_per_mu(authed(&tok, r)).await {
+    let code = match c.per_mu.evaluate_per_mu(authed(&tok, r)).await {
         Ok(_) => tonic::Code::Ok,
         Err(e) => e.code(),
     };

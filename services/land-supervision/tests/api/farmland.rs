@@ -25,7 +25,8 @@ async fn farmland_ratio_outcomes_at_their_boundaries() {
         ("0", "250.5", "NONE", "0.00"),
         ("250.5", "250.5", "ACCOUNTABILITY", "100.00"),
     ] {
-        let r = c.assess_farmland_occupation(authed(&tok, ask("411221", illegal, total))).await.unwrap().into_inner();
+        let r =
+            c.land.assess_farmland_occupation(authed(&tok, ask("411221", illegal, total))).await.unwrap().into_inner();
         assert_eq!((r.outcome.as_str(), r.ratio_percent.as_str()), (outcome, pct), "{illegal}/{total}");
         let steps = r.explanation.unwrap().steps;
         assert_eq!(steps[1].parameters.len(), 2);
@@ -39,25 +40,27 @@ async fn farmland_ratio_outcomes_at_their_boundaries() {
         ("x", "100", "illegal_occupation_mu"),
         ("1", "", "new_construction_occupation_mu"),
     ] {
-        let e = c.assess_farmland_occupation(authed(&tok, ask("411221", illegal, total))).await.unwrap_err();
+        let e = c.land.assess_farmland_occupation(authed(&tok, ask("411221", illegal, total))).await.unwrap_err();
         assert_eq!(violated_fields(&e), vec![field], "{illegal}/{total}");
     }
     // Benxi has no such thresholds in the policy book; civil-affairs may not assess; a county
     // may not assess its neighbour.
     let admin = token(Role::Admin, "000000");
     assert_eq!(
-        c.assess_farmland_occupation(authed(&admin, ask("210521", "1", "10"))).await.unwrap_err().code(),
+        c.land.assess_farmland_occupation(authed(&admin, ask("210521", "1", "10"))).await.unwrap_err().code(),
         Code::FailedPrecondition
     );
     assert_eq!(
-        c.assess_farmland_occupation(authed(&token(Role::CivilAffairs, "411200"), ask("411221", "1", "10")))
+        c.land
+            .assess_farmland_occupation(authed(&token(Role::CivilAffairs, "411200"), ask("411221", "1", "10")))
             .await
             .unwrap_err()
             .code(),
         Code::PermissionDenied
     );
     assert_eq!(
-        c.assess_farmland_occupation(authed(&token(Role::NaturalResources, "411224"), ask("411221", "1", "10")))
+        c.land
+            .assess_farmland_occupation(authed(&token(Role::NaturalResources, "411224"), ask("411221", "1", "10")))
             .await
             .unwrap_err()
             .code(),

@@ -41,20 +41,23 @@ async fn bureaus_flag_enterprises(backend: Backend) {
     let nr = token(Role::NaturalResources, "411702");
     // Each bureau sets the flags it owns, with its document.
     assert_eq!(
-        c.set_enterprise_flag(authed(&industry, set("HIGH_POLLUTION_OR_HIGH_ENERGY", true, "2024-03-01", "x")))
+        c.registry
+            .set_enterprise_flag(authed(&industry, set("HIGH_POLLUTION_OR_HIGH_ENERGY", true, "2024-03-01", "x")))
             .await
             .unwrap_err()
             .code(),
         Code::PermissionDenied
     );
-    let e = c.set_enterprise_flag(authed(&ecology, set("DIRTY", true, "2024-03-01", "x"))).await.unwrap_err();
+    let e = c.registry.set_enterprise_flag(authed(&ecology, set("DIRTY", true, "2024-03-01", "x"))).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["flag"]);
     let e = c
+        .registry
         .set_enterprise_flag(authed(&ecology, set("HIGH_POLLUTION_OR_HIGH_ENERGY", true, "2024-03-01", " ")))
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["document"]);
     let f = c
+        .registry
         .set_enterprise_flag(authed(
             &ecology,
             set("HIGH_POLLUTION_OR_HIGH_ENERGY", true, "2024-03-01", "驿环罚〔2024〕12号"),
@@ -67,20 +70,23 @@ async fn bureaus_flag_enterprises(backend: Backend) {
     assert_eq!((f.flag_name.as_str(), f.bureau.as_str()), ("高污染、高耗能", "ecology-environment"));
 
     // Classification counts the flag from its date, citing the bureau's document.
-    let r = c.classify_low_efficiency(authed(&nr, classify("2024-06-30", true))).await.unwrap().into_inner();
+    let r = c.land.classify_low_efficiency(authed(&nr, classify("2024-06-30", true))).await.unwrap().into_inner();
     assert_eq!(r.parcels[0].categories, vec!["INDUSTRIAL_TRANSITION"]);
     let steps = &r.parcels[0].explanation.as_ref().unwrap().steps;
     assert_eq!(steps[0].source.as_ref().unwrap().document, "驿环罚〔2024〕12号");
-    let before = c.classify_low_efficiency(authed(&nr, classify("2024-02-29", true))).await.unwrap().into_inner();
+    let before = c.land.classify_low_efficiency(authed(&nr, classify("2024-02-29", true))).await.unwrap().into_inner();
     assert!(before.parcels[0].categories.is_empty());
-    let without = c.classify_low_efficiency(authed(&nr, classify("2024-06-30", false))).await.unwrap().into_inner();
+    let without =
+        c.land.classify_low_efficiency(authed(&nr, classify("2024-06-30", false))).await.unwrap().into_inner();
     assert!(without.parcels[0].categories.is_empty());
 
     // A low-efficiency case on the enterprise's parcel uses the flags too.
-    c.set_enterprise_flag(authed(&industry, set("LISTED_FOR_CLOSURE", true, "2024-04-01", "驿工信〔2024〕5号")))
+    c.registry
+        .set_enterprise_flag(authed(&industry, set("LISTED_FOR_CLOSURE", true, "2024-04-01", "驿工信〔2024〕5号")))
         .await
         .unwrap();
     let case = c
+        .cases
         .open_case(authed(
             &nr,
             pb::OpenCaseRequest {
@@ -103,6 +109,7 @@ async fn bureaus_flag_enterprises(backend: Backend) {
     // Cleared from a date: gone from the current list, kept in the history; a change cannot
     // be dated before the last one.
     let e = c
+        .registry
         .set_enterprise_flag(authed(
             &ecology,
             set("HIGH_POLLUTION_OR_HIGH_ENERGY", false, "2024-02-01", "驿环〔2024〕30号"),
@@ -110,13 +117,14 @@ async fn bureaus_flag_enterprises(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["on_date"]);
-    c.set_enterprise_flag(authed(
-        &ecology,
-        set("HIGH_POLLUTION_OR_HIGH_ENERGY", false, "2024-09-01", "驿环〔2024〕30号"),
-    ))
-    .await
-    .unwrap();
-    let later = c.classify_low_efficiency(authed(&nr, classify("2024-10-01", true))).await.unwrap().into_inner();
+    c.registry
+        .set_enterprise_flag(authed(
+            &ecology,
+            set("HIGH_POLLUTION_OR_HIGH_ENERGY", false, "2024-09-01", "驿环〔2024〕30号"),
+        ))
+        .await
+        .unwrap();
+    let later = c.land.classify_low_efficiency(authed(&nr, classify("2024-10-01", true))).await.unwrap().into_inner();
     assert_eq!(later.parcels[0].reasons.len(), 1, "{:?}", later.parcels[0].reasons);
     let list = |history: bool, token: &str| pb::ListEnterpriseFlagsRequest {
         region_code: "411702".into(),
@@ -125,12 +133,12 @@ async fn bureaus_flag_enterprises(backend: Backend) {
         page_size: 1,
         page_token: token.into(),
     };
-    let current = c.list_enterprise_flags(authed(&nr, list(false, ""))).await.unwrap().into_inner();
+    let current = c.registry.list_enterprise_flags(authed(&nr, list(false, ""))).await.unwrap().into_inner();
     assert_eq!(current.flags.iter().map(|f| f.flag.as_str()).collect::<Vec<_>>(), vec!["LISTED_FOR_CLOSURE"]);
     let mut seen = Vec::new();
     let mut next = String::new();
     loop {
-        let page = c.list_enterprise_flags(authed(&nr, list(true, &next))).await.unwrap().into_inner();
+        let page = c.registry.list_enterprise_flags(authed(&nr, list(true, &next))).await.unwrap().into_inner();
         seen.extend(page.flags.iter().map(|f| (f.flag.clone(), f.raised)));
         if page.next_page_token.is_empty() {
             break;
@@ -147,11 +155,16 @@ async fn bureaus_flag_enterprises(backend: Backend) {
     );
     // Towns do not read them; another county's bureau neither.
     assert_eq!(
-        c.list_enterprise_flags(authed(&token(Role::Town, "411702"), list(false, ""))).await.unwrap_err().code(),
+        c.registry
+            .list_enterprise_flags(authed(&token(Role::Town, "411702"), list(false, "")))
+            .await
+            .unwrap_err()
+            .code(),
         Code::PermissionDenied
     );
     assert_eq!(
-        c.list_enterprise_flags(authed(&token(Role::NaturalResources, "411721"), list(false, "")))
+        c.registry
+            .list_enterprise_flags(authed(&token(Role::NaturalResources, "411721"), list(false, "")))
             .await
             .unwrap_err()
             .code(),

@@ -27,22 +27,37 @@ async fn published_minima_decide_the_hard_indicators(backend: Backend) {
     };
     // Only the city (or above) publishes; only land parameters; a county may not.
     assert_eq!(
-        c.publish_limits(authed(&token(Role::NaturalResources, "411702"), publish.clone())).await.unwrap_err().code(),
+        c.registry
+            .publish_limits(authed(&token(Role::NaturalResources, "411702"), publish.clone()))
+            .await
+            .unwrap_err()
+            .code(),
         Code::PermissionDenied
     );
     let mut wrong = publish.clone();
     wrong.values[0].key = "assistance.dibao.urban".into();
-    assert_eq!(violated_fields(&c.publish_limits(authed(&city, wrong)).await.unwrap_err()), vec!["values[0].key"]);
+    assert_eq!(
+        violated_fields(&c.registry.publish_limits(authed(&city, wrong)).await.unwrap_err()),
+        vec!["values[0].key"]
+    );
     // 附件3-1 第十八条: investment intensity is development-reform's, tax per mu the tax
     // bureau's; the land bureau publishes neither.
-    assert_eq!(c.publish_limits(authed(&city, publish.clone())).await.unwrap_err().code(), Code::PermissionDenied);
+    assert_eq!(
+        c.registry.publish_limits(authed(&city, publish.clone())).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
     let only = |i: usize| pb::PublishLimitsRequest { values: vec![publish.values[i].clone()], ..publish.clone() };
-    let r = c.publish_limits(authed(&token(Role::DevelopmentReform, "411700"), only(0))).await.unwrap().into_inner();
+    let r = c
+        .registry
+        .publish_limits(authed(&token(Role::DevelopmentReform, "411700"), only(0)))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(r.stored);
     assert_eq!(r.limits[0].source.as_ref().unwrap().document, "驻发改〔2023〕8号");
     let tax = token(Role::Tax, "411700");
-    assert!(c.publish_limits(authed(&tax, only(1))).await.unwrap().into_inner().stored);
-    assert_eq!(c.publish_limits(authed(&tax, only(1))).await.unwrap_err().code(), Code::InvalidArgument);
+    assert!(c.registry.publish_limits(authed(&tax, only(1))).await.unwrap().into_inner().stored);
+    assert_eq!(c.registry.publish_limits(authed(&tax, only(1))).await.unwrap_err().code(), Code::InvalidArgument);
     // With the minima in force, a plan meeting every limit passes; before them it cannot.
     let figures = pb::StandardLandFigures {
         area_mu: "30".into(),
@@ -66,13 +81,14 @@ async fn published_minima_decide_the_hard_indicators(backend: Backend) {
         parcel_id: String::new(),
     };
     let tok = token(Role::ClusterAdmin, "411702");
-    let ok = c.check_standard_land(authed(&tok, sale("2023-06-30", figures.clone()))).await.unwrap().into_inner();
+    let ok = c.land.check_standard_land(authed(&tok, sale("2023-06-30", figures.clone()))).await.unwrap().into_inner();
     assert!(ok.passed, "{:?}", ok.indicators);
-    let before = c.check_standard_land(authed(&tok, sale("2022-12-31", figures.clone()))).await.unwrap().into_inner();
+    let before =
+        c.land.check_standard_land(authed(&tok, sale("2022-12-31", figures.clone()))).await.unwrap().into_inner();
     assert!(!before.passed);
     let mut low = figures;
     low.tax_wan = "449.99".into();
-    let r = c.check_standard_land(authed(&tok, sale("2023-06-30", low))).await.unwrap().into_inner();
+    let r = c.land.check_standard_land(authed(&tok, sale("2023-06-30", low))).await.unwrap().into_inner();
     assert_eq!(r.indicators.iter().find(|i| i.key == "tax_per_mu").unwrap().outcome, "FAIL");
     land.stop().await;
 }

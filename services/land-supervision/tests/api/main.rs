@@ -2,13 +2,43 @@
 //! fresh database (SQLite, and PostgreSQL where storage is involved).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use civic_proto::land::v1::land_supervision_service_client::LandSupervisionServiceClient;
+use civic_proto::land::v1::{
+    campaign_service_client::CampaignServiceClient, land_case_service_client::LandCaseServiceClient,
+    land_registry_service_client::LandRegistryServiceClient,
+    land_supervision_service_client::LandSupervisionServiceClient,
+    per_mu_evaluation_service_client::PerMuEvaluationServiceClient, sanluanwu_service_client::SanluanwuServiceClient,
+};
 use civic_runtime::storage::Backend;
 use civic_testing::Server;
+use tonic::transport::Channel;
 
-/// A land-supervision server on port 0 with its own fresh database, and a client for it.
+/// A client of each of land-supervision's services, over one channel.
+#[derive(Clone)]
+pub struct Clients {
+    pub land: LandSupervisionServiceClient<Channel>,
+    pub registry: LandRegistryServiceClient<Channel>,
+    pub per_mu: PerMuEvaluationServiceClient<Channel>,
+    pub sanluanwu: SanluanwuServiceClient<Channel>,
+    pub campaign: CampaignServiceClient<Channel>,
+    pub cases: LandCaseServiceClient<Channel>,
+}
+
+impl Clients {
+    fn new(channel: Channel) -> Clients {
+        Clients {
+            land: LandSupervisionServiceClient::new(channel.clone()),
+            registry: LandRegistryServiceClient::new(channel.clone()),
+            per_mu: PerMuEvaluationServiceClient::new(channel.clone()),
+            sanluanwu: SanluanwuServiceClient::new(channel.clone()),
+            campaign: CampaignServiceClient::new(channel.clone()),
+            cases: LandCaseServiceClient::new(channel),
+        }
+    }
+}
+
+/// A land-supervision server on port 0 with its own fresh database, and clients for it.
 pub struct Land {
-    pub client: LandSupervisionServiceClient<tonic::transport::Channel>,
+    pub client: Clients,
     pub addr: std::net::SocketAddr,
     server: Server,
 }
@@ -16,7 +46,7 @@ pub struct Land {
 impl Land {
     pub async fn spawn(backend: Backend) -> Land {
         let server = Server::on(backend, land_supervision::start).await;
-        Land { client: LandSupervisionServiceClient::new(server.channel().await), addr: server.addr, server }
+        Land { client: Clients::new(server.channel().await), addr: server.addr, server }
     }
 
     pub async fn stop(self) {

@@ -16,20 +16,22 @@ async fn clusters_and_parcels(backend: Backend) {
         used_area_mu: "700".into(),
         version: 0,
     };
-    c.upsert_cluster(authed(
-        &admin,
-        pb::UpsertClusterRequest { cluster: Some(cluster.clone()), expected_version: 0, reason: "建档".into() },
-    ))
-    .await
-    .unwrap();
-    assert_eq!(
-        c.upsert_cluster(authed(
+    c.registry
+        .upsert_cluster(authed(
             &admin,
-            pb::UpsertClusterRequest { cluster: Some(cluster), expected_version: 0, reason: String::new() }
+            pb::UpsertClusterRequest { cluster: Some(cluster.clone()), expected_version: 0, reason: "建档".into() },
         ))
         .await
-        .unwrap_err()
-        .code(),
+        .unwrap();
+    assert_eq!(
+        c.registry
+            .upsert_cluster(authed(
+                &admin,
+                pb::UpsertClusterRequest { cluster: Some(cluster), expected_version: 0, reason: String::new() }
+            ))
+            .await
+            .unwrap_err()
+            .code(),
         Code::AlreadyExists
     );
     let parcel = |id: &str, area: &str, use_: &str| pb::Parcel {
@@ -56,6 +58,7 @@ async fn clusters_and_parcels(backend: Backend) {
         ("P4", "400", "OTHER"),
     ] {
         let p = c
+            .registry
             .upsert_parcel(authed(
                 &admin,
                 pb::UpsertParcelRequest {
@@ -74,6 +77,7 @@ async fn clusters_and_parcels(backend: Backend) {
     }
     // The cluster view applies the cluster rules to what is stored: (300 + 250 + 50) / 1000 = 60 %.
     let view = c
+        .registry
         .get_cluster(authed(
             &admin,
             pb::GetClusterRequest { cluster_id: "ZMD-YC".into(), on_date: "2023-06-30".into() },
@@ -85,6 +89,7 @@ async fn clusters_and_parcels(backend: Backend) {
     // Towns read their county's clusters too.
     let town = token(Role::Town, "411702");
     assert!(c
+        .registry
         .get_cluster(authed(&town, pb::GetClusterRequest { cluster_id: "ZMD-YC".into(), on_date: String::new() }))
         .await
         .is_ok());
@@ -97,6 +102,7 @@ async fn clusters_and_parcels(backend: Backend) {
         let mut p = parcel("P1", "300", "INDUSTRIAL");
         p.status = status.into();
         let saved = c
+            .registry
             .upsert_parcel(authed(
                 &admin,
                 pb::UpsertParcelRequest {
@@ -116,6 +122,7 @@ async fn clusters_and_parcels(backend: Backend) {
     let mut back = parcel("P1", "300", "INDUSTRIAL");
     back.status = "SOLD".into();
     let e = c
+        .registry
         .upsert_parcel(authed(
             &admin,
             pb::UpsertParcelRequest {
@@ -130,6 +137,7 @@ async fn clusters_and_parcels(backend: Backend) {
     assert_eq!(error_reason(&e), "STATUS_OUT_OF_ORDER");
     assert!(e.message().contains("UNDER_CONSTRUCTION"));
     let e = c
+        .registry
         .upsert_parcel(authed(
             &admin,
             pb::UpsertParcelRequest {
@@ -145,6 +153,7 @@ async fn clusters_and_parcels(backend: Backend) {
     let mut recovered = parcel("P1", "300", "INDUSTRIAL");
     recovered.status = "RECOVERED".into();
     let p = c
+        .registry
         .upsert_parcel(authed(
             &admin,
             pb::UpsertParcelRequest {
@@ -166,6 +175,7 @@ async fn clusters_and_parcels(backend: Backend) {
     assert_eq!(p.history[3].on_date, "2024-01-05");
     // Recovered land no longer counts: 300 / 1000 of industrial + warehouse now 30 %.
     let view = c
+        .registry
         .get_cluster(authed(
             &admin,
             pb::GetClusterRequest { cluster_id: "ZMD-YC".into(), on_date: "2024-06-30".into() },
@@ -178,17 +188,18 @@ async fn clusters_and_parcels(backend: Backend) {
     let mut bad = parcel("P9", "-1", "INDUSTRIAL");
     assert_eq!(
         violated_fields(
-            &c.upsert_parcel(authed(
-                &admin,
-                pb::UpsertParcelRequest {
-                    parcel: Some(bad.clone()),
-                    expected_version: 0,
-                    status_on: String::new(),
-                    reason: String::new()
-                }
-            ))
-            .await
-            .unwrap_err()
+            &c.registry
+                .upsert_parcel(authed(
+                    &admin,
+                    pb::UpsertParcelRequest {
+                        parcel: Some(bad.clone()),
+                        expected_version: 0,
+                        status_on: String::new(),
+                        reason: String::new()
+                    }
+                ))
+                .await
+                .unwrap_err()
         ),
         vec!["parcel.area_mu"]
     );
@@ -196,26 +207,32 @@ async fn clusters_and_parcels(backend: Backend) {
     bad.milestones.insert("start".into(), "2022-02-30".into());
     assert_eq!(
         violated_fields(
-            &c.upsert_parcel(authed(
-                &admin,
-                pb::UpsertParcelRequest {
-                    parcel: Some(bad),
-                    expected_version: 0,
-                    status_on: String::new(),
-                    reason: String::new()
-                }
-            ))
-            .await
-            .unwrap_err()
+            &c.registry
+                .upsert_parcel(authed(
+                    &admin,
+                    pb::UpsertParcelRequest {
+                        parcel: Some(bad),
+                        expected_version: 0,
+                        status_on: String::new(),
+                        reason: String::new()
+                    }
+                ))
+                .await
+                .unwrap_err()
         ),
         vec!["parcel.milestones[start]"]
     );
     let other = token(Role::ClusterAdmin, "411721");
     assert_eq!(
-        c.get_parcel(authed(&other, pb::GetParcelRequest { parcel_id: "P2".into() })).await.unwrap_err().code(),
+        c.registry
+            .get_parcel(authed(&other, pb::GetParcelRequest { parcel_id: "P2".into() }))
+            .await
+            .unwrap_err()
+            .code(),
         Code::PermissionDenied
     );
     let list = c
+        .registry
         .list_parcels(authed(
             &admin,
             pb::ListParcelsRequest { region_code: "411702".into(), cluster_id: "ZMD-YC".into(), ..Default::default() },
@@ -241,10 +258,10 @@ async fn clusters_and_parcels(backend: Backend) {
     let outcome = |r: &pb::CheckStandardLandResponse| {
         r.indicators.iter().find(|i| i.key == "contract:investment_intensity").unwrap().outcome.clone()
     };
-    let below = c.check_standard_land(authed(&admin, accept("74750"))).await.unwrap().into_inner();
+    let below = c.land.check_standard_land(authed(&admin, accept("74750"))).await.unwrap().into_inner();
     assert_eq!(outcome(&below), "FAIL");
     assert_eq!(below.rectification_deadline, "2026-06-30");
-    let at = c.check_standard_land(authed(&admin, accept("75000"))).await.unwrap().into_inner();
+    let at = c.land.check_standard_land(authed(&admin, accept("75000"))).await.unwrap().into_inner();
     assert_eq!(outcome(&at), "PASS");
     land.stop().await;
 }

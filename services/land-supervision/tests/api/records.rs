@@ -46,11 +46,12 @@ async fn import_evaluate_seed(backend: Backend) {
     };
     // Row-level errors; nothing stored.
     let bad = format!("{}E900,坏,411702,abc,1\nE901,外,210502,1,1\n", csv(3));
-    let r = c.import_enterprise_figures(authed(&city, import(bad))).await.unwrap().into_inner();
+    let r = c.per_mu.import_enterprise_figures(authed(&city, import(bad))).await.unwrap().into_inner();
     assert!(!r.stored);
     let found: Vec<(i64, &str)> = r.errors.iter().map(|e| (e.row, e.field.as_str())).collect();
     assert_eq!(found, vec![(5, "亩均税收"), (6, "region_code")]);
     let e = c
+        .per_mu
         .evaluate_stored_per_mu(authed(
             &city,
             pb::EvaluateStoredPerMuRequest {
@@ -64,9 +65,10 @@ async fn import_evaluate_seed(backend: Backend) {
         .unwrap_err();
     assert_eq!(error_reason(&e), "NO_FIGURES");
     // Twenty enterprises; one has no value-added figure (it takes the average score).
-    let r = c.import_enterprise_figures(authed(&city, import(csv(20)))).await.unwrap().into_inner();
+    let r = c.per_mu.import_enterprise_figures(authed(&city, import(csv(20)))).await.unwrap().into_inner();
     assert_eq!((r.enterprises, r.stored), (20, true));
     let eval = c
+        .per_mu
         .evaluate_stored_per_mu(authed(
             &city,
             pb::EvaluateStoredPerMuRequest {
@@ -86,6 +88,7 @@ async fn import_evaluate_seed(backend: Backend) {
     assert!(eval.enterprises.iter().find(|e| e.enterprise_id == "E003").unwrap().note.contains("平均得分"));
     // A county sees its own enterprises only.
     let county = c
+        .per_mu
         .evaluate_stored_per_mu(authed(
             &token(Role::NaturalResources, "411721"),
             pb::EvaluateStoredPerMuRequest {
@@ -106,7 +109,8 @@ async fn import_evaluate_seed(backend: Backend) {
         year: 2023,
         scheme_name: scheme.into(),
     };
-    let sum = c.summarize_per_mu(authed(&city, summarize("411700", "驻马店 2023 试行"))).await.unwrap().into_inner();
+    let sum =
+        c.per_mu.summarize_per_mu(authed(&city, summarize("411700", "驻马店 2023 试行"))).await.unwrap().into_inner();
     assert_eq!(sum.enterprises_evaluated, 20);
     assert_eq!(sum.by_class, eval.by_class);
     let measure = |s: &pb::SummarizePerMuResponse, name: &str| {
@@ -125,6 +129,7 @@ async fn import_evaluate_seed(backend: Backend) {
     assert!(steps.iter().any(|st| st.formula == "2087 ÷ 19" && st.result == "109.8421"), "{steps:?}");
     // A county's own: the odd enterprises, Σ(5 + i) = 150 over 10.
     let own = c
+        .per_mu
         .summarize_per_mu(authed(&token(Role::NaturalResources, "411721"), summarize("411721", "驻马店 2023 试行")))
         .await
         .unwrap()
@@ -132,16 +137,18 @@ async fn import_evaluate_seed(backend: Backend) {
     assert_eq!((own.enterprises_evaluated, measure(&own, "亩均税收").2), (10, "15.0000".into()));
     // Another county's, or a scheme never kept: refused.
     let e = c
+        .per_mu
         .summarize_per_mu(authed(&token(Role::NaturalResources, "411721"), summarize("411702", "驻马店 2023 试行")))
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e:?}");
-    let e = c.summarize_per_mu(authed(&city, summarize("411700", "另一方案"))).await.unwrap_err();
+    let e = c.per_mu.summarize_per_mu(authed(&city, summarize("411700", "另一方案"))).await.unwrap_err();
     assert_eq!((e.code(), error_reason(&e)), (tonic::Code::FailedPrecondition, "NO_RESULTS".to_string()));
-    let e = c.summarize_per_mu(authed(&city, summarize("411700", " "))).await.unwrap_err();
+    let e = c.per_mu.summarize_per_mu(authed(&city, summarize("411700", " "))).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
     // The kept results come out as a spreadsheet, best first.
     let export = c
+        .per_mu
         .export_per_mu_results(authed(
             &city,
             pb::ExportPerMuResultsRequest {
@@ -159,6 +166,7 @@ async fn import_evaluate_seed(backend: Backend) {
     assert!(text.lines().nth(1).unwrap().starts_with("E019,"), "{text}");
     assert!(text.lines().last().unwrap().contains(",D,"), "{text}");
     let xlsx = c
+        .per_mu
         .export_per_mu_results(authed(
             &city,
             pb::ExportPerMuResultsRequest {
@@ -179,9 +187,10 @@ async fn import_evaluate_seed(backend: Backend) {
         scheme_name: "驻马店 2023 试行".into(),
         opened_on: "2024-03-01".into(),
     };
-    let s = c.seed_rectification(authed(&city, seed.clone())).await.unwrap().into_inner();
+    let s = c.per_mu.seed_rectification(authed(&city, seed.clone())).await.unwrap().into_inner();
     assert_eq!(s.enterprise_ids, vec!["E000"]);
     let case = c
+        .cases
         .get_case(authed(&city, pb::GetCaseRequest { case_id: s.case_ids[0].clone() }))
         .await
         .unwrap()
@@ -190,14 +199,15 @@ async fn import_evaluate_seed(backend: Backend) {
         .unwrap();
     assert_eq!((case.state.as_str(), case.region_code.as_str()), ("STARTED", "411702"));
     assert!(case.history[0].note.contains("D 类企业"));
-    let again = c.seed_rectification(authed(&city, seed)).await.unwrap().into_inner();
+    let again = c.per_mu.seed_rectification(authed(&city, seed)).await.unwrap().into_inner();
     assert_eq!((again.case_ids.len(), again.already_open), (0, 1));
     // The tax bureau imports the indicator it owns; the others stay as imported.
     let tax = token(Role::Tax, "411700");
     let only_tax = "enterprise_id,enterprise_name,region_code,亩均税收\nE000,企业0,411702,50\n".to_string();
-    let r = c.import_enterprise_figures(authed(&tax, import(only_tax))).await.unwrap().into_inner();
+    let r = c.per_mu.import_enterprise_figures(authed(&tax, import(only_tax))).await.unwrap().into_inner();
     assert!(r.stored);
     let eval = c
+        .per_mu
         .evaluate_stored_per_mu(authed(
             &city,
             pb::EvaluateStoredPerMuRequest {
@@ -214,7 +224,11 @@ async fn import_evaluate_seed(backend: Backend) {
     // 50 ÷ 15 × 60 + 100 ÷ 120 × 40.
     assert_eq!((e0.contributions[0].as_str(), e0.contributions[1].as_str()), ("200.0000", "33.3333"));
     assert_eq!(
-        c.import_enterprise_figures(authed(&token(Role::Town, "411702"), import(csv(1)))).await.unwrap_err().code(),
+        c.per_mu
+            .import_enterprise_figures(authed(&token(Role::Town, "411702"), import(csv(1))))
+            .await
+            .unwrap_err()
+            .code(),
         tonic::Code::PermissionDenied
     );
     land.stop().await;
@@ -238,6 +252,7 @@ async fn import_respects_county_scope(backend: Backend) {
     let header = "enterprise_id,enterprise_name,region_code,亩均税收\n";
     let a = token(Role::NaturalResources, "411702");
     let r = c
+        .per_mu
         .import_enterprise_figures(authed(&a, import("411702", &format!("{header}E1,甲,411702,10\n"))))
         .await
         .unwrap()
@@ -245,13 +260,14 @@ async fn import_respects_county_scope(backend: Backend) {
     assert!(r.stored, "{:?}", r.errors);
     let b = token(Role::NaturalResources, "411721");
     let takeover = format!("{header}E2,乙,411721,5\nE1,甲,411721,99\n");
-    let r = c.import_enterprise_figures(authed(&b, import("411721", &takeover))).await.unwrap().into_inner();
+    let r = c.per_mu.import_enterprise_figures(authed(&b, import("411721", &takeover))).await.unwrap().into_inner();
     assert!(!r.stored);
     let found: Vec<(i64, &str)> = r.errors.iter().map(|e| (e.row, e.field.as_str())).collect();
     assert_eq!(found, vec![(3, "enterprise_id")]);
     assert!(!r.errors[0].message.contains("411702"), "{}", r.errors[0].message);
     // E1 is still 411702's, with its figure; E2 was not stored either.
     let r = c
+        .per_mu
         .import_enterprise_figures(authed(&a, import("411702", &format!("{header}E1,甲,411702,12\n"))))
         .await
         .unwrap()

@@ -22,6 +22,7 @@ async fn dynamic_zero(backend: Backend) {
         reason: "漯发〔2020〕13号 动态清零排查".into(),
     };
     let a = c
+        .sanluanwu
         .register_sanluanwu(authed(&wuyang, entry("411121", "甲砂石料场", "BAN", "LOCAL")))
         .await
         .unwrap()
@@ -29,21 +30,29 @@ async fn dynamic_zero(backend: Backend) {
         .entry
         .unwrap();
     let b = c
+        .sanluanwu
         .register_sanluanwu(authed(&wuyang, entry("411121", "乙木材加工", "RELOCATE", "HIGHER_INSPECTION")))
         .await
         .unwrap()
         .into_inner()
         .entry
         .unwrap();
-    c.register_sanluanwu(authed(&linying, entry("411122", "丙水泥预制", "RECTIFY", "LOCAL"))).await.unwrap();
+    c.sanluanwu.register_sanluanwu(authed(&linying, entry("411122", "丙水泥预制", "RECTIFY", "LOCAL"))).await.unwrap();
     // A county registers only its own; bad input names the field.
     assert_eq!(
-        c.register_sanluanwu(authed(&wuyang, entry("411122", "丁", "BAN", "LOCAL"))).await.unwrap_err().code(),
+        c.sanluanwu
+            .register_sanluanwu(authed(&wuyang, entry("411122", "丁", "BAN", "LOCAL")))
+            .await
+            .unwrap_err()
+            .code(),
         Code::PermissionDenied
     );
     let mut bad = entry("411121", "戊", "BAN", "LOCAL");
     bad.entry.as_mut().unwrap().sector = "MINING".into();
-    assert_eq!(violated_fields(&c.register_sanluanwu(authed(&wuyang, bad)).await.unwrap_err()), vec!["entry.sector"]);
+    assert_eq!(
+        violated_fields(&c.sanluanwu.register_sanluanwu(authed(&wuyang, bad)).await.unwrap_err()),
+        vec!["entry.sector"]
+    );
     // Closing entries: versioned, dated after they were found.
     let done = |id: &str, v: i64, on: &str| pb::UpdateSanluanwuRequest {
         entry_id: id.into(),
@@ -54,16 +63,21 @@ async fn dynamic_zero(backend: Backend) {
         reason: "取缔到位".into(),
     };
     assert_eq!(
-        violated_fields(&c.update_sanluanwu(authed(&wuyang, done(&a.entry_id, 1, "2020-07-01"))).await.unwrap_err()),
+        violated_fields(
+            &c.sanluanwu.update_sanluanwu(authed(&wuyang, done(&a.entry_id, 1, "2020-07-01"))).await.unwrap_err()
+        ),
         vec!["done_on"]
     );
-    c.update_sanluanwu(authed(&wuyang, done(&a.entry_id, 1, "2020-09-30"))).await.unwrap();
+    c.sanluanwu.update_sanluanwu(authed(&wuyang, done(&a.entry_id, 1, "2020-09-30"))).await.unwrap();
     assert_eq!(
-        error_reason(&c.update_sanluanwu(authed(&wuyang, done(&a.entry_id, 1, "2020-10-01"))).await.unwrap_err()),
+        error_reason(
+            &c.sanluanwu.update_sanluanwu(authed(&wuyang, done(&a.entry_id, 1, "2020-10-01"))).await.unwrap_err()
+        ),
         "VERSION_CONFLICT"
     );
     let city = token(Role::NaturalResources, "411100");
     let t = c
+        .sanluanwu
         .sanluanwu_tally(authed(&city, pb::SanluanwuTallyRequest { region_code: "411100".into() }))
         .await
         .unwrap()
@@ -76,8 +90,9 @@ async fn dynamic_zero(backend: Backend) {
     );
     assert_eq!(wy.open_by_disposition.get("RELOCATE").copied(), Some(1));
     assert_eq!(wy.region_name, "舞阳县");
-    c.update_sanluanwu(authed(&wuyang, done(&b.entry_id, 1, "2020-12-31"))).await.unwrap();
+    c.sanluanwu.update_sanluanwu(authed(&wuyang, done(&b.entry_id, 1, "2020-12-31"))).await.unwrap();
     let t = c
+        .sanluanwu
         .sanluanwu_tally(authed(&city, pb::SanluanwuTallyRequest { region_code: "411100".into() }))
         .await
         .unwrap()
@@ -88,6 +103,7 @@ async fn dynamic_zero(backend: Backend) {
     assert_eq!((wy.higher_inspection_found, wy.higher_inspection_open), (1, 0));
     assert!(!t.iter().find(|x| x.region_code == "411122").unwrap().cleared_to_zero);
     let open = c
+        .sanluanwu
         .list_sanluanwu(authed(
             &city,
             pb::ListSanluanwuRequest { region_code: "411100".into(), status: "OPEN".into(), ..Default::default() },
