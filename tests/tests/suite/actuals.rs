@@ -362,7 +362,7 @@ async fn actuals_on(backend: Backend) {
         .await
         .unwrap()
         .into_inner()
-        .goals
+        .goal_set
         .unwrap();
     assert_eq!(
         format!("{:?}", kept.goals.unwrap().indicators[0].actual_source),

@@ -171,7 +171,7 @@ async fn library(backend: Backend) {
         .await
         .unwrap()
         .into_inner()
-        .goals
+        .goal_set
         .unwrap();
     assert_eq!(g.goals.unwrap().indicators[0].template_code, "gx010101");
     server.stop().await;

@@ -285,7 +285,7 @@ async fn goals_review_and_precondition(backend: Backend) {
         .await
         .unwrap()
         .into_inner()
-        .goals
+        .goal_set
         .unwrap();
     assert_eq!(g.status, pb::GoalStatus::Returned as i32);
     let r = pre().await;
@@ -295,9 +295,9 @@ async fn goals_review_and_precondition(backend: Backend) {
     // Revised and approved: budget may be arranged.
     let mut revised = dibao_goals();
     revised.indicators[0].target = "12500".into();
-    let g = submit(revised, 1).await.unwrap().into_inner().goals.unwrap();
+    let g = submit(revised, 1).await.unwrap().into_inner().goal_set.unwrap();
     assert_eq!((g.version, g.status), (2, pb::GoalStatus::Submitted as i32));
-    let g = review(fin.clone(), 2, pb::GoalReviewGrade::Excellent, "").await.unwrap().into_inner().goals.unwrap();
+    let g = review(fin.clone(), 2, pb::GoalReviewGrade::Excellent, "").await.unwrap().into_inner().goal_set.unwrap();
     assert_eq!(g.status, pb::GoalStatus::Approved as i32);
     assert_eq!(g.in_force_from, "2024-01-01");
     assert!(pre().await.allowed);
@@ -325,7 +325,7 @@ async fn goals_review_and_precondition(backend: Backend) {
     let adj = pb::BudgetAdjustment { document: "西财预〔2026〕12号".into(), date: today.clone() };
     let e = amend(Some(adj.clone()), 1).await.unwrap_err();
     assert_eq!(e.code(), Code::Aborted);
-    let g = amend(Some(adj), 2).await.unwrap().into_inner().goals.unwrap();
+    let g = amend(Some(adj), 2).await.unwrap().into_inner().goal_set.unwrap();
     assert_eq!((g.version, g.status), (3, pb::GoalStatus::Approved as i32));
     let v2 = c
         .clone()
@@ -336,7 +336,7 @@ async fn goals_review_and_precondition(backend: Backend) {
         .await
         .unwrap()
         .into_inner()
-        .goals
+        .goal_set
         .unwrap();
     assert_eq!(
         (v2.status, v2.goals.unwrap().indicators[0].target.as_str()),
@@ -348,7 +348,7 @@ async fn goals_review_and_precondition(backend: Backend) {
         .await
         .unwrap()
         .into_inner()
-        .goals
+        .goal_set
         .unwrap();
     assert_eq!(now.version, 3);
     assert!(pre().await.allowed);

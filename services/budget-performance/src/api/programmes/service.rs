@@ -64,7 +64,7 @@ impl ProgrammeService for ProgrammeApi {
     ) -> Result<Response<pb::SubmitGoalsResponse>, Status> {
         let who = caller(&req)?;
         let answer = self.submit(&who, &request_id(&req), req.get_ref()).await;
-        respond(answer.map(|v| pb::SubmitGoalsResponse { goals: Some(v) }))
+        respond(answer.map(|v| pb::SubmitGoalsResponse { goal_set: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -74,7 +74,7 @@ impl ProgrammeService for ProgrammeApi {
     ) -> Result<Response<pb::ReviewGoalsResponse>, Status> {
         let who = caller(&req)?;
         let answer = self.review(&who, &request_id(&req), req.get_ref()).await;
-        respond(answer.map(|v| pb::ReviewGoalsResponse { goals: Some(v) }))
+        respond(answer.map(|v| pb::ReviewGoalsResponse { goal_set: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -84,14 +84,14 @@ impl ProgrammeService for ProgrammeApi {
     ) -> Result<Response<pb::AmendGoalsResponse>, Status> {
         let who = caller(&req)?;
         let answer = self.amend(&who, &request_id(&req), req.get_ref()).await;
-        respond(answer.map(|v| pb::AmendGoalsResponse { goals: Some(v) }))
+        respond(answer.map(|v| pb::AmendGoalsResponse { goal_set: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
     async fn get_goals(&self, req: Request<pb::GetGoalsRequest>) -> Result<Response<pb::GetGoalsResponse>, Status> {
         let who = caller(&req)?;
         let answer = self.get_goals(&who, req.get_ref()).await;
-        respond(answer.map(|v| pb::GetGoalsResponse { goals: Some(v) }))
+        respond(answer.map(|v| pb::GetGoalsResponse { goal_set: Some(v) }))
     }
 
     #[tracing::instrument(skip_all)]
