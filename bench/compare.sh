@@ -15,13 +15,13 @@
 #    after a start.
 #
 # It prints each figure and the ratios. Only 127.0.0.1 is used; everything stops by itself.
-# CALLS_ONLY=1 runs part 1 alone.
+# CALLS_ONLY=1 runs part 1 alone, WRITES_ONLY=1 parts 2 and 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-1000000}"
 SECS="${2:-10}"
 ROUNDS="${ROUNDS:-2}"
-command -v h2load >/dev/null || { echo "h2load is needed: apt-get install nghttp2-client" >&2; exit 2; }
+[ -n "${WRITES_ONLY:-}" ] || command -v h2load >/dev/null || { echo "h2load is needed: apt-get install nghttp2-client" >&2; exit 2; }
 cargo build --release --locked -p social-assistance -p civic-bench >&2
 BENCH=target/release/civic-bench
 WORK="$(mktemp -d -t civic-compare.XXXXXX)"
@@ -86,6 +86,7 @@ calls() {
     done
 }
 
+if [ -z "${WRITES_ONLY:-}" ]; then
 : > "$WORK/calls.txt"
 echo "== calls, sharing both cores (h2load -c 4 -m 16 -t 1, ${SECS} s each, alternating)"
 start_servers ""
@@ -114,6 +115,7 @@ for tag in ("shared", "pinned"):
           f"benefit/health {100 * rps['benefit'] / rps['health']:.0f} %, "
           f"benefit p99 / hello p99 {p99['benefit'] / p99['hello']:.2f}")
 EOF
+fi
 
 [ -n "${CALLS_ONLY:-}" ] && exit 0
 

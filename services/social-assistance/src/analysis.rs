@@ -66,6 +66,11 @@ pub fn county_of(tree: &RegionTree, region: RegionCode) -> RegionCode {
     region
 }
 
+/// From this many households a comparison is counted in parts on several threads.
+const PARALLEL_FROM: usize = 100_000;
+/// At most this many parts.
+const MAX_PARTS: usize = 4;
+
 /// Key of a line: (county, category label).
 pub type LineKey = (RegionCode, &'static str);
 
@@ -79,6 +84,25 @@ pub fn compare(
     proposed: &Scenario,
     by_category: bool,
 ) -> Result<(BTreeMap<LineKey, Tally>, Tally), String> {
+    // A large roll is counted in parts on the machine's cores.
+    let parts = if pop.households.len() < PARALLEL_FROM {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |p| p.get()).min(MAX_PARTS)
+    };
+    compare_in_parts(pop, tree, current, proposed, by_category, parts)
+}
+
+/// `compare`, counted in `parts` parts on as many threads, each into its own slots; the parts
+/// are added in order, and an error is the first household's in roll order.
+pub(crate) fn compare_in_parts(
+    pop: &Population,
+    tree: &RegionTree,
+    current: &Scenario,
+    proposed: &Scenario,
+    by_category: bool,
+    parts: usize,
+) -> Result<(BTreeMap<LineKey, Tally>, Tally), String> {
     const LABELS: [&str; 3] = ["dibao", "dibao.urban", "dibao.rural"];
     // Each region's county as a dense index, and one tally slot per (county, label): a
     // million households are counted without a map lookup each; the lines are built at the end.
@@ -88,40 +112,68 @@ pub fn compare(
     distinct.dedup();
     let slot_of: Vec<usize> =
         counties.iter().map(|c| distinct.binary_search(c).unwrap_or_else(|i| i) * LABELS.len()).collect();
-    let mut slots: Vec<Option<Tally>> = (0..distinct.len() * LABELS.len()).map(|_| None).collect();
     let same_rules: Vec<bool> = (0..pop.regions.len()).map(|r| current.same_income_rules(proposed, r)).collect();
-    for (i, h) in pop.households.iter().enumerate() {
-        if h.status != Status::Active {
-            continue;
+    let n_slots = distinct.len() * LABELS.len();
+    let count = |range: std::ops::Range<usize>| -> Result<Vec<Option<Tally>>, String> {
+        let mut slots: Vec<Option<Tally>> = (0..n_slots).map(|_| None).collect();
+        for i in range {
+            let h = &pop.households[i];
+            if h.status != Status::Active {
+                continue;
+            }
+            let paid = h.category == Category::Dibao;
+            // The income once where both scenarios count it alike (a proposal usually changes the
+            // standards only); the same figures as `benefit` under each.
+            let cur_std = if paid { current.standard(pop, i) } else { None };
+            let prop_std = proposed.standard(pop, i);
+            let cur_income = match cur_std {
+                Some(_) => Some(current.income(pop, i)?),
+                None => None,
+            };
+            let prop_income = match (prop_std, cur_income) {
+                (None, _) => None,
+                (Some(_), Some(inc)) if same_rules[h.region as usize] => Some(inc),
+                (Some(_), _) => Some(proposed.income(pop, i)?),
+            };
+            let cur = match (cur_std, cur_income) {
+                (Some(std), Some(inc)) => Scenario::top_up(pop, i, std, inc),
+                _ => 0,
+            };
+            let prop = match (prop_std, prop_income) {
+                (Some(std), Some(inc)) => Scenario::top_up(pop, i, std, inc),
+                _ => 0,
+            };
+            let label = match (by_category, h.residence) {
+                (false, _) => 0,
+                (true, Residence::Urban) => 1,
+                (true, Residence::Rural) => 2,
+            };
+            slots[slot_of[h.region as usize] + label].get_or_insert_with(Tally::default).add(cur, prop, paid);
         }
-        let paid = h.category == Category::Dibao;
-        // The income once where both scenarios count it alike (a proposal usually changes the
-        // standards only); the same figures as `benefit` under each.
-        let cur_std = if paid { current.standard(pop, i) } else { None };
-        let prop_std = proposed.standard(pop, i);
-        let cur_income = match cur_std {
-            Some(_) => Some(current.income(pop, i)?),
-            None => None,
-        };
-        let prop_income = match (prop_std, cur_income) {
-            (None, _) => None,
-            (Some(_), Some(inc)) if same_rules[h.region as usize] => Some(inc),
-            (Some(_), _) => Some(proposed.income(pop, i)?),
-        };
-        let cur = match (cur_std, cur_income) {
-            (Some(std), Some(inc)) => Scenario::top_up(pop, i, std, inc),
-            _ => 0,
-        };
-        let prop = match (prop_std, prop_income) {
-            (Some(std), Some(inc)) => Scenario::top_up(pop, i, std, inc),
-            _ => 0,
-        };
-        let label = match (by_category, h.residence) {
-            (false, _) => 0,
-            (true, Residence::Urban) => 1,
-            (true, Residence::Rural) => 2,
-        };
-        slots[slot_of[h.region as usize] + label].get_or_insert_with(Tally::default).add(cur, prop, paid);
+        Ok(slots)
+    };
+    let n = pop.households.len();
+    let parts = parts.clamp(1, n.max(1));
+    let counted: Vec<Result<Vec<Option<Tally>>, String>> = if parts == 1 {
+        vec![count(0..n)]
+    } else {
+        let size = n.div_ceil(parts);
+        std::thread::scope(|s| {
+            let handles: Vec<_> =
+                (0..parts).map(|k| s.spawn(move || count(k * size..((k + 1) * size).min(n)))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err("a part of the what-if count stopped".to_string())))
+                .collect()
+        })
+    };
+    let mut slots: Vec<Option<Tally>> = (0..n_slots).map(|_| None).collect();
+    for part in counted {
+        for (slot, t) in slots.iter_mut().zip(part?) {
+            if let Some(t) = t {
+                slot.get_or_insert_with(Tally::default).merge(&t);
+            }
+        }
     }
     let lines: BTreeMap<LineKey, Tally> = slots
         .into_iter()
