@@ -67,7 +67,7 @@ pub(crate) fn keyset_token(s: &str) -> ApiResult<Option<(String, String)>> {
     let part = |p: &str| {
         p.len() <= 64
             && p.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | ':'))
     };
     match s.split_once('/') {
         Some((key, id)) if part(key) && part(id) => Ok(Some((key.to_string(), id.to_string()))),

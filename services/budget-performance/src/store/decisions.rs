@@ -77,16 +77,33 @@ pub async fn insert(db: &Database, who: &Caller, request_id: &str, d: &Decision)
     Ok(d)
 }
 
-pub async fn for_programme(db: &Database, programme_id: &str) -> StoreResult<Vec<Decision>> {
-    let rows =
-        sqlx::query("SELECT body_json FROM budget_decisions WHERE programme_id = $1 ORDER BY next_year, recorded_at")
-            .bind(programme_id)
-            .fetch_all(&db.pool)
-            .await?;
+/// A programme's decisions by the year they are for, then as recorded: at most `limit` after the
+/// one with (`next_year`, `recorded_at`, `id`) = `after`; each with when it was recorded.
+pub async fn for_programme(
+    db: &Database,
+    programme_id: &str,
+    after: Option<(i64, &str, &str)>,
+    limit: usize,
+) -> StoreResult<Vec<(String, Decision)>> {
+    let (year, at, id) = after.unwrap_or((i64::MIN, "", ""));
+    let rows = sqlx::query(&format!(
+        "SELECT recorded_at, body_json FROM budget_decisions WHERE programme_id = $1 \
+         AND (next_year > $2 OR (next_year = $2 AND (recorded_at > $3 OR (recorded_at = $3 AND id > $4)))) \
+         ORDER BY next_year, recorded_at, id LIMIT {}",
+        limit.clamp(1, 1001)
+    ))
+    .bind(programme_id)
+    .bind(year)
+    .bind(at)
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await?;
     rows.iter()
         .map(|r| {
+            let at: String = r.try_get("recorded_at")?;
             let body: String = r.try_get("body_json")?;
-            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("budget decision: {e}")))
+            let d = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("budget decision: {e}")))?;
+            Ok((at, d))
         })
         .collect()
 }

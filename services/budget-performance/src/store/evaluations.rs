@@ -100,13 +100,31 @@ pub async fn get(db: &Database, id: &str) -> StoreResult<Option<EvaluationRow>> 
     get_on(&mut conn, id).await
 }
 
-pub async fn for_programme(db: &Database, programme_id: &str) -> StoreResult<Vec<EvaluationRow>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM budget_evaluations WHERE programme_id = $1 ORDER BY submitted_at DESC, id"
-    ))
-    .bind(programme_id)
-    .fetch_all(&db.pool)
-    .await?;
+/// A programme's evaluations, the latest submitted first: at most `limit` after the one with
+/// (`submitted_at`, `id`) = `after`.
+pub async fn for_programme(
+    db: &Database,
+    programme_id: &str,
+    after: Option<(&str, &str)>,
+    limit: usize,
+) -> StoreResult<Vec<EvaluationRow>> {
+    let limit = limit.clamp(1, 1001);
+    let rows = match after {
+        None => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM budget_evaluations WHERE programme_id = $1 \
+                 ORDER BY submitted_at DESC, id LIMIT {limit}"
+            );
+            sqlx::query(&sql).bind(programme_id).fetch_all(&db.pool).await?
+        }
+        Some((at, id)) => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM budget_evaluations WHERE programme_id = $1 \
+                 AND (submitted_at < $2 OR (submitted_at = $2 AND id > $3)) ORDER BY submitted_at DESC, id LIMIT {limit}"
+            );
+            sqlx::query(&sql).bind(programme_id).bind(at).bind(id).fetch_all(&db.pool).await?
+        }
+    };
     Ok(rows.iter().map(read).collect::<Result<_, _>>()?)
 }
 

@@ -519,11 +519,30 @@ mod stored {
         assert_eq!((r.proposals[0].has_rate, r.proposals[0].amount_fen), (false, 0));
         assert_eq!(r.explanation.unwrap().steps[0].source.as_ref().unwrap().document, "财预〔2020〕10号");
         assert_eq!(error_reason(&propose(vec![s504.id.clone()], fin.clone()).await.unwrap_err()), "SUPERSEDED");
-        let light =
-            c.e.list_evaluations(authed(&fin, pb::ListEvaluationsRequest { programme_id: p504.clone() }))
-                .await
-                .unwrap()
-                .into_inner();
+        let list = |page_size: i32, page_token: String| {
+            let mut e = c.e.clone();
+            let fin = fin.clone();
+            let programme_id = p504.clone();
+            async move {
+                e.list_evaluations(authed(&fin, pb::ListEvaluationsRequest { programme_id, page_size, page_token }))
+                    .await
+            }
+        };
+        let light = list(0, String::new()).await.unwrap().into_inner();
+        assert!(light.evaluations.len() >= 3 && light.next_page_token.is_empty());
+        // One at a time, the latest submitted first: the same evaluations in the same order.
+        let (mut paged, mut next) = (Vec::new(), String::new());
+        loop {
+            let page = list(1, next).await.unwrap().into_inner();
+            assert!(page.evaluations.len() <= 1);
+            paged.extend(page.evaluations.into_iter().map(|e| e.id));
+            next = page.next_page_token;
+            if next.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(paged, light.evaluations.iter().map(|e| e.id.clone()).collect::<Vec<_>>());
+        assert_eq!(violated_fields(&list(1, "nonsense token".into()).await.unwrap_err()), vec!["page_token"]);
         let submitted = light.evaluations.iter().find(|e| e.status == pb::EvaluationStatus::Submitted as i32).unwrap();
         assert_eq!(error_reason(&propose(vec![submitted.id.clone()], fin.clone()).await.unwrap_err()), "NOT_FINAL");
 
@@ -604,9 +623,11 @@ mod stored {
                 .unwrap_err();
             assert_eq!(e.code(), Code::PermissionDenied, "{who}");
         }
-        let mine = c
-            .e
-            .list_evaluations(authed(&evaluator("pingjia"), pb::ListEvaluationsRequest { programme_id: p721.clone() }))
+        let mine =
+            c.e.list_evaluations(authed(
+                &evaluator("pingjia"),
+                pb::ListEvaluationsRequest { programme_id: p721.clone(), ..Default::default() },
+            ))
             .await
             .unwrap()
             .into_inner();
@@ -648,12 +669,29 @@ mod stored {
         assert_eq!((d.grade.as_str(), d.proposed_measures.len(), d.has_proposed_amount), ("优", 2, false));
         assert_eq!(decide(fin721.clone(), s721.id.clone(), 2024).await.unwrap_err().code(), Code::AlreadyExists);
         assert_eq!(error_reason(&decide(fin.clone(), s504.id.clone(), 2024).await.unwrap_err()), "SUPERSEDED");
-        let listed =
-            c.e.list_budget_decisions(authed(&mz721, pb::ListBudgetDecisionsRequest { programme_id: p721.clone() }))
+        decide(fin721.clone(), s721.id.clone(), 2025).await.unwrap();
+        let decisions = |page_size: i32, page_token: String| {
+            let mut e = c.e.clone();
+            let mz721 = mz721.clone();
+            let programme_id = p721.clone();
+            async move {
+                e.list_budget_decisions(authed(
+                    &mz721,
+                    pb::ListBudgetDecisionsRequest { programme_id, page_size, page_token },
+                ))
                 .await
-                .unwrap()
-                .into_inner();
-        assert_eq!(listed.decisions.len(), 1);
+                .map(|r| r.into_inner())
+            }
+        };
+        let listed = decisions(0, String::new()).await.unwrap();
+        let years = |d: &[pb::BudgetDecision]| d.iter().map(|d| d.next_year).collect::<Vec<_>>();
+        assert_eq!((years(&listed.decisions), listed.next_page_token.as_str()), (vec![2024, 2025], ""));
+        // A page at a time, by the year they are for.
+        let first = decisions(1, String::new()).await.unwrap();
+        assert_eq!(years(&first.decisions), vec![2024]);
+        let second = decisions(1, first.next_page_token).await.unwrap();
+        assert_eq!((years(&second.decisions), second.next_page_token.as_str()), (vec![2025], ""));
+        assert_eq!(violated_fields(&decisions(1, "x/y".into()).await.unwrap_err()), vec!["page_token"]);
         // Another county's finance does not reach them.
         assert_eq!(
             propose(vec![poor.id], token(Role::Finance, "411722")).await.unwrap_err().code(),

@@ -102,13 +102,33 @@ impl EvaluationApi {
     pub(super) async fn decisions(
         &self,
         who: &Caller,
-        programme_id: &str,
+        r: &pb::ListBudgetDecisionsRequest,
     ) -> ApiResult<pb::ListBudgetDecisionsResponse> {
         let book = self.book.current();
-        let p = self.programme(programme_id).await?;
+        let size = request::page_size("page_size", r.page_size)?;
+        // The token's key is "<year>_<recorded at>".
+        let after = match crate::api::keyset_token(&r.page_token)? {
+            None => None,
+            Some((key, id)) => match key.split_once('_').and_then(|(y, at)| Some((y.parse::<i64>().ok()?, at))) {
+                Some((year, at)) => Some((year, at.to_string(), id)),
+                None => return Err(ApiError::invalid("page_token", "not a token this service issued")),
+            },
+        };
+        let p = self.programme(&r.programme_id).await?;
         check_programme(&book, who, Access::Read, &p, "read budget decisions")?;
-        let decisions = crate::store::decisions::for_programme(&self.db, &p.id).await?;
-        Ok(pb::ListBudgetDecisionsResponse { decisions: decisions.iter().map(decision_pb).collect() })
+        let rows = crate::store::decisions::for_programme(
+            &self.db,
+            &p.id,
+            after.as_ref().map(|(y, at, id)| (*y, at.as_str(), id.as_str())),
+            size + 1,
+        )
+        .await?;
+        let (rows, next_page_token) =
+            crate::api::page_of(rows, size, |(at, d)| crate::api::next_token(&format!("{}_{at}", d.next_year), &d.id));
+        Ok(pb::ListBudgetDecisionsResponse {
+            decisions: rows.iter().map(|(_, d)| decision_pb(d)).collect(),
+            next_page_token,
+        })
     }
 
     pub(super) async fn propose(

@@ -55,7 +55,7 @@ impl EvaluationService for EvaluationApi {
         req: Request<pb::ListEvaluationsRequest>,
     ) -> Result<Response<pb::ListEvaluationsResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.list(&who, &req.get_ref().programme_id).await)
+        respond(self.list(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -111,7 +111,7 @@ impl EvaluationService for EvaluationApi {
         req: Request<pb::ListBudgetDecisionsRequest>,
     ) -> Result<Response<pb::ListBudgetDecisionsResponse>, Status> {
         let who = caller(&req)?;
-        respond(self.decisions(&who, &req.get_ref().programme_id).await)
+        respond(self.decisions(&who, req.get_ref()).await)
     }
 
     #[tracing::instrument(skip_all)]

@@ -369,13 +369,24 @@ impl EvaluationApi {
         evaluation_pb(&e, gap)
     }
 
-    pub(super) async fn list(&self, who: &Caller, programme_id: &str) -> ApiResult<pb::ListEvaluationsResponse> {
-        let p = self.programme(programme_id).await?;
+    pub(super) async fn list(
+        &self,
+        who: &Caller,
+        r: &pb::ListEvaluationsRequest,
+    ) -> ApiResult<pb::ListEvaluationsResponse> {
+        let size = request::page_size("page_size", r.page_size)?;
+        let after = crate::api::keyset_token(&r.page_token)?;
+        let p = self.programme(&r.programme_id).await?;
         if who.role != Role::Evaluator {
             self.check_read(who, &p, "").await?;
         }
+        let rows =
+            store::for_programme(&self.db, &p.id, after.as_ref().map(|(at, id)| (at.as_str(), id.as_str())), size + 1)
+                .await?;
+        let (rows, next_page_token) =
+            crate::api::page_of(rows, size, |e| crate::api::next_token(&e.submitted_at, &e.id));
         let mut out = Vec::new();
-        for e in store::for_programme(&self.db, &p.id).await? {
+        for e in rows {
             // An evaluator sees the kinds assigned to it only.
             if who.role == Role::Evaluator && self.assigned(who, &p, &e.kind).await.is_err() {
                 continue;
@@ -383,6 +394,6 @@ impl EvaluationApi {
             let gap = self.gap(&e).await?;
             out.push(evaluation_pb(&e, gap)?);
         }
-        Ok(pb::ListEvaluationsResponse { evaluations: out })
+        Ok(pb::ListEvaluationsResponse { evaluations: out, next_page_token })
     }
 }
