@@ -22,6 +22,9 @@
 //! ```
 //! `addr` is like http://127.0.0.1:50053. Tokens are minted with CIVIC_SIGNING_KEY (or the
 //! development key) as an administrator of 210500.
+//!
+//! (About 550 lines: one short subcommand per measurement of BENCHMARKS.md, dispatched from one
+//! match; the comparative and budget parts are in their own files.)
 #![forbid(unsafe_code)]
 
 mod budget;

@@ -2,6 +2,9 @@
 //! reflection (v1 and v1alpha) lists its services, health is SERVING, calls without a valid
 //! token are refused, calls outside the caller's region are refused, the parameter query shows
 //! the seeds' figures with their sources, and SIGTERM lets an in-flight call finish.
+//!
+//! (About 700 lines: the foundation every service shares, checked on all three with one harness;
+//! the cross-service scenarios are in `suite/`.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{future::Future, net::SocketAddr, pin::Pin, time::Duration};

@@ -6,6 +6,9 @@
 //!
 //! One file on purpose (~450 lines without its tests): the table of variables, its parsing and
 //! its rendering belong together so that `--help`, the README and the code cannot drift.
+//!
+//! (About 500 lines: the one table of every setting, its default and meaning, and the layers that
+//! read it, kept together so that `--help`, the README and the parser cannot drift apart.)
 
 use std::{fmt, path::PathBuf, time::Duration};
 

@@ -7,6 +7,8 @@
 //! budget-performance); year-end self-evaluations read again and accepted; and the city subsidy
 //! split whose 工作绩效 factor follows the districts' FINAL scores and changes when finance's
 //! re-evaluation lowers one.
+//!
+//! (About 590 lines: one budget year is one scenario, read in the order the year runs.)
 
 use std::{
     io::Write,

@@ -8,6 +8,9 @@
 //!
 //! One file on purpose: the rule set and its evaluation (time progress, the month table, goal
 //! divergence) are one rule read top to bottom, every threshold with its source.
+//!
+//! (About 470 lines: the checkpoint's figures, the three kinds of warning rule and the explanation
+//! of each step are one computation, read top to bottom.)
 
 use chrono::{Datelike, NaiveDate};
 use civic_domain::{

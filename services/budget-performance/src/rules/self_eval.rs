@@ -8,6 +8,9 @@
 //!
 //! One file on purpose: the scorer is one rule read top to bottom (weights, each indicator,
 //! execution, rounding, grade), every step with its citation.
+//!
+//! (About 470 lines: each indicator kind's score, the weights and their reasons, the total, the
+//! grade and the explanation of each step are one computation, read top to bottom.)
 
 use chrono::NaiveDate;
 use civic_domain::{

@@ -1,5 +1,8 @@
 //! Self-evaluation scoring: the spec's §4.1 (西平县 2023 城乡低保资金 → 90.16 优) and its
 //! boundaries.
+//!
+//! (About 870 lines: one module of the api test binary per area; the stored evaluations' scenario
+//! builds on its programmes, goals and evaluations step by step and reads in that order.)
 
 use civic_proto::budget::v1::{self as pb, evaluation_service_client::EvaluationServiceClient};
 use civic_runtime::identity::Role;

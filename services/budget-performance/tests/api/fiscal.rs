@@ -1,4 +1,7 @@
 //! The seeds' fiscal rules with the spec's worked examples (§4.3, §4.4) and their boundaries.
+//!
+//! (About 880 lines: one module of the api test binary per area; each worked example of the seeds'
+//! fiscal rules is a short test with its boundaries, and they share the client and tokens.)
 use civic_proto::budget::v1::{self as pb, fiscal_rules_service_client::FiscalRulesServiceClient};
 use civic_runtime::identity::Role;
 use civic_testing::{authed, error_reason, token, violated_fields, Server};

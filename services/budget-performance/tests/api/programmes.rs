@@ -1,6 +1,9 @@
 //! Programmes and goals over gRPC on both backends: versions, scope by region and bureau, goal
 //! review, the budget precondition (三(七)), amendments only with a budget adjustment, coverage
 //! (the spec's §4.8), and every write audited with its before and after.
+//!
+//! (About 500 lines: one module of the api test binary per area; the goal review, the precondition
+//! and the amendments build on one programme step by step.)
 
 use civic_proto::{
     budget::v1::{self as pb, programme_service_client::ProgrammeServiceClient},

@@ -1,6 +1,11 @@
 //! The roll: create, update with versions, list, import with row errors, export and re-import.
+//!
+//! (About 690 lines: one module of the api test binary per area; the roll's imports, exports and
+//! streams share their files and checks.)
 
-use civic_proto::assistance::v1::{self as pb, Residence};
+use civic_proto::assistance::v1::{
+    self as pb, social_assistance_service_client::SocialAssistanceServiceClient, Residence,
+};
 use civic_runtime::{identity::Role, storage::Backend};
 use tonic::Code;
 
@@ -92,13 +97,7 @@ async fn create_update_list(backend: Backend) {
     let stale = c.upsert_household(req(&tok, update)).await.unwrap_err();
     assert_eq!(stale.code(), Code::Aborted);
     assert_eq!(civic_testing::error_reason(&stale), "VERSION_CONFLICT");
-    let got = c
-        .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "P-1".into() }))
-        .await
-        .unwrap()
-        .into_inner()
-        .household
-        .unwrap();
+    let got = stored(&mut c, &tok, "P-1").await;
     assert_eq!(got.version, 2);
     assert_eq!(
         c.get_household(req(&tok, pb::GetHouseholdRequest { household_id: "nope".into() })).await.unwrap_err().code(),
@@ -170,21 +169,9 @@ async fn import_export_round_trip(backend: Backend) {
     assert_eq!((r.households, r.members, r.stored), (4, 10, true));
     let mut c = app.client().await;
     let tok = t(Role::CivilAffairs, "210500");
-    let h1 = c
-        .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H001".into() }))
-        .await
-        .unwrap()
-        .into_inner()
-        .household
-        .unwrap();
+    let h1 = stored(&mut c, &tok, "H001").await;
     assert_eq!(h1.monthly_benefit_fen, 84_900);
-    let h2 = c
-        .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H002".into() }))
-        .await
-        .unwrap()
-        .into_inner()
-        .household
-        .unwrap();
+    let h2 = stored(&mut c, &tok, "H002").await;
     assert_eq!(h2.monthly_benefit_fen, 106_600);
     for format in ["csv", "xlsx"] {
         let e = c
@@ -200,13 +187,7 @@ async fn import_export_round_trip(backend: Backend) {
         assert!(r.errors.is_empty(), "{format}: {:?}", r.errors);
         assert_eq!((r.households, r.members), (4, 10), "{format}");
         let mut oc = other.client().await;
-        let again = oc
-            .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H001".into() }))
-            .await
-            .unwrap()
-            .into_inner()
-            .household
-            .unwrap();
+        let again = stored(&mut oc, &tok, "H001").await;
         assert_eq!(again.household, h1.household, "{format}");
         other.stop().await;
     }
@@ -231,13 +212,7 @@ async fn import_respects_county_scope(backend: Backend) {
     assert!(!r.errors[0].message.contains("210502"), "{}", r.errors[0].message);
     let mut c = app.client().await;
     let city = t(Role::CivilAffairs, "210500");
-    let h1 = c
-        .get_household(req(&city, pb::GetHouseholdRequest { household_id: "H001".into() }))
-        .await
-        .unwrap()
-        .into_inner()
-        .household
-        .unwrap();
+    let h1 = stored(&mut c, &city, "H001").await;
     assert_eq!(h1.household.unwrap().region_code, "210502");
     let e = c.get_household(req(&city, pb::GetHouseholdRequest { household_id: "H009".into() })).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
@@ -488,13 +463,7 @@ async fn streamed_import(backend: Backend) {
     let r = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces(CSV.as_bytes())))).await.unwrap().into_inner();
     assert!(r.stored, "{:?}", r.errors);
     assert_eq!(r.households, 4);
-    let h = c
-        .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H002".into() }))
-        .await
-        .unwrap()
-        .into_inner()
-        .household
-        .unwrap();
+    let h = stored(&mut c, &tok, "H002").await;
     assert_eq!(h.monthly_benefit_fen, 106_600);
     let big = format!("{CSV}{}", "H009,210502,urban,dibao,active,m1,45,false,true,\n".repeat(60));
     let e = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces(big.as_bytes())))).await.unwrap_err();
@@ -509,13 +478,7 @@ async fn streamed_import(backend: Backend) {
     let r = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces(&gbk)))).await.unwrap().into_inner();
     assert!(r.stored, "{:?}", r.errors);
     assert_eq!((r.households, r.members), (4, 10));
-    let h = c
-        .get_household(req(&tok, pb::GetHouseholdRequest { household_id: "H002".into() }))
-        .await
-        .unwrap()
-        .into_inner()
-        .household
-        .unwrap();
+    let h = stored(&mut c, &tok, "H002").await;
     assert_eq!((h.monthly_benefit_fen, h.version), (106_600, 2));
     app.stop().await;
 
@@ -712,4 +675,14 @@ both_backends!(streamed_calls_have_their_own_deadline, super::streamed_calls_hav
 /// The same export asked of ExportRollStream.
 fn in_pieces(ask: pb::ExportRollRequest) -> pb::ExportRollStreamRequest {
     pb::ExportRollStreamRequest { region_code: ask.region_code, format: ask.format }
+}
+
+/// A stored household, read back.
+async fn stored(
+    c: &mut SocialAssistanceServiceClient<tonic::transport::Channel>,
+    tok: &str,
+    id: &str,
+) -> pb::RollHousehold {
+    let asked = pb::GetHouseholdRequest { household_id: id.into() };
+    c.get_household(req(tok, asked)).await.unwrap().into_inner().household.unwrap()
 }

@@ -8,6 +8,9 @@
 //! `import` stores a region's checkpoint at once.
 //! (~400 lines: the rows and the single-checkpoint write, whose correction path re-evaluates
 //! warnings, read best in one place.)
+//!
+//! (About 440 lines: a checkpoint's record and the warnings it raises are written in one
+//! transaction; the statements that keep them consistent stay together.)
 
 mod import;
 mod warnings;
