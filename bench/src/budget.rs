@@ -81,6 +81,7 @@ pub fn self_evaluation() -> pb::ScoreSelfEvaluationRequest {
         executed_fen: 765_000_000,
         weights: None,
         deviation_reason: String::new(),
+        explanation_view: 0,
     }
 }
 
@@ -277,9 +278,16 @@ async fn list_pass(monitoring: &mut MonitoringServiceClient<Channel>, tok: &str,
     );
 }
 
-/// The self-evaluation scorer (or the health check) called by `connections` × `streams`
-/// callers for `seconds`: calls per second, p50 and p99 in microseconds, errors.
-pub async fn load(addr: &str, seconds: u64, connections: usize, streams: usize, score: bool) -> (f64, u32, u32, u64) {
+/// The self-evaluation scorer with the explanation `view` (or, with `None`, the health check)
+/// called by `connections` × `streams` callers for `seconds`: calls per second, p50 and p99 in
+/// microseconds, errors.
+pub async fn load(
+    addr: &str,
+    seconds: u64,
+    connections: usize,
+    streams: usize,
+    view: Option<civic_proto::common::v1::ExplanationView>,
+) -> (f64, u32, u32, u64) {
     let tok = finance();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
@@ -292,10 +300,13 @@ pub async fn load(addr: &str, seconds: u64, connections: usize, streams: usize, 
                 let mut errors = 0u64;
                 let mut e = EvaluationServiceClient::new(ch.clone());
                 let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
-                let req = self_evaluation();
+                let req = pb::ScoreSelfEvaluationRequest {
+                    explanation_view: view.map_or(0, |v| v as i32),
+                    ..self_evaluation()
+                };
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    let ok = if score {
+                    let ok = if view.is_some() {
                         e.score_self_evaluation(authed(&tok, req.clone())).await.is_ok()
                     } else {
                         health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.is_ok()

@@ -14,7 +14,7 @@
 //! civic-bench budget   <addr> <programmes> [all|setup|measure]  # budget-performance: programmes and
 //!                                                          # goals (setup); one checkpoint imported,
 //!                                                          # warnings paged twice (measure)
-//! civic-bench budget-load <addr> <seconds> <connections> <streams>  # ScoreSelfEvaluation beside health
+//! civic-bench budget-load <addr> <seconds> <connections> <streams>  # ScoreSelfEvaluation (full and basic explanation) beside health
 //! civic-bench hello  <listen-addr>                         # a bare tonic server (Health/Check), for compare.sh
 //! civic-bench frame  <health|benefit|self-evaluation> <file>  # a gRPC request body for h2load -d
 //! civic-bench token                                        # the administrator token the load uses
@@ -384,19 +384,25 @@ async fn main() {
             let seconds: u64 = arg(2).parse().unwrap_or_else(|_| usage());
             let conns: usize = arg(3).parse().unwrap_or_else(|_| usage());
             let streams: usize = arg(4).parse().unwrap_or_else(|_| usage());
-            let (h_rps, h50, h99, he) = budget::load(&addr, seconds, conns, streams, false).await;
+            let (h_rps, h50, h99, he) = budget::load(&addr, seconds, conns, streams, None).await;
             println!(
                 "health:  {h_rps:.0} calls/s, p50 {:.2} ms, p99 {:.2} ms, errors {he}",
                 h50 as f64 / 1e3,
                 h99 as f64 / 1e3
             );
-            let (s_rps, s50, s99, se) = budget::load(&addr, seconds, conns, streams, true).await;
-            println!(
-                "ScoreSelfEvaluation: {s_rps:.0} calls/s, p50 {:.2} ms, p99 {:.2} ms, errors {se}",
-                s50 as f64 / 1e3,
-                s99 as f64 / 1e3
-            );
-            println!("ScoreSelfEvaluation/health throughput: {:.0} %", 100.0 * s_rps / h_rps.max(1.0));
+            use civic_proto::common::v1::ExplanationView as V;
+            for (view, name) in [(V::Full, "full"), (V::Basic, "basic")] {
+                let (s_rps, s50, s99, se) = budget::load(&addr, seconds, conns, streams, Some(view)).await;
+                println!(
+                    "ScoreSelfEvaluation ({name} explanation): {s_rps:.0} calls/s, p50 {:.2} ms, p99 {:.2} ms, errors {se}",
+                    s50 as f64 / 1e3,
+                    s99 as f64 / 1e3
+                );
+                println!(
+                    "ScoreSelfEvaluation ({name} explanation)/health throughput: {:.0} %",
+                    100.0 * s_rps / h_rps.max(1.0)
+                );
+            }
         }
         Some("land") => {
             let addr = arg(1);

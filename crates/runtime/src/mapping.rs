@@ -62,6 +62,55 @@ pub fn explanation(t: &Trace) -> pb::Explanation {
     pb::Explanation { steps: t.steps.iter().map(step).collect() }
 }
 
+/// A source as the basic view shows it: document, clause and dates in force.
+fn basic_source(s: &SourceRef) -> pb::Source {
+    pb::Source {
+        document: s.document.clone(),
+        clause: s.clause.clone(),
+        effective_from: date(s.effective_from),
+        effective_to: date(s.effective_to),
+        ..Default::default()
+    }
+}
+
+/// An explanation in `EXPLANATION_VIEW_BASIC`: the rules, figures and citations of
+/// [`explanation`] without its words (descriptions, names, units, titles, notes).
+pub fn basic_explanation(t: &Trace) -> pb::Explanation {
+    pb::Explanation {
+        steps: t
+            .steps
+            .iter()
+            .map(|s| pb::TraceStep {
+                rule_id: s.rule_id.clone(),
+                formula: s.formula.clone(),
+                result: s.result.clone(),
+                parameters: s
+                    .parameters
+                    .iter()
+                    .map(|u| pb::ParameterUse {
+                        key: u.key.clone(),
+                        region_code: u.region.clone(),
+                        value: u.value.normalize().to_string(),
+                        source: Some(basic_source(&u.source)),
+                        ..Default::default()
+                    })
+                    .collect(),
+                source: s.source.as_ref().map(basic_source),
+                ..Default::default()
+            })
+            .collect(),
+    }
+}
+
+/// Whether a request's `explanation_view` asks for the basic view; `None` for a number the
+/// contract does not define (the caller answers INVALID_ARGUMENT naming its field).
+pub fn basic_view(view: i32) -> Option<bool> {
+    match pb::ExplanationView::try_from(view).ok()? {
+        pb::ExplanationView::Unspecified | pb::ExplanationView::Full => Some(false),
+        pb::ExplanationView::Basic => Some(true),
+    }
+}
+
 /// The same as [`source`], taking the source apart instead of copying it.
 pub fn into_source(s: SourceRef) -> pb::Source {
     pb::Source {

@@ -59,6 +59,7 @@ pub(crate) fn xiping_dibao_2023() -> pb::ScoreSelfEvaluationRequest {
         executed_fen: 765_000_000,
         weights: None,
         deviation_reason: String::new(),
+        ..Default::default()
     }
 }
 
@@ -95,6 +96,57 @@ async fn xiping_self_evaluation_scores_90_16_excellent_with_every_step_explained
     let weights = rule("budget.self_eval.weights");
     assert_eq!(weights.parameters.len(), 5);
     assert!(weights.parameters.iter().all(|p| p.source.as_ref().unwrap().document == "财预〔2020〕10号"));
+    server.stop().await;
+}
+
+/// The basic view: the same scores and grade, every rule with its formula and result, every
+/// parameter with its value and citation (document, clause, dates in force), without the words;
+/// a view the contract does not define is refused naming the field.
+#[tokio::test]
+async fn the_basic_view_keeps_every_rule_figure_and_citation_without_the_words() {
+    use civic_proto::common::v1::ExplanationView;
+    use prost::Message;
+    let (ch, server) = super::start_sqlite().await;
+    let mut c = EvaluationServiceClient::new(ch);
+    let tok = token(Role::CivilAffairs, "411721");
+    let full = c.score_self_evaluation(authed(&tok, xiping_dibao_2023())).await.unwrap().into_inner();
+    let explicit =
+        pb::ScoreSelfEvaluationRequest { explanation_view: ExplanationView::Full as i32, ..xiping_dibao_2023() };
+    assert_eq!(c.score_self_evaluation(authed(&tok, explicit)).await.unwrap().into_inner(), full);
+    let basic_request =
+        pb::ScoreSelfEvaluationRequest { explanation_view: ExplanationView::Basic as i32, ..xiping_dibao_2023() };
+    let basic = c.score_self_evaluation(authed(&tok, basic_request)).await.unwrap().into_inner();
+    assert_eq!(
+        pb::ScoreSelfEvaluationResponse { explanation: None, ..basic.clone() },
+        pb::ScoreSelfEvaluationResponse { explanation: None, ..full.clone() }
+    );
+    let (f, b) = (full.explanation.as_ref().unwrap(), basic.explanation.as_ref().unwrap());
+    assert_eq!(f.steps.len(), b.steps.len());
+    for (f, b) in f.steps.iter().zip(&b.steps) {
+        assert_eq!((&b.rule_id, &b.formula, &b.result), (&f.rule_id, &f.formula, &f.result));
+        assert!(!f.description.is_empty() && b.description.is_empty(), "{}", f.rule_id);
+        let cited = |s: &civic_proto::common::v1::Source| {
+            (s.document.clone(), s.clause.clone(), s.effective_from.clone(), s.effective_to.clone())
+        };
+        assert_eq!(b.source.as_ref().map(cited), f.source.as_ref().map(cited));
+        assert_eq!(b.parameters.len(), f.parameters.len());
+        for (fp, bp) in f.parameters.iter().zip(&b.parameters) {
+            assert_eq!((&bp.key, &bp.region_code, &bp.value), (&fp.key, &fp.region_code, &fp.value));
+            assert_eq!(cited(bp.source.as_ref().unwrap()), cited(fp.source.as_ref().unwrap()));
+            assert!(!bp.source.as_ref().unwrap().document.is_empty(), "{} is cited", bp.key);
+            assert!(bp.name.is_empty() && bp.unit.is_empty() && bp.source.as_ref().unwrap().title.is_empty());
+        }
+    }
+    assert!(
+        basic.encoded_len() * 2 < full.encoded_len(),
+        "basic {} bytes, full {}",
+        basic.encoded_len(),
+        full.encoded_len()
+    );
+    let unknown = pb::ScoreSelfEvaluationRequest { explanation_view: 7, ..xiping_dibao_2023() };
+    let e = c.score_self_evaluation(authed(&tok, unknown)).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&e), ["explanation_view"]);
     server.stop().await;
 }
 

@@ -235,12 +235,14 @@ pub(super) fn weights_pb(w: &Weights) -> pb::SelfEvaluationWeights {
     }
 }
 
-/// Score a self-evaluation (no authorization: the caller checks).
+/// Score a self-evaluation (no authorization: the caller checks), with the full explanation or
+/// the basic one (`EXPLANATION_VIEW_BASIC`).
 pub(super) fn score_self(
     book: &PolicyBook,
     region: RegionCode,
     date: NaiveDate,
     r: &pb::ScoreSelfEvaluationRequest,
+    basic: bool,
 ) -> ApiResult<pb::ScoreSelfEvaluationResponse> {
     let input = self_eval_input(r)?;
     let o = self_eval::score(book, region, date, &input)?;
@@ -266,7 +268,7 @@ pub(super) fn score_self(
         exact_total: o.exact_total.normalize().to_string(),
         grade: o.grade.chinese().into(),
         grade_code: o.grade.code().into(),
-        explanation: Some(mapping::explanation(&o.trace)),
+        explanation: Some(if basic { mapping::basic_explanation(&o.trace) } else { mapping::explanation(&o.trace) }),
     })
 }
 

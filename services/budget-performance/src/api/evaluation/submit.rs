@@ -35,7 +35,10 @@ impl EvaluationApi {
         who.authorize(&book.regions, Access::Read, EVALUATING, "score self-evaluations", region)
             .map_err(ApiError::from)?;
         let date = request::served_date("on_date", &r.on_date)?;
-        score_self(&book, region, date, r)
+        let basic = civic_runtime::mapping::basic_view(r.explanation_view).ok_or_else(|| {
+            ApiError::invalid("explanation_view", format!("no explanation view {}", r.explanation_view))
+        })?;
+        score_self(&book, region, date, r, basic)
     }
 
     /// A deduction-type part's template (the nearest in force for `region` on `date`: its own
@@ -208,7 +211,7 @@ impl EvaluationApi {
             }
             // Indicators whose actuals another service keeps are read there now, once.
             let read = self.read_actuals(who, rid, &p, evaluated_on, &mut s).await?;
-            let mut scored = score_self(&book, region, evaluated_on, &s)?;
+            let mut scored = score_self(&book, region, evaluated_on, &s, false)?;
             if !read.is_empty() {
                 let steps = read
                     .iter()
