@@ -18,8 +18,10 @@ use tonic::{Request, Response, Status};
 use super::recalculation::JobStream;
 use crate::{population::Population, recalc::Recalculator, store};
 
-/// The roll of one region in compact form, reloaded after this replica changes the roll, when
-/// the policy book changes, or after a minute (other replicas' changes).
+/// The roll of one region in compact form, reloaded when the roll has changed since it was
+/// loaded (through this replica or another: the stored change count has moved) or the policy
+/// book has; kept as long as neither happens, so only the first what-if after a start or a
+/// change reads the roll.
 #[derive(Default)]
 pub struct RollCache {
     generation: AtomicU64,
@@ -30,11 +32,10 @@ struct CacheEntry {
     prefix: String,
     generation: u64,
     book: usize,
-    loaded: std::time::Instant,
+    /// The roll's stored change count when it was read (`store::roll::changes`).
+    changes: i64,
     population: Arc<Population>,
 }
-
-const CACHE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl RollCache {
     pub fn invalidate(&self) {
@@ -45,12 +46,11 @@ impl RollCache {
         let mut guard = self.entry.lock().await;
         let generation = self.generation.load(Ordering::SeqCst);
         let book_id = Arc::as_ptr(book) as usize;
+        // Read before the roll: a change committed in between is loaded now and counted as not
+        // yet seen, so it costs one more load, never a stale answer.
+        let changes = store::roll::changes(db).await?;
         if let Some(e) = guard.as_ref() {
-            if e.prefix == prefix
-                && e.generation == generation
-                && e.book == book_id
-                && e.loaded.elapsed() < CACHE_MAX_AGE
-            {
+            if e.prefix == prefix && e.generation == generation && e.book == book_id && e.changes == changes {
                 return Ok(e.population.clone());
             }
         }
@@ -60,7 +60,7 @@ impl RollCache {
             prefix: prefix.to_string(),
             generation,
             book: book_id,
-            loaded: std::time::Instant::now(),
+            changes,
             population: population.clone(),
         });
         Ok(population)

@@ -73,6 +73,62 @@ async fn what_if_650(backend: Backend) {
 }
 both_backends!(what_if_650, super::what_if_650);
 
+/// Two replicas over one database: a household created through one is in the other's very next
+/// what-if (the roll's stored change count moved; before, the other replica kept the roll it
+/// had read for up to a minute), and a what-if with nothing changed answers from the roll kept.
+async fn a_change_through_another_replica_is_in_the_next_what_if(backend: Backend) {
+    use crate::roll::roll_household;
+    let a = App::spawn(backend).await;
+    import(&a, "210500", "csv", CSV.as_bytes().to_vec(), "2019-07-01").await;
+    let b = App::spawn_on(a.database_url.clone(), social_assistance::recalc::RecalcSettings::from_env()).await;
+    let ask = || {
+        req(
+            &t(Role::Finance, "210500"),
+            pb::WhatIfRequest {
+                region_code: "210500".into(),
+                on_date: "2019-07-01".into(),
+                proposed: vec![pb::StandardValue {
+                    key: "assistance.dibao.urban".into(),
+                    region_code: "210500".into(),
+                    value: "650".into(),
+                    clause: String::new(),
+                }],
+            },
+        )
+    };
+    let mut ca = a.client().await;
+    let before = ca.what_if(ask()).await.unwrap().into_inner();
+    assert_eq!(before.households_computed, 4);
+    let again = ca.what_if(ask()).await.unwrap().into_inner();
+    assert_eq!((again.total, again.counties), (before.total.clone(), before.counties.clone()), "nothing changed");
+    let created = pb::UpsertHouseholdRequest {
+        household: Some(roll_household(
+            crate::harness::household("P-1", "210502", pb::Residence::Urban, 3, 90_000),
+            pb::RollCategory::Dibao,
+        )),
+        expected_version: 0,
+        reason: "new application".into(),
+        on_date: "2019-07-15".into(),
+    };
+    b.client().await.upsert_household(req(&t(Role::CivilAffairs, "210502"), created)).await.unwrap();
+    let after = ca.what_if(ask()).await.unwrap().into_inner();
+    assert_eq!(after.households_computed, 5, "the household created through the other replica");
+    let (was, now) = (before.total.unwrap(), after.total.unwrap());
+    // 622 × 3 − 900 = 966 yuan now, 650 × 3 − 900 = 1,050 yuan proposed.
+    assert_eq!(now.current_monthly_fen - was.current_monthly_fen, 96_600);
+    assert_eq!(now.proposed_monthly_fen - was.proposed_monthly_fen, 105_000);
+    // An import through the other replica too.
+    let more = format!("{CSV}H900,210522,urban,dibao,active,m1,45,false,true,\n");
+    assert!(import(&b, "210500", "csv", more.into_bytes(), "2019-07-01").await.stored);
+    assert_eq!(ca.what_if(ask()).await.unwrap().into_inner().households_computed, 6);
+    b.stop().await;
+    a.stop().await;
+}
+both_backends!(
+    a_change_through_another_replica_is_in_the_next_what_if,
+    super::a_change_through_another_replica_is_in_the_next_what_if
+);
+
 async fn funding_need_when_standards_rise(backend: Backend) {
     let app = App::spawn(backend).await;
     import(&app, "210500", "csv", CSV.as_bytes().to_vec(), "2019-06-15").await;

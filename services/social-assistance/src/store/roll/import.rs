@@ -140,12 +140,14 @@ impl RollWriter {
         let replaced = match tx {
             Tx::Portable(mut tx, replaced) => {
                 audit::record(&mut tx, caller, request_id, &change(replaced)).await?;
+                super::count_change(&mut tx).await?;
                 tx.commit().await?;
                 replaced
             }
             Tx::Postgres(mut tx, staged) => {
                 let replaced = if staged { replace_staged(&mut tx, &import_id).await? } else { 0 };
                 audit::record_on(&mut *tx, caller, request_id, &change(replaced)).await?;
+                super::count_change_pg(&mut tx).await?;
                 tx.commit().await?;
                 replaced
             }

@@ -19,6 +19,32 @@ use crate::{
 
 const COLUMNS: &str = "id, region_code, residence, category, status, member_count, members_json, monthly_benefit_fen, computed_on, version";
 
+/// One change to the roll counted (migration `roll_state`), in the writer's transaction and
+/// last before its commit, so that the slot's lock is held only for the commit.
+const COUNT_CHANGE: &str = "UPDATE roll_state SET changes = changes + 1 WHERE slot = $1";
+
+/// The slot a writer counts its change in: spread by the clock's nanoseconds.
+fn change_slot() -> i32 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    (nanos % 16) as i32
+}
+
+async fn count_change(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(COUNT_CHANGE).bind(change_slot()).execute(conn).await.map(drop)
+}
+
+async fn count_change_pg(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(COUNT_CHANGE).bind(change_slot()).execute(conn).await.map(drop)
+}
+
+/// How many times the roll has changed, as committed: a replica that loaded a roll at one count
+/// loads it again when the count has moved, whichever replica wrote.
+pub async fn changes(db: &Database) -> Result<i64, ApiError> {
+    let row =
+        sqlx::query("SELECT CAST(COALESCE(SUM(changes), 0) AS BIGINT) FROM roll_state").fetch_one(&db.pool).await?;
+    Ok(row.try_get(0)?)
+}
+
 fn corrupt(what: String) -> ApiError {
     ApiError::Internal(format!("stored household is unreadable: {what}"))
 }
@@ -146,6 +172,7 @@ pub async fn upsert(
         },
     )
     .await?;
+    count_change(&mut tx).await?;
     tx.commit().await?;
     Ok(record)
 }
