@@ -10,6 +10,20 @@ use crate::{
     roll::{import, CSV},
 };
 
+/// What if `region`'s urban 低保 standard were 650 yuan on `on_date`.
+pub(crate) fn urban_650(region: &str, on_date: &str) -> pb::WhatIfRequest {
+    pb::WhatIfRequest {
+        region_code: region.into(),
+        on_date: on_date.into(),
+        proposed: vec![pb::StandardValue {
+            key: "assistance.dibao.urban".into(),
+            region_code: region.into(),
+            value: "650".into(),
+            clause: String::new(),
+        }],
+    }
+}
+
 async fn what_if_650(backend: Backend) {
     let app = App::spawn(backend).await;
     import(&app, "210500", "csv", CSV.as_bytes().to_vec(), "2019-07-01").await;
@@ -81,21 +95,7 @@ async fn a_change_through_another_replica_is_in_the_next_what_if(backend: Backen
     let a = App::spawn(backend).await;
     import(&a, "210500", "csv", CSV.as_bytes().to_vec(), "2019-07-01").await;
     let b = App::spawn_on(a.database_url.clone(), social_assistance::recalc::RecalcSettings::from_env()).await;
-    let ask = || {
-        req(
-            &t(Role::Finance, "210500"),
-            pb::WhatIfRequest {
-                region_code: "210500".into(),
-                on_date: "2019-07-01".into(),
-                proposed: vec![pb::StandardValue {
-                    key: "assistance.dibao.urban".into(),
-                    region_code: "210500".into(),
-                    value: "650".into(),
-                    clause: String::new(),
-                }],
-            },
-        )
-    };
+    let ask = || req(&t(Role::Finance, "210500"), urban_650("210500", "2019-07-01"));
     let mut ca = a.client().await;
     let before = ca.what_if(ask()).await.unwrap().into_inner();
     assert_eq!(before.households_computed, 4);
