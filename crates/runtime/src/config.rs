@@ -47,6 +47,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "memory the households read from one roll import may take (≈1.3 million households of 2.6 persons); \
          with it an import's growth stays under 300 MB",
     ),
+    (
+        "CIVIC_ROLL_SNAPSHOT_MIN_HOUSEHOLDS",
+        "`100000`",
+        "social-assistance: a roll read for what-if runs of at least this many households is kept in the \
+         database in compact form, so that the first what-if after a start reads it instead of every household",
+    ),
     ("CIVIC_TOKEN_MAX_HOURS", "`24`", "longest lifetime (exp − iat) a bearer token may have"),
     ("CIVIC_MAX_CONNECTIONS", "`4096`", "connections kept open at once; more are closed at once"),
     ("CIVIC_HANDSHAKE_TIMEOUT_SECS", "`10`", "a new connection must speak within this time"),
@@ -129,6 +135,8 @@ pub struct Settings {
     pub max_import_bytes: usize,
     /// Memory the households read from one roll import may take, in bytes.
     pub max_import_memory_bytes: usize,
+    /// Rolls of at least this many households are kept as a snapshot after a what-if reads them.
+    pub roll_snapshot_min_households: usize,
     /// Longest lifetime a bearer token may have (exp − iat), in hours.
     pub token_max_hours: u64,
     pub max_connections: usize,
@@ -184,6 +192,7 @@ impl Default for Settings {
             max_message_bytes: 64 * 1024 * 1024,
             max_import_bytes: 512 * 1024 * 1024,
             max_import_memory_bytes: 240 * 1024 * 1024,
+            roll_snapshot_min_households: 100_000,
             token_max_hours: 24,
             max_connections: 4096,
             handshake_timeout_secs: 10,
@@ -353,6 +362,9 @@ impl Settings {
         if let Some(v) = get("CIVIC_MAX_IMPORT_MEMORY_BYTES") {
             self.max_import_memory_bytes = num("CIVIC_MAX_IMPORT_MEMORY_BYTES", v)?;
         }
+        if let Some(v) = get("CIVIC_ROLL_SNAPSHOT_MIN_HOUSEHOLDS") {
+            self.roll_snapshot_min_households = num("CIVIC_ROLL_SNAPSHOT_MIN_HOUSEHOLDS", v)?;
+        }
         if let Some(v) = get("CIVIC_TOKEN_MAX_HOURS") {
             self.token_max_hours = num("CIVIC_TOKEN_MAX_HOURS", v)?;
         }
@@ -439,6 +451,7 @@ struct SettingsMirror {
     max_message_bytes: usize,
     max_import_bytes: usize,
     max_import_memory_bytes: usize,
+    roll_snapshot_min_households: usize,
     token_max_hours: u64,
     max_connections: usize,
     handshake_timeout_secs: u64,
@@ -475,6 +488,7 @@ impl From<&Settings> for SettingsMirror {
             max_message_bytes: s.max_message_bytes,
             max_import_bytes: s.max_import_bytes,
             max_import_memory_bytes: s.max_import_memory_bytes,
+            roll_snapshot_min_households: s.roll_snapshot_min_households,
             token_max_hours: s.token_max_hours,
             max_connections: s.max_connections,
             handshake_timeout_secs: s.handshake_timeout_secs,

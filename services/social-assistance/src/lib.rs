@@ -124,7 +124,7 @@ pub async fn start_with_peers(
         book: f.book.clone(),
         db: f.db.clone(),
         recalculator,
-        roll_cache: Arc::new(api::RollCache::default()),
+        roll_cache: Arc::new(api::RollCache::new(f.settings.roll_snapshot_min_households)),
         max_import_bytes: f.settings.max_import_bytes,
         max_import_memory_bytes: f.settings.max_import_memory_bytes,
         max_message_bytes: f.settings.max_message_bytes,
@@ -146,7 +146,7 @@ mod tests {
         let m = super::migrations();
         let versions = |m: &sqlx::migrate::Migrator| m.migrations.iter().map(|x| x.version).collect::<Vec<_>>();
         assert_eq!(versions(&m.sqlite), versions(&m.postgres));
-        assert_eq!(versions(&m.sqlite).len(), 5);
+        assert_eq!(versions(&m.sqlite).len(), 6);
         assert!(m.sqlite.migrations.iter().zip(m.postgres.migrations.iter()).any(|(a, b)| a.sql != b.sql));
     }
     /// The README's configuration table lists this service's own variables with their defaults.

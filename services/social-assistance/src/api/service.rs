@@ -21,11 +21,13 @@ use crate::{population::Population, recalc::Recalculator, store};
 /// The roll of one region in compact form, reloaded when the roll has changed since it was
 /// loaded (through this replica or another: the stored change count has moved) or the policy
 /// book has; kept as long as neither happens, so only the first what-if after a start or a
-/// change reads the roll.
-#[derive(Default)]
+/// change reads the roll. A roll of `snapshot_from` households or more is also kept in the
+/// database in compact form once read (`store::roll::snapshot`), so that the first what-if after
+/// a start reads that while the roll has not changed since.
 pub struct RollCache {
     generation: AtomicU64,
     entry: tokio::sync::Mutex<Option<CacheEntry>>,
+    snapshot_from: usize,
 }
 
 struct CacheEntry {
@@ -38,6 +40,10 @@ struct CacheEntry {
 }
 
 impl RollCache {
+    pub fn new(snapshot_from: usize) -> RollCache {
+        RollCache { generation: AtomicU64::new(0), entry: tokio::sync::Mutex::new(None), snapshot_from }
+    }
+
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
@@ -55,7 +61,17 @@ impl RollCache {
             }
         }
         let kinds = crate::population::excludable_kinds(book);
-        let population = Arc::new(store::roll::load_population(db, prefix, &kinds).await?);
+        let signature = crate::population::signature(&kinds);
+        let population = match snapshot(db, prefix, changes, &signature, kinds.clone()).await {
+            Some(p) => Arc::new(p),
+            None => {
+                let p = Arc::new(store::roll::load_population(db, prefix, &kinds).await?);
+                if p.len() >= self.snapshot_from {
+                    keep_snapshot(db.clone(), prefix.to_string(), changes, signature, p.clone());
+                }
+                p
+            }
+        };
         *guard = Some(CacheEntry {
             prefix: prefix.to_string(),
             generation,
@@ -65,6 +81,45 @@ impl RollCache {
         });
         Ok(population)
     }
+}
+
+/// The roll from the snapshot kept at `changes`, if there is one and it reads whole; a snapshot
+/// that cannot be read is reported and the roll read instead.
+async fn snapshot(
+    db: &Database,
+    prefix: &str,
+    changes: i64,
+    signature: &str,
+    kinds: Vec<String>,
+) -> Option<Population> {
+    let bytes = match store::roll::snapshot::read(db, prefix, changes, signature).await {
+        Ok(b) => b?,
+        Err(e) => {
+            tracing::warn!(prefix, error = %e, "roll snapshot not read; reading the roll");
+            return None;
+        }
+    };
+    let size = bytes.len();
+    let read = tokio::task::spawn_blocking(move || Population::from_bytes(&bytes, &kinds)).await.ok().flatten();
+    match &read {
+        Some(p) => tracing::debug!(prefix, households = p.len(), bytes = size, "roll read from its snapshot"),
+        None => tracing::warn!(prefix, bytes = size, "roll snapshot unreadable; reading the roll"),
+    }
+    read
+}
+
+/// Write the snapshot of a roll just read, in the background (the what-if does not wait); a
+/// failure only means the next start reads the roll again.
+fn keep_snapshot(db: Database, prefix: String, changes: i64, signature: String, population: Arc<Population>) {
+    tokio::spawn(async move {
+        let Ok(bytes) = tokio::task::spawn_blocking(move || population.to_bytes()).await else {
+            return;
+        };
+        match store::roll::snapshot::write(&db, &prefix, changes, &signature, &bytes).await {
+            Ok(()) => tracing::debug!(prefix, bytes = bytes.len(), "roll snapshot kept"),
+            Err(e) => tracing::warn!(prefix, error = %e, "roll snapshot not kept"),
+        }
+    });
 }
 
 #[derive(Clone)]

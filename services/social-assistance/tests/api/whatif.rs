@@ -124,6 +124,74 @@ async fn a_change_through_another_replica_is_in_the_next_what_if(backend: Backen
     b.stop().await;
     a.stop().await;
 }
+/// One query straight to the database.
+async fn sql(database_url: &str, statement: &str) -> i64 {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(database_url).await.unwrap();
+    if statement.starts_with("SELECT") {
+        sqlx::query(statement).fetch_one(&mut conn).await.unwrap().try_get(0).unwrap()
+    } else {
+        sqlx::query(statement).execute(&mut conn).await.unwrap().rows_affected() as i64
+    }
+}
+
+/// A roll read for a what-if is kept as a snapshot; a replica started afterwards answers its
+/// first what-if from it while the roll has not changed, and reads the roll again once it has.
+async fn the_first_what_if_after_a_start_reads_the_kept_snapshot(backend: Backend) {
+    use crate::roll::roll_household;
+    let mut s = civic_testing::settings(civic_testing::fresh_database(backend).await);
+    s.roll_snapshot_min_households = 1;
+    let recalc = social_assistance::recalc::RecalcSettings::from_env;
+    let a = App::spawn_with(s.clone(), recalc()).await;
+    import(&a, "210500", "csv", CSV.as_bytes().to_vec(), "2019-07-01").await;
+    let ask = || req(&t(Role::Finance, "210500"), urban_650("210500", "2019-07-01"));
+    let first = a.client().await.what_if(ask()).await.unwrap().into_inner();
+    let url = a.database_url.clone();
+    let count = "SELECT CAST(COUNT(*) AS BIGINT) FROM roll_snapshots WHERE prefix = '2105'";
+    for _ in 0..100 {
+        if sql(&url, count).await > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(sql(&url, count).await, 1, "the snapshot kept (one part)");
+    a.stop().await;
+
+    // Changed behind the service's back (not counted as a change): a replica that answers from
+    // the snapshot does not see it, one that read the roll would.
+    assert_eq!(sql(&url, "UPDATE households SET status = 'closed' WHERE id = 'H001'").await, 1);
+    let b = App::spawn_with(s.clone(), recalc()).await;
+    let mut c = b.client().await;
+    let from_snapshot = c.what_if(ask()).await.unwrap().into_inner();
+    assert_eq!((from_snapshot.total, from_snapshot.counties), (first.total.clone(), first.counties.clone()));
+
+    // A counted change: the next what-if reads the roll, the closed household and the new one.
+    let created = pb::UpsertHouseholdRequest {
+        household: Some(roll_household(
+            crate::harness::household("P-1", "210502", pb::Residence::Urban, 3, 90_000),
+            pb::RollCategory::Dibao,
+        )),
+        reason: "new application".into(),
+        on_date: "2019-07-15".into(),
+        ..Default::default()
+    };
+    c.upsert_household(req(&t(Role::CivilAffairs, "210502"), created)).await.unwrap();
+    let read = c.what_if(ask()).await.unwrap().into_inner();
+    let (was, now) = (first.total.unwrap(), read.total.unwrap());
+    // H001 (966 yuan now, 1,050 proposed) closed, P-1 (the same figures) added.
+    assert_eq!(
+        (now.current_monthly_fen, now.proposed_monthly_fen),
+        (was.current_monthly_fen, was.proposed_monthly_fen)
+    );
+    assert_eq!(now.households, was.households, "{now:?}");
+    b.stop().await;
+}
+both_backends!(
+    the_first_what_if_after_a_start_reads_the_kept_snapshot,
+    super::the_first_what_if_after_a_start_reads_the_kept_snapshot
+);
+
 both_backends!(
     a_change_through_another_replica_is_in_the_next_what_if,
     super::a_change_through_another_replica_is_in_the_next_what_if

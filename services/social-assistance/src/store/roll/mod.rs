@@ -3,6 +3,7 @@
 
 mod import;
 mod payments;
+pub mod snapshot;
 
 pub use import::{ImportOutcome, RollWriter};
 pub use payments::{record_payments, summarize, MonthSummary, PaymentsRecorded};
