@@ -12,17 +12,28 @@
 #    beside ImportRoll and a whole-roll recalculation, on a throwaway PostgreSQL.
 # 3. What-if: the plain kernel of the same rule over the same roll (`civic-bench kernel`, its
 #    totals checked equal to WhatIf's) beside WhatIf's own compute time, and the first what-if
-#    after a start.
+#    after a start (reading the roll, then after the next start its kept snapshot).
+# 4. The other two services in the same run: land-supervision's per-mu evaluation and
+#    low-efficiency classification over 100,000 enterprises and parcels (server compute and round
+#    trip), and budget-performance's ScoreSelfEvaluation (full and basic explanation) beside its
+#    own health check (SQLite, 4 connections × 16 streams).
 #
 # It prints each figure and the ratios. Only 127.0.0.1 is used; everything stops by itself.
-# CALLS_ONLY=1 runs part 1 alone, WRITES_ONLY=1 parts 2 and 3.
+# CALLS_ONLY=1 runs part 1 alone, WRITES_ONLY=1 parts 2 and 3, OTHERS_ONLY=1 part 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-1000000}"
 SECS="${2:-10}"
 ROUNDS="${ROUNDS:-2}"
-[ -n "${WRITES_ONLY:-}" ] || command -v h2load >/dev/null || { echo "h2load is needed: apt-get install nghttp2-client" >&2; exit 2; }
-cargo build --release --locked -p social-assistance -p civic-bench >&2
+only() { # only <part>: whether this part runs (all of them unless one is asked for alone)
+    case "$1" in
+        calls) [ -z "${WRITES_ONLY:-}${OTHERS_ONLY:-}" ] ;;
+        writes) [ -z "${CALLS_ONLY:-}${OTHERS_ONLY:-}" ] ;;
+        others) [ -z "${CALLS_ONLY:-}${WRITES_ONLY:-}" ] ;;
+    esac
+}
+! only calls || command -v h2load >/dev/null || { echo "h2load is needed: apt-get install nghttp2-client" >&2; exit 2; }
+cargo build --release --locked -p social-assistance -p land-supervision -p budget-performance -p civic-bench >&2
 BENCH=target/release/civic-bench
 WORK="$(mktemp -d -t civic-compare.XXXXXX)"
 PIDS=()
@@ -86,7 +97,7 @@ calls() {
     done
 }
 
-if [ -z "${WRITES_ONLY:-}" ]; then
+if only calls; then
 : > "$WORK/calls.txt"
 echo "== calls, sharing both cores (h2load -c 4 -m 16 -t 1, ${SECS} s each, alternating)"
 start_servers ""
@@ -117,7 +128,7 @@ for tag in ("shared", "pinned"):
 EOF
 fi
 
-[ -n "${CALLS_ONLY:-}" ] && exit 0
+if only writes; then
 
 # The PostgreSQL part, run inside scripts/with-postgres (CIVIC_TEST_POSTGRES_URL is set there).
 writes() {
@@ -184,3 +195,19 @@ print(f"ratios: ImportRoll / copy floor {import_s / copy_s:.1f}×, recalculation
       f"WhatIf warm compute / kernel {warm / kernel_s:.1f}× ({warm:.4f} / {kernel_s:.4f} s), "
       f"first what-if round trip {first:.2f} s (reading the roll), {first_kept:.2f} s (its snapshot)")
 EOF
+fi
+
+if only others; then
+    echo "== land-supervision, 100,000 enterprises and parcels (SQLite)"
+    CIVIC_DATABASE_URL="sqlite://$WORK/land.db?mode=rwc" CIVIC_LISTEN_ADDR=127.0.0.1:50096 CIVIC_METRICS_ADDR="" \
+        CIVIC_MAX_MESSAGE_BYTES=$((1 << 30)) CIVIC_LOG=warn target/release/land-supervision & PIDS+=($!); LAND_PID=$!
+    wait_for 127.0.0.1:50096
+    $BENCH land http://127.0.0.1:50096 100000 3
+    kill -TERM "$LAND_PID"; wait "$LAND_PID" 2>/dev/null || true
+    echo "== budget-performance: ScoreSelfEvaluation beside its health check (SQLite)"
+    CIVIC_DATABASE_URL="sqlite://$WORK/budget.db?mode=rwc" CIVIC_LISTEN_ADDR=127.0.0.1:50095 CIVIC_METRICS_ADDR="" \
+        CIVIC_LOG=warn CIVIC_CONCURRENCY_LIMIT=1024 target/release/budget-performance & PIDS+=($!); BUDGET_PID=$!
+    wait_for 127.0.0.1:50095
+    $BENCH budget-load http://127.0.0.1:50095 "$SECS" 4 16
+    kill -TERM "$BUDGET_PID"; wait "$BUDGET_PID" 2>/dev/null || true
+fi
