@@ -15,7 +15,7 @@ pub enum DomainError {
     ZeroDenominator,
     #[error("invalid rounding rule: {0}")]
     InvalidRounding(String),
-    #[error("invalid region code '{0}': expected 6 digits (GB/T 2260)")]
+    #[error("invalid region code '{0}': expected a GB/T 2260 code (6 digits, the province 11 to 82, or 000000)")]
     InvalidRegionCode(String),
     #[error("unknown region '{0}'")]
     UnknownRegion(String),
