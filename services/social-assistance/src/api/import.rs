@@ -324,7 +324,6 @@ impl AssistanceApi {
                 errs.sort_by_key(|e| e.row);
                 return Ok(row_errors(errs));
             }
-            self.roll_cache.invalidate();
         }
         tracing::info!(
             households,

@@ -101,7 +101,6 @@ impl AssistanceApi {
         let job = match started {
             jobs::Started::New(job) => {
                 self.recalculator.spawn(id);
-                self.roll_cache.invalidate();
                 job
             }
             // Another call won the race for the same region and date.

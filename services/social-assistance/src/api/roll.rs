@@ -115,7 +115,6 @@ impl AssistanceApi {
                     .map_err(ApiError::from)
             })
             .await?;
-        self.roll_cache.invalidate();
         Ok(record_to_pb(&saved))
     }
 

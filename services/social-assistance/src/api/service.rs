@@ -1,9 +1,6 @@
 //! The service object and the trait implementation; each handler authenticates, then delegates.
 
-use std::sync::{
-    atomic::{AtomicU64, Ordering},
-    Arc,
-};
+use std::sync::Arc;
 
 use civic_domain::policy::PolicyBook;
 use civic_proto::assistance::v1::{self as pb, social_assistance_service_server::SocialAssistanceService};
@@ -25,14 +22,12 @@ use crate::{population::Population, recalc::Recalculator, store};
 /// database in compact form once read (`store::roll::snapshot`), so that the first what-if after
 /// a start reads that while the roll has not changed since.
 pub struct RollCache {
-    generation: AtomicU64,
     entry: tokio::sync::Mutex<Option<CacheEntry>>,
     snapshot_from: usize,
 }
 
 struct CacheEntry {
     prefix: String,
-    generation: u64,
     book: usize,
     /// The roll's stored change count when it was read (`store::roll::changes`).
     changes: i64,
@@ -41,22 +36,17 @@ struct CacheEntry {
 
 impl RollCache {
     pub fn new(snapshot_from: usize) -> RollCache {
-        RollCache { generation: AtomicU64::new(0), entry: tokio::sync::Mutex::new(None), snapshot_from }
-    }
-
-    pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        RollCache { entry: tokio::sync::Mutex::new(None), snapshot_from }
     }
 
     pub async fn get(&self, db: &Database, book: &Arc<PolicyBook>, prefix: &str) -> ApiResult<Arc<Population>> {
         let mut guard = self.entry.lock().await;
-        let generation = self.generation.load(Ordering::SeqCst);
         let book_id = Arc::as_ptr(book) as usize;
         // Read before the roll: a change committed in between is loaded now and counted as not
         // yet seen, so it costs one more load, never a stale answer.
         let changes = store::roll::changes(db).await?;
         if let Some(e) = guard.as_ref() {
-            if e.prefix == prefix && e.generation == generation && e.book == book_id && e.changes == changes {
+            if e.prefix == prefix && e.book == book_id && e.changes == changes {
                 return Ok(e.population.clone());
             }
         }
@@ -72,13 +62,8 @@ impl RollCache {
                 p
             }
         };
-        *guard = Some(CacheEntry {
-            prefix: prefix.to_string(),
-            generation,
-            book: book_id,
-            changes,
-            population: population.clone(),
-        });
+        *guard =
+            Some(CacheEntry { prefix: prefix.to_string(), book: book_id, changes, population: population.clone() });
         Ok(population)
     }
 }
