@@ -20,6 +20,70 @@ pub fn policies_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies")
 }
 
+/// A copy of the policy book in a directory of its own, for a test that adds rows as a
+/// deployment would (a region the shipped book lacks, a city's own values). Removed on drop.
+pub struct PolicyCopy {
+    pub dir: PathBuf,
+}
+
+impl PolicyCopy {
+    pub fn new() -> PolicyCopy {
+        let dir = std::env::temp_dir().join(format!("civic-policies-{}", uuid::Uuid::new_v4().simple()));
+        let src = policies_dir();
+        for sub in ["", "values", "calendar"] {
+            if let Err(e) = std::fs::create_dir_all(dir.join(sub)) {
+                panic!("cannot create {}: {e}", dir.join(sub).display());
+            }
+            let entries = match std::fs::read_dir(src.join(sub)) {
+                Ok(e) => e,
+                Err(e) => panic!("cannot read {}: {e}", src.join(sub).display()),
+            };
+            for e in entries.flatten() {
+                if e.file_type().map(|t| t.is_file()).unwrap_or(false) {
+                    if let Err(err) = std::fs::copy(e.path(), dir.join(sub).join(e.file_name())) {
+                        panic!("cannot copy {}: {err}", e.path().display());
+                    }
+                }
+            }
+        }
+        PolicyCopy { dir }
+    }
+
+    /// Write `file` (relative to the book) with `text`, replacing it if it exists.
+    pub fn write(&self, file: &str, text: &str) -> &Self {
+        if let Err(e) = std::fs::write(self.dir.join(file), text) {
+            panic!("cannot write {file}: {e}");
+        }
+        self
+    }
+
+    /// Add `lines` at the end of `file` (relative to the book).
+    pub fn append(&self, file: &str, lines: &str) -> &Self {
+        let path = self.dir.join(file);
+        let mut text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => panic!("cannot read {file}: {e}"),
+        };
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(lines);
+        self.write(file, &text)
+    }
+}
+
+impl Default for PolicyCopy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for PolicyCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// A fresh, empty database for one test: a new SQLite file, or a new database on the
 /// PostgreSQL server named by `CIVIC_TEST_POSTGRES_URL` (e.g. postgres://civic@127.0.0.1:5433/postgres).
 pub async fn fresh_database(backend: Backend) -> String {

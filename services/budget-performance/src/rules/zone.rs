@@ -60,7 +60,8 @@ fn check_member(book: &PolicyBook, zone: RegionCode, year: i32) -> Result<chrono
         _ => Err(RuleError::Forbidden {
             reason: "NOT_A_PLANNED_ZONE",
             message: format!(
-                "{zone} is not one of the zones whose revenue is planned and shared in {year} (the 两区 from 2021-01-01, 驻政〔2020〕37号 附件4 一)"
+                "{zone} is not one of the zones whose revenue is planned and shared in {year} (the 两区 from 2021-01-01, 驻政〔2020〕37号 附件4 一); \
+                 a zone the policy book does not list yet is added by the city as region data: its code in regions.csv and a budget.zone.member.<code> row"
             ),
         }),
     }

@@ -94,6 +94,60 @@ async fn zone_revenue_of_the_high_tech_zone_in_2021() {
     server.stop().await;
 }
 
+/// The 城乡一体化示范区 has no code in the shipped book (none of the seeds or the spec gives one,
+/// and none is invented). A city adds it as region data — its local code under the city in
+/// `regions.csv` and the `budget.zone.member.<code>` row citing 附件4 一 — and it settles on its
+/// own plan, beside the 高新区 and without changing it.
+#[tokio::test]
+async fn a_zone_added_to_the_book_by_the_city_settles_on_its_own_plan() {
+    let tok = token(Role::Finance, "411700");
+    let demo = pb::SettleZoneRevenueRequest {
+        plan_fen: 300_000_000 * YUAN,
+        base_fen: 0,
+        growth_percent: String::new(),
+        city_tax_fen: 42_345_678_901,
+        fixed_source_fen: 10_000_000 * YUAN,
+        nontax_fen: 555_555_557,
+        ..settle("411773", 2021)
+    };
+
+    // The shipped book: an unknown region; a district is not one of the 两区, and the refusal
+    // says how a zone is added.
+    let (mut c, server) = start().await;
+    let e = c.settle_zone_revenue(authed(&tok, demo.clone())).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["zone_code"], "{e:?}");
+    let district = pb::SettleZoneRevenueRequest { zone_code: "411702".into(), ..demo.clone() };
+    let e = c.settle_zone_revenue(authed(&tok, district)).await.unwrap_err();
+    assert_eq!((e.code(), error_reason(&e).as_str()), (Code::FailedPrecondition, "NOT_A_PLANNED_ZONE"), "{e:?}");
+    assert!(e.message().contains("regions.csv"), "{}", e.message());
+    server.stop().await;
+
+    let book = civic_testing::PolicyCopy::new();
+    book.append("regions.csv", "411773,驻马店市城乡一体化示范区,functional_zone,411700\n").append(
+        "values/zhumadian-budget.csv",
+        "budget.zone.member.411773,411700,2021-01-01,,1,,,驻政〔2020〕37号,附件4 一,两区:城乡一体化示范区(代码由本市维护),\n",
+    );
+    let mut settings = civic_testing::settings(civic_testing::fresh_database(civic_testing::Backend::Sqlite).await);
+    settings.policies_dir = book.dir.clone();
+    let server = Server::start(settings, budget_performance::start).await;
+    let mut c = FiscalRulesServiceClient::new(server.channel().await);
+    let s = c.settle_zone_revenue(authed(&tok, demo.clone())).await.unwrap().into_inner();
+    // countable 413,456,789.01 − plan 300,000,000 = 113,456,789.01 yuan; × 0.8 = 90,765,431.208 → .21
+    assert_eq!((s.countable_tax_fen, s.excess_fen), (41_345_678_901, 11_345_678_901));
+    assert_eq!((s.zone_reward_fen, s.city_tax_share_fen), (9_076_543_121, 2_269_135_780));
+    // non-tax 5,555,555.57 × 0.8 = 4,444,444.456 → 4,444,444.46
+    assert_eq!((s.zone_nontax_fen, s.city_nontax_fen), (444_444_446, 111_111_111));
+    let steps = s.explanation.unwrap().steps;
+    let src = steps[0].source.as_ref().unwrap();
+    assert_eq!((src.document.as_str(), src.clause.as_str()), ("驻政〔2020〕37号", "附件4 一.1"));
+    // The 高新区 is settled as before, and 2020 is still before the rule for the new zone.
+    let h = c.settle_zone_revenue(authed(&tok, settle("411772", 2021))).await.unwrap().into_inner();
+    assert_eq!((h.zone_reward_fen, h.city_tax_share_fen), (4_667_654_313, 1_166_913_578));
+    let e = c.settle_zone_revenue(authed(&tok, pb::SettleZoneRevenueRequest { year: 2020, ..demo })).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn restructuring_guarantee_and_report_deadlines_in_sanmenxia() {
     let (mut c, server) = start().await;

@@ -369,27 +369,15 @@ async fn extreme_values_never_panic() {
 /// benefits are refused with NO_RULE_IN_FORCE, never explained with Benxi's notice.
 #[tokio::test]
 async fn another_city_is_never_cited_to_benxi() {
-    let dir = std::env::temp_dir().join(format!("civic-policies-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let src = civic_testing::policies_dir();
-    for sub in ["", "values", "calendar"] {
-        std::fs::create_dir_all(dir.join(sub)).unwrap();
-        for e in std::fs::read_dir(src.join(sub)).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_file() {
-                std::fs::copy(e.path(), dir.join(sub).join(e.file_name())).unwrap();
-            }
-        }
-    }
-    std::fs::write(
-        dir.join("values/zhumadian-assistance.csv"),
+    let book = civic_testing::PolicyCopy::new();
+    book.write(
+        "values/zhumadian-assistance.csv",
         "key,region,effective_from,known_from,value,rule,rounding,document,clause,note\n\
 assistance.dibao.urban,411700,2021-02-15,,600,,,驻政〔2020〕37号,测试,\n\
 assistance.dibao.rural,411700,2021-02-15,,5000,,,驻政〔2020〕37号,测试,\n",
-    )
-    .unwrap();
+    );
     let mut s = civic_testing::settings(fresh_database(Backend::Sqlite).await);
-    s.policies_dir = dir.clone();
+    s.policies_dir = book.dir.clone();
     let app = App::spawn_with(s, social_assistance::recalc::RecalcSettings::from_env()).await;
     let mut c = app.client().await;
     let e = c
@@ -406,5 +394,4 @@ assistance.dibao.rural,411700,2021-02-15,,5000,,,驻政〔2020〕37号,测试,\n
     assert_eq!(civic_testing::error_reason(&e), "NO_RULE_IN_FORCE");
     assert!(!e.message().contains("本政办发"), "{}", e.message());
     app.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
