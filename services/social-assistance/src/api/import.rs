@@ -103,17 +103,22 @@ fn records(roster: &Roster, slice: &[u32], amounts: &[i64], date: NaiveDate) -> 
         .collect()
 }
 
-/// Check every household and compute its benefit on `date`, a slice at a time: the households
-/// in id order and their amounts, or every problem (the reader's, then the households').
-fn benefits(
-    book: &PolicyBook,
-    roster: &Roster,
-    date: NaiveDate,
-    mut errors: Vec<RowError>,
-) -> Result<(Vec<u32>, Vec<i64>), Vec<RowError>> {
-    let order = roster.order();
-    let mut amounts = Vec::with_capacity(order.len());
-    for slice in order.chunks(BENEFIT_SLICE) {
+/// Rolls from this size are checked in parts on the machine's cores (at most four).
+const PARALLEL_FROM: usize = 100_000;
+
+/// What one part of the roll's check found: its amounts (while nothing was wrong in it), the
+/// households that cannot be read and the benefits that cannot be computed.
+struct Checked {
+    amounts: Vec<i64>,
+    unreadable: Vec<RowError>,
+    uncomputable: Vec<RowError>,
+}
+
+/// Check households `part` (in id order), a slice at a time; once anything is wrong in the part,
+/// the rest of it is only read.
+fn check_part(book: &PolicyBook, roster: &Roster, date: NaiveDate, part: &[u32], slice_len: usize) -> Checked {
+    let mut c = Checked { amounts: Vec::with_capacity(part.len()), unreadable: Vec::new(), uncomputable: Vec::new() };
+    for slice in part.chunks(slice_len) {
         let mut built = Vec::with_capacity(slice.len());
         let mut rows = Vec::with_capacity(slice.len());
         for &i in slice {
@@ -129,18 +134,73 @@ fn benefits(
                     });
                     rows.push(roster.first_row(i));
                 }
-                Err(e) => errors.extend(e),
+                Err(e) => c.unreadable.extend(e),
             }
         }
-        // Once anything is wrong, the rest is only checked.
-        if !errors.is_empty() {
+        if !c.unreadable.is_empty() || !c.uncomputable.is_empty() {
             continue;
         }
         for (amount, row) in crate::population::benefits(book, date, &built).into_iter().zip(rows) {
             match amount {
-                Ok(fen) => amounts.push(fen.get()),
-                Err(message) => errors.push(RowError { row, field: "household_id".into(), message }),
+                Ok(fen) => c.amounts.push(fen.get()),
+                Err(message) => c.uncomputable.push(RowError { row, field: "household_id".into(), message }),
             }
+        }
+    }
+    c
+}
+
+/// Check every household and compute its benefit on `date`, a slice at a time: the households
+/// in id order and their amounts, or every problem (the reader's, then the households'). Once
+/// anything is wrong, the rest is only read: a benefit that cannot be computed is reported up to
+/// the first slice with a problem, a household that cannot be read wherever it is. A large roll
+/// is checked in parts on the machine's cores, whole slices each, with the same answer.
+fn benefits(
+    book: &PolicyBook,
+    roster: &Roster,
+    date: NaiveDate,
+    errors: Vec<RowError>,
+) -> Result<(Vec<u32>, Vec<i64>), Vec<RowError>> {
+    let parts = if roster.len() < PARALLEL_FROM {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |p| p.get()).min(4)
+    };
+    check_in_parts(book, roster, date, errors, parts, BENEFIT_SLICE)
+}
+
+/// `benefits` in `parts` parts of whole slices of `slice_len` households, on as many threads.
+fn check_in_parts(
+    book: &PolicyBook,
+    roster: &Roster,
+    date: NaiveDate,
+    mut errors: Vec<RowError>,
+    parts: usize,
+    slice_len: usize,
+) -> Result<(Vec<u32>, Vec<i64>), Vec<RowError>> {
+    let order = roster.order();
+    let per_part = order.len().div_ceil(slice_len).div_ceil(parts.max(1)).max(1) * slice_len;
+    let checked: Vec<Checked> = if parts <= 1 {
+        vec![check_part(book, roster, date, &order, slice_len)]
+    } else {
+        std::thread::scope(|scope| {
+            let running: Vec<_> = order
+                .chunks(per_part)
+                .map(|part| scope.spawn(move || check_part(book, roster, date, part, slice_len)))
+                .collect();
+            // A part that panicked panics here too, as one pass would have.
+            running.into_iter().map(|r| r.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+        })
+    };
+    let mut amounts = Vec::with_capacity(order.len());
+    for c in checked {
+        // A part after a problem reports only what cannot be read, as one pass would.
+        if errors.is_empty() {
+            errors.extend(c.uncomputable);
+        }
+        errors.extend(c.unreadable);
+        if errors.is_empty() {
+            amounts.extend(c.amounts);
         }
     }
     if errors.is_empty() {
@@ -296,13 +356,25 @@ impl AssistanceApi {
             let mut writer = store::roll::RollWriter::begin(&self.db, &region_prefix(who.scope)).await?;
             let order = Arc::new(order);
             let amounts = Arc::new(amounts);
-            for from in (0..order.len()).step_by(STORE_SLICE) {
+            let preparer = writer.preparer();
+            // Each slice is built and made ready on a blocking thread while the one before it is
+            // written: the service's work and the database's overlap.
+            let prepare = |from: usize| {
                 let to = (from + STORE_SLICE).min(order.len());
-                let (roster, order, amounts) = (roster.clone(), order.clone(), amounts.clone());
-                let slice =
-                    tokio::task::spawn_blocking(move || records(&roster, &order[from..to], &amounts[from..to], date))
-                        .await
-                        .map_err(|e| ApiError::Internal(format!("import task: {e}")))??;
+                let (roster, order, amounts, preparer) =
+                    (roster.clone(), order.clone(), amounts.clone(), preparer.clone());
+                tokio::task::spawn_blocking(move || {
+                    records(&roster, &order[from..to], &amounts[from..to], date).map(|r| preparer.prepare(r))
+                })
+            };
+            let mut next = (!order.is_empty()).then(|| prepare(0));
+            let mut from = 0;
+            while let Some(ready) = next.take() {
+                let slice = ready.await.map_err(|e| ApiError::Internal(format!("import task: {e}")))??;
+                from += STORE_SLICE;
+                if from < order.len() {
+                    next = Some(prepare(from));
+                }
                 writer.write(&slice).await?;
             }
             let outcome = writer.finish(who, request_id, meta.region, &digest, &meta.reason).await?;
@@ -334,5 +406,62 @@ impl AssistanceApi {
             "roll imported"
         );
         Ok(pb::ImportRollResponse { households, members, errors: vec![], stored: !meta.dry_run })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str =
+        "household_id,region_code,residence,category,status,member_id,age,able_bodied,has_income_proof,incomes\n";
+
+    fn roster(bad: &[usize]) -> (PolicyBook, Roster, Vec<RowError>) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+        let book = civic_runtime::policy_book::load(&dir).unwrap();
+        let mut csv = HEADER.to_string();
+        for i in 0..40 {
+            csv.push_str(&format!("H{i:03},210502,urban,dibao,active,a,{},false,true,wage:{}\n", 20 + i, 100 * i));
+            // A household of 51 is refused by the reader.
+            let more = if bad.contains(&i) { 50 } else { 1 };
+            for m in 0..more {
+                csv.push_str(&format!("H{i:03},210502,urban,dibao,active,m{m},9,false,true,\n"));
+            }
+        }
+        let scope = RegionCode::parse("210500").unwrap();
+        let (roster, errors) = Reader::new(&book.regions, scope, usize::MAX).read_csv(csv.as_bytes());
+        assert_eq!(errors.len(), bad.len(), "{errors:?}");
+        (book, roster, errors)
+    }
+
+    fn answer(r: Result<(Vec<u32>, Vec<i64>), Vec<RowError>>) -> Result<Vec<i64>, Vec<(i64, String)>> {
+        r.map(|(_, amounts)| amounts).map_err(|e| e.into_iter().map(|e| (e.row, e.field)).collect())
+    }
+
+    /// Checked in parts, the answer is the one pass's: the same amounts, and the same problems —
+    /// a benefit that cannot be computed only up to the first slice with a problem, none after
+    /// the reader's.
+    #[test]
+    fn a_roll_checked_in_parts_answers_as_one_pass() {
+        let june = NaiveDate::from_ymd_opt(2019, 6, 15).unwrap();
+        let before_any_standard = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+        for (bad, date) in
+            [(&[][..], june), (&[7, 31][..], june), (&[][..], before_any_standard), (&[31][..], before_any_standard)]
+        {
+            let (book, roster, errors) = roster(bad);
+            let one = answer(check_in_parts(&book, &roster, date, errors.clone(), 1, 3));
+            for parts in 2..=5 {
+                let many = answer(check_in_parts(&book, &roster, date, errors.clone(), parts, 3));
+                assert_eq!(many, one, "{bad:?} {date} in {parts} parts");
+            }
+            match (&one, bad.is_empty(), date == june) {
+                (Ok(amounts), true, true) => assert_eq!(amounts.len(), 40),
+                // The reader's problems, and then nothing is computed.
+                (Err(e), false, _) => assert_eq!(e.len(), bad.len(), "{e:?}"),
+                // Before any standard: the first slice's three households only.
+                (Err(e), true, false) => assert_eq!(e.len(), 3, "{e:?}"),
+                _ => panic!("{bad:?} {date}: {one:?}"),
+            }
+        }
     }
 }

@@ -28,6 +28,58 @@ pub enum ImportOutcome {
 /// Out-of-scope ids reported at most.
 const MAX_REPORTED: usize = 1000;
 
+/// A slice of households made ready to write, off the request threads and while the slice
+/// before it is being written: each household's line as the writer sends it (on PostgreSQL the
+/// COPY line, elsewhere the stored members), in one buffer.
+pub struct Prepared {
+    records: Vec<RollRecord>,
+    text: String,
+    /// Where each record's line ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl Prepared {
+    fn line(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+}
+
+/// Makes slices ready for one writer (it knows the writer's backend and time stamp).
+#[derive(Clone)]
+pub struct Preparer {
+    copy: bool,
+    now: String,
+}
+
+impl Preparer {
+    pub fn prepare(&self, records: Vec<RollRecord>) -> Prepared {
+        use std::fmt::Write as _;
+        let mut text = String::with_capacity(records.len() * 256);
+        let mut ends = Vec::with_capacity(records.len());
+        for r in &records {
+            if self.copy {
+                csv_field(&mut text, &r.household.id);
+                let _ = write!(
+                    text,
+                    ",{},{},{},{},{},",
+                    r.household.region,
+                    r.household.residence.as_str(),
+                    r.category.as_str(),
+                    r.status.as_str(),
+                    r.household.size()
+                );
+                csv_field(&mut text, &members_to_json(&r.household));
+                let _ = writeln!(text, ",{},{},1,{}", r.monthly_benefit.get(), r.computed_on, self.now);
+            } else {
+                text.push_str(&members_to_json(&r.household));
+            }
+            ends.push(text.len());
+        }
+        Prepared { records, text, ends }
+    }
+}
+
 /// Columns of a household's state before an import replaced it.
 const BEFORE_COLUMNS: &str =
     "before_region_code, before_residence, before_category, before_status, before_members_json, \
@@ -39,9 +91,9 @@ const STATE_COLUMNS: &str =
 /// once), then `finish` — all or nothing. Existing ids are replaced and their version goes up,
 /// only where the stored household is within the caller's scope (`scope_prefix`, as for a single
 /// upsert); otherwise nothing is stored and `finish` returns the ids (later slices are still
-/// checked, not written). Every household created or replaced is recorded in
-/// `roll_import_changes` with its state before, under an import id that the import's audit entry
-/// names.
+/// checked, not written). Every household replaced is recorded in `roll_import_changes` with its
+/// state before, and the ids created in `roll_import_created` (one row per slice), under an
+/// import id that the import's audit entry names.
 pub struct RollWriter {
     tx: Tx,
     scope_prefix: String,
@@ -49,6 +101,8 @@ pub struct RollWriter {
     now: String,
     households: usize,
     created: i64,
+    /// Slices written so far: each one's created ids are one row of `roll_import_created`.
+    parts: i64,
     out_of_scope: Vec<String>,
 }
 
@@ -71,20 +125,28 @@ impl RollWriter {
             now: crate::store::now(),
             households: 0,
             created: 0,
+            parts: 0,
             out_of_scope: Vec::new(),
         })
     }
 
+    /// What makes slices ready for this writer.
+    pub fn preparer(&self) -> Preparer {
+        Preparer { copy: matches!(self.tx, Tx::Postgres(..)), now: self.now.clone() }
+    }
+
     /// Write a slice of households (or, once an id out of scope was met, only check it).
-    pub async fn write(&mut self, records: &[RollRecord]) -> Result<(), ApiError> {
-        self.households += records.len();
+    pub async fn write(&mut self, slice: &Prepared) -> Result<(), ApiError> {
+        self.households += slice.records.len();
+        let part = self.parts;
+        self.parts += 1;
         match &mut self.tx {
             Tx::Portable(tx, replaced) => {
                 let (created, more) = write_with_inserts(
                     tx,
-                    records,
+                    slice,
                     &self.scope_prefix,
-                    &self.import_id,
+                    (&self.import_id, part),
                     &self.now,
                     &mut self.out_of_scope,
                 )
@@ -95,10 +157,9 @@ impl RollWriter {
             Tx::Postgres(tx, staged) => {
                 self.created += write_with_copy(
                     tx,
-                    records,
+                    slice,
                     &self.scope_prefix,
-                    &self.import_id,
-                    &self.now,
+                    (&self.import_id, part),
                     &mut self.out_of_scope,
                     staged,
                 )
@@ -175,14 +236,15 @@ fn list_placeholders(n: usize, offset: usize) -> String {
 /// cost of binding grows faster than the number of parameters. Returns (created, replaced).
 async fn write_with_inserts(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    records: &[RollRecord],
+    slice: &Prepared,
     scope_prefix: &str,
-    import_id: &str,
+    (import_id, part): (&str, i64),
     now: &str,
     out_of_scope: &mut Vec<String>,
 ) -> Result<(i64, i64), ApiError> {
-    let (mut created, mut replaced) = (0i64, 0i64);
-    for chunk in records.chunks(IMPORT_BATCH) {
+    let mut replaced = 0i64;
+    let mut created: Vec<&str> = Vec::new();
+    for (n, chunk) in slice.records.chunks(IMPORT_BATCH).enumerate() {
         let sql = format!("SELECT id, region_code FROM households WHERE id IN ({})", list_placeholders(chunk.len(), 0));
         let mut q = sqlx::query_as::<_, (String, String)>(&sql);
         for r in chunk {
@@ -198,7 +260,7 @@ async fn write_with_inserts(
             continue;
         }
         let existing: std::collections::HashSet<&str> = existing.iter().map(|(id, _)| id.as_str()).collect();
-        // The state before, of those replaced; then the ids created.
+        // The state before, of those replaced; the ids created are kept for the slice's row.
         if !existing.is_empty() {
             let sql = format!(
                 "INSERT INTO roll_import_changes (import_id, household_id, action, {BEFORE_COLUMNS}) \
@@ -212,26 +274,13 @@ async fn write_with_inserts(
             q.execute(&mut **tx).await?;
             replaced += existing.len() as i64;
         }
-        let new_ids: Vec<&str> =
-            chunk.iter().map(|r| r.household.id.as_str()).filter(|id| !existing.contains(id)).collect();
-        if !new_ids.is_empty() {
-            let sql = format!(
-                "INSERT INTO roll_import_changes (import_id, household_id, action) VALUES {}",
-                crate::store::jobs::placeholders(new_ids.len(), 3, 0)
-            );
-            let mut q = sqlx::query(&sql);
-            for id in &new_ids {
-                q = q.bind(import_id.to_string()).bind(id.to_string()).bind("created");
-            }
-            q.execute(&mut **tx).await?;
-            created += new_ids.len() as i64;
-        }
+        created.extend(chunk.iter().map(|r| r.household.id.as_str()).filter(|id| !existing.contains(id)));
         let sql = format!(
             "INSERT INTO households ({HOUSEHOLD_COLUMNS}) VALUES {}{UPSERT}",
             crate::store::jobs::placeholders(chunk.len(), 11, 0)
         );
         let mut q = sqlx::query(&sql);
-        for r in chunk {
+        for (k, r) in chunk.iter().enumerate() {
             q = q
                 .bind(r.household.id.clone())
                 .bind(r.household.region.to_string())
@@ -239,7 +288,7 @@ async fn write_with_inserts(
                 .bind(r.category.as_str())
                 .bind(r.status.as_str())
                 .bind(r.household.size())
-                .bind(members_to_json(&r.household))
+                .bind(slice.line(n * IMPORT_BATCH + k).to_string())
                 .bind(r.monthly_benefit.get())
                 .bind(r.computed_on.to_string())
                 .bind(1i64)
@@ -247,7 +296,20 @@ async fn write_with_inserts(
         }
         q.execute(&mut **tx).await?;
     }
-    Ok((created, replaced))
+    if out_of_scope.is_empty() && !created.is_empty() {
+        sqlx::query("INSERT INTO roll_import_created (import_id, part, household_ids) VALUES ($1, $2, $3)")
+            .bind(import_id.to_string())
+            .bind(part)
+            .bind(created_json(&created))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok((created.len() as i64, replaced))
+}
+
+/// The created ids of a slice as the JSON array stored in `roll_import_created`.
+fn created_json(ids: &[&str]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
 }
 
 fn csv_field(out: &mut String, s: &str) {
@@ -261,39 +323,37 @@ fn csv_field(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Send `records` as CSV rows to a COPY … FROM STDIN into `table`.
+/// Send the prepared lines of `slice` that `send` selects (all when `send` is None) to a
+/// COPY … FROM STDIN into `table`, in pieces of about 1 MB.
 async fn copy_households(
     conn: &mut sqlx::PgConnection,
     table: &str,
-    records: impl Iterator<Item = &RollRecord>,
-    now: &str,
+    slice: &Prepared,
+    send: Option<&(dyn Fn(&RollRecord) -> bool + Sync)>,
 ) -> Result<(), sqlx::Error> {
-    use std::fmt::Write as _;
+    const PIECE: usize = 1 << 20;
     let mut copy = conn.copy_in_raw(&format!("COPY {table} ({HOUSEHOLD_COLUMNS}) FROM STDIN (FORMAT csv)")).await?;
-    let mut buf = String::with_capacity(1 << 20);
-    for r in records {
-        csv_field(&mut buf, &r.household.id);
-        let _ = write!(
-            buf,
-            ",{},{},{},{},{},",
-            r.household.region,
-            r.household.residence.as_str(),
-            r.category.as_str(),
-            r.status.as_str(),
-            r.household.size()
-        );
-        csv_field(&mut buf, &members_to_json(&r.household));
-        let _ = writeln!(buf, ",{},{},1,{now}", r.monthly_benefit.get(), r.computed_on);
-        if buf.len() > (1 << 20) {
-            if let Err(e) = copy.send(std::mem::take(&mut buf).into_bytes()).await {
-                let _ = copy.abort("send failed").await;
-                return Err(e);
+    let mut pieces: Vec<Vec<u8>> = Vec::new();
+    match send {
+        // Every line: the buffer as it is, cut anywhere (COPY reads a stream).
+        None => pieces.extend(slice.text.as_bytes().chunks(PIECE).map(<[u8]>::to_vec)),
+        Some(send) => {
+            let mut buf = Vec::with_capacity(PIECE + 4096);
+            for (i, r) in slice.records.iter().enumerate() {
+                if send(r) {
+                    buf.extend_from_slice(slice.line(i).as_bytes());
+                    if buf.len() >= PIECE {
+                        pieces.push(std::mem::replace(&mut buf, Vec::with_capacity(PIECE + 4096)));
+                    }
+                }
             }
-            buf.reserve(1 << 20);
+            if !buf.is_empty() {
+                pieces.push(buf);
+            }
         }
     }
-    if !buf.is_empty() {
-        if let Err(e) = copy.send(buf.into_bytes()).await {
+    for piece in pieces {
+        if let Err(e) = copy.send(piece).await {
             let _ = copy.abort("send failed").await;
             return Err(e);
         }
@@ -306,14 +366,13 @@ async fn copy_households(
 /// [`replace_staged`]. Returns the households created.
 async fn write_with_copy(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    records: &[RollRecord],
+    slice: &Prepared,
     scope_prefix: &str,
-    import_id: &str,
-    now: &str,
+    (import_id, part): (&str, i64),
     out_of_scope: &mut Vec<String>,
     staged: &mut bool,
 ) -> Result<i64, ApiError> {
-    let ids: Vec<&str> = records.iter().map(|r| r.household.id.as_str()).collect();
+    let ids: Vec<&str> = slice.records.iter().map(|r| r.household.id.as_str()).collect();
     let existing: Vec<(String, String)> =
         sqlx::query_as("SELECT id, region_code FROM households WHERE id = ANY($1::text[]) ORDER BY id")
             .bind(&ids)
@@ -332,20 +391,21 @@ async fn write_with_copy(
     let new_ids: Vec<&str> = ids.iter().copied().filter(|id| !existing.contains(id)).collect();
     if !new_ids.is_empty() {
         let t0 = std::time::Instant::now();
-        let new = records.iter().filter(|r| !existing.contains(r.household.id.as_str()));
-        copy_households(tx, "households", new, now).await.map_err(|e| match e {
+        let is_new = |r: &RollRecord| !existing.contains(r.household.id.as_str());
+        let send: Option<&(dyn Fn(&RollRecord) -> bool + Sync)> =
+            if existing.is_empty() { None } else { Some(&is_new) };
+        copy_households(tx, "households", slice, send).await.map_err(|e| match e {
             sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::VersionConflict {
                 message: "a household of the file was added to the roll meanwhile: import again".into(),
             },
             e => e.into(),
         })?;
-        sqlx::query(
-            "INSERT INTO roll_import_changes (import_id, household_id, action) SELECT $1, v.id, 'created' FROM UNNEST($2::text[]) AS v (id)",
-        )
-        .bind(import_id)
-        .bind(&new_ids)
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query("INSERT INTO roll_import_created (import_id, part, household_ids) VALUES ($1, $2, $3)")
+            .bind(import_id)
+            .bind(part)
+            .bind(created_json(&new_ids))
+            .execute(&mut **tx)
+            .await?;
         tracing::debug!(
             households = new_ids.len(),
             copy_ms = t0.elapsed().as_millis() as u64,
@@ -359,8 +419,8 @@ async fn write_with_copy(
                 .await?;
             *staged = true;
         }
-        let old = records.iter().filter(|r| existing.contains(r.household.id.as_str()));
-        copy_households(tx, "households_import", old, now).await?;
+        let is_old = |r: &RollRecord| existing.contains(r.household.id.as_str());
+        copy_households(tx, "households_import", slice, Some(&is_old)).await?;
     }
     Ok(new_ids.len() as i64)
 }

@@ -255,6 +255,22 @@ pub fn parse_computed_on(s: &str) -> Option<NaiveDate> {
     parse_date(s).ok()
 }
 
+/// A stored member as the kernel needs it: the id skipped, income kinds borrowed from the row's
+/// text (a million households are read at a service's first what-if). Either stored form, as
+/// [`crate::roll::StoredMember`]: the fields in the same order.
+#[derive(serde::Deserialize)]
+struct Loaded<'a> {
+    #[serde(default, rename = "id")]
+    _id: serde::de::IgnoredAny,
+    age: u32,
+    #[serde(default)]
+    able: bool,
+    #[serde(default)]
+    proof: bool,
+    #[serde(default, borrow)]
+    incomes: Vec<(std::borrow::Cow<'a, str>, i64)>,
+}
+
 /// The roll of a region streamed straight into its compact form for population runs: no
 /// intermediate records, so memory stays near the compact size.
 pub async fn load_population(
@@ -265,18 +281,6 @@ pub async fn load_population(
     use crate::population::MemberInput;
     use std::borrow::Cow;
     use tokio_stream::StreamExt;
-    /// A stored member as the kernel needs it: no id, income kinds borrowed from the row's text
-    /// (a million households are read at a service's first what-if).
-    #[derive(serde::Deserialize)]
-    struct Loaded<'a> {
-        age: u32,
-        #[serde(default)]
-        able: bool,
-        #[serde(default)]
-        proof: bool,
-        #[serde(default, borrow)]
-        incomes: Vec<(std::borrow::Cow<'a, str>, i64)>,
-    }
     let mut pop = crate::population::Population::new(kinds);
     let mut add = |id: &str, cells: [&str; 4], members: Vec<Loaded>| -> Result<(), ApiError> {
         let [region, residence, category, status] = cells;
@@ -347,4 +351,25 @@ pub async fn load_population(
         }
     }
     Ok(pop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Loaded;
+
+    type Read = Vec<(u32, bool, bool, Vec<(String, i64)>)>;
+
+    #[test]
+    fn the_what_if_reads_both_stored_forms_alike() {
+        let compact = r#"[["m0",37,false,true,[["wage",165800],["a\"b",1]]],["",23,true,false]]"#;
+        let objects = r#"[{"id":"m0","age":37,"able":false,"proof":true,"incomes":[["wage",165800],["a\"b",1]]},{"age":23,"able":true}]"#;
+        let read = |s: &str| -> Read {
+            let v: Vec<Loaded> = serde_json::from_str(s).unwrap();
+            v.into_iter()
+                .map(|m| (m.age, m.able, m.proof, m.incomes.into_iter().map(|(k, f)| (k.into_owned(), f)).collect()))
+                .collect()
+        };
+        assert_eq!(read(compact), read(objects));
+        assert_eq!(read(compact)[0].3[1], ("a\"b".to_string(), 1));
+    }
 }
