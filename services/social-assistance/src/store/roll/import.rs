@@ -373,11 +373,31 @@ async fn write_with_copy(
     staged: &mut bool,
 ) -> Result<i64, ApiError> {
     let ids: Vec<&str> = slice.records.iter().map(|r| r.household.id.as_str()).collect();
-    let existing: Vec<(String, String)> =
+    let t0 = std::time::Instant::now();
+    // Whether any stored id lies between the slice's least and greatest (in the database's own
+    // order): one index probe. Only then is every id looked up — a slice of new households (a
+    // first roll, or one whose ids are apart from the stored ones) is not probed id by id.
+    let any_near: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM households WHERE id >= (SELECT min(x) FROM UNNEST($1::text[]) AS x) \
+         AND id <= (SELECT max(x) FROM UNNEST($1::text[]) AS x))",
+    )
+    .bind(&ids)
+    .fetch_one(&mut **tx)
+    .await?;
+    let existing: Vec<(String, String)> = if any_near {
         sqlx::query_as("SELECT id, region_code FROM households WHERE id = ANY($1::text[]) ORDER BY id")
             .bind(&ids)
             .fetch_all(&mut **tx)
-            .await?;
+            .await?
+    } else {
+        Vec::new()
+    };
+    tracing::debug!(
+        households = ids.len(),
+        any_near,
+        lookup_ms = t0.elapsed().as_millis() as u64,
+        "roll import: ids looked up"
+    );
     // A stored household outside the caller's scope is never replaced by an import.
     for (id, stored_region) in &existing {
         if !stored_region.starts_with(scope_prefix) && out_of_scope.len() < MAX_REPORTED {
