@@ -167,6 +167,12 @@ impl Roster {
             + self.kinds.capacity() * (size_of::<(String, Span)>() + 24)
     }
 
+    /// Room for `households` in the index.
+    fn reserve(&mut self, households: usize) {
+        let (text, heads, hasher) = (&self.text, &self.heads, &self.hasher);
+        self.index.reserve(households, |&j| hasher.hash_one(text.get(heads.get(j).id)));
+    }
+
     /// Households in the file.
     pub fn len(&self) -> usize {
         self.heads.len()
@@ -375,7 +381,7 @@ pub struct Reader<'t> {
     full: bool,
     roster: Roster,
     errors: Vec<RowError>,
-    col: std::collections::BTreeMap<&'static str, usize>,
+    col: spreadsheet::ColumnPlaces,
     header_ok: Option<bool>,
     dropped: usize,
 }
@@ -390,7 +396,7 @@ impl<'t> Reader<'t> {
             full: false,
             roster: Roster::new(),
             errors: Vec::new(),
-            col: Default::default(),
+            col: [None; spreadsheet::COLUMNS.len()],
             header_ok: None,
             dropped: 0,
         }
@@ -398,6 +404,13 @@ impl<'t> Reader<'t> {
 
     /// Read a whole file at once (XLSX, or a CSV already in memory).
     pub fn read_bytes(mut self, format: spreadsheet::Format, content: &[u8]) -> (Roster, Vec<RowError>) {
+        if format == spreadsheet::Format::Csv {
+            // Room for the households of a CSV at once (half a household a line: most have
+            // more than one member), instead of growing the index a doubling at a time; never
+            // more than an eighth of the memory an import may take.
+            let lines = content.iter().filter(|&&b| b == b'\n').count();
+            self.roster.reserve((lines / 2).min(self.budget / 8 / 6));
+        }
         let read = spreadsheet::for_each_row(format, content, |rn, cells| self.row(rn, cells));
         self.finish(read)
     }
@@ -454,19 +467,25 @@ impl<'t> Reader<'t> {
         }
         let errors_before = self.errors.len();
         let col = &self.col;
-        let get = |name: &str| col.get(name).and_then(|&c| row.get(c)).copied().unwrap_or("");
+        // A column by its name, found at compile time among the columns (no lookup per cell).
+        macro_rules! get {
+            ($name:literal) => {{
+                const K: usize = spreadsheet::column($name);
+                col[K].and_then(|c| row.get(c)).copied().unwrap_or("")
+            }};
+        }
         let errors = &mut self.errors;
         let mut err = |field: &str, message: String| errors.push(RowError { row: rn, field: field.into(), message });
         let Ok(rn32) = u32::try_from(rn) else {
             err("", Roster::too_large());
             return;
         };
-        let id = get("household_id");
+        let id = get!("household_id");
         if id.is_empty() || id.len() > MAX_TEXT || id.chars().any(char::is_control) {
             err("household_id", "required, at most 64 characters, no control characters".into());
             return;
         }
-        let region = match self.tree.resolve(get("region_code")) {
+        let region = match self.tree.resolve(get!("region_code")) {
             Ok(r) if self.tree.is_within(r.code, self.scope) => Some(r.code),
             Ok(r) => {
                 err("region_code", format!("{} is outside the import region {}", r.code, self.scope));
@@ -477,31 +496,31 @@ impl<'t> Reader<'t> {
                 None
             }
         };
-        let res = spreadsheet::residence(get("residence"));
+        let res = spreadsheet::residence(get!("residence"));
         if res.is_none() {
-            err("residence", format!("'{}': urban/rural or 城市/农村", get("residence")));
+            err("residence", format!("'{}': urban/rural or 城市/农村", get!("residence")));
         }
-        let cat = Category::parse(get("category"));
+        let cat = Category::parse(get!("category"));
         if cat.is_none() {
-            err("category", format!("'{}': dibao or low_income", get("category")));
+            err("category", format!("'{}': dibao or low_income", get!("category")));
         }
-        let status = if get("status").is_empty() { Some(Status::Active) } else { Status::parse(get("status")) };
+        let status = if get!("status").is_empty() { Some(Status::Active) } else { Status::parse(get!("status")) };
         if status.is_none() {
-            err("status", format!("'{}': active, suspended or closed", get("status")));
+            err("status", format!("'{}': active, suspended or closed", get!("status")));
         }
-        let age = get("age").parse::<u8>().ok().filter(|a| u32::from(*a) <= crate::rules::household::MAX_AGE);
+        let age = get!("age").parse::<u8>().ok().filter(|a| u32::from(*a) <= crate::rules::household::MAX_AGE);
         if age.is_none() {
-            err("age", format!("'{}': whole years, 0–130", get("age")));
+            err("age", format!("'{}': whole years, 0–130", get!("age")));
         }
-        let able = spreadsheet::yes_no(get("able_bodied"));
+        let able = spreadsheet::yes_no(get!("able_bodied"));
         if able.is_none() {
-            err("able_bodied", format!("'{}': true/false or 是/否", get("able_bodied")));
+            err("able_bodied", format!("'{}': true/false or 是/否", get!("able_bodied")));
         }
-        let proof = spreadsheet::yes_no(get("has_income_proof"));
+        let proof = spreadsheet::yes_no(get!("has_income_proof"));
         if proof.is_none() {
-            err("has_income_proof", format!("'{}': true/false or 是/否", get("has_income_proof")));
+            err("has_income_proof", format!("'{}': true/false or 是/否", get!("has_income_proof")));
         }
-        let incomes = match spreadsheet::incomes(get("incomes")) {
+        let incomes = match spreadsheet::incomes(get!("incomes")) {
             Ok(v) if v.len() > MAX_INCOMES => {
                 err("incomes", format!("{} income items: at most {MAX_INCOMES} per member", v.len()));
                 None
@@ -516,7 +535,7 @@ impl<'t> Reader<'t> {
                 None
             }
         };
-        let member_id = get("member_id").trim();
+        let member_id = get!("member_id").trim();
         if member_id.len() > MAX_TEXT || member_id.chars().any(char::is_control) {
             err("member_id", "at most 64 characters, no control characters".into());
         }

@@ -3,8 +3,6 @@
 //! problem is reported with its row (the header is row 1) and column, and a file with any
 //! problem stores nothing.
 
-use std::collections::BTreeMap;
-
 use civic_domain::Fen;
 pub use civic_runtime::tabular::{for_each_row, Format};
 
@@ -25,6 +23,25 @@ pub const COLUMNS: [&str; 10] = [
     "has_income_proof",
     "incomes",
 ];
+
+/// The place of column `name` in [`COLUMNS`]; a name that is not one fails the build.
+pub(crate) const fn column(name: &str) -> usize {
+    let mut k = 0;
+    while k < COLUMNS.len() {
+        let (a, b) = (COLUMNS[k].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut i = 0;
+            while i < a.len() && a[i] == b[i] {
+                i += 1;
+            }
+            if i == a.len() {
+                return k;
+            }
+        }
+        k += 1;
+    }
+    panic!("not a roll column")
+}
 
 /// Chinese headers clerks use for each column (the proto's English names work too).
 pub const CHINESE_HEADERS: [(&str, &[&str]); 10] = [
@@ -87,12 +104,15 @@ pub(crate) fn incomes(s: &str) -> Result<Vec<Income>, String> {
 
 /// Find each column in the header row (in English or Chinese); a missing column is an error
 /// on row 1 saying what to name it (`status` may be left out).
-pub(crate) fn header_columns(row: &[&str], col: &mut BTreeMap<&'static str, usize>) -> Vec<RowError> {
+/// Where each of [`COLUMNS`] is in the file (by its place in `COLUMNS`), from the header row.
+pub(crate) type ColumnPlaces = [Option<usize>; COLUMNS.len()];
+
+pub(crate) fn header_columns(row: &[&str], col: &mut ColumnPlaces) -> Vec<RowError> {
     let mut errors = Vec::new();
-    for name in COLUMNS {
+    for (k, name) in COLUMNS.into_iter().enumerate() {
         match row.iter().position(|h| header_is(h, name)) {
             Some(i) => {
-                col.insert(name, i);
+                col[k] = Some(i);
             }
             None if name == "status" => {}
             None => errors.push(RowError {

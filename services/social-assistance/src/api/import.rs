@@ -236,14 +236,17 @@ impl AssistanceApi {
         if content.is_empty() {
             return Err(ApiError::invalid("content", "the file is empty"));
         }
-        // Reading a city's roll is CPU work: off the request threads.
-        let digest = format!("{:x}", Sha256::digest(&content));
+        // Reading a city's roll is CPU work: off the request threads, its digest beside it.
+        let content = Arc::new(content);
+        let for_digest = content.clone();
+        let digest = tokio::task::spawn_blocking(move || format!("{:x}", Sha256::digest(&*for_digest)));
         let (format, region, for_read, budget) = (meta.format, meta.region, book.clone(), self.max_import_memory_bytes);
         let (roster, errors) = tokio::task::spawn_blocking(move || {
             Reader::new(&for_read.regions, region, budget).read_bytes(format, &content)
         })
         .await
         .map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
+        let digest = digest.await.map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
         self.store_roster(who, request_id, book, meta, roster, errors, digest, started).await
     }
 
