@@ -21,8 +21,9 @@ pub enum Backend {
 pub struct Database {
     pub pool: AnyPool,
     pub backend: Backend,
-    /// On PostgreSQL, a small native pool for bulk loads with COPY, which the portable pool
-    /// cannot do.
+    /// On PostgreSQL, a small native pool for what the portable pool cannot do or does slowly:
+    /// bulk loads with COPY, and large reads and writes decoded in place (an import's
+    /// transaction, recalculation chunks, a what-if's roll).
     pub bulk: Option<sqlx::PgPool>,
 }
 
@@ -103,7 +104,7 @@ impl Database {
         let bulk = match backend {
             Backend::Postgres => Some(
                 sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(2)
+                    .max_connections(4)
                     .min_connections(0)
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_lazy(url)?,

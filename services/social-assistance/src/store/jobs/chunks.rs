@@ -11,15 +11,16 @@ use super::*;
 
 /// The households of a chunk.
 pub async fn chunk_households(db: &Database, chunk: &Chunk, prefix: &str) -> Result<Vec<RollRecord>, ApiError> {
-    let rows = sqlx::query(
+    const SQL: &str =
         "SELECT id, region_code, residence, category, status, member_count, members_json, monthly_benefit_fen, computed_on, version FROM households \
-         WHERE id >= $1 AND id <= $2 AND region_code LIKE $3 AND status = 'active' AND category = 'dibao' ORDER BY id",
-    )
-    .bind(&chunk.first_id)
-    .bind(&chunk.last_id)
-    .bind(format!("{prefix}%"))
-    .fetch_all(&db.pool)
-    .await?;
+         WHERE id >= $1 AND id <= $2 AND region_code LIKE $3 AND status = 'active' AND category = 'dibao' ORDER BY id";
+    let like = format!("{prefix}%");
+    if let Some(pg) = &db.bulk {
+        // PostgreSQL's own rows, read in place (not converted to the portable row first).
+        let rows = sqlx::query(SQL).bind(&chunk.first_id).bind(&chunk.last_id).bind(&like).fetch_all(pg).await?;
+        return rows.iter().map(crate::store::roll::from_pg_row).collect();
+    }
+    let rows = sqlx::query(SQL).bind(&chunk.first_id).bind(&chunk.last_id).bind(&like).fetch_all(&db.pool).await?;
     rows.iter().map(crate::store::roll::from_row).collect()
 }
 

@@ -122,12 +122,14 @@ pub async fn running_overlapping(db: &Database, prefix: &str) -> Result<Option<J
 
 pub async fn create(db: &Database, caller: &Caller, request_id: &str, new: NewJob<'_>) -> Result<Started, ApiError> {
     let NewJob { id, region, prefix, effective_from, reason, chunk_size } = new;
-    // Only the chunks' first and last ids come back, numbered in id order, with the total.
+    // Only the chunks' first and last ids come back, numbered in id order, the last one marked
+    // (its number is the total). The next row's id tells the last one without the database
+    // holding every row to count them first.
     let size = chunk_size.max(1) as i64;
     let rows = sqlx::query(
-        "SELECT id, rn, total FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn, COUNT(*) OVER () AS total \
-         FROM households WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao') t \
-         WHERE (rn - 1) % $2 = 0 OR rn % $2 = 0 OR rn = total ORDER BY rn",
+        "SELECT id, rn, is_last FROM (SELECT id, ROW_NUMBER() OVER w AS rn, CASE WHEN LEAD(id) OVER w IS NULL THEN 1 ELSE 0 END AS is_last \
+         FROM households WHERE region_code LIKE $1 AND status = 'active' AND category = 'dibao' WINDOW w AS (ORDER BY id)) t \
+         WHERE (rn - 1) % $2 = 0 OR rn % $2 = 0 OR is_last = 1 ORDER BY rn",
     )
     .bind(format!("{prefix}%"))
     .bind(size)
@@ -138,7 +140,7 @@ pub async fn create(db: &Database, caller: &Caller, request_id: &str, new: NewJo
     let mut chunks: Vec<(String, String, i64)> = Vec::new();
     for r in &rows {
         let (id, rn): (String, i64) = (r.try_get("id")?, r.try_get("rn")?);
-        total = r.try_get("total")?;
+        total = total.max(rn);
         if (rn - 1) % size == 0 {
             chunks.push((id.clone(), id.clone(), 0));
         }

@@ -51,25 +51,61 @@ fn corrupt(what: String) -> ApiError {
 }
 
 pub fn from_row(r: &AnyRow) -> Result<RollRecord, ApiError> {
-    let id: String = r.try_get("id")?;
-    let region: String = r.try_get("region_code")?;
-    let residence: String = r.try_get("residence")?;
-    let members_json: String = r.try_get("members_json")?;
-    let members = members_from_json(&members_json).map_err(|e| corrupt(format!("{id}: {e}")))?;
-    let region = RegionCode::parse(&region).map_err(|e| corrupt(e.to_string()))?;
-    let residence = if residence == "urban" { Residence::Urban } else { Residence::Rural };
+    record(StoredRow {
+        id: r.try_get("id")?,
+        region: r.try_get("region_code")?,
+        residence: r.try_get("residence")?,
+        category: r.try_get("category")?,
+        status: r.try_get("status")?,
+        members_json: r.try_get("members_json")?,
+        monthly_benefit_fen: r.try_get("monthly_benefit_fen")?,
+        computed_on: r.try_get("computed_on")?,
+        version: r.try_get("version")?,
+    })
+}
+
+/// The same from PostgreSQL's native row, its text read in place.
+pub fn from_pg_row(r: &sqlx::postgres::PgRow) -> Result<RollRecord, ApiError> {
+    record(StoredRow {
+        id: r.try_get("id")?,
+        region: r.try_get("region_code")?,
+        residence: r.try_get("residence")?,
+        category: r.try_get("category")?,
+        status: r.try_get("status")?,
+        members_json: r.try_get("members_json")?,
+        monthly_benefit_fen: r.try_get("monthly_benefit_fen")?,
+        computed_on: r.try_get("computed_on")?,
+        version: r.try_get("version")?,
+    })
+}
+
+/// A stored household's columns as read.
+struct StoredRow<'r> {
+    id: &'r str,
+    region: &'r str,
+    residence: &'r str,
+    category: &'r str,
+    status: &'r str,
+    members_json: &'r str,
+    monthly_benefit_fen: i64,
+    computed_on: &'r str,
+    version: i64,
+}
+
+fn record(r: StoredRow) -> Result<RollRecord, ApiError> {
+    let id = r.id;
+    let members = members_from_json(r.members_json).map_err(|e| corrupt(format!("{id}: {e}")))?;
+    let region = RegionCode::parse(r.region).map_err(|e| corrupt(e.to_string()))?;
+    let residence = if r.residence == "urban" { Residence::Urban } else { Residence::Rural };
     let household =
-        Household::new(id.clone(), region, residence, members, "household").map_err(|_| corrupt(id.clone()))?;
-    let category: String = r.try_get("category")?;
-    let status: String = r.try_get("status")?;
-    let computed_on: String = r.try_get("computed_on")?;
+        Household::new(id.to_string(), region, residence, members, "household").map_err(|_| corrupt(id.to_string()))?;
     Ok(RollRecord {
         household,
-        category: Category::parse(&category).ok_or_else(|| corrupt(format!("{id}: category {category}")))?,
-        status: Status::parse(&status).ok_or_else(|| corrupt(format!("{id}: status {status}")))?,
-        monthly_benefit: Fen::new(r.try_get("monthly_benefit_fen")?),
-        computed_on: parse_date(&computed_on).map_err(|e| corrupt(e.to_string()))?,
-        version: r.try_get("version")?,
+        category: Category::parse(r.category).ok_or_else(|| corrupt(format!("{id}: category {}", r.category)))?,
+        status: Status::parse(r.status).ok_or_else(|| corrupt(format!("{id}: status {}", r.status)))?,
+        monthly_benefit: Fen::new(r.monthly_benefit_fen),
+        computed_on: parse_date(r.computed_on).map_err(|e| corrupt(e.to_string()))?,
+        version: r.version,
     })
 }
 
