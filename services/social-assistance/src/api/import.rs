@@ -26,8 +26,11 @@ use crate::{
 };
 
 /// Households whose benefits are computed together (the benefit kernel's compact copy of them
-/// stays small).
-const BENEFIT_SLICE: usize = 50_000;
+/// stays small); with at most [`CHECK_PARTS`] parts at once, 50,000 households are built at a
+/// time, as many as in one pass before.
+const BENEFIT_SLICE: usize = 25_000;
+/// Parts a large roll is checked in at most (on the machine's cores).
+const CHECK_PARTS: usize = 2;
 /// Households built and written together.
 const STORE_SLICE: usize = 20_000;
 
@@ -103,7 +106,7 @@ fn records(roster: &Roster, slice: &[u32], amounts: &[i64], date: NaiveDate) -> 
         .collect()
 }
 
-/// Rolls from this size are checked in parts on the machine's cores (at most four).
+/// Rolls from this size are checked in parts on the machine's cores.
 const PARALLEL_FROM: usize = 100_000;
 
 /// What one part of the roll's check found: its amounts (while nothing was wrong in it), the
@@ -164,7 +167,7 @@ fn benefits(
     let parts = if roster.len() < PARALLEL_FROM {
         1
     } else {
-        std::thread::available_parallelism().map_or(1, |p| p.get()).min(4)
+        std::thread::available_parallelism().map_or(1, |p| p.get()).min(CHECK_PARTS)
     };
     check_in_parts(book, roster, date, errors, parts, BENEFIT_SLICE)
 }

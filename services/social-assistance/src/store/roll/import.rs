@@ -32,9 +32,12 @@ const MAX_REPORTED: usize = 1000;
 /// before it is being written: each household's line as the writer sends it (on PostgreSQL the
 /// COPY line, elsewhere the stored members), in one buffer.
 pub struct Prepared {
+    /// The households, where their fields are bound one by one (not for COPY, whose lines
+    /// carry them: there only the ids are kept).
     records: Vec<RollRecord>,
+    ids: Vec<String>,
     text: String,
-    /// Where each record's line ends in `text`.
+    /// Where each household's line ends in `text`.
     ends: Vec<usize>,
 }
 
@@ -42,6 +45,17 @@ impl Prepared {
     fn line(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.text[start..self.ends[i]]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn id(&self, i: usize) -> &str {
+        match self.records.get(i) {
+            Some(r) => &r.household.id,
+            None => &self.ids[i],
+        }
     }
 }
 
@@ -76,7 +90,12 @@ impl Preparer {
             }
             ends.push(text.len());
         }
-        Prepared { records, text, ends }
+        if self.copy {
+            let ids = records.into_iter().map(|r| r.household.id).collect();
+            Prepared { records: Vec::new(), ids, text, ends }
+        } else {
+            Prepared { records, ids: Vec::new(), text, ends }
+        }
     }
 }
 
@@ -137,7 +156,7 @@ impl RollWriter {
 
     /// Write a slice of households (or, once an id out of scope was met, only check it).
     pub async fn write(&mut self, slice: &Prepared) -> Result<(), ApiError> {
-        self.households += slice.records.len();
+        self.households += slice.len();
         let part = self.parts;
         self.parts += 1;
         match &mut self.tx {
@@ -323,40 +342,47 @@ fn csv_field(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Send the prepared lines of `slice` that `send` selects (all when `send` is None) to a
-/// COPY … FROM STDIN into `table`, in pieces of about 1 MB.
+/// Send the prepared lines of `slice` whose id `send` selects (all when `send` is None) to a
+/// COPY … FROM STDIN into `table`, in pieces of about 1 MB (taken from the prepared text as it
+/// is when every line goes).
 async fn copy_households(
     conn: &mut sqlx::PgConnection,
     table: &str,
     slice: &Prepared,
-    send: Option<&(dyn Fn(&RollRecord) -> bool + Sync)>,
+    send: Option<&(dyn Fn(&str) -> bool + Sync)>,
 ) -> Result<(), sqlx::Error> {
     const PIECE: usize = 1 << 20;
     let mut copy = conn.copy_in_raw(&format!("COPY {table} ({HOUSEHOLD_COLUMNS}) FROM STDIN (FORMAT csv)")).await?;
-    let mut pieces: Vec<Vec<u8>> = Vec::new();
+    let mut sent: Result<(), sqlx::Error> = Ok(());
     match send {
-        // Every line: the buffer as it is, cut anywhere (COPY reads a stream).
-        None => pieces.extend(slice.text.as_bytes().chunks(PIECE).map(<[u8]>::to_vec)),
-        Some(send) => {
-            let mut buf = Vec::with_capacity(PIECE + 4096);
-            for (i, r) in slice.records.iter().enumerate() {
-                if send(r) {
-                    buf.extend_from_slice(slice.line(i).as_bytes());
-                    if buf.len() >= PIECE {
-                        pieces.push(std::mem::replace(&mut buf, Vec::with_capacity(PIECE + 4096)));
-                    }
+        // Every line: the text as it is, cut anywhere (COPY reads a stream).
+        None => {
+            for piece in slice.text.as_bytes().chunks(PIECE) {
+                sent = copy.send(piece).await.map(drop);
+                if sent.is_err() {
+                    break;
                 }
             }
-            if !buf.is_empty() {
-                pieces.push(buf);
+        }
+        Some(send) => {
+            let mut buf = Vec::with_capacity(PIECE + 4096);
+            for i in 0..slice.len() {
+                if send(slice.id(i)) {
+                    buf.extend_from_slice(slice.line(i).as_bytes());
+                }
+                if buf.len() >= PIECE || (i + 1 == slice.len() && !buf.is_empty()) {
+                    sent = copy.send(buf.as_slice()).await.map(drop);
+                    if sent.is_err() {
+                        break;
+                    }
+                    buf.clear();
+                }
             }
         }
     }
-    for piece in pieces {
-        if let Err(e) = copy.send(piece).await {
-            let _ = copy.abort("send failed").await;
-            return Err(e);
-        }
+    if let Err(e) = sent {
+        let _ = copy.abort("send failed").await;
+        return Err(e);
     }
     copy.finish().await.map(|_| ())
 }
@@ -372,7 +398,7 @@ async fn write_with_copy(
     out_of_scope: &mut Vec<String>,
     staged: &mut bool,
 ) -> Result<i64, ApiError> {
-    let ids: Vec<&str> = slice.records.iter().map(|r| r.household.id.as_str()).collect();
+    let ids: Vec<&str> = (0..slice.len()).map(|i| slice.id(i)).collect();
     let t0 = std::time::Instant::now();
     // Whether any stored id lies between the slice's least and greatest (in the database's own
     // order): one index probe. Only then is every id looked up — a slice of new households (a
@@ -411,9 +437,8 @@ async fn write_with_copy(
     let new_ids: Vec<&str> = ids.iter().copied().filter(|id| !existing.contains(id)).collect();
     if !new_ids.is_empty() {
         let t0 = std::time::Instant::now();
-        let is_new = |r: &RollRecord| !existing.contains(r.household.id.as_str());
-        let send: Option<&(dyn Fn(&RollRecord) -> bool + Sync)> =
-            if existing.is_empty() { None } else { Some(&is_new) };
+        let is_new: &(dyn Fn(&str) -> bool + Sync) = &|id: &str| !existing.contains(id);
+        let send = if existing.is_empty() { None } else { Some(is_new) };
         copy_households(tx, "households", slice, send).await.map_err(|e| match e {
             sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::VersionConflict {
                 message: "a household of the file was added to the roll meanwhile: import again".into(),
@@ -439,8 +464,8 @@ async fn write_with_copy(
                 .await?;
             *staged = true;
         }
-        let is_old = |r: &RollRecord| existing.contains(r.household.id.as_str());
-        copy_households(tx, "households_import", slice, Some(&is_old)).await?;
+        let is_old: &(dyn Fn(&str) -> bool + Sync) = &|id: &str| existing.contains(id);
+        copy_households(tx, "households_import", slice, Some(is_old)).await?;
     }
     Ok(new_ids.len() as i64)
 }
