@@ -42,6 +42,8 @@ trap cleanup EXIT
 
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -r)"
 $BENCH generate "$N" 42 "$WORK/roll.csv"
+# The generated roll is written out before anything is timed (not while PostgreSQL writes).
+sync
 $BENCH frame health "$WORK/health.bin"
 $BENCH frame benefit "$WORK/benefit.bin"
 TOKEN="$($BENCH token)"
