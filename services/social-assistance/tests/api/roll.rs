@@ -127,6 +127,10 @@ async fn create_update_list(backend: Backend) {
     assert_eq!(entries.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), vec!["roll.create", "roll.update"]);
     assert!(entries[1].before_json.contains("90000") && entries[1].after_json.contains("120000"));
     assert_eq!(entries[1].reason, "new application");
+    // The audit trail names each member's fields (the table keeps them compact).
+    let after: serde_json::Value = serde_json::from_str(&entries[1].after_json).unwrap();
+    let member = &after["members"][0];
+    assert!(member["age"].is_u64() && member["able"].is_boolean() && member["proof"].is_boolean(), "{after}");
     app.stop().await;
 }
 both_backends!(create_update_list, super::create_update_list);

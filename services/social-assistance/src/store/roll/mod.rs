@@ -51,61 +51,36 @@ fn corrupt(what: String) -> ApiError {
 }
 
 pub fn from_row(r: &AnyRow) -> Result<RollRecord, ApiError> {
-    record(StoredRow {
-        id: r.try_get("id")?,
-        region: r.try_get("region_code")?,
-        residence: r.try_get("residence")?,
-        category: r.try_get("category")?,
-        status: r.try_get("status")?,
-        members_json: r.try_get("members_json")?,
-        monthly_benefit_fen: r.try_get("monthly_benefit_fen")?,
-        computed_on: r.try_get("computed_on")?,
-        version: r.try_get("version")?,
-    })
+    stored(r)
 }
 
 /// The same from PostgreSQL's native row, its text read in place.
 pub fn from_pg_row(r: &sqlx::postgres::PgRow) -> Result<RollRecord, ApiError> {
-    record(StoredRow {
-        id: r.try_get("id")?,
-        region: r.try_get("region_code")?,
-        residence: r.try_get("residence")?,
-        category: r.try_get("category")?,
-        status: r.try_get("status")?,
-        members_json: r.try_get("members_json")?,
-        monthly_benefit_fen: r.try_get("monthly_benefit_fen")?,
-        computed_on: r.try_get("computed_on")?,
-        version: r.try_get("version")?,
-    })
+    stored(r)
 }
 
-/// A stored household's columns as read.
-struct StoredRow<'r> {
-    id: &'r str,
-    region: &'r str,
-    residence: &'r str,
-    category: &'r str,
-    status: &'r str,
-    members_json: &'r str,
-    monthly_benefit_fen: i64,
-    computed_on: &'r str,
-    version: i64,
-}
-
-fn record(r: StoredRow) -> Result<RollRecord, ApiError> {
-    let id = r.id;
-    let members = members_from_json(r.members_json).map_err(|e| corrupt(format!("{id}: {e}")))?;
-    let region = RegionCode::parse(r.region).map_err(|e| corrupt(e.to_string()))?;
-    let residence = if r.residence == "urban" { Residence::Urban } else { Residence::Rural };
+/// A stored household from a row of either pool.
+fn stored<'r, R>(r: &'r R) -> Result<RollRecord, ApiError>
+where
+    R: Row,
+    &'static str: sqlx::ColumnIndex<R>,
+    &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let id: &str = r.try_get("id")?;
+    let members = members_from_json(r.try_get("members_json")?).map_err(|e| corrupt(format!("{id}: {e}")))?;
+    let region = RegionCode::parse(r.try_get("region_code")?).map_err(|e| corrupt(e.to_string()))?;
+    let residence = if r.try_get::<&str, _>("residence")? == "urban" { Residence::Urban } else { Residence::Rural };
     let household =
         Household::new(id.to_string(), region, residence, members, "household").map_err(|_| corrupt(id.to_string()))?;
+    let (category, status): (&str, &str) = (r.try_get("category")?, r.try_get("status")?);
     Ok(RollRecord {
         household,
-        category: Category::parse(r.category).ok_or_else(|| corrupt(format!("{id}: category {}", r.category)))?,
-        status: Status::parse(r.status).ok_or_else(|| corrupt(format!("{id}: status {}", r.status)))?,
-        monthly_benefit: Fen::new(r.monthly_benefit_fen),
-        computed_on: parse_date(r.computed_on).map_err(|e| corrupt(e.to_string()))?,
-        version: r.version,
+        category: Category::parse(category).ok_or_else(|| corrupt(format!("{id}: category {category}")))?,
+        status: Status::parse(status).ok_or_else(|| corrupt(format!("{id}: status {status}")))?,
+        monthly_benefit: Fen::new(r.try_get("monthly_benefit_fen")?),
+        computed_on: parse_date(r.try_get("computed_on")?).map_err(|e| corrupt(e.to_string()))?,
+        version: r.try_get("version")?,
     })
 }
 
@@ -116,7 +91,17 @@ pub fn to_json(r: &RollRecord) -> serde_json::Value {
         "residence": r.household.residence.as_str(),
         "category": r.category.as_str(),
         "status": r.status.as_str(),
-        "members": serde_json::from_str::<serde_json::Value>(&members_to_json(&r.household)).unwrap_or_default(),
+        // Named fields for the audit trail's readers (the table keeps the compact form).
+        "members": r.household.members().iter().map(|m| {
+            let mut v = serde_json::json!({"age": m.age, "able": m.able_bodied, "proof": m.has_income_proof});
+            if !m.id.is_empty() {
+                v["id"] = m.id.clone().into();
+            }
+            if !m.incomes.is_empty() {
+                v["incomes"] = m.incomes.iter().map(|i| serde_json::json!([i.kind, i.monthly.get()])).collect();
+            }
+            v
+        }).collect::<Vec<_>>(),
         "monthly_benefit_fen": r.monthly_benefit.get(),
         "computed_on": r.computed_on.to_string(),
         "version": r.version,
