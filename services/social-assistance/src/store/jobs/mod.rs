@@ -12,7 +12,7 @@
 
 mod chunks;
 
-pub use chunks::{chunk_households, complete_chunk, paid_months, placeholders, PaidMonth};
+pub use chunks::{anonymous, chunk_households, complete_chunk, paid_months, PaidMonth};
 
 use civic_runtime::{audit, identity::Caller, storage::Database, ApiError};
 use sqlx::Row;

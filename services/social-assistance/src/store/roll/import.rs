@@ -9,8 +9,9 @@ use civic_runtime::{audit, identity::Caller, storage::Database, ApiError};
 
 use crate::roll::{members_to_json, RollRecord};
 
-/// Rows per INSERT statement in a bulk import (11 binds each; well under both databases' limits).
-const IMPORT_BATCH: usize = 32;
+/// Rows per INSERT statement in a bulk import on SQLite (11 anonymous parameters each; SQLite
+/// allows 32,766).
+const IMPORT_BATCH: usize = 128;
 
 /// What an import did, or why it did nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,13 +247,13 @@ const UPSERT: &str =
 const HOUSEHOLD_COLUMNS: &str =
     "id, region_code, residence, category, status, member_count, members_json, monthly_benefit_fen, computed_on, version, updated_at";
 
-/// "$k+1, …, $k+n".
-fn list_placeholders(n: usize, offset: usize) -> String {
-    (1..=n).map(|i| format!("${}", offset + i)).collect::<Vec<_>>().join(",")
+/// "?, …, ?" (`n` anonymous parameters, SQLite only: see [`crate::store::jobs::anonymous`]).
+fn list_placeholders(n: usize) -> String {
+    vec!["?"; n].join(",")
 }
 
-/// SQLite (and the portable path): multi-row INSERTs. Small statements are fastest here: the
-/// cost of binding grows faster than the number of parameters. Returns (created, replaced).
+/// SQLite (the portable path; PostgreSQL has COPY): multi-row INSERTs with anonymous
+/// parameters. Returns (created, replaced).
 async fn write_with_inserts(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     slice: &Prepared,
@@ -264,7 +265,7 @@ async fn write_with_inserts(
     let mut replaced = 0i64;
     let mut created: Vec<&str> = Vec::new();
     for (n, chunk) in slice.records.chunks(IMPORT_BATCH).enumerate() {
-        let sql = format!("SELECT id, region_code FROM households WHERE id IN ({})", list_placeholders(chunk.len(), 0));
+        let sql = format!("SELECT id, region_code FROM households WHERE id IN ({})", list_placeholders(chunk.len()));
         let mut q = sqlx::query_as::<_, (String, String)>(&sql);
         for r in chunk {
             q = q.bind(r.household.id.clone());
@@ -283,8 +284,8 @@ async fn write_with_inserts(
         if !existing.is_empty() {
             let sql = format!(
                 "INSERT INTO roll_import_changes (import_id, household_id, action, {BEFORE_COLUMNS}) \
-                 SELECT $1, id, 'replaced', {STATE_COLUMNS} FROM households WHERE id IN ({})",
-                list_placeholders(existing.len(), 1)
+                 SELECT ?, id, 'replaced', {STATE_COLUMNS} FROM households WHERE id IN ({})",
+                list_placeholders(existing.len())
             );
             let mut q = sqlx::query(&sql).bind(import_id.to_string());
             for id in &existing {
@@ -296,7 +297,7 @@ async fn write_with_inserts(
         created.extend(chunk.iter().map(|r| r.household.id.as_str()).filter(|id| !existing.contains(id)));
         let sql = format!(
             "INSERT INTO households ({HOUSEHOLD_COLUMNS}) VALUES {}{UPSERT}",
-            crate::store::jobs::placeholders(chunk.len(), 11, 0)
+            crate::store::jobs::anonymous(chunk.len(), 11)
         );
         let mut q = sqlx::query(&sql);
         for (k, r) in chunk.iter().enumerate() {
