@@ -107,7 +107,7 @@ pub async fn insert(
     p.version = 1;
     p.updated_at = now();
     let mut tx = db.begin().await?;
-    let sql = format!("INSERT INTO budget_programmes ({COLUMNS}) VALUES {}", super::values_sql(18, 1));
+    let sql = format!("INSERT INTO budget_programmes ({COLUMNS}) VALUES {}", super::values_sql(db.backend, 18, 1));
     let done = bind_row(sqlx::query(&sql), &p).execute(&mut *tx).await;
     match done {
         Ok(_) => {}
@@ -282,7 +282,10 @@ pub async fn import(
     let stamp = now();
     let mut changes = Vec::with_capacity(creates.len() + updates.len());
     for chunk in creates.chunks(super::BATCH_ROWS) {
-        let sql = format!("INSERT INTO budget_programmes ({COLUMNS}) VALUES {}", super::values_sql(18, chunk.len()));
+        let sql = format!(
+            "INSERT INTO budget_programmes ({COLUMNS}) VALUES {}",
+            super::values_sql(db.backend, 18, chunk.len())
+        );
         let rows: Vec<ProgrammeRow> =
             chunk.iter().map(|p| ProgrammeRow { version: 1, updated_at: stamp.clone(), ..p.clone() }).collect();
         let mut q = sqlx::query(&sql);

@@ -259,7 +259,7 @@ pub async fn import(
     for chunk in records.chunks(crate::store::BATCH_ROWS).filter(|_| !postgres) {
         let sql = format!(
             "INSERT INTO budget_monitoring_records ({RECORD_COLUMNS}) VALUES {}",
-            crate::store::values_sql(15, chunk.len())
+            crate::store::values_sql(db.backend, 15, chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {
@@ -291,7 +291,7 @@ pub async fn import(
     for chunk in new_warnings.chunks(crate::store::BATCH_ROWS).filter(|_| !postgres) {
         let sql = format!(
             "INSERT INTO budget_warnings ({WARNING_COLUMNS}) VALUES {}",
-            crate::store::values_sql(15, chunk.len())
+            crate::store::values_sql(db.backend, 15, chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for w in chunk {
