@@ -120,8 +120,11 @@ pub fn members_to_json(h: &Household) -> String {
 }
 
 pub fn members_from_json(s: &str) -> Result<Vec<Member>, serde_json::Error> {
-    let v: Vec<StoredMember> = serde_json::from_str(s)?;
-    Ok(v.into_iter()
+    Ok(members_from_stored(serde_json::from_str(s)?))
+}
+
+pub fn members_from_stored(v: Vec<StoredMember>) -> Vec<Member> {
+    v.into_iter()
         .map(|m| Member {
             id: m.id,
             age: m.age,
@@ -129,7 +132,7 @@ pub fn members_from_json(s: &str) -> Result<Vec<Member>, serde_json::Error> {
             has_income_proof: m.proof,
             incomes: m.incomes.into_iter().map(|(kind, fen)| Income { kind, monthly: Fen::new(fen) }).collect(),
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -20,8 +20,41 @@ pub async fn chunk_households(db: &Database, chunk: &Chunk, prefix: &str) -> Res
         let rows = sqlx::query(SQL).bind(&chunk.first_id).bind(&chunk.last_id).bind(&like).fetch_all(pg).await?;
         return rows.iter().map(crate::store::roll::from_pg_row).collect();
     }
-    let rows = sqlx::query(SQL).bind(&chunk.first_id).bind(&chunk.last_id).bind(&like).fetch_all(&db.pool).await?;
-    rows.iter().map(crate::store::roll::from_row).collect()
+    // On SQLite every row would cross from the database's thread to this task on its own, a
+    // wake-up each: the chunk comes as one JSON array instead (as the what-if's roll does).
+    #[derive(serde::Deserialize)]
+    struct Packed(String, String, String, String, String, Vec<crate::roll::StoredMember>, i64, String, i64);
+    let page: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(id, region_code, residence, category, status, json(members_json), \
+         monthly_benefit_fen, computed_on, version)) FROM (SELECT * FROM households \
+         WHERE id >= $1 AND id <= $2 AND region_code LIKE $3 AND status = 'active' AND category = 'dibao' ORDER BY id)",
+    )
+    .bind(&chunk.first_id)
+    .bind(&chunk.last_id)
+    .bind(&like)
+    .fetch_one(&db.pool)
+    .await?;
+    let packed: Vec<Packed> = serde_json::from_str(&page)
+        .map_err(|e| ApiError::Internal(format!("stored households from {} are unreadable: {e}", chunk.first_id)))?;
+    let mut records = packed
+        .into_iter()
+        .map(|Packed(id, region, residence, category, status, members, fen, computed_on, version)| {
+            let columns = crate::store::roll::Columns {
+                id: &id,
+                region: &region,
+                residence: &residence,
+                category: &category,
+                status: &status,
+                monthly_benefit_fen: fen,
+                computed_on: &computed_on,
+                version,
+            };
+            crate::store::roll::record(columns, crate::roll::members_from_stored(members))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // In id order whatever order the aggregate kept (SQLite compares text byte by byte).
+    records.sort_by(|a, b| a.household.id.cmp(&b.household.id));
+    Ok(records)
 }
 
 /// What has been paid for a household and month from the effective month on.
@@ -43,20 +76,40 @@ pub async fn paid_months(
     from_month: &str,
     kind: &str,
 ) -> Result<Vec<PaidMonth>, ApiError> {
-    let rows = sqlx::query(
-        "SELECT household_id, month, CAST(SUM(amount_fen) AS BIGINT) AS total, \
+    const SQL: &str = "SELECT household_id, month, CAST(SUM(amount_fen) AS BIGINT) AS total, \
          CAST(SUM(CASE WHEN kind = $4 THEN amount_fen ELSE 0 END) AS BIGINT) AS mine, \
          CAST(SUM(CASE WHEN kind = $4 THEN 1 ELSE 0 END) AS BIGINT) AS has_mine FROM payments \
          WHERE household_id >= $1 AND household_id <= $2 AND month >= $3 \
          AND EXISTS (SELECT 1 FROM payments r WHERE r.household_id = payments.household_id AND r.month = payments.month AND r.kind = 'regular') \
-         GROUP BY household_id, month ORDER BY household_id, month",
-    )
-    .bind(&chunk.first_id)
-    .bind(&chunk.last_id)
-    .bind(from_month)
-    .bind(kind)
-    .fetch_all(&db.pool)
-    .await?;
+         GROUP BY household_id, month ORDER BY household_id, month";
+    let Some(pg) = &db.bulk else {
+        // SQLite: one JSON array for the chunk, not a wake-up per row (see `chunk_households`).
+        let page: String = sqlx::query_scalar(&format!(
+            "SELECT json_group_array(json_array(household_id, month, total, mine, has_mine)) FROM ({SQL})"
+        ))
+        .bind(&chunk.first_id)
+        .bind(&chunk.last_id)
+        .bind(from_month)
+        .bind(kind)
+        .fetch_one(&db.pool)
+        .await?;
+        let rows: Vec<(String, String, i64, i64, i64)> = serde_json::from_str(&page)
+            .map_err(|e| ApiError::Internal(format!("payments from {} are unreadable: {e}", chunk.first_id)))?;
+        let mut paid: Vec<PaidMonth> = rows
+            .into_iter()
+            .map(|(household_id, month, total, mine, has)| PaidMonth {
+                household_id,
+                month,
+                total,
+                this_change: (has > 0).then_some(mine),
+            })
+            .collect();
+        paid.sort_by(|a, b| (&a.household_id, &a.month).cmp(&(&b.household_id, &b.month)));
+        return Ok(paid);
+    };
+    // PostgreSQL's own rows.
+    let rows =
+        sqlx::query(SQL).bind(&chunk.first_id).bind(&chunk.last_id).bind(from_month).bind(kind).fetch_all(pg).await?;
     rows.iter()
         .map(|r| {
             let has: i64 = r.try_get("has_mine")?;

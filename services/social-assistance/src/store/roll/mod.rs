@@ -69,18 +69,46 @@ where
 {
     let id: &str = r.try_get("id")?;
     let members = members_from_json(r.try_get("members_json")?).map_err(|e| corrupt(format!("{id}: {e}")))?;
-    let region = RegionCode::parse(r.try_get("region_code")?).map_err(|e| corrupt(e.to_string()))?;
-    let residence = if r.try_get::<&str, _>("residence")? == "urban" { Residence::Urban } else { Residence::Rural };
+    record(
+        Columns {
+            id,
+            region: r.try_get("region_code")?,
+            residence: r.try_get("residence")?,
+            category: r.try_get("category")?,
+            status: r.try_get("status")?,
+            monthly_benefit_fen: r.try_get("monthly_benefit_fen")?,
+            computed_on: r.try_get("computed_on")?,
+            version: r.try_get("version")?,
+        },
+        members,
+    )
+}
+
+/// A stored household's columns, as read (its members apart).
+pub(crate) struct Columns<'r> {
+    pub id: &'r str,
+    pub region: &'r str,
+    pub residence: &'r str,
+    pub category: &'r str,
+    pub status: &'r str,
+    pub monthly_benefit_fen: i64,
+    pub computed_on: &'r str,
+    pub version: i64,
+}
+
+pub(crate) fn record(c: Columns, members: Vec<crate::rules::household::Member>) -> Result<RollRecord, ApiError> {
+    let id = c.id;
+    let region = RegionCode::parse(c.region).map_err(|e| corrupt(e.to_string()))?;
+    let residence = if c.residence == "urban" { Residence::Urban } else { Residence::Rural };
     let household =
         Household::new(id.to_string(), region, residence, members, "household").map_err(|_| corrupt(id.to_string()))?;
-    let (category, status): (&str, &str) = (r.try_get("category")?, r.try_get("status")?);
     Ok(RollRecord {
         household,
-        category: Category::parse(category).ok_or_else(|| corrupt(format!("{id}: category {category}")))?,
-        status: Status::parse(status).ok_or_else(|| corrupt(format!("{id}: status {status}")))?,
-        monthly_benefit: Fen::new(r.try_get("monthly_benefit_fen")?),
-        computed_on: parse_date(r.try_get("computed_on")?).map_err(|e| corrupt(e.to_string()))?,
-        version: r.try_get("version")?,
+        category: Category::parse(c.category).ok_or_else(|| corrupt(format!("{id}: category {}", c.category)))?,
+        status: Status::parse(c.status).ok_or_else(|| corrupt(format!("{id}: status {}", c.status)))?,
+        monthly_benefit: Fen::new(c.monthly_benefit_fen),
+        computed_on: parse_date(c.computed_on).map_err(|e| corrupt(e.to_string()))?,
+        version: c.version,
     })
 }
 
