@@ -34,7 +34,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ),
     ("CIVIC_CONCURRENCY_LIMIT", "`256`", "calls served at once; more are shed with UNAVAILABLE (never health checks)"),
     ("CIVIC_SHUTDOWN_GRACE_SECS", "`20`", "time in-flight calls get after SIGTERM"),
-    ("CIVIC_DB_MAX_CONNECTIONS", "`10`", "database pool size"),
+    ("CIVIC_DB_MAX_CONNECTIONS", "`10`", "database pool size (on PostgreSQL a replica also keeps up to 4 more, for imports, recalculation chunks and what-if loads)"),
     (
         "CIVIC_MAX_MESSAGE_BYTES",
         "`67108864`",
