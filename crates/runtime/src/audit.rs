@@ -111,6 +111,27 @@ where
     Ok(())
 }
 
+/// Append many entries in the caller's transaction, fifty to a statement.
+pub async fn record_many(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    request_id: &str,
+    changes: &[Change],
+) -> Result<(), sqlx::Error> {
+    let backend = crate::storage::Backend::of(conn);
+    for chunk in changes.chunks(50) {
+        let sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES {}", backend.rows(chunk.len(), 13, 1));
+        let mut q = sqlx::query(&sql);
+        for c in chunk {
+            for v in values(caller, request_id, c) {
+                q = q.bind(v);
+            }
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 pub async fn record(
     conn: &mut AnyConnection,
     caller: &Caller,

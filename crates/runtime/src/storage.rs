@@ -17,6 +17,53 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The backend of a portable connection.
+    pub fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name() == "PostgreSQL" {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// Placeholders for `rows` rows of `cols` values, "(…), (…)", the first numbered `first`
+    /// (from 1). On SQLite they are anonymous (`?`, numbered by SQLite in the order they appear,
+    /// so values are bound in that order): there a numbered parameter costs a scan of every
+    /// parameter's name at each bind — n² steps for a statement of n — so multi-row statements
+    /// must not use them.
+    pub fn rows(self, rows: usize, cols: usize, first: usize) -> String {
+        let mut s = String::with_capacity(rows * (cols * 5 + 4));
+        for r in 0..rows {
+            if r > 0 {
+                s.push_str(", ");
+            }
+            s.push('(');
+            s.push_str(&self.list(cols, first + r * cols));
+            s.push(')');
+        }
+        s
+    }
+
+    /// `n` placeholders separated by commas (for `IN (…)`), the first numbered `first`.
+    pub fn list(self, n: usize, first: usize) -> String {
+        let mut s = String::with_capacity(n * 5);
+        for i in 0..n {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            match self {
+                Backend::Sqlite => s.push('?'),
+                Backend::Postgres => {
+                    s.push('$');
+                    s.push_str(&(first + i).to_string());
+                }
+            }
+        }
+        s
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Database {
     pub pool: AnyPool,
@@ -186,6 +233,15 @@ mod tests {
             })
             .collect::<Vec<_>>();
         Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+    }
+
+    #[test]
+    fn placeholders_are_numbered_on_postgresql_and_anonymous_on_sqlite() {
+        use super::Backend;
+        assert_eq!(Backend::Postgres.rows(2, 2, 3), "($3, $4), ($5, $6)");
+        assert_eq!(Backend::Sqlite.rows(2, 2, 3), "(?, ?), (?, ?)");
+        assert_eq!(Backend::Postgres.list(3, 2), "$2, $3, $4");
+        assert_eq!(Backend::Sqlite.list(1, 2), "?");
     }
 
     #[test]

@@ -47,32 +47,10 @@ pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// `INSERT … VALUES (…), (…)` placeholders for `rows` rows of `cols` columns: numbered (`$n`) on
-/// PostgreSQL, anonymous (`?`, numbered by SQLite in the order they appear) on SQLite, where a
-/// numbered parameter costs a scan of every parameter's name at each bind — n² steps for a
-/// statement of n parameters.
+/// `INSERT … VALUES (…), (…)` placeholders for `rows` rows of `cols` columns (anonymous on
+/// SQLite: see [`Backend::rows`]).
 pub(crate) fn values_sql(backend: Backend, cols: usize, rows: usize) -> String {
-    let mut s = String::with_capacity(rows * cols * 5);
-    for r in 0..rows {
-        if r > 0 {
-            s.push_str(", ");
-        }
-        s.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                s.push_str(", ");
-            }
-            match backend {
-                Backend::Sqlite => s.push('?'),
-                Backend::Postgres => {
-                    s.push('$');
-                    s.push_str(&(r * cols + c + 1).to_string());
-                }
-            }
-        }
-        s.push(')');
-    }
-    s
+    backend.rows(rows, cols, 1)
 }
 
 /// A value of a row appended by [`insert_arrays`].
@@ -152,29 +130,14 @@ pub(crate) const PG_ARRAY_ROWS: usize = 10_000;
 /// five times faster per row than 400 — the n² cost of numbered parameters there.)
 pub(crate) const BATCH_ROWS: usize = 50;
 
-/// Append many audit entries in the caller's transaction, a few hundred per statement.
+/// Append many audit entries in the caller's transaction.
 pub(crate) async fn audit_many(
     conn: &mut sqlx::AnyConnection,
     who: &civic_runtime::identity::Caller,
     request_id: &str,
     changes: &[civic_runtime::audit::Change],
 ) -> Result<(), sqlx::Error> {
-    let backend = if conn.backend_name() == "PostgreSQL" { Backend::Postgres } else { Backend::Sqlite };
-    for chunk in changes.chunks(BATCH_ROWS) {
-        let sql = format!(
-            "INSERT INTO audit_log ({}) VALUES {}",
-            civic_runtime::audit::COLUMNS,
-            values_sql(backend, 13, chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for c in chunk {
-            for v in civic_runtime::audit::values(who, request_id, c) {
-                q = q.bind(v);
-            }
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+    civic_runtime::audit::record_many(conn, who, request_id, changes).await
 }
 
 #[cfg(test)]

@@ -162,71 +162,96 @@ pub async fn store(
     rows: &[EnterpriseYear],
     reason: &str,
 ) -> Result<Vec<RowError>, StoreError> {
+    /// Enterprises a statement reads or writes at once.
+    const BATCH: usize = 128;
     let mut tx = db.begin().await?;
+    let backend = db.backend;
     let at = crate::store::now();
     let mut foreign = Vec::new();
-    for r in rows {
-        let stored = sqlx::query(
-            "SELECT name, region_code, values_json FROM enterprise_figures WHERE year = $1 AND enterprise_id = $2",
-        )
-        .bind(i64::from(year))
-        .bind(&r.enterprise_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (before, mut merged): (Option<serde_json::Value>, BTreeMap<String, Option<String>>) = match &stored {
-            Some(row) => {
-                let stored_region: String = row.try_get("region_code")?;
-                if !stored_region.starts_with(scope_prefix) {
-                    foreign.push(RowError {
-                        row: r.row,
-                        field: "enterprise_id".into(),
-                        message: format!(
-                            "enterprise '{}' cannot be written from {}: use the enterprise's own id",
-                            r.enterprise_id, who.scope
-                        ),
-                    });
-                    continue;
+    // A file names each enterprise once (the reader refuses it twice), so a batch's reads see
+    // no write of the same batch.
+    for batch in rows.chunks(BATCH) {
+        let sql = format!(
+            "SELECT enterprise_id, name, region_code, values_json FROM enterprise_figures WHERE year = {} AND enterprise_id IN ({})",
+            backend.list(1, 1),
+            backend.list(batch.len(), 2)
+        );
+        let mut q = sqlx::query(&sql).bind(i64::from(year));
+        for r in batch {
+            q = q.bind(&r.enterprise_id);
+        }
+        let mut stored: std::collections::HashMap<String, sqlx::any::AnyRow> = std::collections::HashMap::new();
+        for row in q.fetch_all(&mut *tx).await? {
+            stored.insert(row.try_get("enterprise_id")?, row);
+        }
+        let mut writes: Vec<(&EnterpriseYear, String)> = Vec::with_capacity(batch.len());
+        let mut changes = Vec::with_capacity(batch.len());
+        for r in batch {
+            let (before, mut merged): (Option<serde_json::Value>, BTreeMap<String, Option<String>>) = match stored
+                .get(&r.enterprise_id)
+            {
+                Some(row) => {
+                    let stored_region: String = row.try_get("region_code")?;
+                    if !stored_region.starts_with(scope_prefix) {
+                        foreign.push(RowError {
+                            row: r.row,
+                            field: "enterprise_id".into(),
+                            message: format!(
+                                "enterprise '{}' cannot be written from {}: use the enterprise's own id",
+                                r.enterprise_id, who.scope
+                            ),
+                        });
+                        continue;
+                    }
+                    let json: String = row.try_get("values_json")?;
+                    let values: BTreeMap<String, Option<String>> =
+                        serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let name: String = row.try_get("name")?;
+                    (Some(serde_json::json!({ "name": name, "region_code": stored_region, "values": values })), values)
                 }
-                let json: String = row.try_get("values_json")?;
-                let values: BTreeMap<String, Option<String>> =
-                    serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let name: String = row.try_get("name")?;
-                (Some(serde_json::json!({ "name": name, "region_code": stored_region, "values": values })), values)
+                None => (None, BTreeMap::new()),
+            };
+            if !foreign.is_empty() {
+                continue;
             }
-            None => (None, BTreeMap::new()),
-        };
-        if !foreign.is_empty() {
+            merged.extend(r.values.iter().map(|(k, v)| (k.clone(), v.map(|d| d.to_string()))));
+            let json = serde_json::to_string(&merged).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            changes.push(audit::Change {
+                action: if before.is_some() {
+                    "enterprise_figures.replace".into()
+                } else {
+                    "enterprise_figures.create".into()
+                },
+                entity: "enterprise".into(),
+                entity_id: format!("{}/{year}", r.enterprise_id),
+                region: r.region.to_string(),
+                before,
+                after: Some(serde_json::json!({ "name": r.name, "region_code": r.region.as_str(), "values": merged })),
+                reason: reason.to_string(),
+            });
+            writes.push((r, json));
+        }
+        if !foreign.is_empty() || writes.is_empty() {
             continue;
         }
-        merged.extend(r.values.iter().map(|(k, v)| (k.clone(), v.map(|d| d.to_string()))));
-        let json = serde_json::to_string(&merged).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO enterprise_figures (year, enterprise_id, name, region_code, values_json, imported_at) VALUES ($1, $2, $3, $4, $5, $6) \
+        let sql = format!(
+            "INSERT INTO enterprise_figures (year, enterprise_id, name, region_code, values_json, imported_at) VALUES {} \
              ON CONFLICT (year, enterprise_id) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \
              values_json = excluded.values_json, imported_at = excluded.imported_at",
-        )
-        .bind(i64::from(year))
-        .bind(&r.enterprise_id)
-        .bind(&r.name)
-        .bind(r.region.as_str())
-        .bind(&json)
-        .bind(&at)
-        .execute(&mut *tx)
-        .await?;
-        let change = audit::Change {
-            action: if before.is_some() {
-                "enterprise_figures.replace".into()
-            } else {
-                "enterprise_figures.create".into()
-            },
-            entity: "enterprise".into(),
-            entity_id: format!("{}/{year}", r.enterprise_id),
-            region: r.region.to_string(),
-            before,
-            after: Some(serde_json::json!({ "name": r.name, "region_code": r.region.as_str(), "values": merged })),
-            reason: reason.to_string(),
-        };
-        audit::record(&mut tx, who, request_id, &change).await?;
+            backend.rows(writes.len(), 6, 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (r, json) in &writes {
+            q = q
+                .bind(i64::from(year))
+                .bind(&r.enterprise_id)
+                .bind(&r.name)
+                .bind(r.region.as_str())
+                .bind(json)
+                .bind(&at);
+        }
+        q.execute(&mut *tx).await?;
+        audit::record_many(&mut tx, who, request_id, &changes).await?;
     }
     if !foreign.is_empty() {
         tx.rollback().await?;

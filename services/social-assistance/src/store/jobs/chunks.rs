@@ -127,21 +127,10 @@ pub async fn paid_months(
 /// Rows per multi-row statement on the portable path (SQLite).
 const BATCH: usize = 128;
 
-/// "(?, …, ?), (…)" for `rows` rows of `cols` values: anonymous parameters, numbered by SQLite
-/// in the order they appear. Only on SQLite (PostgreSQL has its own statements): there a
-/// numbered `$n` costs a scan of every parameter to find its name, so a statement of n
-/// parameters took n² steps to bind.
+/// "(?, …, ?), (…)" for `rows` rows of `cols` values: SQLite's anonymous parameters (see
+/// [`civic_runtime::storage::Backend::rows`]). Only on SQLite: PostgreSQL has its own statements.
 pub fn anonymous(rows: usize, cols: usize) -> String {
-    let mut row = String::with_capacity(cols * 2 + 1);
-    row.push('(');
-    for c in 0..cols {
-        if c > 0 {
-            row.push(',');
-        }
-        row.push('?');
-    }
-    row.push(')');
-    vec![row; rows].join(",")
+    civic_runtime::storage::Backend::Sqlite.rows(rows, cols, 1)
 }
 
 /// Mark a chunk done with its totals, if the worker still holds it.

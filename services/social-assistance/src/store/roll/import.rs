@@ -249,7 +249,7 @@ const HOUSEHOLD_COLUMNS: &str =
 
 /// "?, …, ?" (`n` anonymous parameters, SQLite only: see [`crate::store::jobs::anonymous`]).
 fn list_placeholders(n: usize) -> String {
-    vec!["?"; n].join(",")
+    civic_runtime::storage::Backend::Sqlite.list(n, 1)
 }
 
 /// SQLite (the portable path; PostgreSQL has COPY): multi-row INSERTs with anonymous
