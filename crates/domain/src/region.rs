@@ -162,7 +162,16 @@ impl RegionTree {
 
     /// Whether `code` is `scope` or lies under it.
     pub fn is_within(&self, code: RegionCode, scope: RegionCode) -> bool {
-        self.lineage(code).contains(&scope)
+        // The lineage walked without keeping it (every row of an import asks).
+        let mut cur = Some(code);
+        for _ in 0..=16 {
+            match cur {
+                Some(c) if c == scope => return true,
+                Some(c) => cur = self.regions.get(&c).and_then(|r| r.parent),
+                None => return false,
+            }
+        }
+        false
     }
 
     pub fn children(&self, code: RegionCode) -> Vec<&Region> {

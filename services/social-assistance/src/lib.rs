@@ -146,7 +146,7 @@ mod tests {
         let m = super::migrations();
         let versions = |m: &sqlx::migrate::Migrator| m.migrations.iter().map(|x| x.version).collect::<Vec<_>>();
         assert_eq!(versions(&m.sqlite), versions(&m.postgres));
-        assert_eq!(versions(&m.sqlite).len(), 7);
+        assert_eq!(versions(&m.sqlite).len(), 8);
         assert!(m.sqlite.migrations.iter().zip(m.postgres.migrations.iter()).any(|(a, b)| a.sql != b.sql));
     }
     /// The README's configuration table lists this service's own variables with their defaults.

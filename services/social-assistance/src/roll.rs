@@ -84,22 +84,35 @@ pub struct StoredMember {
 /// A household's members in the compact stored form (about half the object form's size: the
 /// roll's largest column, written by every import and read by every what-if load).
 pub fn members_to_json(h: &Household) -> String {
+    let mut out = String::with_capacity(16 + 48 * h.members().len());
+    write_members_json(&mut out, h);
+    out
+}
+
+/// [`members_to_json`] appended to `out`.
+pub fn write_members_json(out: &mut String, h: &Household) {
     use std::fmt::Write as _;
     fn string(out: &mut String, s: &str) {
-        // A JSON string: serde_json escapes what must be escaped.
-        match serde_json::to_string(s) {
-            Ok(q) => out.push_str(&q),
-            Err(_) => out.push_str("\"\""),
+        // A JSON string: as serde_json writes it (which escapes '"', '\\' and control
+        // characters); most ids and kinds need none of that and are copied as they are.
+        if s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            match serde_json::to_string(s) {
+                Ok(q) => out.push_str(&q),
+                Err(_) => out.push_str("\"\""),
+            }
+        } else {
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
         }
     }
-    let mut out = String::with_capacity(16 + 48 * h.members().len());
     out.push('[');
     for (i, m) in h.members().iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         out.push('[');
-        string(&mut out, &m.id);
+        string(out, &m.id);
         let _ = write!(out, ",{},{},{}", m.age, m.able_bodied, m.has_income_proof);
         if !m.incomes.is_empty() {
             out.push_str(",[");
@@ -108,7 +121,7 @@ pub fn members_to_json(h: &Household) -> String {
                     out.push(',');
                 }
                 out.push('[');
-                string(&mut out, &inc.kind);
+                string(out, &inc.kind);
                 let _ = write!(out, ",{}]", inc.monthly.get());
             }
             out.push(']');
@@ -116,7 +129,6 @@ pub fn members_to_json(h: &Household) -> String {
         out.push(']');
     }
     out.push(']');
-    out
 }
 
 pub fn members_from_json(s: &str) -> Result<Vec<Member>, serde_json::Error> {

@@ -128,7 +128,8 @@ pub struct Roster {
     /// Income kinds are few ("wage", "pension" …): each is kept once.
     kinds: std::collections::HashMap<String, Span>,
     index: hashbrown::HashTable<u32>,
-    hasher: std::hash::RandomState,
+    /// Seeded per roster; several times faster than the standard SipHash on a million ids.
+    hasher: foldhash::fast::RandomState,
 }
 
 /// One row's member, checked, before it is kept.
@@ -149,7 +150,7 @@ impl Roster {
             incomes: Blocks::new(),
             kinds: std::collections::HashMap::new(),
             index: hashbrown::HashTable::new(),
-            hasher: std::hash::RandomState::new(),
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 
@@ -372,6 +373,28 @@ impl Roster {
 /// At most this many row errors are reported; the rest are counted.
 const MAX_ERRORS: usize = 1000;
 
+/// A household as the rules see it, with its category and status.
+pub type Built = (Household, Category, Status);
+
+/// Where a reader hands on households it has moved past, a slice at a time, so that they can be
+/// stored while the rest of the file is read. It hands them on only while the file could still
+/// be stored: no row has a problem so far, and each household's rows are together (as in a roll
+/// exported from a register) — so a household handed on gets no later rows. Once either stops
+/// being true it hands on nothing more; whoever follows then learns from the roster whether it
+/// got every household ([`Roster::len`]) and from the errors whether the file can be stored.
+pub struct Follow {
+    to: tokio::sync::mpsc::Sender<Vec<Built>>,
+    /// Households handed on: the first `sent` of the roster (in the order first met).
+    sent: u32,
+    slice: u32,
+}
+
+impl Follow {
+    pub fn new(to: tokio::sync::mpsc::Sender<Vec<Built>>, slice: usize) -> Follow {
+        Follow { to, sent: 0, slice: u32::try_from(slice).unwrap_or(u32::MAX).max(1) }
+    }
+}
+
 /// Reads rows into a roster, collecting every problem with its row and column.
 pub struct Reader<'t> {
     tree: &'t RegionTree,
@@ -384,6 +407,7 @@ pub struct Reader<'t> {
     col: spreadsheet::ColumnPlaces,
     header_ok: Option<bool>,
     dropped: usize,
+    follow: Option<Follow>,
 }
 
 impl<'t> Reader<'t> {
@@ -399,6 +423,43 @@ impl<'t> Reader<'t> {
             col: [None; spreadsheet::COLUMNS.len()],
             header_ok: None,
             dropped: 0,
+            follow: None,
+        }
+    }
+
+    /// Hand on households as the file moves past them (see [`Follow`]).
+    pub fn following(mut self, follow: Follow) -> Self {
+        self.follow = Some(follow);
+        self
+    }
+
+    /// After a row of household `id` was kept: hand on a slice of the households before it, once
+    /// there is one; stop following if the row belongs to a household met before the last.
+    fn follow_on(&mut self, id: &str) {
+        let last = self.roster.len() as u32 - 1;
+        let ok = self.errors.is_empty() && self.roster.id(last) == id;
+        match &self.follow {
+            Some(f) if ok && last - f.sent >= f.slice => self.hand_on(last),
+            Some(_) if !ok => self.follow = None,
+            _ => {}
+        }
+    }
+
+    /// Hand on households up to (not including) `upto`; stop following if one cannot be built
+    /// (its problem is reported when the roster is checked) or nobody takes them any more.
+    fn hand_on(&mut self, upto: u32) {
+        let Some(f) = &mut self.follow else { return };
+        if upto <= f.sent {
+            return;
+        }
+        let handed = match (f.sent..upto).map(|i| self.roster.household(i)).collect::<Result<Vec<Built>, _>>() {
+            Ok(built) => f.to.blocking_send(built).is_ok(),
+            Err(_) => false,
+        };
+        if handed {
+            f.sent = upto;
+        } else {
+            self.follow = None;
         }
     }
 
@@ -435,6 +496,11 @@ impl<'t> Reader<'t> {
                 message: format!("{} more rows not checked after {MAX_ERRORS} errors", self.dropped),
             });
         }
+        if self.errors.is_empty() {
+            self.hand_on(self.roster.len() as u32);
+        }
+        // Whoever follows learns that the file has ended.
+        self.follow = None;
         self.errors.sort_by_key(|e| e.row);
         (self.roster, self.errors)
     }
@@ -548,8 +614,10 @@ impl<'t> Reader<'t> {
             return;
         };
         let member = RowMember { id: member_id, age, able, proof, incomes };
-        if let Err((field, message)) = self.roster.add(rn32, id, region, res, cat, status, member) {
-            self.errors.push(RowError { row: rn, field: field.into(), message });
+        match self.roster.add(rn32, id, region, res, cat, status, member) {
+            Ok(()) if self.follow.is_some() => self.follow_on(id),
+            Ok(()) => {}
+            Err((field, message)) => self.errors.push(RowError { row: rn, field: field.into(), message }),
         }
     }
 }

@@ -71,10 +71,15 @@ pub struct RowError {
 }
 
 pub(crate) fn yes_no(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "y" | "1" | "是" => Some(true),
-        "false" | "no" | "n" | "0" | "否" | "" => Some(false),
-        _ => None,
+    // Without a lower-cased copy of the cell (two a row of a million-household roll).
+    let s = s.trim();
+    let is = |words: &[&str]| words.iter().any(|w| s.eq_ignore_ascii_case(w));
+    if is(&["true", "yes", "y", "1", "是"]) {
+        Some(true)
+    } else if is(&["false", "no", "n", "0", "否", ""]) {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -210,4 +215,22 @@ where
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yes_and_no_in_any_case_and_in_chinese() {
+        for yes in ["true", "TRUE", " Yes ", "y", "Y", "1", "是"] {
+            assert_eq!(yes_no(yes), Some(true), "{yes}");
+        }
+        for no in ["false", "False", "NO", "n", "0", "否", "", "  "] {
+            assert_eq!(yes_no(no), Some(false), "{no}");
+        }
+        for neither in ["maybe", "2", "yes!", "是的", "t"] {
+            assert_eq!(yes_no(neither), None, "{neither}");
+        }
+    }
 }

@@ -4,6 +4,13 @@
 //! time in one transaction — so the largest accepted import keeps to a stated memory bound
 //! (BENCHMARKS.md, "Memory of the largest import"). All problems are reported at once, each with
 //! its row; a file with any problem stores nothing.
+//!
+//! On PostgreSQL the households are written while the file is still being read, as the reader
+//! moves past them (a roll's rows come household by household); the transaction is committed
+//! only if the whole file could be stored as it was read. Otherwise — a problem, a household's
+//! rows apart, a benefit that cannot be computed, a household outside the caller's scope — what
+//! was written is rolled back and the file is checked and stored whole, so the answer never
+//! depends on the order of its rows.
 
 use std::sync::Arc;
 
@@ -20,9 +27,12 @@ use sha2::{Digest, Sha256};
 use super::{access, service::AssistanceApi};
 use crate::{
     roll::RollRecord,
-    roster::{Reader, Roster},
+    roster::{Built, Follow, Reader, Roster},
     spreadsheet::{Format, RowError},
-    store,
+    store::{
+        self,
+        roll::{Prepared, RollWriter},
+    },
 };
 
 /// Households whose benefits are computed together (the benefit kernel's compact copy of them
@@ -104,6 +114,76 @@ fn records(roster: &Roster, slice: &[u32], amounts: &[i64], date: NaiveDate) -> 
             })
         })
         .collect()
+}
+
+/// An import written while its file is read (see [`AssistanceApi::follow`]): the writer, once
+/// anything was handed on, unless a household's benefit could not be computed.
+type Following = tokio::task::JoinHandle<Result<Option<RollWriter>, ApiError>>;
+
+fn task_failed(e: tokio::task::JoinError) -> ApiError {
+    ApiError::Internal(format!("import task: {e}"))
+}
+
+/// Households handed on by the reader with their benefits on `date`, as [`benefits`] computes
+/// them; None if any cannot be computed.
+fn priced(book: &PolicyBook, date: NaiveDate, built: Vec<Built>) -> Option<Vec<RollRecord>> {
+    let mut records: Vec<RollRecord> = built
+        .into_iter()
+        .map(|(household, category, status)| RollRecord {
+            household,
+            category,
+            status,
+            monthly_benefit: Fen::ZERO,
+            computed_on: date,
+            version: 1,
+        })
+        .collect();
+    let amounts = crate::population::benefits(book, date, &records);
+    for (r, amount) in records.iter_mut().zip(amounts) {
+        r.monthly_benefit = amount.ok()?;
+    }
+    Some(records)
+}
+
+/// Write the slices the reader hands on, each priced and made ready on a blocking thread while
+/// the one before it is written, until the reader stops handing on; the writer is not finished.
+/// None if a benefit could not be computed (then nothing written is kept).
+async fn write_as_read(
+    db: civic_runtime::storage::Database,
+    scope_prefix: String,
+    book: Arc<PolicyBook>,
+    date: NaiveDate,
+    mut handed: tokio::sync::mpsc::Receiver<Vec<Built>>,
+) -> Result<Option<RollWriter>, ApiError> {
+    let mut writer: Option<RollWriter> = None;
+    let mut pending: Option<tokio::task::JoinHandle<Option<Prepared>>> = None;
+    let mut open = true;
+    while open || pending.is_some() {
+        let next = if open { handed.recv().await } else { None };
+        open = next.is_some();
+        let ready = pending.take();
+        if let Some(built) = next {
+            let w = match &mut writer {
+                Some(w) => w,
+                None => writer.insert(RollWriter::begin(&db, &scope_prefix).await?),
+            };
+            let (book, preparer) = (book.clone(), w.preparer());
+            pending =
+                Some(tokio::task::spawn_blocking(move || priced(&book, date, built).map(|r| preparer.prepare(r))));
+        }
+        if let Some(ready) = ready {
+            match (ready.await.map_err(task_failed)?, writer.as_mut()) {
+                (Some(slice), Some(w)) => w.write(&slice).await?,
+                _ => {
+                    if let Some(w) = writer {
+                        w.abandon().await?;
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+    }
+    Ok(writer)
 }
 
 /// Rolls from this size are checked in parts on the machine's cores.
@@ -244,13 +324,26 @@ impl AssistanceApi {
         let for_digest = content.clone();
         let digest = tokio::task::spawn_blocking(move || format!("{:x}", Sha256::digest(&*for_digest)));
         let (format, region, for_read, budget) = (meta.format, meta.region, book.clone(), self.max_import_memory_bytes);
+        let (follow, following) = self.follow(who, &book, &meta).unzip();
         let (roster, errors) = tokio::task::spawn_blocking(move || {
-            Reader::new(&for_read.regions, region, budget).read_bytes(format, &content)
+            let reader = Reader::new(&for_read.regions, region, budget);
+            match follow {
+                Some(f) => reader.following(f),
+                None => reader,
+            }
+            .read_bytes(format, &content)
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
-        let digest = digest.await.map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
-        self.store_roster(who, request_id, book, meta, roster, errors, digest, started).await
+        .map_err(task_failed)?;
+        let digest = digest.await.map_err(task_failed)?;
+        let read_in = started.elapsed();
+        let timing = (started, read_in);
+        if let Some(done) =
+            self.finish_following(who, request_id, &meta, following, &roster, &errors, &digest, timing).await?
+        {
+            return Ok(done);
+        }
+        self.store_roster(who, request_id, book, meta, roster, errors, digest, timing).await
     }
 
     /// A file in pieces: the first names the region, format, date and reason; a CSV is read as
@@ -275,13 +368,22 @@ impl AssistanceApi {
         let mut total = 0usize;
         let mut next = Some(std::mem::take(&mut first.content));
         let (region, budget) = (meta.region, self.max_import_memory_bytes);
-        // Where the pieces go: a CSV to its reader as they arrive, an XLSX into one file.
+        // Where the pieces go: a CSV to its reader as they arrive (its households written as it
+        // moves past them), an XLSX into one file.
+        let mut following = None;
         let mut sink = match meta.format {
             Format::Csv => {
                 let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
                 let for_read = book.clone();
+                let (follow, writing) = self.follow(who, &book, &meta).unzip();
+                following = writing;
                 let reading = tokio::task::spawn_blocking(move || {
-                    Reader::new(&for_read.regions, region, budget).read_csv(Pieces { rx, piece: Vec::new(), at: 0 })
+                    let reader = Reader::new(&for_read.regions, region, budget);
+                    match follow {
+                        Some(f) => reader.following(f),
+                        None => reader,
+                    }
+                    .read_csv(Pieces { rx, piece: Vec::new(), at: 0 })
                 });
                 Sink::Reader(tx, reading)
             }
@@ -324,12 +426,18 @@ impl AssistanceApi {
                 .await
             }
         };
-        let (roster, errors) = read.map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
+        let (roster, errors) = read.map_err(task_failed)?;
         if total == 0 {
             return Err(ApiError::invalid("content", "the file is empty").into());
         }
         let digest = format!("{:x}", digest.finalize());
-        Ok(self.store_roster(who, request_id, book, meta, roster, errors, digest, started).await?)
+        let timing = (started, started.elapsed());
+        if let Some(done) =
+            self.finish_following(who, request_id, &meta, following, &roster, &errors, &digest, timing).await?
+        {
+            return Ok(done);
+        }
+        Ok(self.store_roster(who, request_id, book, meta, roster, errors, digest, timing).await?)
     }
 
     /// Compute and store what was read: nothing if anything is wrong.
@@ -343,20 +451,18 @@ impl AssistanceApi {
         roster: Roster,
         errors: Vec<RowError>,
         digest: String,
-        started: std::time::Instant,
+        (started, read_in): (std::time::Instant, std::time::Duration),
     ) -> ApiResult<pb::ImportRollResponse> {
         let roster = Arc::new(roster);
         let date = meta.date;
         let for_check = roster.clone();
         let checked = tokio::task::spawn_blocking(move || benefits(&book, &for_check, date, errors))
             .await
-            .map_err(|e| ApiError::Internal(format!("import task: {e}")))?;
+            .map_err(task_failed)?;
         let (order, amounts) = match checked {
             Ok(ok) => ok,
             Err(errs) => return Ok(row_errors(errs)),
         };
-        let households = roster.len() as i64;
-        let members = roster.member_count();
         let checked_in = started.elapsed();
         if !meta.dry_run {
             let mut writer = store::roll::RollWriter::begin(&self.db, &region_prefix(who.scope)).await?;
@@ -376,7 +482,7 @@ impl AssistanceApi {
             let mut next = (!order.is_empty()).then(|| prepare(0));
             let mut from = 0;
             while let Some(ready) = next.take() {
-                let slice = ready.await.map_err(|e| ApiError::Internal(format!("import task: {e}")))??;
+                let slice = ready.await.map_err(task_failed)??;
                 from += STORE_SLICE;
                 if from < order.len() {
                     next = Some(prepare(from));
@@ -403,15 +509,70 @@ impl AssistanceApi {
                 return Ok(row_errors(errs));
             }
         }
+        Ok(self.imported(&meta, &roster, (started, read_in), Some(checked_in)))
+    }
+
+    /// Where this import's households are written while the file is read, and what hands them
+    /// on: on PostgreSQL only (a SQLite database, one writer at a time, would be held for the
+    /// whole reading) and not for a dry run. What is written is kept only if the whole file is
+    /// read without a problem and every household was written ([`Self::finish_following`]).
+    fn follow(&self, who: &Caller, book: &Arc<PolicyBook>, meta: &Meta) -> Option<(Follow, Following)> {
+        if meta.dry_run || self.db.bulk.is_none() {
+            return None;
+        }
+        let (to, handed) = tokio::sync::mpsc::channel(1);
+        let writing = write_as_read(self.db.clone(), region_prefix(who.scope), book.clone(), meta.date, handed);
+        Some((Follow::new(to, STORE_SLICE), tokio::spawn(writing)))
+    }
+
+    /// Commit an import written while its file was read, once the file is read: the answer, or
+    /// None when it is to be checked and stored as a whole (what was written is undone) —
+    /// because the file has a problem, a household's rows were apart, a benefit could not be
+    /// computed, or a household is outside the caller's scope (reported in id order, as always).
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_following(
+        &self,
+        who: &Caller,
+        request_id: &str,
+        meta: &Meta,
+        following: Option<Following>,
+        roster: &Roster,
+        errors: &[RowError],
+        digest: &str,
+        timing: (std::time::Instant, std::time::Duration),
+    ) -> ApiResult<Option<pb::ImportRollResponse>> {
+        let Some(following) = following else { return Ok(None) };
+        let Some(writer) = following.await.map_err(task_failed)?? else { return Ok(None) };
+        if !errors.is_empty() || writer.households() != roster.len() {
+            writer.abandon().await?;
+            return Ok(None);
+        }
+        match writer.finish(who, request_id, meta.region, digest, &meta.reason).await? {
+            store::roll::ImportOutcome::Stored { .. } => Ok(Some(self.imported(meta, roster, timing, None))),
+            store::roll::ImportOutcome::OutOfScope(_) => Ok(None),
+        }
+    }
+
+    /// The answer for an import stored (or, in a dry run, checked), and its log line.
+    fn imported(
+        &self,
+        meta: &Meta,
+        roster: &Roster,
+        (started, read_in): (std::time::Instant, std::time::Duration),
+        checked_in: Option<std::time::Duration>,
+    ) -> pb::ImportRollResponse {
+        let (households, members) = (roster.len() as i64, roster.member_count());
         tracing::info!(
             households,
             members,
-            check_ms = checked_in.as_millis() as u64,
+            read_ms = read_in.as_millis() as u64,
+            check_ms = checked_in.map(|c| c.as_millis() as u64),
             total_ms = started.elapsed().as_millis() as u64,
+            written_while_read = checked_in.is_none(),
             stored = !meta.dry_run,
             "roll imported"
         );
-        Ok(pb::ImportRollResponse { households, members, errors: vec![], stored: !meta.dry_run })
+        pb::ImportRollResponse { households, members, errors: vec![], stored: !meta.dry_run }
     }
 }
 

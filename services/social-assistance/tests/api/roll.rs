@@ -600,6 +600,69 @@ async fn import_in_slices(backend: Backend) {
 }
 both_backends!(import_in_slices, super::import_in_slices);
 
+/// On PostgreSQL a large roll is written while it is read, a slice at a time; what was written
+/// is kept only if the whole file can be stored, and the answer is the one a whole-file check
+/// gives. Three files of 45,000 households (two slices written before the file ends): one whose
+/// last row adds a member to its fourth household (rows apart: the roll is checked and stored
+/// whole, that household with both members), one whose last row has a problem (nothing stored,
+/// the row named), the same streamed.
+async fn import_written_while_read(backend: Backend) {
+    let app = App::spawn(backend).await;
+    let mut c = app.client().await;
+    let county = t(Role::CivilAffairs, "210502");
+    let header = CSV.lines().next().unwrap();
+    let roll = |prefix: &str, last: &str| {
+        let mut f = format!("{header}\n");
+        for i in 0..45_000 {
+            f.push_str(&format!("{prefix}{i:05},210502,urban,dibao,active,m1,40,false,true,\n"));
+        }
+        f.push_str(last);
+        f.into_bytes()
+    };
+    let apart = roll("F", "F00003,210502,urban,dibao,active,m2,12,false,true,\n");
+    let r = import(&app, "210502", "csv", apart, "2019-06-15").await;
+    assert!(r.stored, "{:?}", r.errors);
+    assert_eq!((r.households, r.members), (45_000, 45_001));
+    let get = |id: &str| pb::GetHouseholdRequest { household_id: id.into() };
+    let h = c.get_household(req(&county, get("F00003"))).await.unwrap().into_inner().household.unwrap();
+    assert_eq!((h.version, h.household.unwrap().members.len()), (1, 2));
+    let entries = roll_audit(&app, "210502").await;
+    let after: serde_json::Value = serde_json::from_str(&entries.last().unwrap().after_json).unwrap();
+    assert_eq!((after["created"].as_i64(), after["replaced"].as_i64()), (Some(45_000), Some(0)), "{after}");
+
+    let bad = roll("G", "G99999,210502,urban,dibao,active,m1,old,false,true,\n");
+    let r = import(&app, "210502", "csv", bad.clone(), "2019-06-15").await;
+    assert!(!r.stored);
+    let rows: Vec<(i64, &str)> = r.errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+    assert_eq!(rows, vec![(45_002, "age")], "{:?}", r.errors);
+    assert_eq!(c.get_household(req(&county, get("G00000"))).await.unwrap_err().code(), Code::NotFound);
+
+    let pieces: Vec<pb::ImportRollStreamRequest> = bad
+        .chunks(64 << 10)
+        .enumerate()
+        .map(|(i, part)| pb::ImportRollStreamRequest {
+            region_code: if i == 0 { "210502".into() } else { String::new() },
+            format: if i == 0 { "csv".into() } else { String::new() },
+            content: part.to_vec(),
+            on_date: if i == 0 { "2019-06-15".into() } else { String::new() },
+            ..Default::default()
+        })
+        .collect();
+    let r = c.import_roll_stream(req(&county, tokio_stream::iter(pieces))).await.unwrap().into_inner();
+    assert!(!r.stored);
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert_eq!(c.get_household(req(&county, get("G00000"))).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(roll_audit(&app, "210502").await.len(), entries.len(), "a refused import is not audited");
+
+    // Benefits that cannot be computed (no standard in force yet): nothing stored either.
+    let r = import(&app, "210502", "csv", roll("H", ""), "2000-01-01").await;
+    assert!(!r.stored && !r.errors.is_empty());
+    assert!(r.errors[0].message.contains("standard"), "{:?}", r.errors[0]);
+    assert_eq!(c.get_household(req(&county, get("H00000"))).await.unwrap_err().code(), Code::NotFound);
+    app.stop().await;
+}
+both_backends!(import_written_while_read, super::import_written_while_read);
+
 /// A roll larger as CSV than one message may carry is refused by `ExportRoll` saying to stream
 /// it, before the service holds more than a message; `ExportRollStream` exports it.
 async fn export_beyond_one_message(backend: Backend) {

@@ -7,7 +7,7 @@
 use civic_domain::RegionCode;
 use civic_runtime::{audit, identity::Caller, storage::Database, ApiError};
 
-use crate::roll::{members_to_json, RollRecord};
+use crate::roll::{members_to_json, write_members_json, RollRecord};
 
 /// Rows per INSERT statement in a bulk import on SQLite (11 anonymous parameters each; SQLite
 /// allows 32,766).
@@ -74,18 +74,24 @@ impl Preparer {
         let mut ends = Vec::with_capacity(records.len());
         for r in &records {
             if self.copy {
-                csv_field(&mut text, &r.household.id);
+                // A line of COPY's text format: tab-separated, backslash escapes.
+                copy_text_field(&mut text, &r.household.id);
                 let _ = write!(
                     text,
-                    ",{},{},{},{},{},",
+                    "\t{}\t{}\t{}\t{}\t{}\t",
                     r.household.region,
                     r.household.residence.as_str(),
                     r.category.as_str(),
                     r.status.as_str(),
                     r.household.size()
                 );
-                csv_field(&mut text, &members_to_json(&r.household));
-                let _ = writeln!(text, ",{},{},1,{}", r.monthly_benefit.get(), r.computed_on, self.now);
+                let at = text.len();
+                write_members_json(&mut text, &r.household);
+                if text[at..].contains('\\') {
+                    let json = text.split_off(at);
+                    copy_text_field(&mut text, &json);
+                }
+                let _ = writeln!(text, "\t{}\t{}\t1\t{}", r.monthly_benefit.get(), r.computed_on, self.now);
             } else {
                 text.push_str(&members_to_json(&r.household));
             }
@@ -185,6 +191,20 @@ impl RollWriter {
                 )
                 .await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Households written (or, after an id out of scope, checked) so far.
+    pub fn households(&self) -> usize {
+        self.households
+    }
+
+    /// Undo everything written: nothing is stored.
+    pub async fn abandon(self) -> Result<(), ApiError> {
+        match self.tx {
+            Tx::Portable(tx, _) => tx.rollback().await?,
+            Tx::Postgres(tx, _) => tx.rollback().await?,
         }
         Ok(())
     }
@@ -332,15 +352,22 @@ fn created_json(ids: &[&str]) -> String {
     serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
 }
 
-fn csv_field(out: &mut String, s: &str) {
-    out.push('"');
-    for ch in s.chars() {
-        if ch == '"' {
-            out.push('"');
-        }
-        out.push(ch);
+/// `s` as a field of COPY's text format: a backslash, tab, newline or carriage return escaped
+/// (the JSON written has no other control characters; ids have none).
+fn copy_text_field(out: &mut String, s: &str) {
+    if !s.bytes().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) {
+        out.push_str(s);
+        return;
     }
-    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
 }
 
 /// Send the prepared lines of `slice` whose id `send` selects (all when `send` is None) to a
@@ -353,7 +380,7 @@ async fn copy_households(
     send: Option<&(dyn Fn(&str) -> bool + Sync)>,
 ) -> Result<(), sqlx::Error> {
     const PIECE: usize = 1 << 20;
-    let mut copy = conn.copy_in_raw(&format!("COPY {table} ({HOUSEHOLD_COLUMNS}) FROM STDIN (FORMAT csv)")).await?;
+    let mut copy = conn.copy_in_raw(&format!("COPY {table} ({HOUSEHOLD_COLUMNS}) FROM STDIN")).await?;
     let mut sent: Result<(), sqlx::Error> = Ok(());
     match send {
         // Every line: the text as it is, cut anywhere (COPY reads a stream).

@@ -5,7 +5,7 @@ mod import;
 mod payments;
 pub mod snapshot;
 
-pub use import::{ImportOutcome, RollWriter};
+pub use import::{ImportOutcome, Prepared, RollWriter};
 pub use payments::{record_payments, summarize, MonthSummary, PaymentsRecorded};
 
 use chrono::NaiveDate;
