@@ -148,30 +148,19 @@ impl RegionTree {
 
     /// The region itself, then its parent, up to the root.
     pub fn lineage(&self, code: RegionCode) -> Vec<RegionCode> {
-        let mut out = Vec::new();
-        let mut cur = Some(code);
-        while let Some(c) = cur {
-            out.push(c);
-            cur = self.regions.get(&c).and_then(|r| r.parent);
-            if out.len() > 16 {
-                break;
-            }
-        }
-        out
+        self.ancestry(code).collect()
+    }
+
+    /// [`Self::lineage`] without keeping it: the region, its parent, … up to the root (at most 17,
+    /// whatever the tree). Asked on every call that resolves a parameter and every row of an
+    /// import.
+    pub fn ancestry(&self, code: RegionCode) -> impl Iterator<Item = RegionCode> + '_ {
+        std::iter::successors(Some(code), |c| self.regions.get(c).and_then(|r| r.parent)).take(17)
     }
 
     /// Whether `code` is `scope` or lies under it.
     pub fn is_within(&self, code: RegionCode, scope: RegionCode) -> bool {
-        // The lineage walked without keeping it (every row of an import asks).
-        let mut cur = Some(code);
-        for _ in 0..=16 {
-            match cur {
-                Some(c) if c == scope => return true,
-                Some(c) => cur = self.regions.get(&c).and_then(|r| r.parent),
-                None => return false,
-            }
-        }
-        false
+        self.ancestry(code).any(|c| c == scope)
     }
 
     pub fn children(&self, code: RegionCode) -> Vec<&Region> {

@@ -191,7 +191,7 @@ impl PolicyBook {
             .rules
             .get(id)
             .ok_or_else(|| DomainError::Inconsistent(format!("rule '{id}' is not in policies/rules.csv")))?;
-        for r in self.regions.lineage(region) {
+        for r in self.regions.ancestry(region) {
             let in_force = list.iter().rfind(|c| c.region == r && c.effective_from.is_none_or(|d| d <= date));
             if let Some(c) = in_force {
                 return Ok(c);
@@ -226,7 +226,7 @@ impl PolicyBook {
     /// with the date its successor takes over.
     fn entry_in_force(&self, key: &str, region: RegionCode, date: NaiveDate) -> Option<(&Entry, Option<NaiveDate>)> {
         let by_region = self.entries.get(key)?;
-        for r in self.regions.lineage(region) {
+        for r in self.regions.ancestry(region) {
             let Some(list) = by_region.get(&r) else {
                 continue;
             };
@@ -386,7 +386,7 @@ impl PolicyBook {
     pub fn history(&self, key: &str, region: RegionCode) -> Result<Vec<Resolved>, DomainError> {
         self.definition(key)?;
         let mut dates: Vec<Option<NaiveDate>> = Vec::new();
-        for r in self.regions.lineage(region) {
+        for r in self.regions.ancestry(region) {
             for e in self.entries_for(key, r) {
                 if !dates.contains(&e.effective_from) {
                     dates.push(e.effective_from);
