@@ -109,6 +109,12 @@ fn storage_code(e: &sqlx::Error) -> Code {
         // PostgreSQL refuses text with a NUL character (character_not_in_repertoire): the
         // request carried it.
         sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => Code::InvalidArgument,
+        // A serialization failure or a deadlock between two writers (say two imports of the same
+        // new households, their rows in different orders): one of them was undone, nothing of
+        // it kept; the caller may try again.
+        sqlx::Error::Database(db) if db.code().as_deref().is_some_and(|c| c == "40001" || c == "40P01") => {
+            Code::Aborted
+        }
         // The database is starting up, shutting down or out of connections.
         sqlx::Error::Database(db)
             if db.code().as_deref().is_some_and(|c| c.starts_with("57P") || c.starts_with("08") || c == "53300") =>

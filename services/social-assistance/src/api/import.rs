@@ -542,8 +542,16 @@ impl AssistanceApi {
         timing: (std::time::Instant, std::time::Duration),
     ) -> ApiResult<Option<pb::ImportRollResponse>> {
         let Some(following) = following else { return Ok(None) };
-        let Some(writer) = following.await.map_err(task_failed)?? else { return Ok(None) };
-        if !errors.is_empty() || writer.households() != roster.len() {
+        let written = following.await.map_err(task_failed)?;
+        // A file with a problem is answered with its problems, whatever happened to the writing.
+        if !errors.is_empty() {
+            if let Ok(Some(writer)) = written {
+                writer.abandon().await?;
+            }
+            return Ok(None);
+        }
+        let Some(writer) = written? else { return Ok(None) };
+        if writer.households() != roster.len() {
             writer.abandon().await?;
             return Ok(None);
         }

@@ -663,6 +663,73 @@ async fn import_written_while_read(backend: Backend) {
 }
 both_backends!(import_written_while_read, super::import_written_while_read);
 
+/// Two imports of the same 45,000 new households at once, one file in the other's reverse
+/// order: each is stored whole or not at all (ABORTED: try again) — never a roll mixing the two
+/// files — and each household is stored once, its version counting the imports stored.
+async fn concurrent_imports_of_the_same_households(backend: Backend) {
+    let app = App::spawn(backend).await;
+    let county = t(Role::CivilAffairs, "210502");
+    let header = CSV.lines().next().unwrap();
+    let file = |age: u32, reverse: bool| {
+        let mut ids: Vec<usize> = (0..45_000).collect();
+        if reverse {
+            ids.reverse();
+        }
+        let mut f = format!("{header}\n");
+        for i in ids {
+            f.push_str(&format!("C{i:05},210502,urban,dibao,active,m1,{age},false,true,\n"));
+        }
+        f.into_bytes()
+    };
+    let ask = |content: Vec<u8>| pb::ImportRollRequest {
+        region_code: "210502".into(),
+        format: "csv".into(),
+        content,
+        on_date: "2019-06-15".into(),
+        reason: "roster".into(),
+        dry_run: false,
+    };
+    let (mut ca, mut cb) = (app.client().await, app.client().await);
+    let (a, b) = tokio::join!(
+        ca.import_roll(req(&county, ask(file(40, false)))),
+        cb.import_roll(req(&county, ask(file(41, true))))
+    );
+    let mut stored = 0i64;
+    for r in [a, b] {
+        match r {
+            Ok(r) => {
+                let r = r.into_inner();
+                assert!(r.stored && r.households == 45_000, "{:?}", r.errors.first());
+                stored += 1;
+            }
+            Err(e) => assert_eq!(e.code(), Code::Aborted, "{e:?}"),
+        }
+    }
+    assert!(stored >= 1);
+    let mut c = app.client().await;
+    let csv = c
+        .export_roll(req(&county, pb::ExportRollRequest { region_code: "210502".into(), format: "csv".into() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(csv.households, 45_000);
+    let text = String::from_utf8(csv.content).unwrap();
+    let ages: std::collections::BTreeSet<&str> = text.lines().skip(1).filter_map(|l| l.split(',').nth(6)).collect();
+    assert_eq!(ages.len(), 1, "one file's households, not a mix: {ages:?}");
+    for id in ["C00000", "C22500", "C44999"] {
+        let h = c
+            .get_household(req(&county, pb::GetHouseholdRequest { household_id: id.into() }))
+            .await
+            .unwrap()
+            .into_inner()
+            .household
+            .unwrap();
+        assert_eq!(h.version, stored, "{id}");
+    }
+    app.stop().await;
+}
+both_backends!(concurrent_imports_of_the_same_households, super::concurrent_imports_of_the_same_households);
+
 /// A roll larger as CSV than one message may carry is refused by `ExportRoll` saying to stream
 /// it, before the service holds more than a message; `ExportRollStream` exports it.
 async fn export_beyond_one_message(backend: Backend) {
