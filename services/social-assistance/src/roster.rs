@@ -427,9 +427,9 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// Hand on households as the file moves past them (see [`Follow`]).
-    pub fn following(mut self, follow: Follow) -> Self {
-        self.follow = Some(follow);
+    /// Hand on households as the file moves past them (see [`Follow`]), if asked to.
+    pub fn following(mut self, follow: Option<Follow>) -> Self {
+        self.follow = follow;
         self
     }
 

@@ -124,20 +124,15 @@ fn task_failed(e: tokio::task::JoinError) -> ApiError {
     ApiError::Internal(format!("import task: {e}"))
 }
 
+/// A household read from the file, as stored before its benefit on `date` is known.
+fn unpriced((household, category, status): Built, date: NaiveDate) -> RollRecord {
+    RollRecord { household, category, status, monthly_benefit: Fen::ZERO, computed_on: date, version: 1 }
+}
+
 /// Households handed on by the reader with their benefits on `date`, as [`benefits`] computes
 /// them; None if any cannot be computed.
 fn priced(book: &PolicyBook, date: NaiveDate, built: Vec<Built>) -> Option<Vec<RollRecord>> {
-    let mut records: Vec<RollRecord> = built
-        .into_iter()
-        .map(|(household, category, status)| RollRecord {
-            household,
-            category,
-            status,
-            monthly_benefit: Fen::ZERO,
-            computed_on: date,
-            version: 1,
-        })
-        .collect();
+    let mut records: Vec<RollRecord> = built.into_iter().map(|b| unpriced(b, date)).collect();
     let amounts = crate::population::benefits(book, date, &records);
     for (r, amount) in records.iter_mut().zip(amounts) {
         r.monthly_benefit = amount.ok()?;
@@ -206,15 +201,8 @@ fn check_part(book: &PolicyBook, roster: &Roster, date: NaiveDate, part: &[u32],
         let mut rows = Vec::with_capacity(slice.len());
         for &i in slice {
             match roster.household(i) {
-                Ok((household, category, status)) => {
-                    built.push(RollRecord {
-                        household,
-                        category,
-                        status,
-                        monthly_benefit: Fen::ZERO,
-                        computed_on: date,
-                        version: 1,
-                    });
+                Ok(b) => {
+                    built.push(unpriced(b, date));
                     rows.push(roster.first_row(i));
                 }
                 Err(e) => c.unreadable.extend(e),
@@ -326,12 +314,7 @@ impl AssistanceApi {
         let (format, region, for_read, budget) = (meta.format, meta.region, book.clone(), self.max_import_memory_bytes);
         let (follow, following) = self.follow(who, &book, &meta).unzip();
         let (roster, errors) = tokio::task::spawn_blocking(move || {
-            let reader = Reader::new(&for_read.regions, region, budget);
-            match follow {
-                Some(f) => reader.following(f),
-                None => reader,
-            }
-            .read_bytes(format, &content)
+            Reader::new(&for_read.regions, region, budget).following(follow).read_bytes(format, &content)
         })
         .await
         .map_err(task_failed)?;
@@ -378,12 +361,11 @@ impl AssistanceApi {
                 let (follow, writing) = self.follow(who, &book, &meta).unzip();
                 following = writing;
                 let reading = tokio::task::spawn_blocking(move || {
-                    let reader = Reader::new(&for_read.regions, region, budget);
-                    match follow {
-                        Some(f) => reader.following(f),
-                        None => reader,
-                    }
-                    .read_csv(Pieces { rx, piece: Vec::new(), at: 0 })
+                    Reader::new(&for_read.regions, region, budget).following(follow).read_csv(Pieces {
+                        rx,
+                        piece: Vec::new(),
+                        at: 0,
+                    })
                 });
                 Sink::Reader(tx, reading)
             }

@@ -36,6 +36,20 @@ H003,210522,rural,dibao,active,m3,20,false,true,\n\
 H003,210522,rural,dibao,active,m4,15,false,true,\n\
 H004,210521,urban,low_income,active,m1,40,false,true,wage:600\n";
 
+/// A CSV roll of `region` in pieces of `size` bytes for `ImportRollStream`, on 2019-06-15.
+fn csv_pieces(region: &str, csv: &[u8], size: usize) -> Vec<pb::ImportRollStreamRequest> {
+    csv.chunks(size)
+        .enumerate()
+        .map(|(i, part)| pb::ImportRollStreamRequest {
+            region_code: if i == 0 { region.into() } else { String::new() },
+            format: if i == 0 { "csv".into() } else { String::new() },
+            content: part.to_vec(),
+            on_date: if i == 0 { "2019-06-15".into() } else { String::new() },
+            ..Default::default()
+        })
+        .collect()
+}
+
 /// The audit entries of a region's roll imports, as an auditor reads them.
 async fn roll_audit(app: &App, region: &str) -> Vec<civic_proto::common::v1::AuditEntry> {
     app.audit()
@@ -460,20 +474,7 @@ async fn streamed_import(backend: Backend) {
     let app = App::spawn_with(s, social_assistance::recalc::RecalcSettings::from_env()).await;
     let mut c = app.client().await;
     let tok = t(Role::CivilAffairs, "210500");
-    let pieces = |content: &[u8]| {
-        let mut out = Vec::new();
-        for (i, part) in content.chunks(100).enumerate() {
-            out.push(pb::ImportRollStreamRequest {
-                region_code: if i == 0 { "210500".into() } else { String::new() },
-                format: if i == 0 { "csv".into() } else { String::new() },
-                content: part.to_vec(),
-                on_date: if i == 0 { "2019-06-15".into() } else { String::new() },
-                reason: String::new(),
-                dry_run: false,
-            });
-        }
-        out
-    };
+    let pieces = |content: &[u8]| csv_pieces("210500", content, 100);
     let r = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces(CSV.as_bytes())))).await.unwrap().into_inner();
     assert!(r.stored, "{:?}", r.errors);
     assert_eq!(r.households, 4);
@@ -637,17 +638,7 @@ async fn import_written_while_read(backend: Backend) {
     assert_eq!(rows, vec![(45_002, "age")], "{:?}", r.errors);
     assert_eq!(c.get_household(req(&county, get("G00000"))).await.unwrap_err().code(), Code::NotFound);
 
-    let pieces: Vec<pb::ImportRollStreamRequest> = bad
-        .chunks(64 << 10)
-        .enumerate()
-        .map(|(i, part)| pb::ImportRollStreamRequest {
-            region_code: if i == 0 { "210502".into() } else { String::new() },
-            format: if i == 0 { "csv".into() } else { String::new() },
-            content: part.to_vec(),
-            on_date: if i == 0 { "2019-06-15".into() } else { String::new() },
-            ..Default::default()
-        })
-        .collect();
+    let pieces = csv_pieces("210502", &bad, 64 << 10);
     let r = c.import_roll_stream(req(&county, tokio_stream::iter(pieces))).await.unwrap().into_inner();
     assert!(!r.stored);
     assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
@@ -694,18 +685,18 @@ async fn concurrent_imports_of_the_same_households(backend: Backend) {
         ca.import_roll(req(&county, ask(file(40, false)))),
         cb.import_roll(req(&county, ask(file(41, true))))
     );
-    let mut stored = 0i64;
+    let mut imports = 0i64;
     for r in [a, b] {
         match r {
             Ok(r) => {
                 let r = r.into_inner();
                 assert!(r.stored && r.households == 45_000, "{:?}", r.errors.first());
-                stored += 1;
+                imports += 1;
             }
             Err(e) => assert_eq!(e.code(), Code::Aborted, "{e:?}"),
         }
     }
-    assert!(stored >= 1);
+    assert!(imports >= 1);
     let mut c = app.client().await;
     let csv = c
         .export_roll(req(&county, pb::ExportRollRequest { region_code: "210502".into(), format: "csv".into() }))
@@ -717,14 +708,7 @@ async fn concurrent_imports_of_the_same_households(backend: Backend) {
     let ages: std::collections::BTreeSet<&str> = text.lines().skip(1).filter_map(|l| l.split(',').nth(6)).collect();
     assert_eq!(ages.len(), 1, "one file's households, not a mix: {ages:?}");
     for id in ["C00000", "C22500", "C44999"] {
-        let h = c
-            .get_household(req(&county, pb::GetHouseholdRequest { household_id: id.into() }))
-            .await
-            .unwrap()
-            .into_inner()
-            .household
-            .unwrap();
-        assert_eq!(h.version, stored, "{id}");
+        assert_eq!(stored(&mut c, &county, id).await.version, imports, "{id}");
     }
     app.stop().await;
 }
@@ -743,18 +727,7 @@ async fn export_beyond_one_message(backend: Backend) {
     for i in 0..200 {
         roll.push_str(&format!("B{i:04},210502,urban,dibao,active,m1,40,false,true,\n"));
     }
-    let pieces: Vec<pb::ImportRollStreamRequest> = roll
-        .as_bytes()
-        .chunks(4_000)
-        .enumerate()
-        .map(|(i, part)| pb::ImportRollStreamRequest {
-            region_code: if i == 0 { "210500".into() } else { String::new() },
-            format: if i == 0 { "csv".into() } else { String::new() },
-            content: part.to_vec(),
-            on_date: if i == 0 { "2019-06-15".into() } else { String::new() },
-            ..Default::default()
-        })
-        .collect();
+    let pieces = csv_pieces("210500", roll.as_bytes(), 4_000);
     let r = c.import_roll_stream(req(&tok, tokio_stream::iter(pieces))).await.unwrap().into_inner();
     assert!(r.stored, "{:?}", r.errors);
     let ask = pb::ExportRollRequest { region_code: "210500".into(), format: "csv".into() };
