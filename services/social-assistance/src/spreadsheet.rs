@@ -184,27 +184,32 @@ where
     F: FnMut(Vec<u8>, bool) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    use tokio_stream::StreamExt;
     let failed = |e: csv::Error| civic_runtime::ApiError::Internal(format!("writing the export: {e}"));
     let mut header: Vec<&str> = COLUMNS.to_vec();
     header.extend(EXPORT_EXTRA);
     let mut w = csv::Writer::from_writer(Vec::with_capacity(piece + piece / 4));
     w.write_record(&header).map_err(failed)?;
     let mut first = true;
-    let mut records = std::pin::pin!(snapshot.records());
-    while let Some(record) = records.next().await {
-        for row in member_cells(&record?) {
-            w.write_record(&row).map_err(failed)?;
+    loop {
+        let page = snapshot.next_page().await?;
+        if page.is_empty() {
+            break;
         }
-        w.flush().map_err(|e| civic_runtime::ApiError::Internal(format!("writing the export: {e}")))?;
-        if w.get_ref().len() >= piece {
-            let mut out =
-                w.into_inner().map_err(|e| civic_runtime::ApiError::Internal(format!("writing the export: {e}")))?;
-            let mut rest = out.split_off(piece);
-            rest.reserve(piece + piece / 4);
-            w = csv::Writer::from_writer(rest);
-            if !send(out, std::mem::take(&mut first)).await {
-                return Ok(());
+        for record in &page {
+            for row in member_cells(record) {
+                w.write_record(&row).map_err(failed)?;
+            }
+            w.flush().map_err(|e| civic_runtime::ApiError::Internal(format!("writing the export: {e}")))?;
+            if w.get_ref().len() >= piece {
+                let mut out = w
+                    .into_inner()
+                    .map_err(|e| civic_runtime::ApiError::Internal(format!("writing the export: {e}")))?;
+                let mut rest = out.split_off(piece);
+                rest.reserve(piece + piece / 4);
+                w = csv::Writer::from_writer(rest);
+                if !send(out, std::mem::take(&mut first)).await {
+                    return Ok(());
+                }
             }
         }
     }

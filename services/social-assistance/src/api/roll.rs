@@ -256,8 +256,14 @@ impl AssistanceApi {
                         ),
                     ));
                 }
-                use tokio_stream::StreamExt;
-                let records: Vec<RollRecord> = snapshot.records().collect::<Result<_, _>>().await?;
+                let mut records: Vec<RollRecord> = Vec::new();
+                loop {
+                    let page = snapshot.next_page().await?;
+                    if page.is_empty() {
+                        break;
+                    }
+                    records.extend(page);
+                }
                 let content = spreadsheet::export(format, &records).map_err(ApiError::Internal)?;
                 (content, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
             }

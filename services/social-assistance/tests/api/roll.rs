@@ -597,6 +597,13 @@ async fn import_in_slices(backend: Backend) {
     assert_eq!(heads[0], (whole.filename, 50_001));
     assert!(heads[1..].iter().all(|(f, n)| f.is_empty() && *n == 0));
     assert!(file == whole.content, "the pieces differ from the whole file");
+    // Read a page at a time: every household once, in id order (one member each here).
+    let text = String::from_utf8(file).unwrap();
+    let ids: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(ids.len(), 50_001);
+    let plain: Vec<&str> = ids.iter().copied().filter(|id| id.starts_with('A')).collect();
+    assert_eq!(plain.len(), 50_000);
+    assert!(plain.windows(2).all(|w| w[0] < w[1]), "ids out of order or repeated");
     app.stop().await;
 }
 both_backends!(import_in_slices, super::import_in_slices);

@@ -20,41 +20,18 @@ pub async fn chunk_households(db: &Database, chunk: &Chunk, prefix: &str) -> Res
         let rows = sqlx::query(SQL).bind(&chunk.first_id).bind(&chunk.last_id).bind(&like).fetch_all(pg).await?;
         return rows.iter().map(crate::store::roll::from_pg_row).collect();
     }
-    // On SQLite every row would cross from the database's thread to this task on its own, a
-    // wake-up each: the chunk comes as one JSON array instead (as the what-if's roll does).
-    #[derive(serde::Deserialize)]
-    struct Packed(String, String, String, String, String, Vec<crate::roll::StoredMember>, i64, String, i64);
-    let page: String = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(id, region_code, residence, category, status, json(members_json), \
-         monthly_benefit_fen, computed_on, version)) FROM (SELECT * FROM households \
+    // On SQLite: the chunk as one JSON array (as the what-if's roll and an export's pages).
+    let page: String = sqlx::query_scalar(&format!(
+        "SELECT {} FROM (SELECT * FROM households \
          WHERE id >= $1 AND id <= $2 AND region_code LIKE $3 AND status = 'active' AND category = 'dibao' ORDER BY id)",
-    )
+        crate::store::roll::PACKED
+    ))
     .bind(&chunk.first_id)
     .bind(&chunk.last_id)
     .bind(&like)
     .fetch_one(&db.pool)
     .await?;
-    let packed: Vec<Packed> = serde_json::from_str(&page)
-        .map_err(|e| ApiError::Internal(format!("stored households from {} are unreadable: {e}", chunk.first_id)))?;
-    let mut records = packed
-        .into_iter()
-        .map(|Packed(id, region, residence, category, status, members, fen, computed_on, version)| {
-            let columns = crate::store::roll::Columns {
-                id: &id,
-                region: &region,
-                residence: &residence,
-                category: &category,
-                status: &status,
-                monthly_benefit_fen: fen,
-                computed_on: &computed_on,
-                version,
-            };
-            crate::store::roll::record(columns, crate::roll::members_from_stored(members))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    // In id order whatever order the aggregate kept (SQLite compares text byte by byte).
-    records.sort_by(|a, b| a.household.id.cmp(&b.household.id));
-    Ok(records)
+    crate::store::roll::unpack(&page, &format!("from {}", chunk.first_id))
 }
 
 /// What has been paid for a household and month from the effective month on.

@@ -247,15 +247,56 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
+/// On SQLite, households come as one JSON array per query, not a row each (each row would cross
+/// from the database's thread to the service's task with its own wake-up): the columns selected
+/// for each household, and their reading.
+pub(crate) const PACKED: &str = "json_group_array(json_array(id, region_code, residence, category, status, \
+     json(members_json), monthly_benefit_fen, computed_on, version))";
+
+/// The households of a [`PACKED`] array, in id order whatever order the aggregate kept (SQLite
+/// compares text byte by byte, as `str` does).
+pub(crate) fn unpack(page: &str, what: &str) -> Result<Vec<RollRecord>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Packed(String, String, String, String, String, Vec<crate::roll::StoredMember>, i64, String, i64);
+    let packed: Vec<Packed> = serde_json::from_str(page)
+        .map_err(|e| ApiError::Internal(format!("stored households {what} are unreadable: {e}")))?;
+    let mut records = packed
+        .into_iter()
+        .map(|Packed(id, region, residence, category, status, members, fen, computed_on, version)| {
+            let columns = Columns {
+                id: &id,
+                region: &region,
+                residence: &residence,
+                category: &category,
+                status: &status,
+                monthly_benefit_fen: fen,
+                computed_on: &computed_on,
+                version,
+            };
+            record(columns, crate::roll::members_from_stored(members))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    records.sort_by(|a, b| a.household.id.cmp(&b.household.id));
+    Ok(records)
+}
+
 /// Every household of a region (by prefix), in id order: for analyses over the whole roll.
 /// A consistent read of a region's roll, for an export streamed as it is read: one read
-/// transaction (a snapshot on both backends; REPEATABLE READ on PostgreSQL), households read one
-/// at a time in id order, never all at once.
+/// transaction (a snapshot on both backends; REPEATABLE READ on PostgreSQL), households read a
+/// page at a time in id order, never all at once.
 pub struct RollSnapshot {
     tx: sqlx::Transaction<'static, sqlx::Any>,
     prefix: String,
-    sql: String,
+    backend: civic_runtime::storage::Backend,
+    /// The last id read; None before the first page.
+    after: Option<String>,
+    done: bool,
 }
+
+/// Households read at a time from a snapshot: on SQLite one JSON array, on PostgreSQL one FETCH
+/// from its cursor (fewer round trips; a page of 10,000 is a few MB).
+const PAGE: i64 = 2_000;
+const CURSOR_PAGE: i64 = 10_000;
 
 impl RollSnapshot {
     pub async fn begin(db: &Database, prefix: &str) -> Result<RollSnapshot, ApiError> {
@@ -263,12 +304,20 @@ impl RollSnapshot {
         let mut tx = db.pool.begin().await?;
         if db.backend == civic_runtime::storage::Backend::Postgres {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+            // One query read a page at a time through a cursor (a query per page would be planned
+            // without statistics right after a large import, and could scan the table each time).
+            // The prefix is a region code's digits, checked here, so it can stand in the text.
+            if !prefix.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ApiError::Internal(format!("region prefix '{prefix}' is not digits")));
+            }
+            sqlx::query(&format!(
+                "DECLARE roll_export NO SCROLL CURSOR FOR SELECT {COLUMNS} FROM households \
+                 WHERE region_code LIKE '{prefix}%' ORDER BY id"
+            ))
+            .execute(&mut *tx)
+            .await?;
         }
-        Ok(RollSnapshot {
-            tx,
-            prefix: format!("{prefix}%"),
-            sql: format!("SELECT {COLUMNS} FROM households WHERE region_code LIKE $1 ORDER BY id"),
-        })
+        Ok(RollSnapshot { tx, prefix: format!("{prefix}%"), backend: db.backend, after: None, done: false })
     }
 
     /// Households in the snapshot.
@@ -289,14 +338,32 @@ impl RollSnapshot {
         .await?)
     }
 
-    /// The households in id order, as they are read.
-    pub fn records(&mut self) -> impl tokio_stream::Stream<Item = Result<RollRecord, ApiError>> + Send + '_ {
-        use tokio_stream::StreamExt;
-        let RollSnapshot { tx, prefix, sql } = self;
-        sqlx::query(sql.as_str())
-            .bind(prefix.as_str())
-            .fetch(&mut **tx)
-            .map(|r| r.map_err(ApiError::from).and_then(|r| from_row(&r)))
+    /// The next households in id order (at most a page); none once all were read.
+    pub async fn next_page(&mut self) -> Result<Vec<RollRecord>, ApiError> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        let page = if self.backend == civic_runtime::storage::Backend::Sqlite {
+            // After the last id read (the transaction keeps SQLite's snapshot).
+            let after = if self.after.is_some() { " AND id > $2" } else { "" };
+            let sql = format!(
+                "SELECT {PACKED} FROM (SELECT * FROM households WHERE region_code LIKE $1{after} ORDER BY id LIMIT {PAGE})"
+            );
+            let mut q = sqlx::query_scalar::<_, String>(&sql).bind(&self.prefix);
+            if let Some(a) = &self.after {
+                q = q.bind(a);
+            }
+            unpack(&q.fetch_one(&mut *self.tx).await?, "of an export")?
+        } else {
+            let rows = sqlx::query(&format!("FETCH {CURSOR_PAGE} FROM roll_export")).fetch_all(&mut *self.tx).await?;
+            rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?
+        };
+        let full = if self.backend == civic_runtime::storage::Backend::Sqlite { PAGE } else { CURSOR_PAGE };
+        self.done = (page.len() as i64) < full;
+        if let Some(last) = page.last() {
+            self.after = Some(last.household.id.clone());
+        }
+        Ok(page)
     }
 }
 
