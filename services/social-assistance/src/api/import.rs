@@ -5,8 +5,10 @@
 //! (BENCHMARKS.md, "Memory of the largest import"). All problems are reported at once, each with
 //! its row; a file with any problem stores nothing.
 //!
-//! On PostgreSQL the households are written while the file is still being read, as the reader
-//! moves past them (a roll's rows come household by household); the transaction is committed
+//! The households are written while the file is still being read, as the reader moves past them
+//! (a roll's rows come household by household) — on PostgreSQL always, on SQLite for a file
+//! received whole (`ImportRoll`; a stream would hold SQLite's one writer for as long as its
+//! sender takes). The transaction is committed
 //! only if the whole file could be stored as it was read. Otherwise — a problem, a household's
 //! rows apart, a benefit that cannot be computed, a household outside the caller's scope — what
 //! was written is rolled back and the file is checked and stored whole, so the answer never
@@ -312,7 +314,7 @@ impl AssistanceApi {
         let for_digest = content.clone();
         let digest = tokio::task::spawn_blocking(move || format!("{:x}", Sha256::digest(&*for_digest)));
         let (format, region, for_read, budget) = (meta.format, meta.region, book.clone(), self.max_import_memory_bytes);
-        let (follow, following) = self.follow(who, &book, &meta).unzip();
+        let (follow, following) = self.follow(who, &book, &meta, true).unzip();
         let (roster, errors) = tokio::task::spawn_blocking(move || {
             Reader::new(&for_read.regions, region, budget).following(follow).read_bytes(format, &content)
         })
@@ -358,7 +360,7 @@ impl AssistanceApi {
             Format::Csv => {
                 let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
                 let for_read = book.clone();
-                let (follow, writing) = self.follow(who, &book, &meta).unzip();
+                let (follow, writing) = self.follow(who, &book, &meta, false).unzip();
                 following = writing;
                 let reading = tokio::task::spawn_blocking(move || {
                     Reader::new(&for_read.regions, region, budget).following(follow).read_csv(Pieces {
@@ -495,11 +497,13 @@ impl AssistanceApi {
     }
 
     /// Where this import's households are written while the file is read, and what hands them
-    /// on: on PostgreSQL only (a SQLite database, one writer at a time, would be held for the
-    /// whole reading) and not for a dry run. What is written is kept only if the whole file is
-    /// read without a problem and every household was written ([`Self::finish_following`]).
-    fn follow(&self, who: &Caller, book: &Arc<PolicyBook>, meta: &Meta) -> Option<(Follow, Following)> {
-        if meta.dry_run || self.db.bulk.is_none() {
+    /// on; not for a dry run, and on SQLite (one writer at a time) only for a file already
+    /// received whole (`whole`), whose reading is the service's own work — a streamed file would
+    /// hold every other writer for as long as its sender takes. What is written is kept only if
+    /// the whole file is read without a problem and every household was written
+    /// ([`Self::finish_following`]).
+    fn follow(&self, who: &Caller, book: &Arc<PolicyBook>, meta: &Meta, whole: bool) -> Option<(Follow, Following)> {
+        if meta.dry_run || (self.db.bulk.is_none() && !whole) {
             return None;
         }
         let (to, handed) = tokio::sync::mpsc::channel(1);
