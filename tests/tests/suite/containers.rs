@@ -105,8 +105,12 @@ async fn http_get(addr: SocketAddr, path: &str) -> String {
     out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+/// `n` free ports, all different: each listener is held until every port is chosen (released one
+/// by one, the system could hand the same port out twice, and compose would publish two services
+/// on it).
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port")).collect();
+    held.iter().map(|l| l.local_addr().expect("a bound port").port()).collect()
 }
 
 fn docker(args: &[&str]) -> String {
@@ -193,7 +197,7 @@ async fn the_suite_runs_as_containers_under_compose() {
     let version = docker(&["run", "--rm", &image, "social-assistance", "--version"]);
     assert!(version.starts_with("social-assistance "), "{version}");
 
-    let ports: Vec<u16> = (0..6).map(|_| free_port()).collect();
+    let ports = free_ports(6);
     let project = format!("civictest{}", std::process::id());
     let mut env = vec![("CIVIC_SIGNING_KEY".to_string(), TEST_SIGNING_KEY.to_string())];
     for (name, port) in [
