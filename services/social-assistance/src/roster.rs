@@ -637,6 +637,62 @@ mod tests {
         Reader::new(&tree, scope, budget).read_csv(format!("{HEADER}{rows}").as_bytes())
     }
 
+    /// Read `rows` following with slices of `slice`: the roster, the errors and the ids of each
+    /// slice handed on, in order.
+    fn followed(rows: &str, slice: usize) -> (Roster, Vec<RowError>, Vec<Vec<String>>) {
+        let tree = RegionTree::from_csv("regions.csv", TREE).unwrap();
+        let scope = RegionCode::parse("210500").unwrap();
+        let (to, mut handed) = tokio::sync::mpsc::channel(64);
+        let (roster, errors) = Reader::new(&tree, scope, usize::MAX)
+            .following(Some(Follow::new(to, slice)))
+            .read_csv(format!("{HEADER}{rows}").as_bytes());
+        let mut slices = Vec::new();
+        while let Ok(built) = handed.try_recv() {
+            slices.push(built.into_iter().map(|(h, _, _)| h.id).collect());
+        }
+        (roster, errors, slices)
+    }
+
+    fn one_row_each(ids: &[&str]) -> String {
+        ids.iter().map(|id| format!("{id},210502,urban,dibao,,m1,40,false,true,\n")).collect()
+    }
+
+    /// Households are handed on a slice at a time once the file has moved past them, the last
+    /// when the file ends; a household met again later, or any problem, stops the handing on,
+    /// so whoever follows sees fewer households than the roster holds.
+    #[test]
+    fn households_are_handed_on_as_the_file_moves_past_them() {
+        let (roster, errors, slices) = followed(&one_row_each(&["H0", "H1", "H2", "H3", "H4", "H5", "H6"]), 2);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(slices, [vec!["H0", "H1"], vec!["H2", "H3"], vec!["H4", "H5"], vec!["H6"]]);
+        assert_eq!(roster.len(), 7);
+
+        // H0's second member comes after H2: H0 and H1 were handed on, nothing after.
+        let apart = format!(
+            "{}H0,210502,urban,dibao,,m2,9,false,true,\n{}",
+            one_row_each(&["H0", "H1", "H2"]),
+            one_row_each(&["H3", "H4", "H5"])
+        );
+        let (roster, errors, slices) = followed(&apart, 2);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(slices, [vec!["H0", "H1"]]);
+        assert_eq!((roster.len(), roster.member_count()), (6, 7));
+
+        // A problem on the last row: what was handed on stays short of the roster.
+        let bad = format!("{}H9,210502,urban,dibao,,m1,old,false,true,\n", one_row_each(&["H0", "H1", "H2", "H3"]));
+        let (roster, errors, slices) = followed(&bad, 2);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(slices, [vec!["H0", "H1"]]);
+        assert_eq!(roster.len(), 4);
+
+        // Members of one household together, then the next: whole households are handed on.
+        let together = "H0,210502,urban,dibao,,a,40,false,true,\nH0,210502,urban,dibao,,b,10,false,true,\n\
+                        H1,210502,urban,dibao,,a,40,false,true,\nH2,210502,urban,dibao,,a,40,false,true,\n";
+        let (_, errors, slices) = followed(together, 1);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(slices, [vec!["H0"], vec!["H1"], vec!["H2"]]);
+    }
+
     #[test]
     fn a_households_rows_may_be_anywhere() {
         let (roster, errors) = read(
