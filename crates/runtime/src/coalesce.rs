@@ -20,6 +20,8 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 
 /// Bytes gathered before they are written even without a flush.
 const LIMIT: usize = 64 * 1024;
+/// The most times one batch's flush yields before it writes.
+const MAX_YIELDS: u8 = 4;
 
 #[derive(Debug)]
 pub struct Coalesced<T> {
@@ -27,13 +29,15 @@ pub struct Coalesced<T> {
     buf: Vec<u8>,
     /// How much of `buf` has been written already.
     sent: usize,
-    /// Whether this batch's flush has already yielded once.
-    yielded: bool,
+    /// How many times this batch's flush has yielded.
+    yields: u8,
+    /// How much was gathered when it last yielded.
+    mark: usize,
 }
 
 impl<T> Coalesced<T> {
     pub fn new(inner: T) -> Self {
-        Coalesced { inner, buf: Vec::with_capacity(16 * 1024), sent: 0, yielded: false }
+        Coalesced { inner, buf: Vec::with_capacity(16 * 1024), sent: 0, yields: 0, mark: 0 }
     }
 
     pub fn get_ref(&self) -> &T {
@@ -53,6 +57,8 @@ impl<T: AsyncWrite + Unpin> Coalesced<T> {
         }
         self.buf.clear();
         self.sent = 0;
+        self.yields = 0;
+        self.mark = 0;
         Poll::Ready(Ok(()))
     }
 }
@@ -98,14 +104,17 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Coalesced<T> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.sent < self.buf.len() && !self.yielded {
-            // Let the tasks that are ready run first: what they write joins this batch.
-            self.yielded = true;
+        // Let the tasks that are ready run first: what they write joins this batch. Again while
+        // the batch grew since the last time (answers are still being finished), a few times
+        // at most; once nothing joined, it leaves.
+        let grew = self.buf.len() > self.mark;
+        if self.sent < self.buf.len() && grew && self.yields < MAX_YIELDS {
+            self.yields += 1;
+            self.mark = self.buf.len();
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
         ready!(self.poll_drain(cx))?;
-        self.yielded = false;
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
@@ -128,6 +137,37 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
+
+    /// A flush leaves only once nothing joined the batch since it last yielded (or after
+    /// `MAX_YIELDS`): answers finished meanwhile leave in the same write.
+    #[tokio::test]
+    async fn a_flush_waits_while_the_batch_grows() {
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let mut w = Coalesced::new(a);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut flush = |w: &mut Coalesced<_>| Pin::new(w).poll_flush(&mut cx).is_ready();
+        w.write_all(b"one;").await.unwrap();
+        assert!(!flush(&mut w), "the first flush of a batch yields");
+        w.write_all(b"two;").await.unwrap();
+        assert!(!flush(&mut w), "the batch grew: yield again");
+        assert!(flush(&mut w), "nothing joined: written");
+        let mut got = vec![0u8; 8];
+        b.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"one;two;");
+        // A batch that keeps growing leaves after MAX_YIELDS all the same.
+        for i in 0..MAX_YIELDS {
+            w.write_all(&[b'a' + i]).await.unwrap();
+            assert!(!flush(&mut w));
+        }
+        w.write_all(b"!").await.unwrap();
+        assert!(flush(&mut w));
+        let mut got = vec![0u8; usize::from(MAX_YIELDS) + 1];
+        b.read_exact(&mut got).await.unwrap();
+        let sent: Vec<u8> = (0..MAX_YIELDS).map(|i| b'a' + i).chain([b'!']).collect();
+        assert_eq!(got, sent);
+        // Nothing gathered: a flush does not yield.
+        assert!(flush(&mut w));
+    }
 
     #[tokio::test]
     async fn gathers_until_flushed_and_loses_nothing() {
