@@ -79,20 +79,55 @@ impl Fen {
 /// Formats as yuan with two decimals and a thousands-free plain form: "966.00".
 impl fmt::Display for Fen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+        let mut buf = [0u8; 24];
+        f.write_str(self.write_yuan(&mut buf, false))
     }
 }
 
 impl Fen {
     /// "966 元" for whole yuan, "746.40 元" otherwise: how amounts read in an explanation.
     pub fn yuan_text(self) -> String {
-        if self.0 % 100 == 0 {
-            format!("{} 元", self.0 / 100)
-        } else {
-            format!("{self} 元")
+        let mut buf = [0u8; 24];
+        let number = self.write_yuan(&mut buf, true);
+        let mut s = String::with_capacity(number.len() + " 元".len());
+        s.push_str(number);
+        s.push_str(" 元");
+        s
+    }
+
+    /// The figure of [`Fen::yuan_text`] without its unit: "966", "746.40".
+    pub fn yuan_figure(self) -> String {
+        let mut buf = [0u8; 24];
+        self.write_yuan(&mut buf, true).to_string()
+    }
+
+    /// Writes the amount in yuan into the end of `buf` ("-12.05"; "966" for whole yuan when
+    /// `short`) and returns it. Explanations write many amounts; this is the one place they are
+    /// spelled, without the formatting machinery.
+    fn write_yuan(self, buf: &mut [u8; 24], short: bool) -> &str {
+        let abs = self.0.unsigned_abs();
+        let (mut yuan, fen) = (abs / 100, abs % 100);
+        let mut at = buf.len();
+        if !(short && fen == 0) {
+            at -= 3;
+            buf[at] = b'.';
+            buf[at + 1] = b'0' + (fen / 10) as u8;
+            buf[at + 2] = b'0' + (fen % 10) as u8;
         }
+        loop {
+            at -= 1;
+            buf[at] = b'0' + (yuan % 10) as u8;
+            yuan /= 10;
+            if yuan == 0 {
+                break;
+            }
+        }
+        if self.0 < 0 {
+            at -= 1;
+            buf[at] = b'-';
+        }
+        // Only ASCII digits, '.' and '-' were written.
+        std::str::from_utf8(&buf[at..]).unwrap_or_default()
     }
 }
 
@@ -108,6 +143,14 @@ mod tests {
         assert_eq!(Fen::new(74640).yuan_text(), "746.40 元");
         assert_eq!(Fen::new(62200).yuan_text(), "622 元");
         assert_eq!(Fen::new(i64::MIN).to_string(), "-92233720368547758.08");
+        assert_eq!(Fen::new(i64::MAX).to_string(), "92233720368547758.07");
+        assert_eq!(Fen::new(i64::MIN).yuan_text(), "-92233720368547758.08 元");
+        assert_eq!(Fen::new(-500).yuan_text(), "-5 元");
+        assert_eq!(Fen::new(-50).yuan_text(), "-0.50 元");
+        assert_eq!(Fen::new(0).yuan_text(), "0 元");
+        assert_eq!(Fen::new(7).to_string(), "0.07");
+        assert_eq!(Fen::new(-74640).yuan_figure(), "-746.40");
+        assert_eq!(Fen::new(62200).yuan_figure(), "622");
     }
 
     #[test]

@@ -95,7 +95,8 @@ pub struct Region {
 /// The region tree: every region knows its parent; the national root has none.
 #[derive(Debug, Clone, Default)]
 pub struct RegionTree {
-    regions: HashMap<RegionCode, Region>,
+    /// Read for every lookup of the policy book (a region and its ancestors): a fast hash.
+    regions: HashMap<RegionCode, Region, foldhash::fast::RandomState>,
 }
 
 #[derive(serde::Deserialize)]

@@ -7,7 +7,32 @@ use civic_domain::{
 use civic_proto::common::v1 as pb;
 
 fn date(d: Option<chrono::NaiveDate>) -> String {
-    d.map(|d| d.to_string()).unwrap_or_default()
+    d.map(iso_date).unwrap_or_default()
+}
+
+/// "2019-07-01": what `NaiveDate`'s `Display` writes, spelled without the formatting machinery
+/// (every step of every explanation carries dates).
+pub fn iso_date(d: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if !(0..=9999).contains(&y) {
+        return d.to_string();
+    }
+    let y = y.unsigned_abs();
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let b = [
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ];
+    String::from_utf8_lossy(&b).into_owned()
 }
 
 pub fn source(s: &SourceRef) -> pb::Source {
@@ -150,5 +175,27 @@ pub fn into_explanation(t: Trace) -> pb::Explanation {
                 source: s.source.map(into_source),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    #[test]
+    fn iso_dates_read_as_chrono_writes_them() {
+        for (y, m, d) in [
+            (2019, 7, 1),
+            (1, 1, 1),
+            (0, 12, 31),
+            (1999, 12, 9),
+            (9999, 12, 31),
+            (1000, 10, 10),
+            (-1, 1, 1),
+            (10000, 1, 1),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(super::iso_date(date), date.to_string());
+        }
     }
 }

@@ -9,7 +9,11 @@
 
 mod load;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+/// The book's maps are read on every call and filled only from its own files and checked
+/// publications: a fast hash, seeded per process.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
@@ -139,7 +143,16 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, DomainError> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return Err(DomainError::InvalidDate(s.to_string()));
     }
-    NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| DomainError::InvalidDate(s.to_string()))
+    // Read digit by digit: every request carries a date, and chrono's format parser is a
+    // noticeable part of a short call.
+    let digits = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    match (digits(0..4), digits(5..7), digits(8..10)) {
+        (Some(y), Some(m), Some(d)) => i32::try_from(y).ok().and_then(|y| NaiveDate::from_ymd_opt(y, m, d)),
+        _ => None,
+    }
+    .ok_or_else(|| DomainError::InvalidDate(s.to_string()))
 }
 
 const MAX_RULE_DEPTH: usize = 8;
@@ -160,10 +173,24 @@ impl PolicyBook {
         if let Some(d) = self.definitions.get(key) {
             return Ok(d);
         }
+        // Each shorter prefix with ".*" appended, spelled in one buffer on the stack (a key
+        // longer than it falls back to one allocation).
+        let mut stack = [0u8; 128];
+        let mut heap = Vec::new();
+        let buf: &mut [u8] = if key.len() + 2 <= stack.len() {
+            &mut stack
+        } else {
+            heap.resize(key.len() + 2, 0);
+            &mut heap
+        };
         let mut k = key;
         while let Some(i) = k.rfind('.') {
             k = &k[..i];
-            if let Some(d) = self.definitions.get(&format!("{k}.*")) {
+            buf[..i].copy_from_slice(k.as_bytes());
+            buf[i..i + 2].copy_from_slice(b".*");
+            // A prefix of a str cut at an ASCII '.', then ".*": still UTF-8.
+            let family = std::str::from_utf8(&buf[..i + 2]).unwrap_or_default();
+            if let Some(d) = self.definitions.get(family) {
                 return Ok(d);
             }
         }
@@ -269,15 +296,18 @@ impl PolicyBook {
         date: NaiveDate,
         depth: usize,
     ) -> Result<Resolved, DomainError> {
-        self.definition(key)?;
+        let def = self.definition(key)?;
         self.regions.get(region)?;
         let (entry, next) = self.entry_in_force(key, region, date).ok_or_else(|| DomainError::NoValueInForce {
             key: key.to_string(),
             region: region.to_string(),
             date: date.to_string(),
         })?;
-        let mut resolved =
-            if entry.rule.is_some() { self.derive(entry, region, date, depth)? } else { self.literal(entry, region)? };
+        let mut resolved = if entry.rule.is_some() {
+            self.derive(entry, region, date, depth)?
+        } else {
+            self.literal(entry, region, def)?
+        };
         resolved.source.effective_to = next.map(|n| n - Duration::days(1));
         Ok(resolved)
     }
@@ -300,8 +330,8 @@ impl PolicyBook {
         }
     }
 
-    fn literal(&self, e: &Entry, region: RegionCode) -> Result<Resolved, DomainError> {
-        let def = self.definition(&e.key)?;
+    /// The value of a literal entry; `def` is its key's definition.
+    fn literal(&self, e: &Entry, region: RegionCode, def: &Definition) -> Result<Resolved, DomainError> {
         let value = e.value.ok_or_else(|| DomainError::Inconsistent(format!("{} has no value", e.origin)))?;
         Ok(Resolved {
             key: e.key.clone(),
@@ -323,7 +353,7 @@ impl PolicyBook {
     fn derive(&self, e: &Entry, region: RegionCode, date: NaiveDate, depth: usize) -> Result<Resolved, DomainError> {
         let def = self.definition(&e.key)?;
         let (Some(rule), Some(rounding)) = (&e.rule, &e.rounding) else {
-            return self.literal(e, region);
+            return self.literal(e, region, def);
         };
         if depth >= MAX_RULE_DEPTH {
             return Err(DomainError::InvalidRule {

@@ -47,6 +47,29 @@ fn d(s: &str) -> NaiveDate {
     parse_date(s).unwrap()
 }
 
+#[test]
+fn dates_are_strict_iso() {
+    assert_eq!(d("2019-07-01"), NaiveDate::from_ymd_opt(2019, 7, 1).unwrap());
+    assert_eq!(d(" 2024-02-29 "), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+    assert_eq!(d("0001-01-01"), NaiveDate::from_ymd_opt(1, 1, 1).unwrap());
+    for bad in [
+        "2023-02-29",
+        "2019-13-01",
+        "2019-00-10",
+        "2019-07-00",
+        "2019-7-001",
+        "+201-07-01",
+        "2019-07-0a",
+        "2019/07/01",
+        "20190701",
+        "",
+        "２０１９-07-01",
+        "2019-07-01T00",
+    ] {
+        assert!(matches!(parse_date(bad), Err(DomainError::InvalidDate(s)) if s == bad), "{bad}");
+    }
+}
+
 fn v(book: &PolicyBook, key: &str, region: &str, date: &str) -> Decimal {
     book.value(key, RegionCode::parse(region).unwrap(), d(date)).unwrap().value
 }

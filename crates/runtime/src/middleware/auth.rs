@@ -98,14 +98,13 @@ where
                 Ok(mut caller) => {
                     caller.via = req.headers().get(CALLING_SERVICE_HEADER).and_then(valid_service_name);
                     if let Some(slot) = req.extensions().get::<CallerSlot>() {
-                        let unit = caller.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
-                        let via = caller.via.as_deref().map(|v| format!(" via {v}")).unwrap_or_default();
-                        let _ = slot.0.set(format!(
-                            "{} {} {}{unit}{via}",
-                            caller.subject,
-                            caller.role.as_str(),
-                            caller.scope
-                        ));
+                        let _ = slot.0.set(super::CallerName {
+                            subject: caller.subject.clone(),
+                            role: caller.role,
+                            scope: caller.scope,
+                            unit: caller.unit.clone(),
+                            via: caller.via.clone(),
+                        });
                     }
                     req.extensions_mut().insert(caller);
                 }

@@ -163,7 +163,13 @@ impl CallRecord {
     fn finish(self, code: &str) {
         let took = self.started.elapsed();
         self.trace.metrics.record(&self.method, code, took.as_secs_f64());
-        let caller = self.caller.0.get().map(String::as_str).unwrap_or("");
+        // Who called is spelled only for a line or span that will be written.
+        let wanted = tracing::enabled!(target: "civic::call", tracing::Level::INFO) || self.trace.exporter.enabled();
+        let caller = match self.caller.0.get() {
+            Some(c) if wanted => c.to_string(),
+            _ => String::new(),
+        };
+        let caller = caller.as_str();
         tracing::info!(
             target: "civic::call",
             method = %self.method,
@@ -199,7 +205,29 @@ impl CallRecord {
 
 /// Who called, filled in by the auth layer (inside) for the context layer (outside) to log.
 #[derive(Clone, Default)]
-pub struct CallerSlot(Arc<std::sync::OnceLock<String>>);
+pub struct CallerSlot(pub(crate) Arc<std::sync::OnceLock<CallerName>>);
+
+/// A caller as the access log names it: "subject role scope[ unit][ via service]".
+pub(crate) struct CallerName {
+    pub subject: String,
+    pub role: crate::identity::Role,
+    pub scope: civic_domain::RegionCode,
+    pub unit: Option<String>,
+    pub via: Option<String>,
+}
+
+impl std::fmt::Display for CallerName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.subject, self.role.as_str(), self.scope)?;
+        if let Some(u) = &self.unit {
+            write!(f, " {u}")?;
+        }
+        if let Some(v) = &self.via {
+            write!(f, " via {v}")?;
+        }
+        Ok(())
+    }
+}
 
 /// The call's record until its response is produced: a future dropped before then (the client
 /// went away, or the connection closed) is recorded as CANCELLED.
@@ -238,9 +266,29 @@ impl<B: Default> Default for MeteredBody<B> {
     }
 }
 
-fn code_name(v: Option<&HeaderValue>) -> Option<String> {
+/// The name of a `grpc-status` as metrics and logs show it ("InvalidArgument").
+fn code_name(v: Option<&HeaderValue>) -> Option<&'static str> {
+    use tonic::Code;
     let c = v?.to_str().ok()?.parse::<i32>().ok()?;
-    Some(format!("{:?}", tonic::Code::from_i32(c)))
+    Some(match Code::from_i32(c) {
+        Code::Ok => "Ok",
+        Code::Cancelled => "Cancelled",
+        Code::Unknown => "Unknown",
+        Code::InvalidArgument => "InvalidArgument",
+        Code::DeadlineExceeded => "DeadlineExceeded",
+        Code::NotFound => "NotFound",
+        Code::AlreadyExists => "AlreadyExists",
+        Code::PermissionDenied => "PermissionDenied",
+        Code::ResourceExhausted => "ResourceExhausted",
+        Code::FailedPrecondition => "FailedPrecondition",
+        Code::Aborted => "Aborted",
+        Code::OutOfRange => "OutOfRange",
+        Code::Unimplemented => "Unimplemented",
+        Code::Internal => "Internal",
+        Code::Unavailable => "Unavailable",
+        Code::DataLoss => "DataLoss",
+        Code::Unauthenticated => "Unauthenticated",
+    })
 }
 
 impl<B: http_body::Body> http_body::Body for MeteredBody<B> {
@@ -257,7 +305,7 @@ impl<B: http_body::Body> http_body::Body for MeteredBody<B> {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(trailers) = frame.trailers_ref() {
                     if let Some(r) = this.record.take() {
-                        r.finish(&code_name(trailers.get("grpc-status")).unwrap_or_else(|| "Ok".into()));
+                        r.finish(code_name(trailers.get("grpc-status")).unwrap_or("Ok"));
                     }
                 }
             }
@@ -383,14 +431,18 @@ where
                 match result {
                     Ok(resp) => {
                         let (mut parts, body) = resp.into_parts();
-                        if let Ok(v) = HeaderValue::from_str(&id) {
+                        if let Ok(mut v) = HeaderValue::from_str(&id) {
+                            // Unique to the call: marked so that HTTP/2's header compression
+                            // sends it as it is instead of storing every one in its table (and
+                            // evicting the headers that repeat).
+                            v.set_sensitive(true);
                             parts.headers.insert(REQUEST_ID_HEADER, v);
                         }
                         // Errors are answered trailers-only (grpc-status in the headers): the call
                         // ends here. Otherwise it ends with the body's trailers.
                         let record = match (record, code_name(parts.headers.get("grpc-status"))) {
                             (Some(r), Some(code)) => {
-                                r.finish(&code);
+                                r.finish(code);
                                 None
                             }
                             (r, _) => r,

@@ -27,7 +27,12 @@ pub struct Benefit {
 
 /// Whether income of `kind` is excluded on `date` (a flag parameter `assistance.income_excluded.<kind>`).
 fn excluded(book: &PolicyBook, kind: &str, h: &Household, date: NaiveDate) -> Option<civic_domain::policy::Resolved> {
-    let key = format!("assistance.income_excluded.{kind}");
+    const FAMILY: &str = "assistance.income_excluded.";
+    let mut key = String::with_capacity(FAMILY.len() + kind.len());
+    key.push_str(FAMILY);
+    key.push_str(kind);
+    // Most kinds have no flag: found out without building the error that would say so.
+    book.governing_entry(&key, h.region, date)?;
     book.value(&key, h.region, date).ok().filter(|r| r.value == Decimal::ONE)
 }
 
@@ -74,13 +79,14 @@ pub fn counted_income(
     let mut total = Fen::ZERO;
     let mut casual: Option<CasualFloor> = None;
     for (i, m) in h.members().iter().enumerate() {
-        let label = if m.id.is_empty() { format!("成员{}", i + 1) } else { m.id.clone() };
+        // Only spelled when a step names the member.
+        let label = || if m.id.is_empty() { format!("成员{}", i + 1) } else { m.id.clone() };
         let mut own = Fen::ZERO;
         for inc in &m.incomes {
             if let Some(flag) = excluded(book, &inc.kind, h, date) {
                 trace.push(Step {
                     rule_id: "dibao.excluded_income".into(),
-                    description: format!("{label} 的 {} 收入按政策不计入家庭收入", inc.kind),
+                    description: format!("{} 的 {} 收入按政策不计入家庭收入", label(), inc.kind),
                     formula: format!("{} 不计入", inc.monthly.yuan_text()),
                     result: "0 元".into(),
                     parameters: vec![flag.to_use()],
@@ -98,7 +104,7 @@ pub fn counted_income(
                 if (c.min_age..=c.max_age).contains(&m.age) && own < c.floor {
                     trace.push(Step {
                         rule_id: "dibao.casual_income_floor".into(),
-                        description: format!("{label}({} 岁)有劳动能力且无收入证明,收入按零工收入标准计算", m.age),
+                        description: format!("{}({} 岁)有劳动能力且无收入证明,收入按零工收入标准计算", label(), m.age),
                         formula: format!("max({}, {}) = {}", own.yuan_text(), c.floor.yuan_text(), c.floor.yuan_text()),
                         result: c.floor.yuan_text(),
                         parameters: vec![c.income.to_use()],
@@ -121,7 +127,13 @@ pub fn counted_income(
     Ok(total)
 }
 
-fn standard_step(book: &PolicyBook, h: &Household, s: &MonthlyStandard, date: NaiveDate) -> Result<Step, DomainError> {
+/// The step that states the standard; the standard's parameter uses move into it.
+fn standard_step(
+    book: &PolicyBook,
+    h: &Household,
+    s: &mut MonthlyStandard,
+    date: NaiveDate,
+) -> Result<Step, DomainError> {
     let mut formula = format!("{}低保标准 {}", h.residence.chinese(), s.resolved.value);
     if !s.conversion.is_empty() {
         formula = format!("{}低保标准(年) {}", h.residence.chinese(), s.conversion);
@@ -131,7 +143,7 @@ fn standard_step(book: &PolicyBook, h: &Household, s: &MonthlyStandard, date: Na
         description: format!("按户籍地 {} 与{}类别确定低保标准", h.region, h.residence.chinese()),
         formula,
         result: format!("{}/人·月", s.per_person.yuan_text()),
-        parameters: s.uses.clone(),
+        parameters: std::mem::take(&mut s.uses),
         source: Some(book.rule_source("dibao.standard", h.region, date)?),
     })
 }
@@ -149,8 +161,8 @@ pub fn per_capita(total: Fen, members: i64) -> Fen {
 
 pub fn compute(book: &PolicyBook, h: &Household, date: NaiveDate) -> Result<Benefit, DomainError> {
     let mut trace = Trace::default();
-    let s = standards::dibao(book, h.residence, h.region, date)?;
-    trace.push(standard_step(book, h, &s, date)?);
+    let mut s = standards::dibao(book, h.residence, h.region, date)?;
+    trace.push(standard_step(book, h, &mut s, date)?);
     let income = counted_income(book, h, date, &mut trace)?;
     let n = h.size();
     let gross = s.per_person.checked_mul(n)?;
@@ -162,9 +174,9 @@ pub fn compute(book: &PolicyBook, h: &Household, date: NaiveDate) -> Result<Bene
         description: "低保金 = 低保标准 × 家庭人口 − 家庭月收入,不低于零".into(),
         formula: format!(
             "{} × {} − {} = {}{}",
-            s.per_person.yuan_text().trim_end_matches(" 元"),
+            s.per_person.yuan_figure(),
             n,
-            income.yuan_text().trim_end_matches(" 元"),
+            income.yuan_figure(),
             gap.yuan_text(),
             if gap.is_negative() { " → 0 元(收入高于标准,不予保障)" } else { "" }
         ),
