@@ -173,24 +173,15 @@ impl PolicyBook {
         if let Some(d) = self.definitions.get(key) {
             return Ok(d);
         }
-        // Each shorter prefix with ".*" appended, spelled in one buffer on the stack (a key
-        // longer than it falls back to one allocation).
-        let mut stack = [0u8; 128];
-        let mut heap = Vec::new();
-        let buf: &mut [u8] = if key.len() + 2 <= stack.len() {
-            &mut stack
-        } else {
-            heap.resize(key.len() + 2, 0);
-            &mut heap
-        };
+        // Each shorter prefix with ".*" appended, spelled in one buffer.
+        let mut family = String::with_capacity(key.len() + 2);
         let mut k = key;
         while let Some(i) = k.rfind('.') {
             k = &k[..i];
-            buf[..i].copy_from_slice(k.as_bytes());
-            buf[i..i + 2].copy_from_slice(b".*");
-            // A prefix of a str cut at an ASCII '.', then ".*": still UTF-8.
-            let family = std::str::from_utf8(&buf[..i + 2]).unwrap_or_default();
-            if let Some(d) = self.definitions.get(family) {
+            family.clear();
+            family.push_str(k);
+            family.push_str(".*");
+            if let Some(d) = self.definitions.get(family.as_str()) {
                 return Ok(d);
             }
         }
